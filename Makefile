@@ -1,0 +1,39 @@
+# Every install step lives here, so a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint typecheck pytest bench clean
+
+install: $(STAMP)
+
+# Re-install whenever the dependency list changes; the stamp makes `make install` idempotent.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "ghostwatch needs Python >= 3.11" or 0)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/ghostwatch scan --maildir examples/mailbox --me alex@ghostwatch.example \
+		--now 2026-11-20T15:00:00+00:00 --tz Europe/London
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy src
+
+pytest: install
+	$(BIN)/pytest -n 2 -q
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python benchmarks/scan_maildir.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

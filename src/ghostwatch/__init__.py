@@ -1,0 +1,1 @@
+"""ghostwatch: follow-up drafts for conversations that went silent."""
