@@ -1,0 +1,112 @@
+"""Who is who: me, my colleagues, contacts, robots and organizations (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Consumer mail services: an address there says nothing about who else is "the same
+# company", so only exact addresses count (DESIGN.md §1 "Me" and "Replied").
+PUBLIC_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "hotmail.de",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "yahoo.de",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "t-online.de",
+        "mail.com",
+        "zoho.com",
+        "yandex.com",
+        "yandex.ru",
+        "mail.ru",
+        "fastmail.com",
+        "hey.com",
+        "tutanota.com",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "libero.it",
+        "qq.com",
+        "163.com",
+        "naver.com",
+    }
+)
+
+# Local parts (or their leading word) of addresses no person reads.
+_BOT_LOCAL = re.compile(
+    r"""^(?:
+        no[-_.]?reply | do[-_.]?not[-_.]?reply | dont[-_.]?reply
+      | mailer[-_.]?daemon | postmaster | bounces? | notifications? | notify
+      | auto[-_.]?(?:reply|responder|mailer|confirm) | daemon | robot
+      | calendar[-_.]?notification | alerts?
+    )(?:$|[-_.+0-9])""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def is_bot(email: str) -> bool:
+    """A no-reply or role-robot address: writing to it reaches no person."""
+    local = email.rpartition("@")[0]
+    return bool(_BOT_LOCAL.match(local)) or "noreply" in local or "no-reply" in local
+
+
+def is_public_domain(domain: str) -> bool:
+    return domain in PUBLIC_DOMAINS
+
+
+def organization(email: str) -> str:
+    """The address's organization: its domain, or the exact address on a public domain."""
+    domain = email.rpartition("@")[2]
+    return email if is_public_domain(domain) else domain
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The user: all their addresses, and the internal domains those imply."""
+
+    addresses: frozenset[str]
+    internal_domains: frozenset[str]
+
+    @classmethod
+    def of(cls, addresses: Iterable[str]) -> Identity:
+        mine = frozenset(a.strip().lower() for a in addresses if a.strip())
+        domains = frozenset(
+            a.rpartition("@")[2] for a in mine if not is_public_domain(a.rpartition("@")[2])
+        )
+        return cls(mine, domains)
+
+    def is_me(self, email: str) -> bool:
+        return email in self.addresses
+
+    def is_internal(self, email: str) -> bool:
+        """Me, or a colleague: same non-public domain (subdomains included)."""
+        if email in self.addresses:
+            return True
+        domain = email.rpartition("@")[2]
+        return any(domain == d or domain.endswith("." + d) for d in self.internal_domains)
+
+    def is_contact(self, email: str) -> bool:
+        """An external person: not me, not a colleague, not a robot."""
+        return bool(email) and not self.is_internal(email) and not is_bot(email)
