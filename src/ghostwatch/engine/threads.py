@@ -1,0 +1,214 @@
+"""Grouping messages into conversations (DESIGN.md §1 "Conversation").
+
+Order of evidence: the provider's thread id; then RFC 5322 Message-ID / In-Reply-To /
+References links (RFC 5322 §3.6.4), joined through a union-find so that siblings whose
+parent is missing still meet through the id they both reference; then, for replies
+whose client dropped those headers, the normalized subject *and* a sender who already
+takes part. Everything is keyed and sorted so the result does not depend on the order
+messages were read in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from ghostwatch.engine.people import Identity
+from ghostwatch.model import Content, Folder, Message
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Reply/forward markers in the languages our users' prospects write in, plus the
+# auto-reply prefixes, so "Automatic reply: Proposal" lands beside "Proposal".
+_PREFIX = re.compile(
+    r"""^\s*(?:
+        (?:re|aw|wg|sv|vs|tr|fw|fwd|réf|ref|antw|antwort|rif|r|enc|res|odp|rv|vl|ynt|atb)
+            \s*(?:\[\d+\]|\(\d+\))?\s*[:：]
+      | (?:automatic\s+reply|auto(?:matische?)?\s*(?:reply|antwort|antwoord)|autoreply
+         |out\s+of\s+(?:the\s+)?office|abwesenheitsnotiz|abwesend|réponse\s+automatique
+         |respuesta\s+automática|risposta\s+automatica|automatisch\s+antwoord
+         |resposta\s+automática)\s*[:：]
+      | \[[^\]]{0,40}\]
+    )\s*""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_REPLY_MARK = re.compile(
+    r"^\s*(?:re|aw|sv|vs|antw|rif|r|res|odp|ynt|réf|ref|tr|fw|fwd|wg|enc|rv|vl)\s*[:：]",
+    re.IGNORECASE,
+)
+
+
+def normalize_subject(subject: str) -> str:
+    """Strip reply/forward/auto-reply prefixes and tags, fold case and whitespace."""
+    previous = None
+    while previous != subject:
+        previous, subject = subject, _PREFIX.sub("", subject, count=1)
+    return " ".join(subject.lower().split())
+
+
+def sort_key(message: Message) -> tuple[datetime, str]:
+    return (message.date or _EPOCH, message.key)
+
+
+_FOLDER_RANK = {Folder.SENT: 0, Folder.INBOX: 1, Folder.OTHER: 2, Folder.JUNK: 3}
+
+
+def deduplicate(messages: Iterable[Message]) -> list[Message]:
+    """One copy per Message-ID; drafts and trash never take part (DESIGN.md §1).
+
+    The same message can sit in two folders (Sent and INBOX when I copy myself,
+    or an archive); keep the copy whose folder says most about it.
+    """
+    best: dict[str, Message] = {}
+    for message in messages:
+        if message.folder in (Folder.DRAFTS, Folder.TRASH):
+            continue
+        ident = message.message_id or f"key:{message.key}"
+        held = best.get(ident)
+        if held is None or _rank(message) < _rank(held):
+            best[ident] = message
+    return sorted(best.values(), key=sort_key)
+
+
+def _rank(message: Message) -> tuple[int, str]:
+    return (_FOLDER_RANK.get(message.folder, 2), message.key)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, item: str) -> str:
+        parent = self.parent.setdefault(item, item)
+        while parent != item:
+            grand = self.parent.setdefault(parent, parent)
+            self.parent[item] = grand
+            item, parent = parent, grand
+        return item
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # The smaller name wins, so the result is independent of insertion order.
+            lo, hi = (ra, rb) if ra < rb else (rb, ra)
+            self.parent[hi] = lo
+
+
+def _link_by_headers(messages: Sequence[Message], uf: _UnionFind) -> None:
+    for message in messages:
+        node = "k:" + message.key
+        uf.find(node)
+        if message.thread_id:
+            uf.union(node, "t:" + message.thread_id)
+            continue
+        if message.message_id:
+            uf.union(node, "m:" + message.message_id)
+        for ref in (*message.references, *message.in_reply_to):
+            uf.union(node, "m:" + ref)
+
+
+def _is_linked(message: Message, known_ids: set[str]) -> bool:
+    refs = (*message.references, *message.in_reply_to)
+    return bool(message.thread_id) or any(r in known_ids for r in refs)
+
+
+@dataclass(slots=True)
+class _SubjectIndex:
+    """Per normalized subject: conversations (union-find roots) and their participants."""
+
+    roots: dict[str, set[str]]
+    people: dict[str, set[str]]
+
+
+def _participants(message: Message) -> set[str]:
+    found = {a.email for a in message.recipients}
+    if message.sender:
+        found.add(message.sender.email)
+    return found
+
+
+def _fallback_target(
+    message: Message, index: _SubjectIndex, uf: _UnionFind, me: Identity
+) -> str | None:
+    """The conversation a header-less reply belongs to, or None (DESIGN.md §1)."""
+    subject = normalize_subject(message.subject)
+    if not subject or message.sender is None:
+        return None
+    own = uf.find("k:" + message.key)
+    candidates = sorted({uf.find(r) for r in index.roots.get(subject, ())} - {own})
+    for root in candidates:
+        people = index.people[root]
+        if me.is_me(message.sender.email):
+            # My own fresh mail with a reused subject starts a new conversation;
+            # only a marked reply to someone already in it continues one.
+            others = {a.email for a in message.recipients} - me.addresses
+            if _REPLY_MARK.match(message.subject) and others & people:
+                return root
+        elif message.sender.email in people:
+            return root
+    return None
+
+
+def _link_by_subject(messages: Sequence[Message], uf: _UnionFind, me: Identity) -> None:
+    known_ids = {m.message_id for m in messages if m.message_id}
+    index = _SubjectIndex(defaultdict(set), defaultdict(set))
+    for message in messages:  # already in date order: a reply joins what came before it
+        node = "k:" + message.key
+        if not _is_linked(message, known_ids):
+            target = _fallback_target(message, index, uf, me)
+            if target is not None:
+                own = uf.find(node)
+                uf.union(node, target)
+                merged = index.people.pop(own, set()) | index.people.pop(target, set())
+                index.people[uf.find(node)] = merged
+        root = uf.find(node)
+        index.roots[normalize_subject(message.subject)].add(root)
+        index.people[root] |= _participants(message)
+
+
+def conversation_id(messages: Sequence[Message]) -> str:
+    """A stable, provider-independent id: a hash of the first message's Message-ID."""
+    first = min(messages, key=sort_key)
+    seed = first.message_id or f"{first.sender and first.sender.email}|{first.subject}|{first.date}"
+    return hashlib.sha1(seed.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Threads:
+    """Conversations by id, each a date-ordered tuple of messages."""
+
+    conversations: Mapping[str, tuple[Message, ...]]
+
+    def with_content(self, contents: Mapping[str, Content]) -> Threads:
+        """The same threads, with bodies attached to the messages that were loaded."""
+        if not contents:
+            return self
+        return Threads(
+            {
+                cid: tuple(
+                    replace(m, content=contents[m.key]) if m.key in contents else m for m in msgs
+                )
+                for cid, msgs in self.conversations.items()
+            }
+        )
+
+    def messages(self) -> Iterable[Message]:
+        for msgs in self.conversations.values():
+            yield from msgs
+
+
+def thread(messages: Iterable[Message], me: Identity) -> Threads:
+    """Group messages into conversations (pure; deterministic under any input order)."""
+    unique = deduplicate(messages)
+    uf = _UnionFind()
+    _link_by_headers(unique, uf)
+    _link_by_subject(unique, uf, me)
+    groups: dict[str, list[Message]] = defaultdict(list)
+    for message in unique:
+        groups[uf.find("k:" + message.key)].append(message)
+    conversations = {conversation_id(msgs): tuple(msgs) for msgs in groups.values()}
+    return Threads(dict(sorted(conversations.items())))
