@@ -15,7 +15,7 @@ Robustness, because calendar exports are often sloppy:
 
 Times become aware UTC datetimes: DATE values (all-day events) are midnight UTC;
 floating times (RFC 5545 §3.3.5 form #1) are read in the calendar's X-WR-TIMEZONE
-when it has one (recurring-ical-events applies it), otherwise as UTC.
+when it has one (the x-wr-timezone convention), otherwise as UTC.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 import structlog
+import x_wr_timezone  # type: ignore[import-untyped]
 
 from ghostwatch.model import Address, Attendee, CalendarEvent, PartStat
 
@@ -50,7 +51,7 @@ _MEET_CODE = re.compile(r"meet\.google\.com/([a-z]{3}-[a-z]{4}-[a-z]{3})\b", re.
 _CONFERENCE_PROPERTIES = ("X-GOOGLE-CONFERENCE", "LOCATION", "DESCRIPTION", "URL")
 ATTENDANCE_PROPERTY = "X-GHOSTWATCH-EXTERNAL-JOINED"
 """TRUE/FALSE: an attendance record carried by a calendar export (see module doc)."""
-_CALENDAR_PROPERTIES_TO_KEEP = ("X-WR-TIMEZONE", "CALSCALE")
+_CALENDAR_PROPERTIES_TO_KEEP = ("CALSCALE",)
 
 
 def read_calendar(
@@ -65,7 +66,7 @@ def read_calendar(
     events = [
         event
         for calendar in calendars
-        for uid, series in _series(calendar)
+        for uid, series in _series(_standardize(calendar))
         for event in _expand(uid, series, window_start, until)
     ]
     return tuple(sorted(events, key=lambda e: (e.start, e.uid)))
@@ -108,6 +109,21 @@ def _as_calendar(component: icalendar.Component) -> icalendar.Component:
     calendar = icalendar.Calendar()
     calendar.add_component(component)
     return calendar
+
+
+def _standardize(calendar: icalendar.Component) -> icalendar.Component:
+    """Floating times are in X-WR-TIMEZONE when the calendar names one (Google exports).
+
+    Done once per calendar, so a bad zone name costs only that convention, not
+    every series; recurring-ical-events would otherwise apply it per series.
+    """
+    try:
+        standard: icalendar.Component = x_wr_timezone.to_standard(calendar)
+    except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
+        zone = str(calendar.get("X-WR-TIMEZONE", ""))
+        log.warning("ics.x_wr_timezone_ignored", zone=zone, reason=str(error))
+        return calendar
+    return standard
 
 
 # --- Grouping events into series -----------------------------------------------------
