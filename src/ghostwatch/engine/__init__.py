@@ -1,0 +1,119 @@
+"""The decision engine: a pure function of (messages, calendar, rules, now).
+
+No I/O and no clock here (DESIGN.md §3). The shell calls it in three steps, so bodies
+are read only where they can change a decision:
+
+    threads = thread(messages, rules.me)
+    keys = content_wanted(threads, rules.me)        # the shell loads these bodies
+    plan = decide(threads.with_content(bodies), events, rules, now)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from ghostwatch.engine import conversations, suggestions
+from ghostwatch.engine.evidence import Evidence, content_wanted, gather, tracked_conversations
+from ghostwatch.engine.meetings import decide_meetings
+from ghostwatch.engine.rules import Rules
+from ghostwatch.engine.threads import Threads, display_subject, thread
+from ghostwatch.engine.voices import one_voice
+from ghostwatch.model import (
+    CalendarEvent,
+    ConversationDecision,
+    InboundClass,
+    JunkReply,
+    Message,
+    Plan,
+    State,
+)
+
+__all__ = ["Rules", "Threads", "content_wanted", "decide", "thread"]
+
+
+class _LatestHumanMail(Mapping[str, datetime]):
+    """address → date of their latest human message, classified only when asked."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self._evidence = evidence
+
+    def __getitem__(self, address: str) -> datetime:
+        for message in reversed(self._evidence.mail_from.get(address, ())):
+            verdict = self._evidence.classification(message)
+            if verdict.kind == InboundClass.HUMAN and message.date is not None:
+                return message.date
+        raise KeyError(address)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._evidence.mail_from)
+
+    def __len__(self) -> int:
+        return len(self._evidence.mail_from)
+
+
+def _not_tracked(cid: str, messages: Sequence[Message]) -> ConversationDecision:
+    return ConversationDecision(
+        id=cid,
+        subject=display_subject(messages[0].subject),
+        contacts=(),
+        state=State.NOT_TRACKED,
+        reasons=("no message from you to an outside contact",),
+        last_message_key=messages[-1].key,
+    )
+
+
+def _junk_reply(cid: str, message: Message) -> JunkReply:
+    sender = message.sender.email if message.sender else ""
+    return JunkReply(cid, sender, message.subject, message.date, message.key)
+
+
+def _with_suggestions(
+    decision: ConversationDecision,
+    evidence: Evidence,
+    seen: Mapping[str, Counter[str]],
+    rules: Rules,
+) -> ConversationDecision:
+    if decision.state == State.NOT_TRACKED:
+        return decision
+    from_contacts = [m for c in decision.contacts for m in evidence.mail_from.get(c, ())]
+    found = (
+        suggestions.other_contacts(decision, seen)
+        + suggestions.escalation(decision, rules.high_value)
+        + suggestions.send_window(decision, from_contacts)
+    )
+    return replace(decision, suggestions=tuple(found)) if found else decision
+
+
+def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now: datetime) -> Plan:
+    """Every conversation's and meeting's decision at instant `now` (aware)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    me = rules.me
+    tracked = tracked_conversations(threads, me)
+    first = min((t.outbound[0].date for t in tracked.values() if t.outbound[0].date), default=None)
+    evidence = gather(threads, me, first)
+    decisions: list[ConversationDecision] = []
+    junk: list[JunkReply] = []
+    for cid, messages in threads.conversations.items():
+        conv = tracked.get(cid)
+        if conv is None:
+            decisions.append(_not_tracked(cid, messages))
+            continue
+        found = conversations.answers(conv, evidence)
+        decisions.append(conversations.decide(conv, found, evidence, rules, now))
+        junk.extend(_junk_reply(cid, m) for m in conversations.junk_replies(conv, found))
+    meetings = decide_meetings(
+        events, me, now, _LatestHumanMail(evidence), rules.meeting_window_days
+    )
+    decisions, meeting_list = one_voice(decisions, meetings, rules, now)
+    seen = suggestions.people_by_domain(threads.messages(), me)
+    return Plan(
+        now=now,
+        conversations=tuple(_with_suggestions(d, evidence, seen, rules) for d in decisions),
+        junk_replies=tuple(sorted(junk, key=lambda j: (j.date or now, j.message_key))),
+        meetings=tuple(meeting_list),
+        skipped=tuple(sorted(m.key for m in threads.messages() if m.date is None)),
+    )

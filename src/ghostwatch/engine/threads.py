@@ -44,10 +44,15 @@ _REPLY_MARK = re.compile(
 
 def normalize_subject(subject: str) -> str:
     """Strip reply/forward/auto-reply prefixes and tags, fold case and whitespace."""
+    return " ".join(display_subject(subject).lower().split()) if subject.strip() else ""
+
+
+def display_subject(subject: str) -> str:
+    """The subject as people wrote it, without reply/forward prefixes."""
     previous = None
     while previous != subject:
         previous, subject = subject, _PREFIX.sub("", subject, count=1)
-    return " ".join(subject.lower().split())
+    return " ".join(subject.split()) or "(no subject)"
 
 
 def sort_key(message: Message) -> tuple[datetime, str]:

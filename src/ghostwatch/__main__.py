@@ -1,0 +1,3 @@
+from ghostwatch.cli import main
+
+main()

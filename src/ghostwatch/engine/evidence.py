@@ -1,0 +1,189 @@
+"""What the mailbox as a whole says about each tracked conversation.
+
+Decisions need more than one conversation's messages: a prospect may answer in a new
+thread, and bounces rarely thread at all. This module builds those cross-conversation
+indexes once, and tells the shell which few bodies are worth reading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ghostwatch.engine.classify import classify
+from ghostwatch.engine.people import Identity, is_bot
+from ghostwatch.engine.threads import Threads
+from ghostwatch.model import Classification, Folder, Message
+
+
+def is_outbound(message: Message, me: Identity) -> bool:
+    """Mail I sent to someone outside: From is me, not a draft, not spoofed junk."""
+    return (
+        message.sender is not None
+        and me.is_me(message.sender.email)
+        and message.folder not in (Folder.JUNK, Folder.DRAFTS, Folder.TRASH)
+        and message.date is not None
+        and any(me.is_contact(a.email) for a in message.recipients)
+    )
+
+
+def is_external_inbound(message: Message, me: Identity) -> bool:
+    """Written by someone outside my organization who could be a person."""
+    sender = message.sender
+    return (
+        sender is not None
+        and message.date is not None
+        and not me.is_internal(sender.email)
+        and not is_bot(sender.email)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """A conversation in which I wrote to at least one contact."""
+
+    id: str
+    messages: tuple[Message, ...]
+    outbound: tuple[Message, ...]
+    contacts: tuple[str, ...]
+
+    @property
+    def latest(self) -> Message:
+        return self.outbound[-1]
+
+    @property
+    def latest_date(self) -> datetime:
+        assert self.latest.date is not None  # is_outbound requires a date
+        return self.latest.date
+
+
+def tracked_conversations(threads: Threads, me: Identity) -> dict[str, Tracked]:
+    found: dict[str, Tracked] = {}
+    for cid, messages in threads.conversations.items():
+        outbound = tuple(m for m in messages if is_outbound(m, me))
+        contacts = sorted(
+            {a.email for m in outbound for a in m.recipients if me.is_contact(a.email)}
+        )
+        if outbound:
+            found[cid] = Tracked(cid, messages, outbound, tuple(contacts))
+    return found
+
+
+# Header-only hints that a message may be a delivery report: DSNs come from the null
+# sender or a daemon (RFC 3464 §2, RFC 5321 §4.5.5), non-standard ones say so in the subject.
+_DAEMON = re.compile(r"^(?:mailer-?daemon|mail-?daemon|postmaster|mdaemon|bounces?)\b", re.I)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|deliver(?:y|ed)? (?:status|failure|failed|has failed|notification|problem)"
+    r"|returned mail|failure notice|mail delivery|not be delivered|couldn.t be delivered"
+    r"|non remis|unzustellbar|nicht zugestellt|no entregado|non recapitato|onbestelbaar"
+    r"|não entregue|mail system error|rejected|permanent error",
+    re.I,
+)
+
+
+def may_be_bounce(message: Message) -> bool:
+    sender = message.sender
+    return (
+        sender is None
+        or bool(_DAEMON.match(sender.local))
+        or (message.header("return-path") or "").strip() == "<>"
+        or "report" in (message.header("content-type") or "").lower()
+        or message.header("x-failed-recipients") is not None
+        or bool(_BOUNCE_SUBJECT.search(message.subject))
+    )
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Cross-conversation indexes, and a memo of classifications (pure, built once)."""
+
+    me: Identity
+    conversation_of: dict[str, str] = field(default_factory=dict)
+    mail_from: dict[str, list[Message]] = field(default_factory=lambda: defaultdict(list))
+    bounces: list[tuple[Message, Classification]] = field(default_factory=list)
+    classes: dict[str, Classification] = field(default_factory=dict)
+
+    def classification(self, message: Message) -> Classification:
+        found = self.classes.get(message.key)
+        if found is None:
+            found = self.classes[message.key] = classify(message)
+        return found
+
+
+def gather(threads: Threads, me: Identity, since: datetime | None) -> Evidence:
+    """Index who wrote what where, and every delivery report after `since`."""
+    evidence = Evidence(me)
+    for cid, messages in threads.conversations.items():
+        for message in messages:
+            evidence.conversation_of[message.key] = cid
+            if message.sender is None or not me.is_me(message.sender.email):
+                _index_inbound(evidence, message, since)
+    return evidence
+
+
+def _index_inbound(evidence: Evidence, message: Message, since: datetime | None) -> None:
+    if is_external_inbound(message, evidence.me):
+        assert message.sender is not None
+        evidence.mail_from[message.sender.email].append(message)
+    late = since is not None and message.date is not None and message.date >= since
+    if late and may_be_bounce(message):
+        found = evidence.classification(message)
+        if found.kind == "bounce":
+            evidence.bounces.append((message, found))
+
+
+def content_wanted(threads: Threads, me: Identity) -> set[str]:
+    """Keys of the messages whose body can change a decision.
+
+    Before my latest message, headers alone tell a person from a robot, which is all
+    the attempt count needs. Bodies are read only for possible bounces after my first
+    message, and for inbound mail after my latest message to its conversation or its
+    sender: that mail decides `replied` versus `snoozed`, and an out-of-office notice
+    may look human in its headers.
+    """
+    tracked = tracked_conversations(threads, me)
+    horizon = _contact_horizons(tracked.values())
+    first = min((t.outbound[0].date for t in tracked.values() if t.outbound[0].date), default=None)
+    if first is None:
+        return set()
+    wanted: set[str] = set()
+    for cid, messages in threads.conversations.items():
+        conv = tracked.get(cid)
+        since = conv.latest_date if conv else None
+        wanted.update(m.key for m in messages if _wants_body(m, me, since, horizon, first))
+    return wanted
+
+
+def _contact_horizons(tracked: Iterable[Tracked]) -> dict[str, datetime]:
+    """Per contact: the earliest 'latest outbound' of the conversations they are in."""
+    horizon: dict[str, datetime] = {}
+    for conv in tracked:
+        for contact in conv.contacts:
+            held = horizon.get(contact)
+            horizon[contact] = conv.latest_date if held is None else min(held, conv.latest_date)
+    return horizon
+
+
+def _wants_body(
+    message: Message,
+    me: Identity,
+    conversation_since: datetime | None,
+    horizon: Mapping[str, datetime],
+    first_outbound: datetime,
+) -> bool:
+    if message.date is None or message.date < first_outbound:
+        return False
+    if message.sender is not None and me.is_me(message.sender.email):
+        return False
+    if may_be_bounce(message):
+        return True
+    if not is_external_inbound(message, me):
+        return False
+    assert message.sender is not None
+    if conversation_since is not None and message.date > conversation_since:
+        return True
+    since = horizon.get(message.sender.email)
+    return since is not None and message.date > since

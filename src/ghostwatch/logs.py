@@ -1,0 +1,35 @@
+"""structlog set-up: readable on a terminal, JSON lines otherwise, always on stderr.
+
+stdout belongs to command output (`scan --json` is a contract), so logs never go there.
+Never log a token, a password or a message body: log keys, counts and reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+import structlog
+
+
+def configure(level: str = "warning", stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
+    renderer: structlog.typing.Processor = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if out.isatty()
+        else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )
