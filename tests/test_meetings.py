@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from ghostwatch.model import (
     MeetingState,
     PartStat,
 )
+from ghostwatch.providers.ics import read_calendar
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 ME = Identity.of(["me@contoso.example"])
@@ -274,3 +277,22 @@ def test_decisions_do_not_depend_on_event_order(
     events, shuffled = pair
     mail = {LEE: NOW - timedelta(days=3)}
     assert decide_meetings(events, ME, NOW, mail) == decide_meetings(shuffled, ME, NOW, mail)
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_the_example_calendar_gives_the_expected_meetings() -> None:
+    expected = json.loads((EXAMPLES / "expected.json").read_text(encoding="utf-8"))
+    now = datetime.fromisoformat(expected["now"])
+    window = timedelta(days=14)
+    data = (EXAMPLES / "mailbox" / "calendar.ics").read_bytes()
+    events = read_calendar(data, now - window, now + window)
+    nina_agreed = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)  # her last mail, before the call
+    mail = {"nina.alvarez@tailwindtraders.example": nina_agreed}
+    me = Identity.of([expected["me"]])
+    decisions = decide_meetings(events, me, now, mail)
+    assert {d.summary: {"state": d.state, "action": d.action} for d in decisions} == expected[
+        "meetings"
+    ]
+    assert {d.summary: list(d.contacts) for d in decisions} == expected["meeting_contacts"]
