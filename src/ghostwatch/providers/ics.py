@@ -130,7 +130,7 @@ def _standardize(calendar: icalendar.Component) -> icalendar.Component:
 
 
 def _series(calendar: icalendar.Component) -> Iterator[tuple[str, icalendar.Calendar]]:
-    """One small calendar per UID: its components, the time zones and X-WR-TIMEZONE."""
+    """One small calendar per UID: its usable components and the calendar's time zones."""
     groups: dict[str, list[icalendar.Component]] = {}
     for component in calendar.walk("VEVENT"):
         problem = _unusable(component)
@@ -163,7 +163,7 @@ def _unusable(component: icalendar.Component) -> str | None:
         return "no DTSTART"
     for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
         if name in component and not _readable(component, name):
-            return f"unreadable {name}: {component[name].to_ical()!r}"
+            return f"unreadable {name}: {str(component[name])[:80]!r}"
     return None
 
 
