@@ -65,8 +65,12 @@ def test_steps_follow_the_default_cadence(
 ) -> None:
     first = sent(box, "2026-10-01 10:00")
     for n in range(follow_ups):
-        sent(box, f"2026-10-{10 + n:02d} 10:00" if n < follow_ups - 1 else "2026-11-02 10:00",
-             "Re: Proposal", reply_to=first)  # fmt: skip
+        sent(
+            box,
+            f"2026-10-{10 + n:02d} 10:00" if n < follow_ups - 1 else "2026-11-02 10:00",
+            "Re: Proposal",
+            reply_to=first,
+        )
     found = only(scan(box, "2026-11-19 12:00"))
     assert (found["state"], found["action"], found["attempt"]) == (state, action, follow_ups)
     if due_at:
@@ -118,16 +122,23 @@ def test_reply_prefixes_are_normalized(box: Mailbox, prefix: str) -> None:
 
 def test_a_colleague_of_mine_answering_is_not_a_reply(box: Mailbox) -> None:
     first = sent(box, "2026-11-02 10:00", cc="Sam <sam@ghostwatch.example>")
-    box.add("INBOX", "Sam <sam@ghostwatch.example>", [KATHY, ME], "Re: Proposal",
-            "2026-11-03 10:00", reply_to=first)  # fmt: skip
+    box.add(
+        "INBOX",
+        "Sam <sam@ghostwatch.example>",
+        [KATHY, ME],
+        "Re: Proposal",
+        "2026-11-03 10:00",
+        reply_to=first,
+    )
     found = only(scan(box, "2026-11-20 10:00"))
     assert (found["state"], found["action"]) == ("due", "nudge")
 
 
 def test_the_prospects_colleague_answering_in_thread_counts(box: Mailbox) -> None:
     first = sent(box, "2026-11-02 10:00")
-    box.add("INBOX", "Bo <bo@contoso.example>", ME, "Re: Proposal", "2026-11-03 10:00",
-            reply_to=first)  # fmt: skip
+    box.add(
+        "INBOX", "Bo <bo@contoso.example>", ME, "Re: Proposal", "2026-11-03 10:00", reply_to=first
+    )
     assert only(scan(box, "2026-11-20 10:00"))["state"] == "replied"
 
 
@@ -147,8 +158,14 @@ def test_mail_from_the_prospect_before_my_message_is_not_a_reply(box: Mailbox) -
 
 def test_one_of_several_recipients_answering_counts(box: Mailbox) -> None:
     first = sent(box, "2026-11-02 10:00", to=f"{KATHY}, Raj <raj@tailspin.example>")
-    box.add("INBOX", "Raj <raj@tailspin.example>", ME, "Re: Proposal", "2026-11-03 10:00",
-            reply_to=first)  # fmt: skip
+    box.add(
+        "INBOX",
+        "Raj <raj@tailspin.example>",
+        ME,
+        "Re: Proposal",
+        "2026-11-03 10:00",
+        reply_to=first,
+    )
     found = only(scan(box, "2026-11-20 10:00"))
     assert found["state"] == "replied"
     assert found["contacts"] == ["kathy@contoso.example", "raj@tailspin.example"]
@@ -201,8 +218,16 @@ OOO_HEADERS = {"Auto-Submitted": "auto-replied"}
 )
 def test_out_of_office_snoozes_until_the_return_date(box: Mailbox, subject: str, body: str) -> None:
     first = sent(box, "2026-11-16 10:00")
-    box.add("INBOX", KATHY, ME, subject, "2026-11-16 10:01", reply_to=first, body=body,
-            headers=OOO_HEADERS)  # fmt: skip
+    box.add(
+        "INBOX",
+        KATHY,
+        ME,
+        subject,
+        "2026-11-16 10:01",
+        reply_to=first,
+        body=body,
+        headers=OOO_HEADERS,
+    )
     found = only(scan(box, "2026-11-20 10:00"))
     assert (found["state"], found["action"]) == ("snoozed", "none")
     assert found["snoozed_until"] == "2026-11-30T00:00:00+00:00"
@@ -210,9 +235,16 @@ def test_out_of_office_snoozes_until_the_return_date(box: Mailbox, subject: str,
 
 def test_after_the_return_date_the_nudge_waits_one_more_business_day(box: Mailbox) -> None:
     first = sent(box, "2026-11-16 10:00")
-    box.add("INBOX", KATHY, ME, "Automatic reply: Proposal", "2026-11-16 10:01",
-            reply_to=first, body="I am out of the office until 30 November 2026.",
-            headers=OOO_HEADERS)  # fmt: skip
+    box.add(
+        "INBOX",
+        KATHY,
+        ME,
+        "Automatic reply: Proposal",
+        "2026-11-16 10:01",
+        reply_to=first,
+        body="I am out of the office until 30 November 2026.",
+        headers=OOO_HEADERS,
+    )
     back = only(scan(box, "2026-11-30 12:00"))
     assert (back["state"], back["due_at"]) == ("waiting", "2026-12-01T10:00:00+00:00")
     due = only(scan(box, "2026-12-01 10:00"))
@@ -221,18 +253,32 @@ def test_after_the_return_date_the_nudge_waits_one_more_business_day(box: Mailbo
 
 def test_out_of_office_without_a_date_changes_nothing(box: Mailbox) -> None:
     first = sent(box, "2026-11-16 10:00")
-    box.add("INBOX", KATHY, ME, "Automatic reply: Proposal", "2026-11-16 10:01",
-            reply_to=first, body="I am out of the office with limited access to email.",
-            headers=OOO_HEADERS)  # fmt: skip
+    box.add(
+        "INBOX",
+        KATHY,
+        ME,
+        "Automatic reply: Proposal",
+        "2026-11-16 10:01",
+        reply_to=first,
+        body="I am out of the office with limited access to email.",
+        headers=OOO_HEADERS,
+    )
     found = only(scan(box, "2026-11-20 10:00"))
     assert (found["state"], found["action"]) == ("due", "nudge")
 
 
 def test_an_auto_acknowledgement_changes_nothing(box: Mailbox) -> None:
     first = sent(box, "2026-11-16 10:00")
-    box.add("INBOX", "Support <support@contoso.example>", ME, "Re: Proposal [Ticket #4711]",
-            "2026-11-16 10:01", reply_to=first, headers=OOO_HEADERS,
-            body="Thank you for contacting us. We have received your request (ticket #4711).")  # fmt: skip
+    box.add(
+        "INBOX",
+        "Support <support@contoso.example>",
+        ME,
+        "Re: Proposal [Ticket #4711]",
+        "2026-11-16 10:01",
+        reply_to=first,
+        headers=OOO_HEADERS,
+        body="Thank you for contacting us. We have received your request (ticket #4711).",
+    )
     found = only(scan(box, "2026-11-20 10:00"))
     assert (found["state"], found["action"]) == ("due", "nudge")
 
@@ -276,8 +322,13 @@ def add_dsn(box: Mailbox, rcpt: str, date: str, msgid: str = "<x@y>") -> None:
 
     from tests.builder import when
 
-    text = DSN.format(me=ME, date=format_datetime(when(date)), tag=date[-5:].replace(":", ""),
-                      rcpt=rcpt, msgid=msgid)  # fmt: skip
+    text = DSN.format(
+        me=ME,
+        date=format_datetime(when(date)),
+        tag=date[-5:].replace(":", ""),
+        rcpt=rcpt,
+        msgid=msgid,
+    )
     box.add_bytes("INBOX", text.replace("\n", "\r\n").encode())
 
 
@@ -296,11 +347,17 @@ def test_a_bounce_from_before_my_latest_message_does_not_count(box: Mailbox) -> 
 
 def test_a_non_standard_qmail_bounce_counts(box: Mailbox) -> None:
     sent(box, "2026-11-02 10:00")
-    box.add("INBOX", "MAILER-DAEMON@mx.contoso.example", ME, "failure notice", "2026-11-02 10:02",
-            body="Hi. This is the qmail-send program at mx.contoso.example.\n"
-                 "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
-                 "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
-                 "<kathy@contoso.example>:\nSorry, no mailbox here by that name. (#5.1.1)\n")  # fmt: skip
+    box.add(
+        "INBOX",
+        "MAILER-DAEMON@mx.contoso.example",
+        ME,
+        "failure notice",
+        "2026-11-02 10:02",
+        body="Hi. This is the qmail-send program at mx.contoso.example.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        "<kathy@contoso.example>:\nSorry, no mailbox here by that name. (#5.1.1)\n",
+    )
     assert only(scan(box, "2026-11-20 10:00"))["state"] == "bounced"
 
 
@@ -320,8 +377,11 @@ def test_internal_only_and_robot_recipients_are_not_tracked(box: Mailbox) -> Non
     sent(box, "2026-11-02 12:00", "Ticket", to="notifications@vendor.example")
     result = scan(box, "2026-11-20 10:00", ME, "--all")
     states = {c["subject"]: c["state"] for c in result["conversations"]}
-    assert states == {"Pipeline": "not_tracked", "Unsubscribe": "not_tracked",
-                      "Ticket": "not_tracked"}  # fmt: skip
+    assert states == {
+        "Pipeline": "not_tracked",
+        "Unsubscribe": "not_tracked",
+        "Ticket": "not_tracked",
+    }
     assert scan(box, "2026-11-20 10:00")["conversations"] == []
 
 
@@ -352,7 +412,13 @@ def test_my_fresh_mails_with_the_same_subject_stay_apart(box: Mailbox) -> None:
 
 def test_all_my_aliases_are_me(box: Mailbox) -> None:
     first = box.add("Sent", "Alex <alex@old-brand.example>", KATHY, "Proposal", "2026-11-02 10:00")
-    box.add("INBOX", "Alex <alex@ghostwatch.example>", KATHY, "Re: Proposal", "2026-11-03 10:00",
-            reply_to=first)  # fmt: skip
+    box.add(
+        "INBOX",
+        "Alex <alex@ghostwatch.example>",
+        KATHY,
+        "Re: Proposal",
+        "2026-11-03 10:00",
+        reply_to=first,
+    )
     found = only(scan(box, "2026-11-04 10:00", f"{ME},alex@old-brand.example"))
     assert found["attempt"] == 1  # both were mine: the second is a follow-up

@@ -97,7 +97,7 @@ def _emit_json(payload: Any) -> None:
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
 )
-def main(log_level: str) -> None:  # fmt: skip
+def main(log_level: str) -> None:
     """ghostwatch: finds the conversations where a prospect went silent."""
     logs.configure(log_level)
 
@@ -119,8 +119,16 @@ def main(log_level: str) -> None:  # fmt: skip
 @click.option("--mute", default="", help="Conversation ids to leave alone, comma-separated.")
 @click.option("--all", "show_all", is_flag=True, help="Also list conversations not tracked.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract of DESIGN.md §2.")
-def scan(maildir: Path, me: str, now_text: str | None, tz_name: str, country: str | None,
-         mute: str, show_all: bool, as_json: bool) -> None:  # fmt: skip
+def scan(
+    maildir: Path,
+    me: str,
+    now_text: str | None,
+    tz_name: str,
+    country: str | None,
+    mute: str,
+    show_all: bool,
+    as_json: bool,
+) -> None:
     """Decide, for every conversation and meeting, what (if anything) is due."""
     zone = _zone(tz_name)
     rules = Rules(
@@ -145,7 +153,7 @@ def scan(maildir: Path, me: str, now_text: str | None, tz_name: str, country: st
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, per line.")
-def classify_command(files: tuple[Path, ...], as_json: bool) -> None:  # fmt: skip
+def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
     """Say whether each message is human, an out-of-office, an auto-ack or a bounce."""
     for path in files:
         try:

@@ -36,8 +36,12 @@ def conversation_json(d: ConversationDecision, zone: tzinfo) -> dict[str, Any]:
 
 
 def junk_json(j: JunkReply, zone: tzinfo) -> dict[str, Any]:
-    return {"conversation": j.conversation, "from": j.sender, "subject": j.subject,
-            "date": _iso(j.date, zone)}  # fmt: skip
+    return {
+        "conversation": j.conversation,
+        "from": j.sender,
+        "subject": j.subject,
+        "date": _iso(j.date, zone),
+    }
 
 
 def meeting_json(m: MeetingDecision, zone: tzinfo) -> dict[str, Any]:
@@ -74,14 +78,25 @@ def classification_json(file: str, found: Classification) -> dict[str, Any]:
 
 # Most urgent first: what needs the user, then what merely waits.
 _STATE_ORDER = (
-    State.DUE, State.REPLIED, State.BOUNCED, State.SNOOZED,
-    State.WAITING, State.LET_GO, State.MUTED, State.NOT_TRACKED,
-)  # fmt: skip
+    State.DUE,
+    State.REPLIED,
+    State.BOUNCED,
+    State.SNOOZED,
+    State.WAITING,
+    State.LET_GO,
+    State.MUTED,
+    State.NOT_TRACKED,
+)
 _TITLES = {
-    State.DUE: "Due now", State.REPLIED: "Replied", State.BOUNCED: "Bounced",
-    State.SNOOZED: "Snoozed (out of office)", State.WAITING: "Waiting",
-    State.LET_GO: "Let go", State.MUTED: "Muted", State.NOT_TRACKED: "Not tracked",
-}  # fmt: skip
+    State.DUE: "Due now",
+    State.REPLIED: "Replied",
+    State.BOUNCED: "Bounced",
+    State.SNOOZED: "Snoozed (out of office)",
+    State.WAITING: "Waiting",
+    State.LET_GO: "Let go",
+    State.MUTED: "Muted",
+    State.NOT_TRACKED: "Not tracked",
+}
 
 
 def _cut(text: str, width: int) -> str:
