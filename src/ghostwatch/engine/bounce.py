@@ -33,6 +33,14 @@ _ORIGINAL_START_RE = re.compile(
     r"|(?:Received|Return-Path|Message-I[Dd]|DKIM-Signature|MIME-Version):)",
     re.M | re.I,
 )
+# RFC 3464 fields pasted into text: forwarded bounces, MTAs that write no DSN part.
+_INLINE_DSN_RE = re.compile(
+    rf"^[ \t>]*(?:Final|Original)-Recipient:[ \t]*(?:rfc822[ \t]*;)?[ \t]*<?({_ADDR})>?"
+    r"((?:\n[ \t>]*[\w-]+:.*){0,8})",
+    re.M | re.I,
+)
+_FAILED_FIELD_RE = re.compile(r"^[ \t>]*(?:Action:[ \t]*failed|Status:[ \t]*5\.)", re.M | re.I)
+_SES_BOUNCED_RE = re.compile(r'"bouncedRecipients"\s*:\s*\[([^\]]*)\]')
 # Role addresses of the reporting system itself, never a failed recipient.
 _ROLE_RE = re.compile(
     r"^(?:mailer-?daemon|postmaster|post_master|hostmaster|abuse|root|mail-?daemon)@", re.I
@@ -77,9 +85,26 @@ def _clean(addresses: Iterable[str], excluded: set[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for a in kept if a not in excluded and not _ROLE_RE.match(a)))
 
 
+def inline_dsn_failures(text: str) -> list[str]:
+    """Recipients that RFC 3464 fields quoted in the text mark as failed."""
+    return [addr for addr, rest in _INLINE_DSN_RE.findall(text) if _FAILED_FIELD_RE.search(rest)]
+
+
+def _json_bounced(text: str) -> list[str]:
+    """Amazon SES bounce notifications: `"bouncedRecipients":[{"emailAddress":...}]`."""
+    found = _SES_BOUNCED_RE.search(text)
+    return ADDRESS_RE.findall(found.group(1)) if found else []
+
+
 def _from_text(message: Message, content: Content) -> FailedRecipients | None:
-    words = explanation(content.text)
     excluded = _excluded(message, content)
+    ses = _clean(_json_bounced(content.text), excluded)
+    if ses:
+        return FailedRecipients(ses, "bouncedRecipients in a JSON notification")
+    inline = _clean(inline_dsn_failures(content.text), excluded)
+    if inline:
+        return FailedRecipients(inline, f"DSN fields in text: {len(inline)} failed recipient(s)")
+    words = explanation(content.text)
     leading = _clean(_LEADING_RE.findall(words), excluded)
     if leading:
         return FailedRecipients(leading, "address listed in the bounce text")
@@ -92,8 +117,11 @@ def _from_text(message: Message, content: Content) -> FailedRecipients | None:
 def failed_recipients(message: Message, content: Content | None) -> FailedRecipients | None:
     """The failed recipients and which evidence named them; None when nothing does."""
     if content is not None:
-        excluded = _excluded(message, content)
-        dsn = _clean(_failed_statuses(content.delivery_status), excluded)
+        # A DSN names its recipients explicitly: only the report's own sender is noise.
+        own = {message.sender.email} if message.sender else set()
+        dsn = tuple(
+            dict.fromkeys(a for a in _failed_statuses(content.delivery_status) if a not in own)
+        )
         if dsn:
             return FailedRecipients(dsn, f"DSN part: {len(dsn)} failed recipient(s)")
     header = _clean(_header_list(message, "x-failed-recipients"), set())

@@ -51,7 +51,8 @@ ABSENCE = (
     "(?:i am|i'm|i will be|i'll be) (?:currently )?(?:away|out|on (?:vacation|holiday|leave|pto))",
     "(?:on|annual|parental|maternity|paternity|sick) leave",
     "on (?:vacation|holiday)",
-    "limited access to (?:my )?e-?mail",
+    "(?:limited|intermittent|no) access to (?:my )?(?:e-?mail|phone)",
+    "(?:i am|i'm|i will be|i'll be) (?:currently )?travel?ling",
     "abwesenheits?(?:notiz|nachricht|meldung)?",
     "abwesend",
     "nicht im (?:büro|hause|haus)",
@@ -161,6 +162,9 @@ BOUNCE_BODY = (
     "recipient address rejected",
     "message (?:could not|was not|wasn't) (?:be )?(?:delivered|sent)",
     "returned to sender",
+    '"notificationType"\\s*:\\s*"Bounce"',
+    "(?:you are )?not a member of",
+    "(?:message|mail|recipient|sender) (?:was )?(?:rejected|refused|blocked)",
     "nicht zugestellt",
     "n'a pas pu [êe]tre (?:remis|distribu[ée])",
     "no (?:se )?(?:ha )?podido (?:ser )?entregar",
@@ -208,10 +212,13 @@ BOUNCE_BODY_RE = compile_phrases(BOUNCE_BODY)
 DELAY_RE = compile_phrases(DELAY)
 REPORT_SUBJECT_RE = compile_phrases(REPORT_SUBJECT, anchored=True)
 
-# A subject that answers or forwards: phrases after it are quoted, not the writer's own.
+# A subject that answers: phrases after it are quoted, not the writer's own.
 REPLY_PREFIX_RE = re.compile(
-    r"^\W*(?:\[[^\]]*\]\s*)?(?:re|aw|sv|vs|antw|odp|rif|r|fw|fwd|wg|tr|rv|enc|doorst)\s*(?:\[\d+\])?\s*:",
-    _FLAGS,
+    r"^\W*(?:\[[^\]]*\]\s*)?(?:re|aw|sv|vs|antw|odp|rif|r|ynt)\s*(?:\[\d+\])?\s*:", _FLAGS
+)
+# A subject that forwards: what follows is someone else's subject, passed on.
+FORWARD_PREFIX_RE = re.compile(
+    r"^\W*(?:\[[^\]]*\]\s*)?(?:fw|fwd|wg|tr|rv|enc|doorst|i)\s*(?:\[\d+\])?\s*:\s*", _FLAGS
 )
 
 # Any hint at all, for the cheap header-only pre-filter (`classify.may_be_automatic`).

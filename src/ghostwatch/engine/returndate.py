@@ -70,7 +70,8 @@ def _date_re(language: str) -> re.Pattern[str]:
         rf"(?<![\w.])(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})(?!\d)"
         rf"|(?<![\w.])(?P<d>\d{{1,2}}){_ORDINAL}(?:\s+de|\s+of)?\s*(?P<m>{months})\.?"
         rf"(?:,?\s*(?:de\s+)?(?P<y>\d{{4}}))?(?!\w)"
-        rf"|(?<!\w)(?P<m2>{months})\.?\s+(?:the\s+)?(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?!\d)"
+        rf"|(?<!\w)(?P<m2>{months})\.?\s+(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s*[-–]\s*)?"
+        rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?!\d)"
         rf"(?:,?\s*(?P<y2>\d{{4}})(?!\d))?"
         rf"|(?<![\w.])(?P<a>\d{{1,2}})(?P<sep>[./-])(?P<b>\d{{1,2}})"
         rf"(?:(?P=sep)(?P<ny>\d{{4}}|\d{{2}})(?![\d.]\d)|(?P<dot>\.)(?![\d]))",
