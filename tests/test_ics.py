@@ -6,6 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from ghostwatch.model import Address, Attendee, CalendarEvent, PartStat
 from ghostwatch.providers.ics import read_calendar
@@ -190,8 +193,12 @@ def test_a_malformed_event_is_skipped_and_the_rest_kept() -> None:
     no_start = "UID:nostart\nSUMMARY:No start"
     bad_start = "UID:badstart\nDTSTART:tomorrow-ish"
     bad_rule = "UID:badrule\nDTSTART:20261118T150000Z\nRRULE:FREQ=SOMETIMES"
-    events = read(calendar(no_start, bad_start, bad_rule, DEMO))
+    with capture_logs() as logs:
+        events = read(calendar(no_start, bad_start, bad_rule, DEMO))
     assert [e.uid for e in events] == ["demo-1@contoso.example"]
+    skipped = {entry["uid"]: entry["reason"] for entry in logs if entry["log_level"] == "warning"}
+    assert set(skipped) == {"nostart", "badstart", "badrule"}
+    assert skipped["nostart"] == "no DTSTART"
 
 
 def test_a_bad_line_inside_an_event_costs_only_that_line() -> None:
@@ -243,3 +250,26 @@ def test_floating_times_do_not_depend_on_the_machine_zone(monkeypatch: pytest.Mo
         monkeypatch.undo()
         time.tzset()
     assert event.start == datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+
+
+_MUTATION = st.tuples(
+    st.integers(0, 10_000),
+    st.sampled_from([b"", b":", b";", b"\r\n", b"\r\n ", b"=", b'"', b"\xff", b"Z", b"-"]),
+    st.integers(0, 20),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_MUTATION, min_size=1, max_size=6))
+def test_a_damaged_file_gives_events_or_a_value_error_never_a_crash(
+    mutations: list[tuple[int, bytes, int]],
+) -> None:
+    data = bytearray(calendar(DEMO, WEEKLY, MOVED))
+    for position, insert, cut in mutations:
+        at = position % len(data)
+        data[at : at + cut] = insert
+    try:
+        events = read(bytes(data))
+    except ValueError:
+        return
+    assert all(e.start.tzinfo is UTC and e.end >= e.start for e in events)

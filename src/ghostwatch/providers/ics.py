@@ -52,6 +52,9 @@ _CONFERENCE_PROPERTIES = ("X-GOOGLE-CONFERENCE", "LOCATION", "DESCRIPTION", "URL
 ATTENDANCE_PROPERTY = "X-GHOSTWATCH-EXTERNAL-JOINED"
 """TRUE/FALSE: an attendance record carried by a calendar export (see module doc)."""
 _CALENDAR_PROPERTIES_TO_KEEP = ("CALSCALE",)
+# What icalendar, recurring-ical-events (their errors subclass ValueError), dateutil and
+# zoneinfo (ZoneInfoNotFoundError is a KeyError) raise for bad data in one event.
+_BAD_DATA = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
 
 
 def read_calendar(
@@ -170,7 +173,7 @@ def _unusable(component: icalendar.Component) -> str | None:
 def _readable(component: icalendar.Component, name: str) -> bool:
     try:
         value = component.decoded(name)
-    except (ValueError, TypeError, AttributeError, KeyError):
+    except _BAD_DATA:
         return False
     return isinstance(value, date | timedelta)
 
@@ -192,7 +195,7 @@ def _expand(
 ) -> Iterator[CalendarEvent]:
     try:
         instances = recurring_ical_events.of(series).between(start, until)
-    except Exception as error:  # the library raises many kinds for a bad series
+    except _BAD_DATA as error:
         log.warning("ics.series_skipped", uid=uid, reason=f"{type(error).__name__}: {error}")
         return
     recurring = _is_recurring(series)
@@ -213,7 +216,7 @@ def _is_recurring(series: icalendar.Calendar) -> bool:
 def _event(instance: icalendar.Component, uid: str, recurring: bool) -> CalendarEvent | None:
     try:
         return _convert(instance, uid, recurring)
-    except (ValueError, TypeError, AttributeError, KeyError) as error:
+    except _BAD_DATA as error:
         log.warning("ics.event_skipped", uid=uid, reason=f"{type(error).__name__}: {error}")
         return None
 
