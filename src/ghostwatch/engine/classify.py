@@ -29,6 +29,7 @@ from ghostwatch.model import Classification, InboundClass, Message
 STRONG, MEDIUM, WEAK = 3, 2, 1
 _AUTOMATIC_TOTAL = 4
 _OWN_TEXT_LIMIT = 4000
+_LEADING_CHARS = 200
 _ANCHOR_SLACK = 2
 """A subject phrase within this many characters of the start leads the subject."""
 
@@ -198,8 +199,11 @@ _BODY_TABLES = (
 
 def _body(text: str, evidence: _Evidence) -> None:
     for pattern, weight, tag in _BODY_TABLES:
-        if words := phrases.first_match(pattern, text):
-            evidence.add(f"body phrase '{words}'", weight, tag)
+        if found := pattern.search(text):
+            words = " ".join(found.group(0).split())
+            # "This is an automated response" opening a message is its author speaking.
+            leads = pattern is phrases.AUTOMATION_BODY_RE and found.start() < _LEADING_CHARS
+            evidence.add(f"body phrase '{words}'", STRONG if leads else weight, tag)
 
 
 def _evidence(message: Message, text: str) -> _Evidence:
