@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from email.message import EmailMessage
 
@@ -246,7 +247,7 @@ Action Required
     ("subject", "body", "sender"),
     [
         ("failure notice", QMAIL, "MAILER-DAEMON@mx.contoso.example"),
-        ("Mail delivery failed: returning message to sender", EXIM, "Mail Delivery System <x@y.example>"),
+        ("Mail delivery failed: returning message", EXIM, "Mail Delivery System <x@y.example>"),
         ("Undelivered Mail Returned to Sender", POSTFIX, "MAILER-DAEMON@mx.contoso.example"),
         ("Undeliverable: Proposal", EXCHANGE, "postmaster@contoso.example"),
     ],
@@ -306,7 +307,7 @@ def test_deeply_nested_mime_is_bounded() -> None:
     boundaries = [f"b{i}" for i in range(depth)]
     head = "".join(
         f'--{b}\nContent-Type: multipart/mixed; boundary="{n}"\n\n'
-        for b, n in zip(boundaries, boundaries[1:], strict=False)
+        for b, n in itertools.pairwise(boundaries)
     )
     raw = f'From: a@b.example\nContent-Type: multipart/mixed; boundary="b0"\n\n{head}'.encode()
     assert classify(parse_message(raw, "k", Folder.INBOX)).kind is InboundClass.HUMAN
