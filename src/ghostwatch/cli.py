@@ -29,7 +29,7 @@ EXIT_USAGE = 2
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a tzdata folder
         raise click.BadParameter(
             f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC"
         ) from None

@@ -21,10 +21,6 @@ from ghostwatch.providers.maildir import MaildirMailbox
 
 log = structlog.get_logger(__name__)
 
-# A missed meeting is "rescheduled" when any later event with its attendees exists,
-# so the calendar is read beyond the decision window.
-_LOOK_AHEAD = timedelta(days=365)
-
 
 @dataclass(frozen=True, slots=True)
 class ScanStats:
@@ -39,7 +35,9 @@ def read_events(mailbox: MaildirMailbox, rules: Rules, now: datetime) -> tuple[C
         return ()
     window = timedelta(days=rules.meeting_window_days)
     try:
-        return ics.read_calendar(data, now - window, now + window + _LOOK_AHEAD)
+        # read_calendar also returns the year after the window: a missed meeting is
+        # "rescheduled" when any later event with its attendees exists.
+        return ics.read_calendar(data, now - window, now + window)
     except ValueError as error:
         raise UserError(
             f"{mailbox.root / 'calendar.ics'} is not a readable iCalendar file: {error}"

@@ -29,7 +29,7 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 import structlog
-import x_wr_timezone  # type: ignore[import-untyped]
+import x_wr_timezone
 
 from ghostwatch.model import Address, Attendee, CalendarEvent, PartStat
 
@@ -53,8 +53,9 @@ ATTENDANCE_PROPERTY = "X-GHOSTWATCH-EXTERNAL-JOINED"
 """TRUE/FALSE: an attendance record carried by a calendar export (see module doc)."""
 _CALENDAR_PROPERTIES_TO_KEEP = ("CALSCALE",)
 # What icalendar, recurring-ical-events (their errors subclass ValueError), dateutil and
-# zoneinfo (ZoneInfoNotFoundError is a KeyError) raise for bad data in one event.
-_BAD_DATA = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
+# zoneinfo (ZoneInfoNotFoundError is a KeyError; a TZID naming a tzdata folder such as
+# "Europe" raises IsADirectoryError, an OSError) raise for bad data in one event.
+_BAD_DATA = (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError)
 
 
 def read_calendar(
@@ -82,7 +83,7 @@ def _parse(data: bytes) -> list[icalendar.Component]:
     text = _decode(data)
     try:
         components = icalendar.Calendar.from_ical(text, multiple=True)
-    except ValueError as error:
+    except _BAD_DATA as error:  # icalendar resolves TZIDs while parsing
         raise ValueError(f"not an iCalendar file: {error}") from error
     calendars = [_as_calendar(c) for c in components]
     if not calendars:
@@ -122,7 +123,7 @@ def _standardize(calendar: icalendar.Component) -> icalendar.Component:
     """
     try:
         standard: icalendar.Component = x_wr_timezone.to_standard(calendar)
-    except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
+    except (ValueError, KeyError, OSError) as error:  # see _BAD_DATA
         zone = str(calendar.get("X-WR-TIMEZONE", ""))
         log.warning("ics.x_wr_timezone_ignored", zone=zone, reason=str(error))
         return calendar
