@@ -26,7 +26,9 @@ from ghostwatch.model import Content, DeliveryStatus, Message
 _ADDR = r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"
 ADDRESS_RE = re.compile(_ADDR)
 # An address leading its line: `<a@b>:`, `  a@b`, `<a@b>... User unknown`, `a@b: reason`.
-_LEADING_RE = re.compile(rf"^[ \t]*(?:RCPT TO:|Recipient:|\*+)?[ \t]*<?({_ADDR})>?", re.M | re.I)
+_LEADING_RE = re.compile(
+    rf"^[ \t]*(?:RCPT TO:|Recipient:|\*+)?[ \t]*[<\"']?({_ADDR})[>\"']?", re.M | re.I
+)
 # Where the returned original starts in a text-only bounce.
 _ORIGINAL_START_RE = re.compile(
     r"^(?:[ \t]*-{2,}.*(?:original|copy of|below this line|undelivered message|message headers)"
@@ -40,7 +42,8 @@ _INLINE_DSN_RE = re.compile(
     re.M | re.I,
 )
 _FAILED_FIELD_RE = re.compile(r"^[ \t>]*(?:Action:[ \t]*failed|Status:[ \t]*5\.)", re.M | re.I)
-_SES_BOUNCED_RE = re.compile(r'"bouncedRecipients"\s*:\s*\[([^\]]*)\]')
+# Amazon SES, also as an escaped JSON string inside an SNS envelope.
+_SES_BOUNCED_RE = re.compile(r'\\?"bouncedRecipients\\?"\s*:\s*\[([^\]]*)\]')
 # Role addresses of the reporting system itself, never a failed recipient.
 _ROLE_RE = re.compile(
     r"^(?:mailer-?daemon|postmaster|post_master|hostmaster|abuse|root|mail-?daemon)@", re.I
@@ -87,6 +90,8 @@ def _clean(addresses: Iterable[str], excluded: set[str]) -> tuple[str, ...]:
 
 def inline_dsn_failures(text: str) -> list[str]:
     """Recipients that RFC 3464 fields quoted in the text mark as failed."""
+    if "recipient:" not in text.lower():  # a substring test is 30x cheaper than the regex
+        return []
     return [addr for addr, rest in _INLINE_DSN_RE.findall(text) if _FAILED_FIELD_RE.search(rest)]
 
 

@@ -30,6 +30,8 @@ STRONG, MEDIUM, WEAK = 3, 2, 1
 _AUTOMATIC_TOTAL = 4
 _OWN_TEXT_LIMIT = 4000
 _LEADING_CHARS = 200
+_PHRASE_WINDOW = 2000
+"""Automatic notices say what they are in their first lines; the rest is quotes and legalese."""
 _ANCHOR_SLACK = 2
 """A subject phrase within this many characters of the start leads the subject."""
 
@@ -166,18 +168,25 @@ _SUBJECT_TABLES = (
 )
 
 
+def _quote(original: str, lowered: str, found: re.Match[str]) -> str:
+    """The matched words as written (lower-casing rarely changes a string's length)."""
+    source = original if len(original) == len(lowered) else lowered
+    return " ".join(source[found.start() : found.end()].split()).strip(" :[]")
+
+
 def _subject(message: Message, evidence: _Evidence) -> None:
     subject = message.subject
-    if phrases.REPLY_PREFIX_RE.match(subject):
+    lowered = subject.lower()
+    if phrases.REPLY_PREFIX_RE.match(lowered):
         return  # "Re: Out of office" is a person answering one
-    forwarded = phrases.FORWARD_PREFIX_RE.match(subject)
+    forwarded = phrases.FORWARD_PREFIX_RE.match(lowered)
     if forwarded:  # "Fwd: Undeliverable: ..." passes a report on: weaker, not nothing
-        subject = subject[forwarded.end() :]
-    start = len(subject) - len(subject.lstrip(" \t[]*!#-"))
+        subject, lowered = subject[forwarded.end() :], lowered[forwarded.end() :]
+    start = len(lowered) - len(lowered.lstrip(" \t[]*!#-"))
     for pattern, tag in _SUBJECT_TABLES:
-        if found := pattern.search(subject):
+        if found := pattern.search(lowered):
             leads = found.start() - start <= _ANCHOR_SLACK and not forwarded
-            words = " ".join(found.group(0).split()).strip(" :[]")
+            words = _quote(subject, lowered, found)
             evidence.add(f"subject phrase '{words}'", STRONG if leads else MEDIUM, tag)
 
 
@@ -198,11 +207,13 @@ _BODY_TABLES = (
 
 
 def _body(text: str, evidence: _Evidence) -> None:
+    text = text[:_PHRASE_WINDOW]
+    lowered = text.lower()
     for pattern, weight, tag in _BODY_TABLES:
-        if found := pattern.search(text):
-            words = " ".join(found.group(0).split())
+        if found := pattern.search(lowered):
             # "This is an automated response" opening a message is its author speaking.
             leads = pattern is phrases.AUTOMATION_BODY_RE and found.start() < _LEADING_CHARS
+            words = _quote(text, lowered, found)
             evidence.add(f"body phrase '{words}'", STRONG if leads else weight, tag)
 
 
@@ -287,7 +298,7 @@ def may_be_automatic(message: Message) -> bool:
         message.sender.name if message.sender else ""
     ):
         return True
-    return bool(phrases.ANY_SUBJECT_HINT_RE.search(message.subject))
+    return bool(phrases.ANY_SUBJECT_HINT_RE.search(message.subject.lower()))
 
 
 _HINT_HEADERS = frozenset(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from functools import cache
 from typing import Literal
 
@@ -175,10 +174,9 @@ def keyword_re() -> re.Pattern[str]:
 
 def guess_language(text: str) -> str:
     """The supported language whose common words the text uses most; English on a tie."""
-    counts: Counter[str] = Counter()
+    counts = dict.fromkeys(LANGUAGES, 0)
     for word in _WORD_RE.findall(text[:2000].lower()):
-        counts.update(_WORD_LANGUAGES.get(word, ()))
-    if not counts:
-        return "en"
+        for language in _WORD_LANGUAGES.get(word, ()):
+            counts[language] += 1
     best = max(counts.values())
-    return "en" if counts["en"] == best else counts.most_common(1)[0][0]
+    return "en" if counts["en"] == best else max(counts, key=counts.__getitem__)

@@ -26,8 +26,12 @@ _TOLERANCE = timedelta(days=7)
 _HORIZON = timedelta(days=366)
 _KEYWORD_REACH = 32
 """Characters between a keyword's end and the date it governs ("back in the office on Monday, ")."""
-_SCAN_LIMIT = 6000
+_SCAN_LIMIT = 2500
+"""Absence notices are short; further down are signatures, disclaimers and quotes."""
 _DAY_FIRST_ENGLISH = frozenset({"gb", "uk", "ie", "au", "nz", "in", "za"})
+_DIGITS_RE = re.compile(r"\d+")
+_MONTH_REACH = 24
+"""Longest stretch between a date's digits and its edge ("septiembre de ", "Sept. the ")."""
 _ORDINAL = r"(?:st|nd|rd|th|er|re|e|ème|eme|º|°|ª|\.)?"
 _RANGE_GAP_RE = re.compile(
     r"^\W{0,3}(?:to|until|till|through|thru|bis(?: zum| einschlie(?:ß|ss)lich)?|au|à|al|a"
@@ -104,12 +108,27 @@ def _fields(found: re.Match[str], reading: _Reading) -> tuple[int | None, int, i
     return _numeric(found, reading)
 
 
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Spans around digit runs: every date form has a digit, and scanning only near
+    digits keeps the long month-name alternation off the rest of the text."""
+    spans: list[tuple[int, int]] = []
+    for digits in _DIGITS_RE.finditer(text):
+        start, end = max(0, digits.start() - _MONTH_REACH), digits.end() + _MONTH_REACH
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
 def _candidates(text: str, reading: _Reading) -> list[_Candidate]:
     found_all = []
-    for found in _date_re(reading.language).finditer(text):
-        fields = _fields(found, reading)
-        if fields is not None and 1 <= fields[1] <= 12 and 1 <= fields[2] <= 31:
-            found_all.append(_Candidate(found.start(), found.end(), *fields))
+    pattern = _date_re(reading.language)
+    for start, end in _windows(text):
+        for found in pattern.finditer(text, start, end):
+            fields = _fields(found, reading)
+            if fields is not None and 1 <= fields[1] <= 12 and 1 <= fields[2] <= 31:
+                found_all.append(_Candidate(found.start(), found.end(), *fields))
     return found_all
 
 
