@@ -133,3 +133,12 @@ def test_impossible_dates_are_skipped() -> None:
 )
 def test_language_guess(text: str, language: str) -> None:
     assert guess_language(text) == language
+
+
+@pytest.mark.parametrize(
+    "sent", [datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 25, tzinfo=UTC)]
+)
+def test_dates_at_the_ends_of_the_calendar_do_not_overflow(sent: datetime) -> None:
+    for text in ("Back on 31 December.", "Back on 2 January.", "I'll be back on Monday."):
+        find_return_date(text, "", sent)  # must not raise
+    assert find_return_date("Back on 31 December.", "", sent) == date(sent.year, 12, 31)

@@ -132,18 +132,26 @@ def _candidates(text: str, reading: _Reading) -> list[_Candidate]:
     return found_all
 
 
+def _shifted(day: date, delta: timedelta) -> date:
+    """`day + delta`, clamped to the calendar's ends (a Date header can say year 9999)."""
+    try:
+        return day + delta
+    except OverflowError:
+        return date.max if delta > timedelta(0) else date.min
+
+
 def _resolve(candidate: _Candidate, sent: date | None) -> date | None:
     """The calendar date, the year inferred as the first one on/after the sent date."""
     if candidate.year is None and sent is None:
         return None
-    floor = (sent - _TOLERANCE) if sent else None
+    floor = _shifted(sent, -_TOLERANCE) if sent else None
     years = [candidate.year] if candidate.year else [floor.year, floor.year + 1] if floor else []
     for year in years:
         try:
             when = date(year, candidate.month, candidate.day)
         except ValueError:
             continue
-        if floor is None or floor <= when <= floor + _HORIZON + _TOLERANCE:
+        if floor is None or floor <= when <= _shifted(floor, _HORIZON + _TOLERANCE):
             return when
     return None
 
@@ -171,7 +179,7 @@ def _weekday_return(
     for found in datewords.weekday_re(reading.language).finditer(text):
         if any(found.start() - _KEYWORD_REACH <= end <= found.start() for end in ends):
             ahead = (datewords.weekday_number(found.group(0)) - sent.weekday() - 1) % 7 + 1
-            return sent + timedelta(days=ahead)
+            return _shifted(sent, timedelta(days=ahead))
     return None
 
 
