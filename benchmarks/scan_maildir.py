@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/scan_maildir.py [--messages 100000] [--seed 1] [--keep DIR]
 
 The mailbox (see `synth.py`) is generated once and cached in /tmp/ghostwatch-bench-<N>-<seed>
-(or in DIR with --keep); a finished mailbox is marked by a sibling `<dir>.complete` file, so an
-interrupted generation is redone. The scan runs in a child process, exactly as a user would
-run it; the parent measures its wall time and peak RSS.
+(or in DIR with --keep); a finished mailbox is marked by a sibling `<dir>.complete` file naming
+the generator version, so an interrupted or outdated generation is redone. The scan runs in
+a child process, exactly as a user would run it; the parent measures its wall time and peak
+RSS.
 
 Progress goes to stderr; the last stdout line is one JSON object:
     {"messages": N, "seconds": S, "messages_per_second": R, "peak_rss_mb": M}
@@ -26,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import ME, NOW, make_maildir
+from synth import ME, NOW, VERSION, make_maildir
 
 
 def log(text: str) -> None:
@@ -44,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def ensure_mailbox(root: Path, messages: int, seed: int) -> None:
     """Generate the mailbox unless a complete one is already there."""
     stamp = root.with_name(root.name + ".complete")
-    if stamp.exists() and root.is_dir():
+    wanted = {"messages": messages, "seed": seed, "version": VERSION}
+    if root.is_dir() and _stamped(stamp) == wanted:
         log(f"reusing {root}")
         return
     if root.exists():
@@ -55,7 +57,16 @@ def ensure_mailbox(root: Path, messages: int, seed: int) -> None:
     seconds = time.perf_counter() - started
     per_folder = ", ".join(f"{name} {count:,}" for name, count in counts.items())
     log(f"generated in {seconds:.1f} s ({per_folder})")
-    stamp.write_text(json.dumps({"messages": messages, "seed": seed, "counts": counts}) + "\n")
+    stamp.write_text(json.dumps({**wanted, "counts": counts}) + "\n")
+
+
+def _stamped(stamp: Path) -> dict[str, int] | None:
+    """What a finished generation recorded (messages, seed, version), if anything."""
+    try:
+        recorded = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return None
+    return {key: recorded.get(key) for key in ("messages", "seed", "version")}
 
 
 def scan_command(root: Path) -> list[str]:

@@ -5,16 +5,19 @@
 The mailbox belongs to `ME` and ends just before `NOW`. Of the messages, about:
 
 * 26% newsletters and notifications in the INBOX (List-Id, no-reply senders, HTML parts),
-* 10% sent by me (`.Sent`), most of them in threads with external contacts,
+* 10% sent by me (`.Sent`), most of them in threads with external contacts; half of the
+  external threads that end on my message get 1-3 nudges on roughly the default cadence,
 * 1% out-of-office auto-replies (Auto-Submitted, several languages, a return date),
 * 0.5% bounces (RFC 3464 multipart/report from MAILER-DAEMON),
 * 3% junk (`.Junk`): spam, spam reusing a real thread's subject, and a few real replies,
 * 0.2% drafts (`.Drafts`), the rest human mail in the INBOX (external and internal threads).
 
-Thread sizes are mostly 1-4 messages with a long tail to 30. Header blocks are 2-4 KB
-(Received chains, ARC, DKIM) and bodies 1-20 KB (log-uniform). Messages are written as raw
-bytes from string templates and slices of pre-built random pools, so 100,000 messages take
-well under a minute. The same (messages, seed) always gives byte-identical files.
+Each prospect organization is active during one deal window (20-150 days) somewhere in the
+two years before NOW. Thread sizes are mostly 1-4 messages with a long tail to 30. Header
+blocks are 2-4 KB (Received chains, ARC, DKIM) and bodies 1-20 KB (log-uniform). Messages are
+written as raw bytes from string templates and slices of pre-built random pools (about 200 µs
+of Python per message) by a pool of writer threads, since creating files dominates: 100,000
+messages take under a minute. The same (messages, seed) always gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+VERSION = 3
+"""Bump whenever output changes, so cached benchmark mailboxes are regenerated."""
 ME_NAME = "Jordan Reyes"
 ME = "jordan.reyes@quotaworks.example"
 ME_DOMAIN = "quotaworks.example"
@@ -42,12 +47,16 @@ FOLDERS = ("", ".Sent", ".Junk", ".Drafts")
 SHARE_NEWSLETTER = 0.26
 SHARE_JUNK = 0.03
 SHARE_DRAFTS = 0.002
-P_ME_FIRST_EXTERNAL = 0.35
+P_ME_FIRST_EXTERNAL = 0.27
 P_ME_FIRST_INTERNAL = 0.3
-P_ME_LATER = 0.045
+P_ME_LATER = 0.035
 P_OOO_AFTER_SENT = 0.15
-P_BOUNCE_AFTER_SENT = 0.09
+P_BOUNCE_AFTER_SENT = 0.085
 P_EXTERNAL_THREAD = 0.7
+P_CHASE = 0.5
+"""When an external thread ends on my message: the chance that I send follow-ups."""
+CHASE_GAPS_DAYS = (5, 10, 20)
+"""Roughly the default cadence (3, 7, 14 business days) in calendar days."""
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -156,6 +165,16 @@ class Person:
         return self.email.rpartition("@")[2]
 
 
+@dataclass(frozen=True, slots=True)
+class Org:
+    """A prospect company, active (writing, being written to) during one deal window."""
+
+    name: str
+    people: list[Person]
+    start: int
+    length: int
+
+
 @dataclass(slots=True)
 class Thread:
     subject: str
@@ -164,6 +183,7 @@ class Thread:
     ids: list[str] = field(default_factory=list)
     last_ts: int = 0
     mine: bool = False
+    last_mine: bool = False
 
 
 def rfc_date(ts: int, offset: int) -> str:
@@ -234,7 +254,7 @@ class Writer:
 class Synth:
     """Writes one mailbox; every random choice comes from one seeded generator."""
 
-    def __init__(self, root: Path, seed: int, writer: Writer) -> None:
+    def __init__(self, root: Path, seed: int, writer: Writer, orgs: int) -> None:
         self.root = root
         self.writer = writer
         self.rng = random.Random(seed)
@@ -244,7 +264,7 @@ class Synth:
         self.counts = dict.fromkeys(FOLDERS, 0)
         self.me = Person(ME, f"{ME_NAME} <{ME}>", 0)
         self.colleagues = [self._person(ME_DOMAIN, 0) for _ in range(40)]
-        self.orgs = [self._org() for _ in range(600)]
+        self.orgs = [self._org(number) for number in range(orgs)]
         self.threads: list[Thread] = []
         self.strangers = [self._stranger() for _ in range(200)]
 
@@ -260,11 +280,13 @@ class Synth:
             address, email.utils.formataddr((f"{first} {last}", address), "utf-8"), offset
         )
 
-    def _org(self) -> tuple[str, list[Person]]:
+    def _org(self, number: int) -> Org:
         rng = self.rng
-        name = f"{rng.choice(_ORG_A)}{rng.choice(_ORG_B)}{rng.randint(1, 99)}"
+        name = f"{rng.choice(_ORG_A)}{rng.choice(_ORG_B)}{number}"
         offset = rng.choice((-480, -420, -360, -300, -300, 0, 0, 60, 60, 60, 120, 330, 540))
-        return name, [self._person(f"{name}.example", offset) for _ in range(rng.randint(1, 4))]
+        people = [self._person(f"{name}.example", offset) for _ in range(rng.randint(1, 4))]
+        length = rng.randint(20, 150) * 86_400
+        return Org(name, people, NOW_TS - rng.randrange(SPAN_SECONDS), length)
 
     def _stranger(self) -> Person:
         rng = self.rng
@@ -285,7 +307,7 @@ class Synth:
     def message_id(self, ts: int, domain: str) -> str:
         if domain == ME_DOMAIN or self.rng.random() < 0.5:
             return f"<{ts:x}.{self.index:06x}.{self.rng.getrandbits(32):08x}@mail.{domain}>"
-        return f"<CA+{self.b64_token(40)}@mail.gmail.com>"
+        return f"<CA+{self.b64_token(32)}{self.index:07x}@mail.gmail.com>"  # unique by index
 
     def b64_token(self, n: int) -> str:
         line = self.rng.choice(self.pools.b64)
@@ -398,6 +420,7 @@ class Synth:
         thread.ids.append(msgid)
         thread.last_ts = ts
         thread.mine = thread.mine or mine
+        thread.last_mine = mine
 
     def out_of_office(self, thread: Thread, ts: int) -> None:
         prefix, lang, text = self.rng.choice(_OOO)
@@ -450,7 +473,7 @@ class Synth:
 
     def newsletter(self) -> None:
         rng = self.rng
-        org, _ = rng.choice(self.orgs)
+        org = rng.choice(self.orgs).name
         ts = NOW_TS - rng.randrange(SPAN_SECONDS)
         local = rng.choice(("no-reply", "newsletter", "notifications", "noreply", "updates"))
         sender = Person(f"{local}@{org}.example", f"{org.title()} <{local}@{org}.example>", 0)
@@ -530,28 +553,32 @@ class Synth:
 
     # --- threads ------------------------------------------------------------------------
 
-    def new_thread(self) -> tuple[Thread, list[Person], bool]:
+    def new_thread(self) -> tuple[Thread, list[Person], bool, int]:
+        """A thread, its Cc, whether it is external, and its start time."""
         rng = self.rng
         external = rng.random() < P_EXTERNAL_THREAD
-        org, people = rng.choice(self.orgs)
+        org = rng.choice(self.orgs)
         if external:
+            people = rng.sample(org.people, len(org.people))
             contact, others = people[0], people[1:]
             template = rng.choice(_SUBJECTS)
+            start = min(NOW_TS - 60, org.start + rng.randrange(org.length))
         else:
             contact, others = rng.choice(self.colleagues), []
             template = rng.choice(_INTERNAL_SUBJECTS)
+            start = NOW_TS - rng.randrange(SPAN_SECONDS)
+        name = org.name.title()
         subject = template.format(
-            org=org.title(), n=rng.randint(5, 200), year=2026, q=rng.randint(1, 4), industry=org
+            org=name, n=rng.randint(5, 200), year=2026, q=rng.randint(1, 4), industry=name
         )
         thread = Thread(encode_subject(subject), contact)
-        return thread, others[: rng.randint(0, 1)], external
+        return thread, others[: rng.randint(0, 1)], external, start
 
     def human_thread(self, budget: int) -> int:
         """One conversation of up to `budget` messages; returns how many were written."""
         rng = self.rng
-        thread, cc, external = self.new_thread()
+        thread, cc, external, ts = self.new_thread()
         size = rng.choices(self.sizes, cum_weights=self.cum)[0]
-        ts = NOW_TS - rng.randrange(SPAN_SECONDS)
         p_first = P_ME_FIRST_EXTERNAL if external else P_ME_FIRST_INTERNAL
         written = 0
         for position in range(size):
@@ -564,8 +591,22 @@ class Synth:
             if mine and external and written < budget:
                 written += self.auto_answer(thread, ts)
             ts += int(rng.expovariate(1 / 90_000)) + 300
+        if external and thread.last_mine and rng.random() < P_CHASE:
+            written += self.chase(thread, budget - written)
         if thread.ids:
             self.threads.append(thread)
+        return written
+
+    def chase(self, thread: Thread, budget: int) -> int:
+        """Nudges on my own unanswered message, roughly on the default cadence."""
+        written = 0
+        ts = thread.last_ts
+        for gap in CHASE_GAPS_DAYS[: self.rng.randint(1, len(CHASE_GAPS_DAYS))]:
+            ts += gap * 86_400 + self.rng.randint(-7_200, 7_200)
+            if written >= budget or ts >= NOW_TS:
+                break
+            self.human_message(thread, self.me, [thread.contact], ts)
+            written += 1
         return written
 
     def auto_answer(self, thread: Thread, ts: int) -> int:
@@ -590,7 +631,7 @@ def make_maildir(root: Path, messages: int, seed: int = 1) -> dict[str, int]:
     _prepare(root)
     writer = Writer()
     try:
-        synth = Synth(root, seed, writer)
+        synth = Synth(root, seed, writer, orgs=max(20, messages // 20))
         _generate(synth, messages)
     finally:
         writer.close()
