@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ghostwatch.engine.classify import classify
+from ghostwatch.engine.classify import classify, may_be_automatic
 from ghostwatch.engine.people import Identity, is_bot
 from ghostwatch.engine.threads import Threads
 from ghostwatch.model import Classification, Folder, Message
@@ -138,11 +138,11 @@ def _index_inbound(evidence: Evidence, message: Message, since: datetime | None)
 def content_wanted(threads: Threads, me: Identity) -> set[str]:
     """Keys of the messages whose body can change a decision.
 
-    Before my latest message, headers alone tell a person from a robot, which is all
-    the attempt count needs. Bodies are read only for possible bounces after my first
-    message, and for inbound mail after my latest message to its conversation or its
-    sender: that mail decides `replied` versus `snoozed`, and an out-of-office notice
-    may look human in its headers.
+    Headers suffice for most mail: bodies are read only for possible bounces after my
+    first message (for their failed recipients), and for possible auto-replies after my
+    latest message to their conversation or sender (out-of-office or auto-ack, and the
+    return date). Before my latest message, headers alone tell a person from a robot,
+    which is all the attempt count needs.
     """
     tracked = tracked_conversations(threads, me)
     horizon = _contact_horizons(tracked.values())
@@ -180,7 +180,7 @@ def _wants_body(
         return False
     if may_be_bounce(message):
         return True
-    if not is_external_inbound(message, me):
+    if not is_external_inbound(message, me) or not may_be_automatic(message):
         return False
     assert message.sender is not None
     if conversation_since is not None and message.date > conversation_since:
