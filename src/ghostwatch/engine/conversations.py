@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 
 from ghostwatch.engine.evidence import Evidence, Tracked, is_external_inbound
 from ghostwatch.engine.rules import Rules
-from ghostwatch.engine.threads import display_subject
+from ghostwatch.engine.threads import display_subject, sort_key
 from ghostwatch.model import (
     Action,
     ConversationDecision,
@@ -44,7 +44,7 @@ def answers(conv: Tracked, evidence: Evidence) -> Answers:
         found.update((m.key, m) for m in evidence.mail_from.get(contact, ()))
     humans: list[Message] = []
     absences: list[tuple[Message, date]] = []
-    for message in sorted(found.values(), key=lambda m: (m.date, m.key)):
+    for message in sorted(found.values(), key=sort_key):
         verdict = evidence.classification(message)
         if verdict.kind == InboundClass.HUMAN:
             humans.append(message)

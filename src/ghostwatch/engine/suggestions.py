@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta, timezone
 
 from ghostwatch.engine.people import Identity, is_public_domain
+from ghostwatch.engine.threads import sort_key
 from ghostwatch.model import Action, ConversationDecision, Message, State, Suggestion
 
 _SILENT = frozenset({State.DUE, State.WAITING, State.LET_GO, State.BOUNCED})
@@ -61,7 +62,7 @@ def send_window(
     dated = [m for m in latest_from_contact if m.utc_offset_minutes is not None and m.date]
     if decision.state != State.DUE or not dated:
         return []
-    latest = max(dated, key=lambda m: (m.date, m.key))
+    latest = max(dated, key=sort_key)
     assert latest.sender is not None
     assert latest.utc_offset_minutes is not None
     label = timezone(timedelta(minutes=latest.utc_offset_minutes)).tzname(None)

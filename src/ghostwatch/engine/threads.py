@@ -55,8 +55,9 @@ def display_subject(subject: str) -> str:
     return " ".join(subject.split()) or "(no subject)"
 
 
-def sort_key(message: Message) -> tuple[datetime, str]:
-    return (message.date or _EPOCH, message.key)
+def sort_key(message: Message) -> tuple[datetime, str, str]:
+    """Date order; equal dates by Message-ID, so file names decide nothing."""
+    return (message.date or _EPOCH, message.message_id or "", message.key)
 
 
 _FOLDER_RANK = {Folder.SENT: 0, Folder.INBOX: 1, Folder.OTHER: 2, Folder.JUNK: 3}
@@ -122,11 +123,28 @@ def _is_linked(message: Message, known_ids: set[str]) -> bool:
 
 
 @dataclass(slots=True)
+class _Seen:
+    """What the subject fallback knows of one conversation so far."""
+
+    people: set[str]
+    latest: datetime
+    anchor: str
+    """Its smallest Message-ID: a tie-break that depends on the mail, not on file names."""
+
+    def merged(self, other: _Seen) -> _Seen:
+        return _Seen(
+            self.people | other.people,
+            max(self.latest, other.latest),
+            min(self.anchor, other.anchor),
+        )
+
+
+@dataclass(slots=True)
 class _SubjectIndex:
-    """Per normalized subject: conversations (union-find roots) and their participants."""
+    """Per normalized subject, the conversations (union-find roots) that use it."""
 
     roots: dict[str, set[str]]
-    people: dict[str, set[str]]
+    seen: dict[str, _Seen]
 
 
 def _participants(message: Message) -> set[str]:
@@ -136,43 +154,59 @@ def _participants(message: Message) -> set[str]:
     return found
 
 
+def _accepts(message: Message, people: set[str], me: Identity) -> bool:
+    assert message.sender is not None
+    if me.is_me(message.sender.email):
+        # My own fresh mail with a reused subject starts a new conversation;
+        # only a marked reply to someone already in it continues one.
+        others = {a.email for a in message.recipients} - me.addresses
+        return bool(_REPLY_MARK.match(message.subject) and others & people)
+    return message.sender.email in people
+
+
 def _fallback_target(
     message: Message, index: _SubjectIndex, uf: _UnionFind, me: Identity
 ) -> str | None:
-    """The conversation a header-less reply belongs to, or None (DESIGN.md §1)."""
+    """The conversation a header-less reply belongs to, or None (DESIGN.md §1).
+
+    Among several, the most recently active one: a reply answers the latest mail.
+    """
     subject = normalize_subject(message.subject)
     if not subject or message.sender is None:
         return None
     own = uf.find("k:" + message.key)
-    candidates = sorted({uf.find(r) for r in index.roots.get(subject, ())} - {own})
-    for root in candidates:
-        people = index.people[root]
-        if me.is_me(message.sender.email):
-            # My own fresh mail with a reused subject starts a new conversation;
-            # only a marked reply to someone already in it continues one.
-            others = {a.email for a in message.recipients} - me.addresses
-            if _REPLY_MARK.match(message.subject) and others & people:
-                return root
-        elif message.sender.email in people:
-            return root
-    return None
+    roots = {uf.find(r) for r in index.roots.get(subject, ())} - {own}
+    fitting = [r for r in roots if _accepts(message, index.seen[r].people, me)]
+    if not fitting:
+        return None
+    return min(fitting, key=lambda r: (-index.seen[r].latest.timestamp(), index.seen[r].anchor))
+
+
+def _record(message: Message) -> _Seen:
+    return _Seen(_participants(message), message.date or _EPOCH, message.message_id or message.key)
 
 
 def _link_by_subject(messages: Sequence[Message], uf: _UnionFind, me: Identity) -> None:
     known_ids = {m.message_id for m in messages if m.message_id}
-    index = _SubjectIndex(defaultdict(set), defaultdict(set))
-    for message in messages:  # already in date order: a reply joins what came before it
+    index = _SubjectIndex(defaultdict(set), {})
+    for message in messages:  # in date order: a reply joins what came before it
         node = "k:" + message.key
+        own = uf.find(node)
         if not _is_linked(message, known_ids):
             target = _fallback_target(message, index, uf, me)
             if target is not None:
-                own = uf.find(node)
                 uf.union(node, target)
-                merged = index.people.pop(own, set()) | index.people.pop(target, set())
-                index.people[uf.find(node)] = merged
+                _merge(index, own, target, uf.find(node))
         root = uf.find(node)
         index.roots[normalize_subject(message.subject)].add(root)
-        index.people[root] |= _participants(message)
+        held = index.seen.get(root)
+        index.seen[root] = _record(message) if held is None else held.merged(_record(message))
+
+
+def _merge(index: _SubjectIndex, a: str, b: str, root: str) -> None:
+    parts = [index.seen.pop(r) for r in {a, b} if r in index.seen]
+    if parts:
+        index.seen[root] = parts[0].merged(parts[1]) if len(parts) == 2 else parts[0]
 
 
 def conversation_id(messages: Sequence[Message]) -> str:
