@@ -19,7 +19,7 @@ from ghostwatch.engine.classify import classify
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import UserError
-from ghostwatch.model import Folder
+from ghostwatch.model import Folder, plausible
 from ghostwatch.providers.maildir import MaildirMailbox
 from ghostwatch.scan import scan_maildir
 
@@ -31,20 +31,27 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a tzdata folder
         raise click.BadParameter(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC"
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin or UTC",
+            param_hint="--tz",
         ) from None
 
 
 def _now(value: str | None, zone: ZoneInfo) -> datetime:
     if value is None:
         return datetime.now(zone)
+    example = "write e.g. 2026-11-20T15:00:00+00:00"
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time: write e.g. 2026-11-20T15:00:00+00:00"
+            f"{value!r} is not an ISO 8601 time: {example}", param_hint="--now"
         ) from None
-    return when if when.tzinfo else when.replace(tzinfo=zone)
+    when = when if when.tzinfo else when.replace(tzinfo=zone)
+    if not plausible(when):  # checked on the local reading: no conversion can overflow
+        raise click.BadParameter(
+            f"{value!r} is not a plausible time: {example}", param_hint="--now"
+        )
+    return when
 
 
 def _identity(value: str) -> Identity:
@@ -53,7 +60,8 @@ def _identity(value: str) -> Identity:
     if not addresses or bad:
         raise click.BadParameter(
             f"{', '.join(bad) or value!r} is not an email address: "
-            "give your own address(es), comma-separated, e.g. --me you@company.com"
+            "give your own address(es), comma-separated, e.g. --me you@company.com",
+            param_hint="--me",
         )
     return Identity.of(addresses)
 
@@ -63,7 +71,8 @@ def _calendar(zone: ZoneInfo, country: str | None) -> BusinessCalendar:
         return BusinessCalendar(zone, holiday_dates(country))
     except NotImplementedError:
         raise click.BadParameter(
-            f"no holiday calendar for {country!r}: use an ISO 3166 country code such as US or DE"
+            f"no holiday calendar for {country!r}: use an ISO 3166 country code such as US or DE",
+            param_hint="--country",
         ) from None
 
 

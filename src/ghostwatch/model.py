@@ -10,6 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+# A Date outside these years is garbage (or hostile), not mail. Providers treat it as
+# missing; the engine ignores it, so no calendar arithmetic near year 9999 can overflow.
+PLAUSIBLE_YEARS = (1900, 2200)
+
+
+def plausible(when: datetime | None) -> bool:
+    return when is not None and PLAUSIBLE_YEARS[0] <= when.year <= PLAUSIBLE_YEARS[1]
+
 
 class Folder(StrEnum):
     """The role of the folder a message sits in (DESIGN.md §2 names them)."""

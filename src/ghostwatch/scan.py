@@ -39,9 +39,10 @@ def read_events(mailbox: MaildirMailbox, rules: Rules, now: datetime) -> tuple[C
         # "rescheduled" when any later event with its attendees exists.
         return ics.read_calendar(data, now - window, now + window)
     except ValueError as error:
-        raise UserError(
-            f"{mailbox.root / 'calendar.ics'} is not a readable iCalendar file: {error}"
-        ) from error
+        # The library quotes the raw line: keep control characters off the terminal.
+        detail = "".join(c if c.isprintable() else "?" for c in str(error))[:200]
+        path = mailbox.root / "calendar.ics"
+        raise UserError(f"{path} is not a readable iCalendar file ({detail})") from error
 
 
 def scan_maildir(

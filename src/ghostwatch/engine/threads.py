@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ghostwatch.engine.people import Identity
-from ghostwatch.model import Content, Folder, Message
+from ghostwatch.model import Content, Folder, Message, plausible
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -64,7 +64,7 @@ _FOLDER_RANK = {Folder.SENT: 0, Folder.INBOX: 1, Folder.OTHER: 2, Folder.JUNK: 3
 
 
 def deduplicate(messages: Iterable[Message]) -> list[Message]:
-    """One copy per Message-ID; drafts and trash never take part (DESIGN.md §1).
+    """One copy per Message-ID; drafts, trash and absurd dates never take part (DESIGN.md §1).
 
     The same message can sit in two folders (Sent and INBOX when I copy myself,
     or an archive); keep the copy whose folder says most about it.
@@ -73,6 +73,8 @@ def deduplicate(messages: Iterable[Message]) -> list[Message]:
     for message in messages:
         if message.folder in (Folder.DRAFTS, Folder.TRASH):
             continue
+        if message.date is not None and not plausible(message.date):
+            message = replace(message, date=None)  # see model.PLAUSIBLE_YEARS
         ident = message.message_id or f"key:{message.key}"
         held = best.get(ident)
         if held is None or _rank(message) < _rank(held):

@@ -113,8 +113,13 @@ class MaildirMailbox:
             for sub in ("cur", "new"):
                 try:
                     entries = sorted(os.scandir(folder.path / sub), key=lambda e: e.name)
-                except FileNotFoundError:
-                    continue
+                except (FileNotFoundError, NotADirectoryError):
+                    continue  # a Maildir may lack new/ or cur/; a stray file is not one
+                except OSError as error:
+                    raise MailboxError(
+                        f"cannot read {folder.path / sub}: {error.strerror} "
+                        "(check the folder's permissions)"
+                    ) from error
                 for entry in entries:
                     if not entry.name.startswith(".") and entry.is_file():
                         unique = entry.name.partition(":")[0]
