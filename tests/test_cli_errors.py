@@ -1,0 +1,426 @@
+"""User mistakes on the command line end in one clear line and exit code 2, never a traceback.
+
+Table-driven through click's CliRunner (click >= 8.2 keeps `result.stderr` separate from
+`result.stdout` always; there is no `mix_stderr` any more), and a few through a real
+`python -m ghostwatch` subprocess, where an escaping exception would print a real traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ghostwatch.cli import main
+from tests.builder import ME, Mailbox
+
+NOW = "2026-11-20T15:00:00+00:00"
+KATHY = "Kathy Lopez <kathy@contoso.example>"
+# Deterministic "binary garbage": every byte value, NULs, lone CRs, high bytes.
+GARBAGE = bytes(range(256)) * 8 + b"\x00\r\x00\xff\xfe" * 50
+
+
+def _invoke(args: list[str]) -> Result:
+    return CliRunner().invoke(main, args)
+
+
+def _no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.stdout
+    assert "Traceback" not in result.stderr
+    # CliRunner swallows escaping exceptions into `result.exception` (exit code 1).
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+
+
+def _error_line(stderr: str) -> str:
+    """The single `Error: ...` line click prints for a usage error."""
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def _assert_user_error(result: Result, *hints: str) -> str:
+    _no_traceback(result)
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""  # stdout is for the JSON contract only
+    line = _error_line(result.stderr)
+    for hint in hints:
+        assert hint in line, (hint, line)
+    return line
+
+
+# --- fixtures: a good Maildir, and the bad places a user may point at --------------------
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Mailbox:
+    mailbox = Mailbox(tmp_path / "mail")
+    mailbox.add("Sent", f"Alex <{ME}>", KATHY, "Proposal", "2026-11-02 10:00")
+    return mailbox
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bad command line: `args` is built from the good Maildir and a scratch folder."""
+
+    name: str
+    args: Callable[[Path, Path], list[str]]
+    hints: tuple[str, ...]
+
+
+def _scan(maildir: Path, *extra: str, me: str = ME) -> list[str]:
+    return ["scan", "--maildir", str(maildir), "--me", me, "--now", NOW, *extra]
+
+
+CASES = [
+    Case("missing --maildir", lambda md, tmp: ["scan", "--me", ME], ("--maildir",)),
+    Case(
+        "--maildir does not exist",
+        lambda md, tmp: _scan(tmp / "nowhere"),
+        ("--maildir", "does not exist"),
+    ),
+    Case("--maildir is a file", lambda md, tmp: _scan(tmp / "a-file.txt"), ("--maildir", "file")),
+    Case(
+        "--maildir is an empty folder, not a Maildir",
+        lambda md, tmp: _scan(tmp / "empty"),
+        ("not a Maildir", "cur/"),
+    ),
+    Case("missing --me", lambda md, tmp: ["scan", "--maildir", str(md)], ("--me",)),
+    Case("--me empty", lambda md, tmp: _scan(md, me=""), ("not an email address", "--me")),
+    Case("--me only commas", lambda md, tmp: _scan(md, me=" , "), ("not an email address",)),
+    Case("--me without @", lambda md, tmp: _scan(md, me="alex"), ("'alex'", "--me")),
+    Case("--me a@", lambda md, tmp: _scan(md, me="a@"), ("'a@'", "not an email address")),
+    Case("--me @b.c", lambda md, tmp: _scan(md, me="@b.c"), ("'@b.c'", "not an email address")),
+    Case(
+        "--me one good, one bad",
+        lambda md, tmp: _scan(md, me=f"{ME},bob"),
+        ("bob", "not an email address"),
+    ),
+    Case(
+        "--now yesterday",
+        lambda md, tmp: _scan(md, "--now", "yesterday"),
+        ("'yesterday'", "ISO 8601"),
+    ),
+    Case(
+        "--now month 13",
+        lambda md, tmp: _scan(md, "--now", "2026-13-01"),
+        ("'2026-13-01'", "ISO 8601"),
+    ),
+    Case("--now empty", lambda md, tmp: _scan(md, "--now", ""), ("ISO 8601",)),
+    Case("--tz Mars/Base", lambda md, tmp: _scan(md, "--tz", "Mars/Base"), ("'Mars/Base'", "IANA")),
+    Case("--tz path traversal", lambda md, tmp: _scan(md, "--tz", "../../etc/passwd"), ("IANA",)),
+    Case("--tz empty", lambda md, tmp: _scan(md, "--tz", ""), ("time zone",)),
+    Case("--country XX", lambda md, tmp: _scan(md, "--country", "XX"), ("'XX'", "ISO 3166")),
+    Case("unknown option", lambda md, tmp: _scan(md, "--bogus"), ("--bogus",)),
+    Case("unknown command", lambda md, tmp: ["sacn"], ("sacn",)),
+    Case(
+        "bad --log-level",
+        lambda md, tmp: ["--log-level", "loud", *_scan(md)],
+        ("--log-level", "loud"),
+    ),
+    Case("classify with no files", lambda md, tmp: ["classify"], ("FILES",)),
+    Case(
+        "classify a missing file",
+        lambda md, tmp: ["classify", str(tmp / "missing.eml")],
+        ("missing.eml", "does not exist"),
+    ),
+    Case(
+        "classify a directory",
+        lambda md, tmp: ["classify", str(tmp / "empty")],
+        ("is a directory",),
+    ),
+    Case(
+        "classify a good file and a missing one",
+        lambda md, tmp: ["classify", str(tmp / "a-file.txt"), str(tmp / "missing.eml")],
+        ("missing.eml",),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_user_mistakes_exit_2_with_one_clear_line(case: Case, box: Mailbox, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    (scratch / "empty").mkdir(parents=True)
+    (scratch / "a-file.txt").write_text("From: a@b.c\n\nhello\n")
+    result = _invoke(case.args(box.root, scratch))
+    _assert_user_error(result, *case.hints)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli.py raises click.BadParameter without param_hint for --now/--tz/--country, "
+    "so the line reads 'Invalid value: ...' and does not name the option to fix",
+)
+@pytest.mark.parametrize(
+    ("option", "value"), [("--now", "yesterday"), ("--tz", "Mars/Base"), ("--country", "XX")]
+)
+def test_a_bad_value_names_its_option(box: Mailbox, option: str, value: str) -> None:
+    line = _assert_user_error(_invoke(_scan(box.root, option, value)))
+    assert option in line
+
+
+# --- the good Maildir still scans: sanity for the table above ----------------------------
+
+
+def test_the_good_maildir_scans(box: Mailbox) -> None:
+    result = _invoke(_scan(box.root, "--json"))
+    _no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+    (conversation,) = json.loads(result.stdout)["conversations"]
+    assert (conversation["state"], conversation["action"]) == ("due", "nudge")
+
+
+# --- damaged content inside an otherwise fine Maildir ------------------------------------
+
+
+def test_garbage_calendar_is_a_clear_one_line_error(box: Mailbox) -> None:
+    """Decision recorded: a calendar.ics that is not iCalendar stops the scan (exit 2)
+    with a message naming the file, rather than silently deciding without meetings."""
+    (box.root / "calendar.ics").write_bytes(b"this is not a calendar\nat all\n")
+    line = _assert_user_error(_invoke(_scan(box.root, "--json")), "calendar.ics", "iCalendar")
+    assert str(box.root / "calendar.ics") in line
+
+
+def test_binary_garbage_calendar_is_still_one_line(box: Mailbox) -> None:
+    (box.root / "calendar.ics").write_bytes(GARBAGE)
+    _assert_user_error(_invoke(_scan(box.root, "--json")), "calendar.ics")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="scan.read_calendar embeds icalendar's ValueError text, which quotes the raw "
+    "content line: NULs, lone CRs and other control characters reach the terminal",
+)
+def test_garbage_calendar_error_has_no_control_characters(box: Mailbox) -> None:
+    (box.root / "calendar.ics").write_bytes(b"\x00\x07garbage\rError: a fake line\n")
+    line = _assert_user_error(_invoke(_scan(box.root, "--json")), "calendar.ics")
+    assert not any(ord(c) < 32 and c != "\t" for c in line), repr(line)
+    assert "\r" not in line
+
+
+def test_binary_garbage_message_is_skipped_and_the_scan_succeeds(box: Mailbox) -> None:
+    box.add_bytes("INBOX", GARBAGE)
+    box.add_bytes("Sent", GARBAGE)
+    box.add_bytes("Junk", b"\xff\xfe\x00" * 4000, sub="new")
+    box.add_bytes("INBOX", b"")  # an empty file
+    result = _invoke(_scan(box.root, "--json"))
+    _no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+    (conversation,) = json.loads(result.stdout)["conversations"]
+    assert conversation["contacts"] == ["kathy@contoso.example"]
+    assert (conversation["state"], conversation["action"]) == ("due", "nudge")
+    # ... and the readable table does not choke on them either.
+    table = _invoke(_scan(box.root, "--all"))
+    _no_traceback(table)
+    assert table.exit_code == 0, table.stderr
+
+
+def test_classify_binary_garbage_is_a_clean_answer(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.eml"
+    path.write_bytes(GARBAGE)
+    result = _invoke(["classify", str(path), "--json"])
+    _no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)
+    assert row["file"] == str(path)
+    assert row["class"] in {"human", "out_of_office", "auto_ack", "bounce"}
+
+
+# --- unreadable files -----------------------------------------------------------------
+
+
+def _unreadable(path: Path) -> None:
+    path.chmod(0)
+    if os.access(path, os.R_OK):
+        pytest.skip("running as root: chmod 000 does not make a file unreadable")
+
+
+def test_classify_an_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "locked.eml"
+    path.write_bytes(b"From: a@b.c\n\nhi\n")
+    _unreadable(path)
+    _assert_user_error(_invoke(["classify", str(path)]), "cannot read", "locked.eml")
+
+
+def test_an_unreadable_message_is_skipped(box: Mailbox) -> None:
+    _unreadable(box.add_bytes("INBOX", b"From: kathy@contoso.example\n\nhi\n"))
+    result = _invoke(_scan(box.root, "--json"))
+    _no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["conversations"]) == 1
+
+
+def test_an_unreadable_calendar_is_a_user_error(box: Mailbox) -> None:
+    path = box.root / "calendar.ics"
+    path.write_text("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    _unreadable(path)
+    _assert_user_error(_invoke(_scan(box.root, "--json")), "calendar.ics")
+
+
+def test_classify_unreadable_file_simulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same as above, runnable as root: reading the file fails with EACCES."""
+    path = tmp_path / "locked.eml"
+    path.write_bytes(b"From: a@b.c\n\nhi\n")
+    real = Path.read_bytes
+
+    def deny(self: Path) -> bytes:
+        if self.name == "locked.eml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    _assert_user_error(_invoke(["classify", str(path)]), "cannot read", "Permission denied")
+
+
+def test_unreadable_message_simulated_is_skipped(
+    box: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = box.add_bytes("INBOX", b"From: kathy@contoso.example\n\nhi\n")
+    real = Path.open
+
+    def deny(self: Path, *args: object, **kwargs: object) -> object:
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", deny)
+    result = _invoke(_scan(box.root, "--json"))
+    _no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["conversations"]) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="providers/maildir.py MaildirMailbox.files() only catches FileNotFoundError "
+    "around os.scandir(folder/cur|new): an unreadable cur/ (or a file named cur) "
+    "escapes as PermissionError/NotADirectoryError with a traceback",
+)
+def test_a_file_named_cur_is_not_a_traceback(tmp_path: Path) -> None:
+    root = tmp_path / "mail"
+    (root / "new").mkdir(parents=True)
+    (root / "cur").write_text("not a folder")
+    result = _invoke(_scan(root, "--json"))
+    _no_traceback(result)
+    assert result.exit_code in (0, 2), result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="providers/maildir.py MaildirMailbox.files(): os.scandir PermissionError on "
+    "an unreadable cur/ is not caught",
+)
+def test_an_unreadable_cur_folder_simulated(box: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.scandir
+    locked = box.root / ".Sent" / "cur"
+
+    def deny(path: object) -> object:
+        if Path(str(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", deny)
+    result = _invoke(_scan(box.root, "--json"))
+    _no_traceback(result)
+    assert result.exit_code in (0, 2), result.stderr
+
+
+# --- --now at the edges of what a datetime can hold ------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli._now accepts times whose UTC/zone conversion overflows: report.plan_table "
+    "(plan.now.astimezone) and engine/cadence.py (local, next_business_day) raise "
+    "OverflowError with a traceback",
+)
+@pytest.mark.parametrize("now", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_now_at_the_end_of_time_is_a_user_error_not_a_crash(
+    box: Mailbox, now: str, as_json: bool
+) -> None:
+    result = _invoke(_scan(box.root, "--now", now, *(["--json"] if as_json else [])))
+    _no_traceback(result)
+    assert result.exit_code in (0, 2), result.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine/cadence.py BusinessCalendar.next_business_day overflows for a sent "
+    "message dated 31 Dec 9999: one bad Date header stops the whole scan",
+)
+def test_a_sent_message_dated_9999_does_not_stop_the_scan(box: Mailbox) -> None:
+    box.add_bytes(
+        "Sent",
+        b"From: alex@ghostwatch.example\nTo: raj@tailspin.example\n"
+        b"Date: Fri, 31 Dec 9999 10:00:00 +0000\nMessage-ID: <far@x>\nSubject: Far\n\nhi\n",
+    )
+    result = _invoke(_scan(box.root, "--json"))
+    _no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+
+
+# --- a real process: nothing escapes as a Python traceback --------------------------------
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ghostwatch", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("make_args", "hint"),
+    [
+        (lambda root, tmp: _scan(tmp / "nowhere"), "does not exist"),
+        (lambda root, tmp: _scan(tmp), "not a Maildir"),
+        (lambda root, tmp: _scan(root, me="a@"), "not an email address"),
+        (lambda root, tmp: _scan(root, "--now", "2026-13-01"), "ISO 8601"),
+        (lambda root, tmp: _scan(root, "--tz", "Mars/Base"), "IANA"),
+        (lambda root, tmp: ["classify", str(tmp)], "is a directory"),
+    ],
+    ids=["missing-maildir", "not-a-maildir", "bad-me", "bad-now", "bad-tz", "classify-dir"],
+)
+def test_subprocess_user_errors_have_no_traceback(
+    box: Mailbox,
+    tmp_path: Path,
+    make_args: Callable[[Path, Path], list[str]],
+    hint: str,
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    done = _run(*make_args(box.root, scratch))
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert hint in _error_line(done.stderr)
+
+
+def test_subprocess_garbage_message_scans_cleanly(box: Mailbox) -> None:
+    box.add_bytes("INBOX", GARBAGE)
+    done = _run(*_scan(box.root, "--json"))
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["conversations"]) == 1
+
+
+@pytest.mark.xfail(
+    strict=True, reason="see test_now_at_the_end_of_time_is_a_user_error_not_a_crash"
+)
+def test_subprocess_now_at_the_end_of_time(box: Mailbox) -> None:
+    done = _run(*_scan(box.root, "--now", "9999-12-31T23:00:00-05:00"))
+    assert "Traceback" not in done.stdout + done.stderr
