@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.errors
 import email.header
 import email.utils
+import functools
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -58,6 +59,7 @@ _WANTED = frozenset(
     {*_ADDRESS_FIELDS, "subject", "date", "message-id", "in-reply-to", "references", "received"}
     | SIGNAL_HEADERS
 )
+_WANTED_BYTES = frozenset(name.encode() for name in _WANTED)
 _MAX_HEADER_BYTES = 256 * 1024
 _FOLD = (b" ", b"\t")
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -89,9 +91,9 @@ def header_fields(block: bytes) -> dict[str, list[str]]:
 
     A plain split-and-partition loop measured ~3x faster here than any regex over
     the block (a MULTILINE alternation is tried at every byte of 3 KB of Received
-    and DKIM lines).
+    and DKIM lines). Names stay bytes until they are known to be wanted.
     """
-    fields: dict[str, list[bytes]] = {}
+    fields: dict[bytes, list[bytes]] = {}
     current: list[bytes] | None = None
     for line in block.split(b"\n"):
         if line[:1] in _FOLD:
@@ -99,14 +101,15 @@ def header_fields(block: bytes) -> dict[str, list[str]]:
                 current[-1] += b" " + line.strip()
             continue
         name, sep, value = line.partition(b":")
-        key = name.strip().lower().decode("latin-1")
+        key = name.strip().lower()
         current = None
-        if sep and key in _WANTED and (key != "received" or key not in fields):
+        if sep and key in _WANTED_BYTES and (key != b"received" or key not in fields):
             current = fields.setdefault(key, [])
             current.append(value.strip())
-    return {key: [_text(v) for v in values] for key, values in fields.items()}
+    return {key.decode(): [_text(v) for v in values] for key, values in fields.items()}
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def decode_words(value: str) -> str:
     """Decode RFC 2047 encoded words; undecodable charsets fall back to replacement."""
     if "=?" not in value:
@@ -135,18 +138,27 @@ def _address(name: str, addr: str) -> Address | None:
 
 
 def addresses(values: list[str]) -> tuple[Address, ...]:
-    """Parse address-list fields, with a fast path for the common simple shapes."""
+    """Parse address-list fields (the same few values recur across a whole mailbox)."""
+    if len(values) == 1:
+        return _address_list(values[0])
+    return tuple(a for value in values for a in _address_list(value))
+
+
+# Every To: is the user, senders write many times: caching the parse of the raw value
+# saves time and shares one Address object per person across 100,000 messages.
+@functools.lru_cache(maxsize=1 << 16)
+def _address_list(value: str) -> tuple[Address, ...]:
+    """One address-list field, with a fast path for the common simple shapes."""
     found: list[Address] = []
-    for value in values:
-        pieces = value.split(",") if '"' not in value and "(" not in value else [value]
-        for piece in pieces:
-            simple = _SIMPLE_ADDR.match(piece)
-            pairs = (
-                [(simple[1] or "", simple[2] or simple[3])]
-                if simple
-                else email.utils.getaddresses([piece])
-            )
-            found.extend(a for n, e in pairs if (a := _address(n, e)) is not None)
+    pieces = value.split(",") if '"' not in value and "(" not in value else [value]
+    for piece in pieces:
+        simple = _SIMPLE_ADDR.match(piece)
+        pairs = (
+            [(simple[1] or "", simple[2] or simple[3])]
+            if simple
+            else email.utils.getaddresses([piece])
+        )
+        found.extend(a for n, e in pairs if (a := _address(n, e)) is not None)
     return tuple(found)
 
 

@@ -38,7 +38,8 @@ _ROLES: dict[Folder, frozenset[str]] = {
         {"trash", "deleted items", "deleted messages", "[gmail].trash", "[gmail].bin", "bin"}
     ),
 }
-_HEAD_CHUNK = 64 * 1024
+# Real header blocks are 2-8 KB; most files are read in one small chunk.
+_HEAD_CHUNK = 16 * 1024
 _HEAD_LIMIT = 256 * 1024
 _TIMESTAMP = re.compile(r"^(\d{9,11})\.")
 
@@ -64,20 +65,21 @@ def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() or (path / "new").is_dir()
 
 
-def _fallback_date(path: Path, unique: str) -> datetime | None:
+def _fallback_date(path: str, unique: str) -> datetime | None:
     """Delivery time from the unique name (it starts with epoch seconds), else mtime."""
     match = _TIMESTAMP.match(unique)
     try:
-        seconds = int(match[1]) if match else path.stat().st_mtime
+        seconds = int(match[1]) if match else os.stat(path).st_mtime
         return datetime.fromtimestamp(seconds, UTC)
     except (OSError, OverflowError, ValueError):
         return None
 
 
-def _read_head(path: Path) -> bytes:
-    with path.open("rb") as handle:
+def _read_head(path: str) -> bytes:
+    with open(path, "rb") as handle:
         data = handle.read(_HEAD_CHUNK)
-        while b"\n\n" not in data and b"\r\n\r\n" not in data and len(data) < _HEAD_LIMIT:
+        # The blank line ends the header block (RFC 5322 §2.1); CRLF files contain "\n\r\n".
+        while b"\n\n" not in data and b"\n\r\n" not in data and len(data) < _HEAD_LIMIT:
             more = handle.read(_HEAD_CHUNK)
             if not more:
                 break
@@ -97,7 +99,7 @@ class MaildirMailbox:
             raise MailboxError(
                 f"{root} is not a Maildir: expected cur/ and new/ (or .Folder subfolders) in it"
             )
-        self._paths: dict[str, Path] = {}
+        self._paths: dict[str, str] = {}
 
     def _find_folders(self) -> list[MaildirFolder]:
         found = [MaildirFolder("INBOX", self.root, Folder.INBOX)] if _is_maildir(self.root) else []
@@ -107,7 +109,7 @@ class MaildirMailbox:
                 found.append(MaildirFolder(name, entry, folder_role(name)))
         return found
 
-    def files(self) -> Iterator[tuple[MaildirFolder, Path, str]]:
+    def files(self) -> Iterator[tuple[MaildirFolder, str, str]]:
         """(folder, path, key) for every message; keys are stable across flag changes."""
         for folder in self.folders:
             for sub in ("cur", "new"):
@@ -123,7 +125,8 @@ class MaildirMailbox:
                 for entry in entries:
                     if not entry.name.startswith(".") and entry.is_file():
                         unique = entry.name.partition(":")[0]
-                        yield folder, Path(entry.path), f"{folder.name}/{unique}"
+                        # Plain str paths: pathlib costs ~20 us a file at this scale.
+                        yield folder, entry.path, f"{folder.name}/{unique}"
 
     def count(self) -> int:
         return sum(1 for _ in self.files())
@@ -140,7 +143,7 @@ class MaildirMailbox:
                 progress(1)
         return messages
 
-    def _read_one(self, folder: MaildirFolder, path: Path, key: str) -> Message | None:
+    def _read_one(self, folder: MaildirFolder, path: str, key: str) -> Message | None:
         try:
             fallback = _fallback_date(path, key.rpartition("/")[2])
             return parse.parse_headers(_read_head(path), key, folder.role, fallback)
@@ -158,7 +161,7 @@ class MaildirMailbox:
             if path is None:
                 continue
             try:
-                tree = BytesParser(policy=compat32).parsebytes(path.read_bytes())
+                tree = BytesParser(policy=compat32).parsebytes(Path(path).read_bytes())
                 contents[key] = mime.extract_content(tree)
             except Exception as error:  # noqa: BLE001 - keep the headers-only view
                 log.warning("body_skipped", key=key, reason=f"{type(error).__name__}: {error}")
