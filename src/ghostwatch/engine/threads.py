@@ -10,6 +10,7 @@ messages were read in.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -42,6 +43,7 @@ _REPLY_MARK = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_subject(subject: str) -> str:
     """Strip reply/forward/auto-reply prefixes and tags, fold case and whitespace."""
     return " ".join(display_subject(subject).lower().split()) if subject.strip() else ""
@@ -128,24 +130,23 @@ def _is_linked(message: Message, known_ids: set[str]) -> bool:
 class _Seen:
     """What the subject fallback knows of one conversation so far."""
 
-    people: set[str]
     latest: datetime
     anchor: str
     """Its smallest Message-ID: a tie-break that depends on the mail, not on file names."""
 
     def merged(self, other: _Seen) -> _Seen:
-        return _Seen(
-            self.people | other.people,
-            max(self.latest, other.latest),
-            min(self.anchor, other.anchor),
-        )
+        return _Seen(max(self.latest, other.latest), min(self.anchor, other.anchor))
 
 
 @dataclass(slots=True)
 class _SubjectIndex:
-    """Per normalized subject, the conversations (union-find roots) that use it."""
+    """Conversations (union-find roots, possibly stale) by (normalized subject, participant).
 
-    roots: dict[str, set[str]]
+    Keyed by person as well as subject, a lookup touches only the conversations that
+    person takes part in: newsletters share one subject across thousands of messages.
+    """
+
+    roots: dict[tuple[str, str], set[str]]
     seen: dict[str, _Seen]
 
 
@@ -156,14 +157,16 @@ def _participants(message: Message) -> set[str]:
     return found
 
 
-def _accepts(message: Message, people: set[str], me: Identity) -> bool:
+def _askers(message: Message, me: Identity) -> list[str]:
+    """Whose presence in a conversation lets this header-less message join it."""
     assert message.sender is not None
-    if me.is_me(message.sender.email):
-        # My own fresh mail with a reused subject starts a new conversation;
-        # only a marked reply to someone already in it continues one.
-        others = {a.email for a in message.recipients} - me.addresses
-        return bool(_REPLY_MARK.match(message.subject) and others & people)
-    return message.sender.email in people
+    if not me.is_me(message.sender.email):
+        return [message.sender.email]
+    # My own fresh mail with a reused subject starts a new conversation; only a marked
+    # reply to someone already in it continues one.
+    if not _REPLY_MARK.match(message.subject):
+        return []
+    return sorted({a.email for a in message.recipients} - me.addresses)
 
 
 def _fallback_target(
@@ -177,15 +180,22 @@ def _fallback_target(
     if not subject or message.sender is None:
         return None
     own = uf.find("k:" + message.key)
-    roots = {uf.find(r) for r in index.roots.get(subject, ())} - {own}
-    fitting = [r for r in roots if _accepts(message, index.seen[r].people, me)]
-    if not fitting:
+    roots: set[str] = set()
+    for person in _askers(message, me):
+        key = (subject, person)
+        if key in index.roots:
+            # Compact as we go: merged conversations leave stale roots behind, and a
+            # weekly newsletter would otherwise make every lookup walk all of them.
+            index.roots[key] = {uf.find(root) for root in index.roots[key]}
+            roots |= index.roots[key]
+    roots.discard(own)
+    if not roots:
         return None
-    return min(fitting, key=lambda r: (-index.seen[r].latest.timestamp(), index.seen[r].anchor))
+    return min(roots, key=lambda r: (-index.seen[r].latest.timestamp(), index.seen[r].anchor))
 
 
 def _record(message: Message) -> _Seen:
-    return _Seen(_participants(message), message.date or _EPOCH, message.message_id or message.key)
+    return _Seen(message.date or _EPOCH, message.message_id or message.key)
 
 
 def _link_by_subject(messages: Sequence[Message], uf: _UnionFind, me: Identity) -> None:
@@ -200,7 +210,9 @@ def _link_by_subject(messages: Sequence[Message], uf: _UnionFind, me: Identity) 
                 uf.union(node, target)
                 _merge(index, own, target, uf.find(node))
         root = uf.find(node)
-        index.roots[normalize_subject(message.subject)].add(root)
+        subject = normalize_subject(message.subject)
+        for person in _participants(message):
+            index.roots[(subject, person)].add(root)
         held = index.seen.get(root)
         index.seen[root] = _record(message) if held is None else held.merged(_record(message))
 
