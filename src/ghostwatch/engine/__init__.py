@@ -65,6 +65,12 @@ def _not_tracked(cid: str, messages: Sequence[Message]) -> ConversationDecision:
     )
 
 
+def _junk_order(j: JunkReply) -> tuple[float, str, str, str, str]:
+    """By content first: the provider key only separates rows that read the same."""
+    when = j.date.timestamp() if j.date else 0.0
+    return (when, j.conversation, j.sender, j.subject, j.message_key)
+
+
 def _junk_reply(cid: str, message: Message) -> JunkReply:
     sender = message.sender.email if message.sender else ""
     return JunkReply(cid, sender, message.subject, message.date, message.key)
@@ -109,11 +115,14 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
         events, me, now, _LatestHumanMail(evidence), rules.meeting_window_days
     )
     decisions, meeting_list = one_voice(decisions, meetings, rules, now)
-    seen = suggestions.people_by_domain(threads.messages(), me)
+    silent = {
+        c.rpartition("@")[2] for d in decisions if d.state in suggestions.SILENT for c in d.contacts
+    }
+    seen = suggestions.people_by_domain(threads.messages(), me, silent)
     return Plan(
         now=now,
         conversations=tuple(_with_suggestions(d, evidence, seen, rules) for d in decisions),
-        junk_replies=tuple(sorted(junk, key=lambda j: (j.date or now, j.message_key))),
+        junk_replies=tuple(sorted(junk, key=_junk_order)),
         meetings=tuple(meeting_list),
         skipped=tuple(sorted(m.key for m in threads.messages() if m.date is None)),
     )

@@ -73,15 +73,19 @@ def bounced_addresses(conv: Tracked, evidence: Evidence, rules: Rules) -> set[st
     """Contacts of my latest message for whom a delivery failure came back after it."""
     targets = set(latest_recipients(conv, evidence))
     own_ids = {m.message_id for m in conv.outbound if m.message_id}
+    reports = {
+        report.key: (report, verdict)
+        for ref in (*targets, *own_ids)
+        for report, verdict in evidence.bounces_for.get(ref, ())
+    }
     failed: set[str] = set()
-    for report, verdict in evidence.bounces:
-        quotes_mine = bool(own_ids & set(verdict.quoted_message_ids))
+    for report, verdict in reports.values():
         if report.date is None or report.date < conv.latest_date - rules.bounce_clock_skew:
             continue
         hit = targets & set(verdict.failed_recipients)
         if hit:
             failed |= hit
-        elif quotes_mine and not verdict.failed_recipients:
+        elif own_ids & set(verdict.quoted_message_ids) and not verdict.failed_recipients:
             failed |= targets  # the report names my message but no address: all of them
     return failed
 

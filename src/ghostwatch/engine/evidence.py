@@ -7,6 +7,7 @@ indexes once, and tells the shell which few bodies are worth reading.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -49,15 +50,12 @@ class Tracked:
     messages: tuple[Message, ...]
     outbound: tuple[Message, ...]
     contacts: tuple[str, ...]
+    latest_date: datetime
+    """The date of my latest outbound message."""
 
     @property
     def latest(self) -> Message:
         return self.outbound[-1]
-
-    @property
-    def latest_date(self) -> datetime:
-        assert self.latest.date is not None  # is_outbound requires a date
-        return self.latest.date
 
 
 def tracked_conversations(threads: Threads, me: Identity) -> dict[str, Tracked]:
@@ -68,7 +66,9 @@ def tracked_conversations(threads: Threads, me: Identity) -> dict[str, Tracked]:
             {a.email for m in outbound for a in m.recipients if me.is_contact(a.email)}
         )
         if outbound:
-            found[cid] = Tracked(cid, messages, outbound, tuple(contacts))
+            latest = outbound[-1].date
+            assert latest is not None  # is_outbound requires a date
+            found[cid] = Tracked(cid, messages, outbound, tuple(contacts), latest)
     return found
 
 
@@ -84,16 +84,23 @@ _BOUNCE_SUBJECT = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _bounce_subject(subject: str) -> bool:
+    return bool(_BOUNCE_SUBJECT.search(subject))
+
+
 def may_be_bounce(message: Message) -> bool:
     sender = message.sender
-    return (
-        sender is None
-        or bool(_DAEMON.match(sender.local))
-        or (message.header("return-path") or "").strip() == "<>"
-        or "report" in (message.header("content-type") or "").lower()
-        or message.header("x-failed-recipients") is not None
-        or bool(_BOUNCE_SUBJECT.search(message.subject))
-    )
+    if sender is None or _DAEMON.match(sender.local) or _bounce_subject(message.subject):
+        return True
+    for name, value in message.headers:
+        if name == "x-failed-recipients":
+            return True
+        if name == "return-path" and value.strip() == "<>":
+            return True
+        if name == "content-type" and "report" in value.lower():
+            return True
+    return False
 
 
 @dataclass(slots=True)
@@ -104,6 +111,10 @@ class Evidence:
     conversation_of: dict[str, str] = field(default_factory=dict)
     mail_from: dict[str, list[Message]] = field(default_factory=lambda: defaultdict(list))
     bounces: list[tuple[Message, Classification]] = field(default_factory=list)
+    bounces_for: dict[str, list[tuple[Message, Classification]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """Delivery reports by failed recipient and by quoted Message-ID."""
     classes: dict[str, Classification] = field(default_factory=dict)
 
     def classification(self, message: Message) -> Classification:
@@ -133,6 +144,8 @@ def _index_inbound(evidence: Evidence, message: Message, since: datetime | None)
         found = evidence.classification(message)
         if found.kind == "bounce":
             evidence.bounces.append((message, found))
+            for ref in {*found.failed_recipients, *found.quoted_message_ids}:
+                evidence.bounces_for[ref].append((message, found))
 
 
 def content_wanted(threads: Threads, me: Identity) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Consumer mail services: an address there says nothing about who else is "the same
 # company", so only exact addresses count (DESIGN.md §1 "Me" and "Replied").
@@ -88,6 +88,8 @@ class Identity:
 
     addresses: frozenset[str]
     internal_domains: frozenset[str]
+    _contact: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    """Memo of `is_contact`: a mailbox has a few thousand people and a million mentions."""
 
     @classmethod
     def of(cls, addresses: Iterable[str]) -> Identity:
@@ -109,4 +111,9 @@ class Identity:
 
     def is_contact(self, email: str) -> bool:
         """An external person: not me, not a colleague, not a robot."""
-        return bool(email) and not self.is_internal(email) and not is_bot(email)
+        verdict = self._contact.get(email)
+        if verdict is None:
+            verdict = self._contact[email] = (
+                bool(email) and not self.is_internal(email) and not is_bot(email)
+            )
+        return verdict

@@ -17,17 +17,20 @@ from ghostwatch.engine.people import Identity, is_public_domain
 from ghostwatch.engine.threads import sort_key
 from ghostwatch.model import Action, ConversationDecision, Message, State, Suggestion
 
-_SILENT = frozenset({State.DUE, State.WAITING, State.LET_GO, State.BOUNCED})
+SILENT = frozenset({State.DUE, State.WAITING, State.LET_GO, State.BOUNCED})
 _MORNING, _EVENING = (7, 30), (17, 30)
 
 
-def people_by_domain(messages: Iterable[Message], me: Identity) -> dict[str, Counter[str]]:
-    """For every non-public contact domain: each address seen there and how often."""
+def people_by_domain(
+    messages: Iterable[Message], me: Identity, domains: set[str]
+) -> dict[str, Counter[str]]:
+    """For each of `domains`: each contact address seen there, and how often."""
     seen: dict[str, Counter[str]] = defaultdict(Counter)
+    wanted = {d for d in domains if not is_public_domain(d)}
     for message in messages:
         people = [*message.recipients, *([message.sender] if message.sender else [])]
         for person in people:
-            if me.is_contact(person.email) and not is_public_domain(person.domain):
+            if person.domain in wanted and me.is_contact(person.email):
                 seen[person.domain][person.email] += 1
     return seen
 
@@ -35,7 +38,7 @@ def people_by_domain(messages: Iterable[Message], me: Identity) -> dict[str, Cou
 def other_contacts(
     decision: ConversationDecision, seen: Mapping[str, Counter[str]], limit: int = 2
 ) -> list[Suggestion]:
-    if decision.state not in _SILENT:
+    if decision.state not in SILENT:
         return []
     domains = sorted({c.rpartition("@")[2] for c in decision.contacts})
     found: list[Suggestion] = []
@@ -49,7 +52,7 @@ def other_contacts(
 
 def escalation(decision: ConversationDecision, high_value: frozenset[str]) -> list[Suggestion]:
     late = decision.attempt >= 2 or decision.action == Action.BREAKUP
-    if decision.id not in high_value or decision.state not in _SILENT or not late:
+    if decision.id not in high_value or decision.state not in SILENT or not late:
         return []
     text = "high-value: a note from your manager could reopen this conversation"
     return [Suggestion("escalate", text)]
