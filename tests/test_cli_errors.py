@@ -263,11 +263,12 @@ def test_an_unreadable_calendar_is_a_user_error(box: Mailbox) -> None:
 def deny_reading(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], list[Path]]:
     """Make opening one path fail with EACCES, as chmod 000 would for a normal user.
 
-    Runs as root too. Both `open` spellings are covered (`Path.open`/`read_bytes` go
-    through `io.open`); the returned list records the attempts, so a test notices when
-    the code stops reading the path at all.
+    Runs as root too. Every `open` spelling is covered (`Path.open`/`read_bytes` go
+    through `io.open`; the Maildir reader uses `os.open`); the returned list records
+    the attempts, so a test notices when the code stops reading the path at all.
     """
     real = io.open
+    real_os_open = os.open
 
     def install(locked: Path) -> list[Path]:
         attempts: list[Path] = []
@@ -278,8 +279,15 @@ def deny_reading(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], list[Path]
                 raise PermissionError(13, "Permission denied", os.fspath(file))
             return real(file, *args, **kwargs)
 
+        def deny_fd(file: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(file, str | os.PathLike) and Path(os.fspath(file)) == locked:
+                attempts.append(locked)
+                raise PermissionError(13, "Permission denied", os.fspath(file))
+            return real_os_open(file, *args, **kwargs)
+
         monkeypatch.setattr(io, "open", deny)
         monkeypatch.setattr(builtins, "open", deny)
+        monkeypatch.setattr(os, "open", deny_fd)
         return attempts
 
     return install

@@ -72,8 +72,9 @@ _SIMPLE_ADDR = re.compile(
 def header_block(raw: bytes) -> bytes:
     """The bytes before the first empty line (the whole input if there is none)."""
     end = raw.find(b"\n\n")
-    crlf = raw.find(b"\r\n\r\n")
-    if crlf != -1 and (end == -1 or crlf < end):
+    # A CRLF file has no "\n\n"; only look for "\r\n\r\n" before the LF end, if any.
+    crlf = raw.find(b"\r\n\r\n", 0, end if end != -1 else len(raw))
+    if crlf != -1:
         end = crlf
     return raw if end == -1 else raw[:end]
 

