@@ -89,9 +89,14 @@ def _bounce_subject(subject: str) -> bool:
     return bool(_BOUNCE_SUBJECT.search(subject))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _daemon(local: str) -> bool:
+    return bool(_DAEMON.match(local))
+
+
 def may_be_bounce(message: Message) -> bool:
     sender = message.sender
-    if sender is None or _DAEMON.match(sender.local) or _bounce_subject(message.subject):
+    if sender is None or _daemon(sender.local) or _bounce_subject(message.subject):
         return True
     for name, value in message.headers:
         if name == "x-failed-recipients":

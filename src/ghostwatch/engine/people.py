@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ _BOT_LOCAL = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_bot(email: str) -> bool:
     """A no-reply or role-robot address: writing to it reaches no person."""
     local = email.rpartition("@")[0]
@@ -89,7 +91,8 @@ class Identity:
     addresses: frozenset[str]
     internal_domains: frozenset[str]
     _contact: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
-    """Memo of `is_contact`: a mailbox has a few thousand people and a million mentions."""
+    _internal: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    """Memos: a mailbox has a few thousand people and a million mentions of them."""
 
     @classmethod
     def of(cls, addresses: Iterable[str]) -> Identity:
@@ -104,10 +107,13 @@ class Identity:
 
     def is_internal(self, email: str) -> bool:
         """Me, or a colleague: same non-public domain (subdomains included)."""
-        if email in self.addresses:
-            return True
-        domain = email.rpartition("@")[2]
-        return any(domain == d or domain.endswith("." + d) for d in self.internal_domains)
+        verdict = self._internal.get(email)
+        if verdict is None:
+            domain = email.rpartition("@")[2]
+            verdict = self._internal[email] = email in self.addresses or any(
+                domain == d or domain.endswith("." + d) for d in self.internal_domains
+            )
+        return verdict
 
     def is_contact(self, email: str) -> bool:
         """An external person: not me, not a colleague, not a robot."""
