@@ -73,7 +73,8 @@ def scan_command(root: Path) -> list[str]:
     """The installed console script next to this interpreter, else `python -m ghostwatch`."""
     script = Path(sys.executable).with_name("ghostwatch")
     base = [str(script)] if script.exists() else [sys.executable, "-m", "ghostwatch"]
-    return [*base, "scan", "--maildir", str(root), "--me", ME, "--now", NOW, "--json"]
+    scan = ["scan", "--maildir", str(root), "--me", ME, "--now", NOW, "--json"]
+    return [*base, "--log-level", "info", *scan]
 
 
 def run_scan(root: Path) -> tuple[float, float, Path]:
@@ -89,7 +90,19 @@ def run_scan(root: Path) -> tuple[float, float, Path]:
         sys.stderr.write(done.stderr.decode(errors="replace")[-4000:])
         raise SystemExit(f"scan failed with exit code {done.returncode}")
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    log_phases(done.stderr.decode(errors="replace"))
     return seconds, peak_kb / 1024, output
+
+
+def log_phases(stderr: str) -> None:
+    """Where the scan spent its time, from its own `scan_done` summary line."""
+    for line in stderr.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("event") == "scan_done":
+            log(f"phases (s): {event.get('seconds')}; bodies read: {event.get('bodies_loaded')}")
 
 
 def summarize(output: Path) -> None:

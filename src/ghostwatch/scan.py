@@ -6,9 +6,11 @@ service's per-account cycle follows the same steps over an API provider.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import structlog
 
@@ -20,6 +22,7 @@ from ghostwatch.providers import ics
 from ghostwatch.providers.maildir import MaildirMailbox
 
 log = structlog.get_logger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +54,13 @@ def scan_maildir(
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Plan, ScanStats]:
-    messages = mailbox.read_headers(progress)
-    threads = engine.thread(messages, rules.me)
-    wanted = engine.content_wanted(threads, rules.me)
-    threads = threads.with_content(mailbox.load_content(wanted))
-    plan = engine.decide(threads, read_events(mailbox, rules, now), rules, now)
+    clock = _Phases()
+    messages = clock.run("read", mailbox.read_headers, progress)
+    threads = clock.run("thread", engine.thread, messages, rules.me)
+    wanted = clock.run("select", engine.content_wanted, threads, rules.me)
+    threads = threads.with_content(clock.run("bodies", mailbox.load_content, wanted))
+    events = clock.run("calendar", read_events, mailbox, rules, now)
+    plan = clock.run("decide", engine.decide, threads, events, rules, now)
     stats = ScanStats(len(messages), len(threads.conversations), len(wanted))
     log.info(
         "scan_done",
@@ -63,5 +68,20 @@ def scan_maildir(
         conversations=stats.conversations,
         bodies_loaded=stats.bodies_loaded,
         undated=len(plan.skipped),
+        seconds=clock.seconds,
     )
     return plan, stats
+
+
+class _Phases:
+    """Wall time per phase, for the summary line (where a slow scan spends its time)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, step: Callable[..., _T], *args: Any) -> _T:
+        start = time.perf_counter()
+        try:
+            return step(*args)
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 3)
