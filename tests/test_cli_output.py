@@ -1,0 +1,102 @@
+"""The shapes other programs rely on: `classify --json` lines and the scan contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ghostwatch.cli import main
+from tests.builder import ME, Mailbox, scan
+
+OOO = b"""From: Kathy Lopez <kathy@contoso.example>
+To: alex@ghostwatch.example
+Subject: Automatic reply: Proposal
+Date: Mon, 16 Nov 2026 10:01:00 +0000
+Auto-Submitted: auto-replied
+Message-ID: <ooo-1@contoso.example>
+
+I am out of the office until 30 November 2026 and will reply when I am back.
+"""
+
+HUMAN = b"""From: Kathy Lopez <kathy@contoso.example>
+To: alex@ghostwatch.example
+Subject: Re: Proposal
+Date: Mon, 16 Nov 2026 10:01:00 +0000
+Message-ID: <re-1@contoso.example>
+
+Thanks Alex, this looks good. Can we talk on Thursday?
+"""
+
+
+def test_classify_prints_one_json_object_per_file(tmp_path: Path) -> None:
+    (tmp_path / "ooo.eml").write_bytes(OOO)
+    (tmp_path / "human.eml").write_bytes(HUMAN)
+    files = [str(tmp_path / "ooo.eml"), str(tmp_path / "human.eml")]
+    result = CliRunner().invoke(main, ["classify", *files, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [set(r) for r in rows] == [
+        {"file", "class", "return_date", "failed_recipients", "signals"}
+    ] * 2
+    ooo, human = rows
+    assert (ooo["file"], ooo["class"], ooo["return_date"]) == (
+        files[0],
+        "out_of_office",
+        "2026-11-30",
+    )
+    assert any("Auto-Submitted" in s for s in ooo["signals"])
+    assert (human["class"], human["return_date"], human["failed_recipients"]) == ("human", None, [])
+
+
+def test_classify_without_json_says_why(tmp_path: Path) -> None:
+    (tmp_path / "ooo.eml").write_bytes(OOO)
+    result = CliRunner().invoke(main, ["classify", str(tmp_path / "ooo.eml")])
+    assert result.exit_code == 0
+    assert "out_of_office (back 2026-11-30)" in result.stdout
+    assert "Auto-Submitted" in result.stdout
+
+
+def test_scan_json_has_exactly_the_contract_fields(tmp_path: Path) -> None:
+    box = Mailbox(tmp_path / "mail")
+    first = box.add("Sent", ME, "Kathy <kathy@contoso.example>", "Proposal", "2026-11-02 10:00")
+    box.add(
+        "Junk",
+        "Kathy <kathy@contoso.example>",
+        ME,
+        "RE: Proposal",
+        "2026-11-03 10:00",
+        reply_to=first,
+    )
+    result = scan(box, "2026-11-20T15:00:00+00:00")
+    assert set(result) == {"now", "conversations", "junk_replies", "meetings"}
+    assert result["now"] == "2026-11-20T15:00:00+00:00"
+    [conversation] = result["conversations"]
+    assert set(conversation) == {
+        "id",
+        "subject",
+        "contacts",
+        "state",
+        "action",
+        "attempt",
+        "due_at",
+        "snoozed_until",
+        "reply_in_junk",
+        "reasons",
+    }
+    [junk] = result["junk_replies"]
+    assert set(junk) == {"conversation", "from", "subject", "date"}
+    assert junk["date"] == "2026-11-03T10:00:00+00:00"
+
+
+def test_scan_table_groups_conversations_by_state(tmp_path: Path) -> None:
+    box = Mailbox(tmp_path / "mail")
+    box.add("Sent", ME, "Kathy <kathy@contoso.example>", "Proposal", "2026-11-02 10:00")
+    box.add("Sent", ME, "Raj <raj@tailspin.example>", "Pilot", "2026-11-19 10:00")
+    args = ["scan", "--maildir", str(box.root), "--me", ME, "--now", "2026-11-20T15:00:00+00:00"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert text.index("Due now (1)") < text.index("Proposal") < text.index("Waiting (1)")
+    assert text.index("Waiting (1)") < text.index("Pilot")
