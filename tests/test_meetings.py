@@ -296,3 +296,17 @@ def test_the_example_calendar_gives_the_expected_meetings() -> None:
         "meetings"
     ]
     assert {d.summary: list(d.contacts) for d in decisions} == expected["meeting_contacts"]
+
+
+# --- what drafts and the digest read ---------------------------------------------------
+
+
+def test_a_held_meeting_says_whether_the_next_one_is_booked() -> None:
+    held = event("held", attendees=(Attendee(Address(LEE, "Lee Chen"), PartStat.ACCEPTED),))
+    alone = only(held)
+    assert (alone.state, alone.next_meeting) == (MeetingState.HELD, None)
+    assert alone.contact_names == ((LEE, "Lee Chen"),)
+    assert alone.end == held.end
+    follow_up = event("next", start=NOW + timedelta(days=30))  # beyond the window
+    decisions = {d.uid: d for d in decide(held, follow_up)}
+    assert decisions["held"].next_meeting == follow_up.start

@@ -245,6 +245,12 @@ class MeetingDecision:
     state: MeetingState
     action: Action = Action.NONE
     reasons: tuple[str, ...] = ()
+    # What drafts and the digest need beyond the contract's fields:
+    end: datetime | None = None
+    contact_names: tuple[tuple[str, str], ...] = ()
+    """(address, display name) of each outside attendee, as the calendar names them."""
+    next_meeting: datetime | None = None
+    """The start of the next meeting with any of its contacts, if one is booked."""
 
 
 @dataclass(frozen=True, slots=True)

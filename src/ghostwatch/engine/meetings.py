@@ -131,13 +131,26 @@ def _decide(
     event = meeting.event
     if meeting.cancelled_by_us or event.start <= now < event.end:
         return None
+    following = _first_next(meeting.contacts, event.start, later)
     if event.start > now:
-        return _decision(meeting, MeetingState.UPCOMING, _upcoming_reasons(meeting, now))
+        upcoming = _decision(meeting, MeetingState.UPCOMING, _upcoming_reasons(meeting, now))
+        return replace(upcoming, next_meeting=following)
     problems = _why_missed(meeting)
     if not problems:
-        return _decision(meeting, MeetingState.HELD, (*_held_reasons(meeting), _ended(event, now)))
+        held = (*_held_reasons(meeting), _ended(event, now))
+        return replace(_decision(meeting, MeetingState.HELD, held), next_meeting=following)
     decision = _missed_or_rescheduled(meeting, problems, later, last_human_mail)
-    return replace(decision, reasons=(*decision.reasons, _ended(event, now)))
+    return replace(
+        decision, reasons=(*decision.reasons, _ended(event, now)), next_meeting=following
+    )
+
+
+def _first_next(
+    contacts: tuple[str, ...], start: datetime, later: _LaterMeetings
+) -> datetime | None:
+    """The next meeting with any of these contacts after `start` (the playbook: always
+    leave a meeting with the next one booked)."""
+    return min(filter(None, (later.next_after(c, start) for c in contacts)), default=None)
 
 
 def _why_missed(meeting: _Meeting) -> tuple[str, ...]:
@@ -244,6 +257,11 @@ def _decision(
         state=state,
         action=action,
         reasons=reasons,
+        end=event.end,
+        contact_names=tuple(
+            (a.address.email, a.address.name)
+            for a in sorted(meeting.external, key=lambda a: a.address.email)
+        ),
     )
 
 
@@ -257,4 +275,6 @@ def _order(decision: MeetingDecision) -> tuple[object, ...]:
         decision.state,
         decision.action,
         decision.reasons,
+        decision.contact_names,
+        decision.next_meeting or decision.start,
     )
