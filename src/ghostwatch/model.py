@@ -224,6 +224,8 @@ class ConversationDecision:
     after_absence: bool = False
     """The next draft should acknowledge an out-of-office absence."""
     silent_since: datetime | None = None
+    let_go_at: datetime | None = None
+    """When a `let_go` conversation was let go (the digest shows it once, after that)."""
     suggestions: tuple[Suggestion, ...] = ()
 
 
@@ -254,6 +256,21 @@ class MeetingDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class WeekStats:
+    """How the user's outreach fared, per week (the digest's "Your numbers")."""
+
+    week_start: date
+    """Monday of the week, in the account's time zone."""
+    started: int
+    """Conversations whose first message from me went out that week."""
+    replied: int
+    """Of those, how many got a human answer (so far)."""
+    went_silent: int
+    """Of those, how many got no answer and are past their first follow-up's due time."""
+    median_hours_to_reply: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Everything the engine decided for one mailbox at one instant."""
 
@@ -263,3 +280,5 @@ class Plan:
     meetings: tuple[MeetingDecision, ...] = ()
     skipped: tuple[str, ...] = field(default=())
     """Keys of messages the engine could not use (no date), for the log."""
+    weeks: tuple[WeekStats, ...] = ()
+    """The last four weeks, oldest first."""

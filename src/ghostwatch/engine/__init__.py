@@ -15,8 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ghostwatch.engine import conversations, suggestions
-from ghostwatch.engine.evidence import Evidence, content_wanted, gather, tracked_conversations
+from ghostwatch.engine import conversations, stats, suggestions
+from ghostwatch.engine.evidence import (
+    Evidence,
+    Tracked,
+    content_wanted,
+    gather,
+    tracked_conversations,
+)
 from ghostwatch.engine.meetings import decide_meetings
 from ghostwatch.engine.rules import Rules
 from ghostwatch.engine.threads import Threads, display_subject, thread
@@ -103,12 +109,14 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
     evidence = gather(threads, me, first)
     decisions: list[ConversationDecision] = []
     junk: list[JunkReply] = []
+    answered: list[tuple[Tracked, conversations.Answers]] = []
     for cid, messages in threads.conversations.items():
         conv = tracked.get(cid)
         if conv is None:
             decisions.append(_not_tracked(cid, messages))
             continue
         found = conversations.answers(conv, evidence)
+        answered.append((conv, found))
         decisions.append(conversations.decide(conv, found, evidence, rules, now))
         junk.extend(_junk_reply(cid, m) for m in conversations.junk_replies(conv, found))
     meetings = decide_meetings(
@@ -125,4 +133,5 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
         junk_replies=tuple(sorted(junk, key=_junk_order)),
         meetings=tuple(meeting_list),
         skipped=tuple(sorted(m.key for m in threads.messages() if m.date is None)),
+        weeks=stats.weekly(answered, rules.calendar, rules.cadence, now),
     )

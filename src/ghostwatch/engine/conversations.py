@@ -185,7 +185,7 @@ def _let_go(
     let_go_at = cal.add_business_days(conv.latest_date, rules.cadence.let_go_after_business_days)
     if let_go_at <= now:
         done = f"{base.attempt} follow-ups sent, {silence}: letting go"
-        return _with(base, State.LET_GO, reasons=(done,))
+        return _with(base, State.LET_GO, let_go_at=let_go_at, reasons=(done,))
     reasons = (silence, f"last follow-up sent; letting go on {let_go_at.date().isoformat()}")
     return _with(base, State.WAITING, due_at=let_go_at, reasons=reasons)
 

@@ -276,5 +276,6 @@ def _order(decision: MeetingDecision) -> tuple[object, ...]:
         decision.action,
         decision.reasons,
         decision.contact_names,
+        decision.end or decision.start,
         decision.next_meeting or decision.start,
     )
