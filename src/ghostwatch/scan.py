@@ -6,8 +6,10 @@ service's per-account cycle follows the same steps over an API provider.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -32,6 +34,15 @@ class ScanStats:
     bodies_loaded: int
 
 
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A scan's decisions, and the threads they were made from (drafts quote them)."""
+
+    plan: Plan
+    threads: engine.Threads
+    stats: ScanStats
+
+
 def read_events(mailbox: MaildirMailbox, rules: Rules, now: datetime) -> tuple[CalendarEvent, ...]:
     data = mailbox.calendar()
     if data is None:
@@ -54,13 +65,24 @@ def scan_maildir(
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Plan, ScanStats]:
+    done = run_scan(mailbox, rules, now, progress)
+    return done.plan, done.stats
+
+
+def run_scan(
+    mailbox: MaildirMailbox,
+    rules: Rules,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> Scan:
     clock = _Phases()
-    messages = clock.run("read", mailbox.read_headers, progress)
-    threads = clock.run("thread", engine.thread, messages, rules.me)
-    wanted = clock.run("select", engine.content_wanted, threads, rules.me)
-    threads = threads.with_content(clock.run("bodies", mailbox.load_content, wanted))
-    events = clock.run("calendar", read_events, mailbox, rules, now)
-    plan = clock.run("decide", engine.decide, threads, events, rules, now)
+    with _collector_paused():
+        messages = clock.run("read", mailbox.read_headers, progress)
+        threads = clock.run("thread", engine.thread, messages, rules.me)
+        wanted = clock.run("select", engine.content_wanted, threads, rules.me)
+        threads = threads.with_content(clock.run("bodies", mailbox.load_content, wanted))
+        events = clock.run("calendar", read_events, mailbox, rules, now)
+        plan = clock.run("decide", engine.decide, threads, events, rules, now)
     stats = ScanStats(len(messages), len(threads.conversations), len(wanted))
     log.info(
         "scan_done",
@@ -70,7 +92,24 @@ def scan_maildir(
         undated=len(plan.skipped),
         seconds=clock.seconds,
     )
-    return plan, stats
+    return Scan(plan, threads, stats)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a scan builds its (acyclic) values.
+
+    Every few hundred allocations it walks the whole growing heap: at 100k messages
+    that measured 56% of the read and 35% of the engine. Reference counting still
+    frees everything; cycles made meanwhile are collected when it resumes.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Phases:
