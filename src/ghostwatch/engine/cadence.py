@@ -7,7 +7,7 @@ time of day, so a message sent at 10:00 on a Friday is nudged at 10:00 on the We
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -61,13 +61,27 @@ class BusinessCalendar:
         return self.at(day, local.time().replace(tzinfo=None))
 
     def business_days_between(self, start: datetime, end: datetime) -> int:
-        """Business days d with start's local date < d ≤ end's local date."""
+        """Business days d with start's local date < d ≤ end's local date.
+
+        Counted by whole weeks, not day by day: conversations can be years old.
+        """
         first, last = self.local(start).date(), self.local(end).date()
-        count, day = 0, first
-        while day < last:
-            day += timedelta(days=1)
-            count += self.is_business_day(day)
-        return count
+        if last <= first:
+            return 0
+        weeks, rest = divmod((last - first).days, 7)
+        tail = sum((first + timedelta(days=n)).weekday() < 5 for n in range(1, rest + 1))
+        return weeks * 5 + tail - self._weekday_holidays(first, last)
+
+    def _weekday_holidays(self, first: date, last: date) -> int:
+        """Holidays on a weekday with first < d ≤ last."""
+        if not isinstance(self.holidays, Iterable):
+            return sum(  # a bare Container can only be asked, day by day
+                (day := first + timedelta(days=n)).weekday() < 5 and day in self.holidays
+                for n in range(1, (last - first).days + 1)
+            )
+        for year in range(first.year, last.year + 1):
+            _ = date(year, 1, 1) in self.holidays  # `holidays` fills in a year when asked
+        return sum(first < day <= last and day.weekday() < 5 for day in self.holidays)
 
 
 @dataclass(frozen=True, slots=True)

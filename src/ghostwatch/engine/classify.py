@@ -19,6 +19,7 @@ list delivery is how many people's replies arrive.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -299,14 +300,22 @@ def may_be_automatic(message: Message) -> bool:
         return True
     if (message.header("content-type") or "").lower().lstrip().startswith("multipart/report"):
         return True
-    sender = message.sender.email if message.sender else ""
-    if not sender or _DAEMON_RE.match(sender) or _BOT_RE.match(sender):
+    if message.sender is None or _robot_sender(message.sender.email, message.sender.name):
         return True
-    if _LIST_ROBOT_RE.match(sender) or _DAEMON_NAME_RE.search(
-        message.sender.name if message.sender else ""
-    ):
+    return _subject_hint(message.subject)
+
+
+# Senders and subjects recur across a mailbox: each verdict is computed once per value.
+@functools.lru_cache(maxsize=1 << 16)
+def _robot_sender(email: str, name: str) -> bool:
+    if not email or _DAEMON_RE.match(email) or _BOT_RE.match(email):
         return True
-    return bool(phrases.ANY_SUBJECT_HINT_RE.search(message.subject.lower()))
+    return bool(_LIST_ROBOT_RE.match(email) or _DAEMON_NAME_RE.search(name))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _subject_hint(subject: str) -> bool:
+    return bool(phrases.ANY_SUBJECT_HINT_RE.search(subject.lower()))
 
 
 _HINT_HEADERS = frozenset(

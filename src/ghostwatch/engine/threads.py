@@ -49,6 +49,7 @@ def normalize_subject(subject: str) -> str:
     return " ".join(display_subject(subject).lower().split()) if subject.strip() else ""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def display_subject(subject: str) -> str:
     """The subject as people wrote it, without reply/forward prefixes."""
     previous = None
