@@ -452,28 +452,26 @@ def _snoozed_item(decision: ConversationDecision, links: Mapping[str, str], fmt:
     )
 
 
-def _let_go(plan: Plan, since: datetime, links: Mapping[str, str], fmt: _Dates) -> tuple[Item, ...]:
+def _let_go(plan: Plan, since: datetime, links: Mapping[str, str], fmt: _Dates) -> Group:
     # Shown once: only what was let go between the previous digest and now.
     gone = sorted(
         (
-            c
+            (c.let_go_at, c)
             for c in plan.conversations
             if c.state == State.LET_GO
             and c.let_go_at is not None
             and since < c.let_go_at <= plan.now
         ),
-        key=lambda c: (c.let_go_at, c.subject),
+        key=lambda pair: (pair[0], pair[1].subject),
     )
     items = tuple(
         Item(
             c.subject,
             ", ".join(c.contacts),
-            f"{_plural(c.attempt, 'follow-up')}, no answer · let go {fmt.day(c.let_go_at)}"
-            if c.let_go_at
-            else "let go",
+            f"{_plural(c.attempt, 'follow-up')}, no answer · let go {fmt.day(when)}",
             links.get(c.id),
         )
-        for c in gone
+        for when, c in gone
     )
     return Group(f"Let go since {fmt.day_time(since)}", "let_go", items)
 
