@@ -7,6 +7,10 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: install demo test lint typecheck pytest bench clean
 
 install: $(STAMP)
+	@# Headless Chromium renders the digest in tests (Debian package; root + apt-get only).
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| echo "chromium unavailable: the digest browser tests will skip"
 
 # Re-install whenever the dependency list changes; the stamp makes `make install` idempotent.
 $(STAMP): pyproject.toml
