@@ -57,6 +57,11 @@ chain makes a header some servers refuse (RFC 5322 §3.6.4 allows trimming)."""
 
 _MESSAGE_ID = re.compile(r"^[\x21-\x7e]+$")
 
+# Fold headers only at RFC 5322's hard limit: folded at 78, a long meeting uid's
+# X-Ghostwatch-Step reads back with a leading space through Python's own parser, and
+# the step key must read back exactly to prove the draft exists.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
 
 def conversation_draft(
     decision: ConversationDecision,
@@ -152,7 +157,7 @@ def draft_message(draft: Draft, sender: Sender) -> email.message.EmailMessage:
 
     No Date and no Message-ID: the mail client sets both when the user sends it.
     """
-    message = email.message.EmailMessage(policy=email.policy.SMTP)
+    message = email.message.EmailMessage(policy=_POLICY)
     message["From"] = _header_address(Address(sender.address, sender.name))
     message["To"] = ", ".join(_header_address(a) for a in draft.to)
     message["Subject"] = _one_line(draft.subject)
