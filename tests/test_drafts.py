@@ -429,6 +429,16 @@ def test_hostile_values_cannot_add_headers() -> None:
     assert parsed["X-Ghostwatch-Step"] == "x Bcc: evil@example.com/meeting_followup/0"
 
 
+def test_a_long_meeting_title_is_shortened_at_a_word() -> None:
+    title = "Quarterly business review: " + "agenda item, " * 20
+    draft = meeting_draft(_meeting(summary=title), SENDER, when(NOW), UTC)
+    assert draft is not None
+    summary = draft.subject.removeprefix("Sorry we missed each other — ")
+    assert len(summary) <= 81
+    assert summary.endswith("agenda item…")
+    assert "“Quarterly business review: agenda item, agenda" in draft.text
+
+
 def test_long_threads_keep_the_root_and_the_latest_references() -> None:
     refs = tuple(f"m{i}@x" for i in range(40))
     mine = dataclasses.replace(_mine(), references=refs)

@@ -55,6 +55,10 @@ MAX_REFERENCES = 20
 """References keeps the thread's root and the latest ids; a years-long thread's full
 chain makes a header some servers refuse (RFC 5322 §3.6.4 allows trimming)."""
 
+MAX_SUMMARY = 80
+"""Characters of a meeting's title quoted in the subject and the text (some calendars
+put the whole agenda there)."""
+
 _MESSAGE_ID = re.compile(r"^[\x21-\x7e]+$")
 
 # Fold headers only at RFC 5322's hard limit: folded at 78, a long meeting uid's
@@ -131,7 +135,7 @@ def meeting_draft(
     to = tuple(Address(email, names.get(email, "")) for email in decision.contacts)
     if not to:
         return None
-    summary = _one_line(decision.summary) or "our call"
+    summary = _shortened(_one_line(decision.summary), MAX_SUMMARY) or "our call"
     context = _signed(sender) | {
         "greeting": personal.greeting(to),
         "when": personal.time_in_words(decision.start, now, tz),
@@ -261,6 +265,12 @@ def _references(last: Message, in_reply_to: str | None) -> tuple[str, ...]:
 def _one_line(text: str) -> str:
     """No control characters in a header: a hostile subject or uid must not add headers."""
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _shortened(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:—-") + "…"
 
 
 def _header_address(address: Address) -> str:
