@@ -4,10 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install browser demo test lint typecheck pytest bench clean
 
 install: $(STAMP)
-	@# Headless Chromium renders the digest in tests (Debian package; root + apt-get only).
+
+# Headless Chromium renders the digest in tests (Debian package; root + apt-get only).
+# Only the tests need it, so `make demo` stays quick on a fresh machine.
+browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| echo "chromium unavailable: the digest browser tests will skip"
@@ -20,9 +23,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+DEMO_ARGS := --maildir examples/mailbox --me alex@ghostwatch.example \
+	--now 2026-11-20T15:00:00+00:00 --tz Europe/London
+
 demo: install
-	$(BIN)/ghostwatch scan --maildir examples/mailbox --me alex@ghostwatch.example \
-		--now 2026-11-20T15:00:00+00:00 --tz Europe/London
+	$(BIN)/ghostwatch scan $(DEMO_ARGS)
+	@echo
+	@echo "=== The first draft ghostwatch would write (ghostwatch preview) ==="
+	@$(BIN)/ghostwatch preview $(DEMO_ARGS) | sed -n '1,/^Best,/p'
+	@echo
+	@mkdir -p out
+	$(BIN)/ghostwatch digest $(DEMO_ARGS) --out out/digest.html --eml out/digest.eml
+	@echo "Open out/digest.html in a browser to see the morning digest."
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -31,7 +43,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy src
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,16 +16,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from ghostwatch import logs, parse, report
+from ghostwatch.compose.digest import build_digest, digest_message
+from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
 from ghostwatch.engine.classify import classify
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import UserError
 from ghostwatch.model import Folder, plausible
+from ghostwatch.preview import compose_drafts, sender_from_mail
 from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.scan import scan_maildir
-
-EXIT_USAGE = 2
+from ghostwatch.scan import Scan, run_scan
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -36,7 +39,7 @@ def _zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def _now(value: str | None, zone: ZoneInfo) -> datetime:
+def _now(value: str | None, zone: ZoneInfo, option: str = "--now") -> datetime:
     if value is None:
         return datetime.now(zone)
     example = "write e.g. 2026-11-20T15:00:00+00:00"
@@ -44,13 +47,11 @@ def _now(value: str | None, zone: ZoneInfo) -> datetime:
         when = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time: {example}", param_hint="--now"
+            f"{value!r} is not an ISO 8601 time: {example}", param_hint=option
         ) from None
     when = when if when.tzinfo else when.replace(tzinfo=zone)
     if not plausible(when):  # checked on the local reading: no conversion can overflow
-        raise click.BadParameter(
-            f"{value!r} is not a plausible time: {example}", param_hint="--now"
-        )
+        raise click.BadParameter(f"{value!r} is not a plausible time: {example}", param_hint=option)
     return when
 
 
@@ -111,50 +112,177 @@ def main(log_level: str) -> None:
     logs.configure(log_level)
 
 
+@dataclass(frozen=True)
+class MailboxArgs:
+    """What every command that scans a Maildir is told: where, who, when."""
+
+    mailbox: MaildirMailbox
+    rules: Rules
+    zone: ZoneInfo
+    now: datetime
+    address: str
+    """The first --me address: drafts and the digest are from and to it."""
+
+
+def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--maildir, --me, --now, --tz, --country and --mute, parsed into `MailboxArgs`."""
+    options = [
+        click.option(
+            "--maildir",
+            "maildir",
+            required=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="Root of a Maildir++ tree (INBOX at the root, .Sent, .Junk, ...).",
+        ),
+        click.option("--me", "me", required=True, help="Your address(es), comma-separated."),
+        click.option("--now", "now_text", default=None, help="Decide as of this ISO 8601 time."),
+        click.option(
+            "--tz",
+            "tz_name",
+            default="UTC",
+            show_default=True,
+            help="Your time zone, for business days.",
+        ),
+        click.option(
+            "--country", default=None, help="Skip this country's public holidays (ISO code)."
+        ),
+        click.option(
+            "--mute", default="", help="Conversation ids to leave alone, comma-separated."
+        ),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(
+        maildir: Path,
+        me: str,
+        now_text: str | None,
+        tz_name: str,
+        country: str | None,
+        mute: str,
+        **rest: Any,
+    ) -> None:
+        zone = _zone(tz_name)
+        identity = _identity(me)
+        rules = Rules(
+            me=identity,
+            calendar=_calendar(zone, country),
+            muted=frozenset(m.strip() for m in mute.split(",") if m.strip()),
+        )
+        with _user_errors():
+            mailbox = MaildirMailbox(maildir)
+        address = me.split(",")[0].strip().lower()
+        command(MailboxArgs(mailbox, rules, zone, _now(now_text, zone), address), **rest)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _scan(args: MailboxArgs) -> Scan:
+    with _user_errors():
+        total = args.mailbox.count() if sys.stderr.isatty() else None
+        with _progress(total, "reading mail") as tick:
+            return run_scan(args.mailbox, args.rules, args.now, tick)
+
+
 @main.command()
-@click.option(
-    "--maildir",
-    "maildir",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Root of a Maildir++ tree (INBOX at the root, .Sent, .Junk, ...).",
-)
-@click.option("--me", "me", required=True, help="Your address(es), comma-separated.")
-@click.option("--now", "now_text", default=None, help="Decide as of this ISO 8601 time.")
-@click.option(
-    "--tz", "tz_name", default="UTC", show_default=True, help="Your time zone, for business days."
-)
-@click.option("--country", default=None, help="Skip this country's public holidays (ISO code).")
-@click.option("--mute", default="", help="Conversation ids to leave alone, comma-separated.")
+@mailbox_options
 @click.option("--all", "show_all", is_flag=True, help="Also list conversations not tracked.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract of DESIGN.md §2.")
-def scan(
-    maildir: Path,
-    me: str,
-    now_text: str | None,
-    tz_name: str,
-    country: str | None,
-    mute: str,
-    show_all: bool,
-    as_json: bool,
-) -> None:
+def scan(args: MailboxArgs, show_all: bool, as_json: bool) -> None:
     """Decide, for every conversation and meeting, what (if anything) is due."""
-    zone = _zone(tz_name)
-    rules = Rules(
-        me=_identity(me),
-        calendar=_calendar(zone, country),
-        muted=frozenset(m.strip() for m in mute.split(",") if m.strip()),
-    )
-    now = _now(now_text, zone)
-    with _user_errors():
-        mailbox = MaildirMailbox(maildir)
-        total = mailbox.count() if sys.stderr.isatty() else None
-        with _progress(total, "reading mail") as tick:
-            plan, _ = scan_maildir(mailbox, rules, now, tick)
+    plan = _scan(args).plan
     if as_json:
-        _emit_json(report.plan_json(plan, zone, show_all))
+        _emit_json(report.plan_json(plan, args.zone, show_all))
     else:
-        click.echo(report.plan_table(plan, zone, show_all))
+        click.echo(report.plan_table(plan, args.zone, show_all))
+
+
+def compose_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--signature and --templates: how drafts read."""
+    command = click.option(
+        "--signature", default=None, help="Text to sign drafts with (default: your name)."
+    )(command)
+    return click.option(
+        "--templates",
+        default=None,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="A folder of templates that replace the built-in ones.",
+    )(command)
+
+
+def _drafts(
+    args: MailboxArgs, signature: str | None, templates: Path | None
+) -> tuple[Scan, Sender, list[Draft]]:
+    done = _scan(args)
+    sender = sender_from_mail(done, args.rules.me, args.address, signature)
+    with _user_errors():
+        drafts = compose_drafts(done, args.mailbox, sender, args.zone, templates=templates)
+    return done, sender, drafts
+
+
+@main.command()
+@mailbox_options
+@compose_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON list of drafts.")
+def preview(
+    args: MailboxArgs, signature: str | None, templates: Path | None, as_json: bool
+) -> None:
+    """Show the drafts ghostwatch would write now, without touching the mailbox."""
+    _, _, drafts = _drafts(args, signature, templates)
+    if as_json:
+        _emit_json([report.draft_json(d) for d in drafts])
+    else:
+        click.echo(report.drafts_text(drafts) if drafts else "No drafts are due.")
+
+
+@main.command()
+@mailbox_options
+@compose_options
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the digest's HTML here.",
+)
+@click.option(
+    "--eml",
+    "eml",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the whole message (.eml).",
+)
+@click.option(
+    "--since",
+    "since_text",
+    default=None,
+    help="The previous digest's time (ISO 8601): 'let go' lists what happened after it.",
+)
+def digest(
+    args: MailboxArgs,
+    signature: str | None,
+    templates: Path | None,
+    out: Path,
+    eml: Path | None,
+    since_text: str | None,
+) -> None:
+    """Write the morning digest: what needs you today, what waits, your numbers."""
+    since = _now(since_text, args.zone, "--since") if since_text else None
+    done, sender, drafts = _drafts(args, signature, templates)
+    made = build_digest(done.plan, drafts, sender, args.zone, since=since, templates=templates)
+    with _user_errors():
+        _write(out, made.html.encode())
+        if eml is not None:
+            _write(eml, bytes(digest_message(made, sender, at=done.plan.now)))
+    click.echo(f"digest written to {out}" + (f" and {eml}" if eml else ""), err=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}") from error
 
 
 @main.command(name="classify")

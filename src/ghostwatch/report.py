@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Any
 
+from ghostwatch.compose.values import Draft
 from ghostwatch.model import (
     Classification,
     ConversationDecision,
@@ -64,6 +65,30 @@ def plan_json(plan: Plan, zone: tzinfo, include_untracked: bool = False) -> dict
         "junk_replies": [junk_json(j, zone) for j in plan.junk_replies],
         "meetings": [meeting_json(m, zone) for m in plan.meetings],
     }
+
+
+def draft_json(d: Draft) -> dict[str, Any]:
+    """One draft as `ghostwatch preview --json` prints it (issue: the preview contract)."""
+    return {
+        "conversation": d.conversation,
+        "step": d.step.value,
+        "to": [a.email for a in d.to],
+        "subject": d.subject,
+        "in_reply_to": d.in_reply_to,
+        "text": d.text,
+        "html": d.html,
+    }
+
+
+def drafts_text(drafts: Iterable[Draft]) -> str:
+    blocks = []
+    for d in drafts:
+        to = ", ".join(f"{a.name} <{a.email}>" if a.name else a.email for a in d.to)
+        head = [f"To: {to}", f"Subject: {d.subject}"]
+        if d.in_reply_to:
+            head.append(f"In-Reply-To: <{d.in_reply_to}>")
+        blocks.append("\n".join([f"--- {d.step.value} ({d.conversation})", *head, "", d.text]))
+    return "\n\n".join(blocks)
 
 
 def classification_json(file: str, found: Classification) -> dict[str, Any]:
