@@ -15,82 +15,29 @@ from __future__ import annotations
 
 import email.message
 import email.policy
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.headerregistry import Address as HeaderAddress
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+from ghostwatch.compose.digest_parts import (
+    Dates,
+    is_missed,
+    let_go,
+    needs_you,
+    plural,
+    waiting,
+    weeks,
+    weeks_title,
+)
 from ghostwatch.compose.templating import environment
 from ghostwatch.compose.values import Digest, Draft, Sender
 from ghostwatch.model import (
-    Action,
-    ConversationDecision,
-    JunkReply,
-    MeetingDecision,
-    MeetingState,
     Plan,
     State,
-    Suggestion,
-    WeekStats,
 )
-
-# Fixed English names: the digest must not change with the server's C locale.
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-_TIP_LABELS = {
-    "other_contact": "Ask someone else",
-    "escalate": "Escalate",
-    "send_window": "Send window",
-}
-
-# Waiting conversations by calendar age of the silence: (upper bound in days, heading).
-_AGE_BUCKETS = ((7, "Silent less than a week"), (14, "Silent 1–2 weeks"))
-_OLDEST_BUCKET = "Silent over 2 weeks"
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One line of the digest: a conversation, a draft, a meeting or a rescued reply."""
-
-    title: str
-    who: str
-    note: str
-    link: str | None = None
-    tips: tuple[tuple[str, str], ...] = ()
-    """(label, text) of the suggestions shown under the item."""
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    title: str
-    kind: str
-    """Names the accent colour in the HTML template (junk, draft, meeting, bounce, ...)."""
-    items: tuple[Item, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class WeekRow:
-    label: str
-    started: int
-    replied: int
-    went_silent: int
-    reply_rate: float | None
-    """0..1, or None when nothing started that week (a rate of nothing is not 0%)."""
-    silent_share: float | None
-    median: str
-    total: bool = False
-
-    @property
-    def reply_pct(self) -> int:
-        return round((self.reply_rate or 0) * 100)
-
-    @property
-    def silent_pct(self) -> int:
-        return round((self.silent_share or 0) * 100)
 
 
 def build_digest(
@@ -153,9 +100,9 @@ def _context(
     since: datetime | None,
     links: Mapping[str, str],
 ) -> dict[str, Any]:
-    fmt = _Dates(tz, plan.now)
+    fmt = Dates(tz, plan.now)
     start = since if since is not None else plan.now - timedelta(days=1)
-    needs = _needs_you(plan, drafts, links, fmt)
+    needs = needs_you(plan, drafts, links, fmt)
     counts = _counts(plan, drafts)
     return {
         "subject": _subject(counts, fmt.day(plan.now)),
@@ -163,49 +110,12 @@ def _context(
         "greeting": sender.name.split()[0] if sender.name.strip() else "there",
         "summary": _summary(counts),
         "needs": needs,
-        "waiting": _waiting(plan, links, fmt),
-        "let_go": _let_go(plan, start, links, fmt),
+        "waiting": waiting(plan, links, fmt),
+        "let_go": let_go(plan, start, links, fmt),
         "since": fmt.day_time(start),
-        "weeks": _weeks(plan.weeks),
-        "weeks_title": _weeks_title(plan.weeks),
+        "weeks": weeks(plan.weeks),
+        "weeks_title": weeks_title(plan.weeks),
     }
-
-
-class _Dates:
-    """Dates as the user reads them: in the account's zone, English, no year noise."""
-
-    def __init__(self, tz: tzinfo, now: datetime) -> None:
-        self.tz = tz
-        self.now = now
-
-    def local(self, when: datetime) -> datetime:
-        return when.astimezone(self.tz)
-
-    def day(self, when: datetime) -> str:
-        return _day_label(self.local(when).date())
-
-    def long_day(self, when: datetime) -> str:
-        local = self.local(when)
-        return f"{_day_label(local.date())} {local.year}"
-
-    def day_time(self, when: datetime) -> str:
-        local = self.local(when)
-        return f"{_day_label(local.date())}, {local:%H:%M}"
-
-    def age_days(self, when: datetime) -> int:
-        return (self.local(self.now).date() - self.local(when).date()).days
-
-
-def _day_label(day: date) -> str:
-    return f"{_DAYS[day.weekday()]} {_short_day(day)}"
-
-
-def _short_day(day: date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]}"
-
-
-def _plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 # --- subject and summary ---------------------------------------------------------------
@@ -215,21 +125,21 @@ def _counts(plan: Plan, drafts: Sequence[Draft]) -> dict[str, int]:
     return {
         "drafts": len(drafts),
         "rescued": len(plan.junk_replies),
-        "missed": sum(1 for m in plan.meetings if _missed(m)),
+        "missed": sum(1 for m in plan.meetings if is_missed(m)),
         "bounced": sum(1 for c in plan.conversations if c.state == State.BOUNCED),
     }
 
 
 def _count_phrases(counts: Mapping[str, int]) -> list[str]:
     phrases = [
-        _plural(counts["drafts"], "draft") if counts["drafts"] else "",
+        plural(counts["drafts"], "draft") if counts["drafts"] else "",
         (
-            f"{_plural(counts['rescued'], 'reply', 'replies')} rescued from Junk"
+            f"{plural(counts['rescued'], 'reply', 'replies')} rescued from Junk"
             if counts["rescued"]
             else ""
         ),
-        _plural(counts["missed"], "missed meeting") if counts["missed"] else "",
-        _plural(counts["bounced"], "bounce") if counts["bounced"] else "",
+        plural(counts["missed"], "missed meeting") if counts["missed"] else "",
+        plural(counts["bounced"], "bounce") if counts["bounced"] else "",
     ]
     return [p for p in phrases if p]
 
@@ -243,313 +153,3 @@ def _subject(counts: Mapping[str, int], day: str) -> str:
 def _summary(counts: Mapping[str, int]) -> str:
     phrases = _count_phrases(counts)
     return " · ".join(phrases) if phrases else "Nothing needs you today."
-
-
-# --- Needs you today -------------------------------------------------------------------
-
-
-def _needs_you(
-    plan: Plan, drafts: Sequence[Draft], links: Mapping[str, str], fmt: _Dates
-) -> tuple[Group, ...]:
-    by_id = {c.id: c for c in plan.conversations}
-    drafted = {d.conversation for d in drafts}
-    meetings = {m.uid: m for m in plan.meetings}
-    groups = (
-        # Rescued replies first: a real answer nobody has seen is worth the most.
-        Group("Replies rescued from Junk", "junk", _rescued(plan.junk_replies, links, fmt)),
-        Group("Drafts written", "draft", tuple(_draft(d, by_id, meetings, links) for d in drafts)),
-        Group(
-            "Missed meetings",
-            "meeting",
-            tuple(_missed_meeting(m, drafted, links, fmt) for m in plan.meetings if _missed(m)),
-        ),
-        Group(
-            "Bounced — try someone else",
-            "bounce",
-            tuple(_bounced(c, links, fmt) for c in plan.conversations if c.state == State.BOUNCED),
-        ),
-        Group(
-            "Meetings held, no next meeting booked",
-            "booking",
-            tuple(_unbooked(m, links, fmt) for m in plan.meetings if _unbooked_meeting(m)),
-        ),
-        Group(
-            "Still due — no new draft this time",
-            "due",
-            tuple(
-                _still_due(c, links, fmt)
-                for c in plan.conversations
-                if c.state == State.DUE and c.id not in drafted
-            ),
-        ),
-    )
-    return tuple(g for g in groups if g.items)
-
-
-def _missed(meeting: MeetingDecision) -> bool:
-    return meeting.state == MeetingState.MISSED or meeting.action == Action.MEETING_FOLLOWUP
-
-
-def _unbooked_meeting(meeting: MeetingDecision) -> bool:
-    # PLAYBOOK: "always leave a meeting with the next one booked".
-    return meeting.state == MeetingState.HELD and meeting.next_meeting is None
-
-
-def _rescued(
-    replies: Iterable[JunkReply], links: Mapping[str, str], fmt: _Dates
-) -> tuple[Item, ...]:
-    items = []
-    for reply in replies:
-        arrived = f"arrived {fmt.day_time(reply.date)}, " if reply.date else ""
-        note = f"{arrived}filed in Junk — a real answer: read it and reply"
-        items.append(
-            Item(reply.subject or "(no subject)", reply.sender, note, links.get(reply.conversation))
-        )
-    return tuple(items)
-
-
-def _step_name(step: Action, decision: ConversationDecision | None) -> str:
-    if step == Action.NUDGE:
-        return f"Nudge {decision.attempt + 1}" if decision else "Nudge"
-    if step == Action.BREAKUP:
-        return "Break-up (last follow-up)"
-    if step == Action.MEETING_FOLLOWUP:
-        return "Missed-meeting follow-up"
-    return str(step)
-
-
-def _draft(
-    draft: Draft,
-    by_id: Mapping[str, ConversationDecision],
-    meetings: Mapping[str, MeetingDecision],
-    links: Mapping[str, str],
-) -> Item:
-    decision = by_id.get(draft.conversation)
-    who = ", ".join(_person(a.email, a.name) for a in draft.to)
-    note = _step_name(draft.step, decision)
-    if draft.conversation in meetings:
-        note += f" for “{meetings[draft.conversation].summary}”"
-    tips = _tips(decision.suggestions) if decision else ()
-    return Item(
-        draft.subject, who, f"{note} — in your Drafts folder", links.get(draft.conversation), tips
-    )
-
-
-def _missed_meeting(
-    meeting: MeetingDecision, drafted: set[str], links: Mapping[str, str], fmt: _Dates
-) -> Item:
-    why = meeting.reasons[0] if meeting.reasons else "missed"
-    then = "a follow-up draft is ready" if meeting.uid in drafted else "no draft yet"
-    note = f"{fmt.day_time(meeting.start)} · {why} · {then}"
-    return Item(meeting.summary, _meeting_people(meeting), note, links.get(meeting.uid))
-
-
-def _unbooked(meeting: MeetingDecision, links: Mapping[str, str], fmt: _Dates) -> Item:
-    note = f"held {fmt.day_time(meeting.start)} · nothing booked since — propose the next step"
-    return Item(meeting.summary, _meeting_people(meeting), note, links.get(meeting.uid))
-
-
-def _bounced(decision: ConversationDecision, links: Mapping[str, str], fmt: _Dates) -> Item:
-    failed = ", ".join(decision.bounced) or ", ".join(decision.contacts)
-    when = f"sent {fmt.day(decision.silent_since)}, " if decision.silent_since else ""
-    note = f"{when}delivery to {failed} failed"
-    tips = _tips(decision.suggestions)
-    if not any(s.kind == "other_contact" for s in decision.suggestions):
-        # No colleague seen yet: still tell the user what to do next.
-        domains = sorted({a.rpartition("@")[2] for a in decision.bounced or decision.contacts})
-        where = " or ".join(domains) or "that company"
-        tips = (
-            (
-                _TIP_LABELS["other_contact"],
-                f"no one else at {where} is in your mail yet — look for another person there",
-            ),
-            *tips,
-        )
-    return Item(decision.subject, failed, note, links.get(decision.id), tips)
-
-
-def _still_due(decision: ConversationDecision, links: Mapping[str, str], fmt: _Dates) -> Item:
-    step = _step_name(decision.action, decision)
-    due = f", due since {fmt.day(decision.due_at)}" if decision.due_at else ""
-    note = f"{step}{due} — check your Drafts folder for an earlier draft"
-    return Item(
-        decision.subject,
-        ", ".join(decision.contacts),
-        note,
-        links.get(decision.id),
-        _tips(decision.suggestions),
-    )
-
-
-def _meeting_people(meeting: MeetingDecision) -> str:
-    names = dict(meeting.contact_names)
-    return ", ".join(_person(c, names.get(c, "")) for c in meeting.contacts)
-
-
-def _person(address: str, name: str) -> str:
-    return f"{name} <{address}>" if name and name != address else address
-
-
-def _tips(suggestions: Iterable[Suggestion]) -> tuple[tuple[str, str], ...]:
-    return tuple((_TIP_LABELS.get(s.kind, s.kind), s.text) for s in suggestions)
-
-
-# --- Waiting and Let go ----------------------------------------------------------------
-
-
-def _waiting(plan: Plan, links: Mapping[str, str], fmt: _Dates) -> tuple[Group, ...]:
-    silent = sorted(
-        (c for c in plan.conversations if c.state == State.WAITING),
-        key=lambda c: (c.silent_since or plan.now, c.subject),
-    )
-    buckets: dict[str, list[Item]] = {title: [] for _, title in _AGE_BUCKETS}
-    buckets[_OLDEST_BUCKET] = []
-    for decision in silent:
-        age = fmt.age_days(decision.silent_since) if decision.silent_since else 0
-        buckets[_bucket(age)].append(_waiting_item(decision, age, links, fmt))
-    groups = [Group(title, "waiting", tuple(items)) for title, items in buckets.items()]
-    snoozed = sorted(
-        (c for c in plan.conversations if c.state == State.SNOOZED),
-        key=lambda c: (c.snoozed_until or plan.now, c.subject),
-    )
-    groups.append(
-        Group("Out of office", "snoozed", tuple(_snoozed_item(c, links, fmt) for c in snoozed))
-    )
-    return tuple(g for g in groups if g.items)
-
-
-def _bucket(age_days: int) -> str:
-    for limit, title in _AGE_BUCKETS:
-        if age_days < limit:
-            return title
-    return _OLDEST_BUCKET
-
-
-def _waiting_item(
-    decision: ConversationDecision, age: int, links: Mapping[str, str], fmt: _Dates
-) -> Item:
-    step = _step_name(Action.BREAKUP if decision.attempt >= 2 else Action.NUDGE, decision)
-    due = f" · {step.lower()} due {fmt.day(decision.due_at)}" if decision.due_at else ""
-    note = f"silent {_plural(age, 'day')}{due}"
-    return Item(
-        decision.subject,
-        ", ".join(decision.contacts),
-        note,
-        links.get(decision.id),
-        _tips(decision.suggestions),
-    )
-
-
-def _snoozed_item(decision: ConversationDecision, links: Mapping[str, str], fmt: _Dates) -> Item:
-    back = f"back {fmt.day(decision.snoozed_until)}" if decision.snoozed_until else "away"
-    note = f"out of office, {back} — the next draft will welcome them back"
-    return Item(
-        decision.subject,
-        ", ".join(decision.contacts),
-        note,
-        links.get(decision.id),
-        _tips(decision.suggestions),
-    )
-
-
-def _let_go(plan: Plan, since: datetime, links: Mapping[str, str], fmt: _Dates) -> Group:
-    # Shown once: only what was let go between the previous digest and now.
-    gone = sorted(
-        (
-            (c.let_go_at, c)
-            for c in plan.conversations
-            if c.state == State.LET_GO
-            and c.let_go_at is not None
-            and since < c.let_go_at <= plan.now
-        ),
-        key=lambda pair: (pair[0], pair[1].subject),
-    )
-    items = tuple(
-        Item(
-            c.subject,
-            ", ".join(c.contacts),
-            f"{_plural(c.attempt, 'follow-up')}, no answer · let go {fmt.day(when)}",
-            links.get(c.id),
-        )
-        for when, c in gone
-    )
-    return Group(f"Let go since {fmt.day_time(since)}", "let_go", items)
-
-
-# --- Your numbers ----------------------------------------------------------------------
-
-
-def _weeks(weeks: Sequence[WeekStats]) -> tuple[WeekRow, ...]:
-    if not weeks:
-        return ()
-    rows = [
-        _row(
-            f"Week of {_short_day(w.week_start)}",
-            w.started,
-            w.replied,
-            w.went_silent,
-            w.median_hours_to_reply,
-        )
-        for w in weeks
-    ]
-    total = _row(
-        f"{len(weeks)} weeks",
-        sum(w.started for w in weeks),
-        sum(w.replied for w in weeks),
-        sum(w.went_silent for w in weeks),
-        _pooled_median(weeks),
-        total=True,
-    )
-    return (*rows, total)
-
-
-def _row(
-    label: str, started: int, replied: int, silent: int, median: float | None, total: bool = False
-) -> WeekRow:
-    return WeekRow(
-        label=label,
-        started=started,
-        replied=replied,
-        went_silent=silent,
-        reply_rate=replied / started if started else None,
-        silent_share=silent / started if started else None,
-        median=_hours(median),
-        total=total,
-    )
-
-
-def _pooled_median(weeks: Sequence[WeekStats]) -> float | None:
-    """The four-week median time to first reply.
-
-    `WeekStats` carries one median per week, not the single reply times, so this is
-    the median of the weekly medians weighted by each week's replies: exact when only
-    one week had replies (the usual case early on), a close estimate otherwise.
-    """
-    weighted = sorted(
-        (w.median_hours_to_reply, w.replied)
-        for w in weeks
-        if w.median_hours_to_reply is not None and w.replied
-    )
-    total = sum(n for _, n in weighted)
-    seen = 0
-    for hours, n in weighted:
-        seen += n
-        if seen * 2 >= total:
-            return hours
-    return None
-
-
-def _hours(hours: float | None) -> str:
-    if hours is None:
-        return "—"
-    if hours < 48:
-        return f"{hours:.0f} h" if hours >= 1 else f"{hours * 60:.0f} min"
-    return f"{hours / 24:.1f} days"
-
-
-def _weeks_title(weeks: Sequence[WeekStats]) -> str:
-    if not weeks:
-        return "No numbers yet."
-    first = weeks[0].week_start
-    last = weeks[-1].week_start + timedelta(days=6)
-    return f"Conversations you started {_short_day(first)} – {_short_day(last)}"
