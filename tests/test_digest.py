@@ -5,12 +5,14 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ghostwatch.compose.digest import build_digest, digest_message
+from ghostwatch.compose.digest_parts import IN_ALL, PER_GROUP
 from ghostwatch.compose.values import Digest, Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
@@ -396,3 +398,21 @@ def test_message_lines_fit_smtp() -> None:
     # RFC 5322 §2.1.1: at most 998 octets a line; long HTML lines must be encoded.
     raw = digest_message(example_digest(), ALEX, at=NOW).as_bytes()
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+def test_a_busy_day_stays_under_gmails_clipping_size() -> None:
+    """Gmail clips a message over ~102 KB, hiding everything below the cut."""
+    plan = example_plan()
+    due = conversation(plan, "Proposal: Ghostwatch for Contoso")
+    many = tuple(replace(due, id=f"c{n:04d}", subject=f"Deal {n}") for n in range(400))
+    busy = replace(plan, conversations=plan.conversations + many)
+    to = Address("kathy.lopez@contoso.example", "Kathy Lopez")
+    drafts = [
+        Draft(c.id, Action.NUDGE, (to,), f"Re: {c.subject}", None, (), "t", "<p>h</p>", c.id)
+        for c in many
+    ]
+    digest = build_digest(busy, drafts, ALEX, LONDON)
+    assert len(digest_message(digest, ALEX).as_bytes()) < 102_000
+    assert f"and {400 - PER_GROUP} more" in digest.html
+    assert f"and {400 - PER_GROUP} more" in digest.text
+    assert digest.html.count("Re: Deal ") <= IN_ALL

@@ -24,6 +24,7 @@ from typing import Any
 
 from ghostwatch.compose.digest_parts import (
     Dates,
+    fit,
     is_missed,
     let_go,
     needs_you,
@@ -102,7 +103,10 @@ def _context(
 ) -> dict[str, Any]:
     fmt = Dates(tz, plan.now)
     start = since if since is not None else plan.now - timedelta(days=1)
-    needs = needs_you(plan, drafts, links, fmt)
+    needs = list(needs_you(plan, drafts, links, fmt))
+    waits = list(waiting(plan, links, fmt))
+    fitted = fit([*needs, *waits, let_go(plan, start, links, fmt)])
+    needs, waits, gone = fitted[: len(needs)], fitted[len(needs) : -1], fitted[-1]
     counts = _counts(plan, drafts)
     return {
         "subject": _subject(counts, fmt.day(plan.now)),
@@ -110,8 +114,8 @@ def _context(
         "greeting": sender.name.split()[0] if sender.name.strip() else "there",
         "summary": _summary(counts),
         "needs": needs,
-        "waiting": waiting(plan, links, fmt),
-        "let_go": let_go(plan, start, links, fmt),
+        "waiting": waits,
+        "let_go": gone,
         "since": fmt.day_time(start),
         "weeks": weeks(plan.weeks),
         "weeks_title": weeks_title(plan.weeks),

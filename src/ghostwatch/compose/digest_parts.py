@@ -7,7 +7,7 @@ module decides what each section lists and how each line reads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 
 from ghostwatch.compose.values import Draft
@@ -56,6 +56,33 @@ class Group:
     kind: str
     """Names the accent colour in the HTML template (junk, draft, meeting, bounce, ...)."""
     items: tuple[Item, ...]
+    room: int | None = None
+    """How many items to show (None: all); see `fit`."""
+
+    @property
+    def shown(self) -> tuple[Item, ...]:
+        return self.items if self.room is None else self.items[: self.room]
+
+    @property
+    def more(self) -> int:
+        return len(self.items) - len(self.shown)
+
+
+# Gmail clips a message over ~102 KB ("[Message clipped]"), hiding everything below the
+# cut; an item is ~2.7 KB of inline-styled HTML. Sections spend the budget in reading
+# order, so rescued replies and drafts are always shown first.
+PER_GROUP = 10
+IN_ALL = 30
+
+
+def fit(groups: Sequence[Group]) -> list[Group]:
+    """The same groups, each told how many of its items fit in the digest."""
+    left, fitted = IN_ALL, []
+    for group in groups:
+        room = min(len(group.items), PER_GROUP, left)
+        left -= room
+        fitted.append(replace(group, room=room))
+    return fitted
 
 
 @dataclass(frozen=True, slots=True)
