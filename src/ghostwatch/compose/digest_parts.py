@@ -270,6 +270,11 @@ def _still_due(decision: ConversationDecision, links: Mapping[str, str], fmt: Da
     step = _step_name(decision.action, decision)
     due = f", due since {fmt.day(decision.due_at)}" if decision.due_at else ""
     note = f"{step}{due} — check your Drafts folder for an earlier draft"
+    return _conversation_item(decision, note, links)
+
+
+def _conversation_item(decision: ConversationDecision, note: str, links: Mapping[str, str]) -> Item:
+    """A conversation line: its subject, its contacts, a note and its suggestions."""
     return Item(
         decision.subject,
         ", ".join(decision.contacts),
@@ -329,25 +334,13 @@ def _waiting_item(
     step = _step_name(Action.BREAKUP if decision.attempt >= 2 else Action.NUDGE, decision)
     due = f" · {step.lower()} due {fmt.day(decision.due_at)}" if decision.due_at else ""
     note = f"silent {plural(age, 'day')}{due}"
-    return Item(
-        decision.subject,
-        ", ".join(decision.contacts),
-        note,
-        links.get(decision.id),
-        _tips(decision.suggestions),
-    )
+    return _conversation_item(decision, note, links)
 
 
 def _snoozed_item(decision: ConversationDecision, links: Mapping[str, str], fmt: Dates) -> Item:
     back = f"back {fmt.day(decision.snoozed_until)}" if decision.snoozed_until else "away"
     note = f"out of office, {back} — the next draft will welcome them back"
-    return Item(
-        decision.subject,
-        ", ".join(decision.contacts),
-        note,
-        links.get(decision.id),
-        _tips(decision.suggestions),
-    )
+    return _conversation_item(decision, note, links)
 
 
 def let_go(plan: Plan, since: datetime, links: Mapping[str, str], fmt: Dates) -> Group:
