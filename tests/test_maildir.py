@@ -8,7 +8,9 @@ import pytest
 
 from ghostwatch.model import Folder
 from ghostwatch.providers.maildir import MaildirMailbox, folder_role
+from ghostwatch.providers.port import MailSource
 from tests.builder import ME, Mailbox
+from tests.contract_mail_source import MailSourceContract
 
 
 @pytest.mark.parametrize(
@@ -60,3 +62,10 @@ def test_the_parallel_read_returns_exactly_the_serial_result(tmp_path: Path) -> 
     ticks: list[int] = []
     MaildirMailbox(box.root).read_headers(progress=ticks.append, workers=2, parallel_from=1)
     assert sum(ticks) == 121
+
+
+class TestMaildirContract(MailSourceContract):
+    """The Maildir reader presents the seeded folder directly."""
+
+    def open_source(self, maildir: Path) -> MailSource:
+        return MaildirMailbox(maildir)

@@ -16,7 +16,7 @@ from ghostwatch.compose.drafts import conversation_draft, meeting_draft
 from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.people import Identity
 from ghostwatch.model import Action, ConversationDecision, Message
-from ghostwatch.providers.maildir import MaildirMailbox
+from ghostwatch.providers.port import MailSource
 from ghostwatch.scan import Scan
 
 _DRAFTED = frozenset({Action.NUDGE, Action.BREAKUP})
@@ -34,16 +34,16 @@ def sender_from_mail(scan: Scan, me: Identity, address: str, signature: str | No
 
 
 def _with_bodies(
-    messages: tuple[Message, ...], decision: ConversationDecision, mailbox: MaildirMailbox
+    messages: tuple[Message, ...], decision: ConversationDecision, source: MailSource
 ) -> tuple[Message, ...]:
     wanted = {decision.last_outbound_key} - {None}
-    bodies = mailbox.load_content(k for k in wanted if k is not None)
+    bodies = source.load_content(k for k in wanted if k is not None)
     return tuple(replace(m, content=bodies[m.key]) if m.key in bodies else m for m in messages)
 
 
 def compose_drafts(
     scan: Scan,
-    mailbox: MaildirMailbox,
+    source: MailSource,
     sender: Sender,
     tz: tzinfo,
     notes: Mapping[str, str] | None = None,
@@ -53,7 +53,7 @@ def compose_drafts(
     plan, drafts = scan.plan, []
     for decision in plan.conversations:
         if decision.action in _DRAFTED:
-            thread = _with_bodies(scan.threads.conversations[decision.id], decision, mailbox)
+            thread = _with_bodies(scan.threads.conversations[decision.id], decision, source)
             note = (notes or {}).get(decision.id)
             drafts.append(
                 conversation_draft(decision, thread, sender, plan.now, tz, note, templates)

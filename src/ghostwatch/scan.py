@@ -18,10 +18,8 @@ import structlog
 
 from ghostwatch import engine
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import UserError
 from ghostwatch.model import CalendarEvent, Plan
-from ghostwatch.providers import ics
-from ghostwatch.providers.maildir import MaildirMailbox
+from ghostwatch.providers.port import MailSource
 
 log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
@@ -43,45 +41,34 @@ class Scan:
     stats: ScanStats
 
 
-def read_events(mailbox: MaildirMailbox, rules: Rules, now: datetime) -> tuple[CalendarEvent, ...]:
-    data = mailbox.calendar()
-    if data is None:
-        return ()
+def read_events(source: MailSource, rules: Rules, now: datetime) -> tuple[CalendarEvent, ...]:
     window = timedelta(days=rules.meeting_window_days)
-    try:
-        # read_calendar also returns the year after the window: a missed meeting is
-        # "rescheduled" when any later event with its attendees exists.
-        return ics.read_calendar(data, now - window, now + window)
-    except ValueError as error:
-        # The library quotes the raw line: keep control characters off the terminal.
-        detail = "".join(c if c.isprintable() else "?" for c in str(error))[:200]
-        path = mailbox.root / "calendar.ics"
-        raise UserError(f"{path} is not a readable iCalendar file ({detail})") from error
+    return source.events(now - window, now + window)
 
 
 def scan_maildir(
-    mailbox: MaildirMailbox,
+    source: MailSource,
     rules: Rules,
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Plan, ScanStats]:
-    done = run_scan(mailbox, rules, now, progress)
+    done = run_scan(source, rules, now, progress)
     return done.plan, done.stats
 
 
 def run_scan(
-    mailbox: MaildirMailbox,
+    source: MailSource,
     rules: Rules,
     now: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> Scan:
     clock = _Phases()
     with _collector_paused():
-        messages = clock.run("read", mailbox.read_headers, progress)
+        messages = clock.run("read", source.read_headers, progress)
         threads = clock.run("thread", engine.thread, messages, rules.me)
         wanted = clock.run("select", engine.content_wanted, threads, rules.me)
-        threads = threads.with_content(clock.run("bodies", mailbox.load_content, wanted))
-        events = clock.run("calendar", read_events, mailbox, rules, now)
+        threads = threads.with_content(clock.run("bodies", source.load_content, wanted))
+        events = clock.run("calendar", read_events, source, rules, now)
         plan = clock.run("decide", engine.decide, threads, events, rules, now)
     stats = ScanStats(len(messages), len(threads.conversations), len(wanted))
     log.info(

@@ -24,7 +24,8 @@ import structlog
 
 from ghostwatch import mime, parse
 from ghostwatch.errors import MailboxError
-from ghostwatch.model import Content, Folder, Message
+from ghostwatch.model import CalendarEvent, Content, Folder, Message
+from ghostwatch.providers import ics
 
 log = structlog.get_logger(__name__)
 
@@ -209,6 +210,19 @@ class MaildirMailbox:
             except Exception as error:  # noqa: BLE001 - keep the headers-only view
                 log.warning("body_skipped", key=key, reason=f"{type(error).__name__}: {error}")
         return contents
+
+    def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
+        """Events from `calendar.ics` (none without one); see `MailSource.events`."""
+        data = self.calendar()
+        if data is None:
+            return ()
+        try:
+            return ics.read_calendar(data, start, end)
+        except ValueError as error:
+            # The library quotes the raw line: keep control characters off the terminal.
+            detail = "".join(c if c.isprintable() else "?" for c in str(error))[:200]
+            path = self.root / "calendar.ics"
+            raise MailboxError(f"{path} is not a readable iCalendar file ({detail})") from error
 
     def calendar(self) -> bytes | None:
         """The optional `calendar.ics` at the root (RFC 5545)."""
