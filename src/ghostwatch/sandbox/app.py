@@ -1,0 +1,167 @@
+"""`GmailSandbox`: a local emulator of the Gmail REST API v1 for tests and demos.
+
+    with GmailSandbox.serve(seed=Path("mailbox"), user="alex@ghostwatch.example") as sandbox:
+        service = googleapiclient.discovery.build(
+            "gmail", "v1", credentials=sandbox.credentials(), static_discovery=True,
+            client_options={"api_endpoint": sandbox.url},
+        )
+        batch = service.new_batch_http_request(...)   # batch_uri=sandbox.batch_uri
+
+(the client builds batch URLs from the discovery `rootUrl` and ignores `api_endpoint`;
+see API-NOTES.md.) Order of checks per call, as Google's front end does: route (404),
+authentication (401), faults, the user (403), the per-user quota (429/403), the method.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ghostwatch.sandbox import batch, faults, gmail
+from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET, SCOPE, TokenIssuer
+from ghostwatch.sandbox.mailbox import Mailbox
+from ghostwatch.sandbox.quota import Meter, Quota, units
+from ghostwatch.sandbox.seed import seed_maildir
+from ghostwatch.sandbox.server import ApiError, Request, Response, serve
+
+DEFAULT_USER = "alex@ghostwatch.example"
+BATCH_PATHS = ("/batch", "/batch/gmail/v1")
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One mutating call, as the write log keeps it."""
+
+    method: str
+    ids: tuple[str, ...]
+    forbidden: bool = False
+
+
+class GmailSandbox:
+    def __init__(
+        self,
+        user: str = DEFAULT_USER,
+        *,
+        quota_limit: int = 15_000,
+        quota_window: float = 60.0,
+        quota_status: int = 429,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.user = user
+        self.clock = clock
+        self.mailbox = Mailbox(user, clock)
+        self.meter = Meter()
+        self.quota = Quota(quota_limit, quota_window, quota_status)
+        self.faults = faults.Faults()
+        self.tokens = TokenIssuer(clock=clock)
+        self.refresh_token = self.tokens.grant(user)
+        self.writes: list[Write] = []
+        self.url = ""
+        self._lock = threading.RLock()
+
+    @classmethod
+    @contextmanager
+    def serve(
+        cls, seed: Path | None = None, user: str = DEFAULT_USER, **options: Any
+    ) -> Iterator[GmailSandbox]:
+        """Run on 127.0.0.1 (an ephemeral port) in a background thread until the block ends."""
+        sandbox = cls(user, **options)
+        if seed is not None:
+            sandbox.seed(seed)
+        with serve(sandbox) as running:
+            sandbox.url = running.url
+            yield sandbox
+
+    # -- test controls ----------------------------------------------------------
+    def seed(self, root: Path) -> int:
+        with self._lock:
+            return seed_maildir(self.mailbox, root)
+
+    def expire_history(self, keep: int = 0) -> None:
+        with self._lock:
+            self.mailbox.expire_history(keep)
+
+    def revoke(self, refresh_token: str | None = None) -> None:
+        """Revoke a grant: refreshing answers invalid_grant, its access tokens get 401."""
+        self.tokens.revoke(refresh_token or self.refresh_token)
+
+    def expire_tokens(self) -> None:
+        self.tokens.expire_access_tokens()
+
+    @property
+    def sent(self) -> list[Write]:
+        """Send attempts (always refused). ghostwatch must keep this empty."""
+        return [write for write in self.writes if write.forbidden]
+
+    @property
+    def batch_uri(self) -> str:
+        return f"{self.url}/batch/gmail/v1"
+
+    @property
+    def token_uri(self) -> str:
+        return f"{self.url}/token"
+
+    def credentials(self, refresh_token: str | None = None, token: str | None = None) -> Any:
+        """google-auth user credentials that refresh against this sandbox's /token."""
+        from google.oauth2.credentials import Credentials
+
+        return Credentials(  # type: ignore[no-untyped-call]
+            token=token,
+            refresh_token=refresh_token or self.refresh_token,
+            token_uri=self.token_uri,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            scopes=[SCOPE],
+        )
+
+    # -- HTTP -------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        if request.path == "/token" and request.method == "POST":
+            return self.tokens.token_endpoint(request)
+        self.meter.request()
+        if request.path in BATCH_PATHS and request.method == "POST":
+            return batch.handle(request, self.call)
+        return self.call(request)
+
+    def call(self, request: Request) -> Response:
+        """One API call (a plain request or one batch part); never raises."""
+        found = gmail.route(request.method, request.path)
+        if found is None:
+            return ApiError(404, "Requested entity was not found.", "notFound").response()
+        name, handler, args = found
+        self.meter.call(name)
+        fault = None
+        try:
+            user = self.tokens.user_of(request)
+            fault = self.faults.take(name)
+            if fault is not None:
+                faults.before(fault)
+            response = self._run(name, handler, args, request, user)
+        except ApiError as error:
+            response = error.response()
+        return faults.after(fault, response) if fault is not None else response
+
+    def _run(
+        self, name: str, handler: gmail.Handler, args: dict[str, str], request: Request, user: str
+    ) -> Response:
+        if args["user"] not in ("me", user):
+            raise ApiError(403, f"Delegation denied for {user}", "forbidden")
+        try:
+            self.quota.charge(user, units(name))
+        except ApiError:
+            self.meter.reject()
+            raise
+        self.meter.charge(units(name))
+        with self._lock:
+            if name in gmail.SEND_METHODS:
+                self.writes.append(Write(name, (), forbidden=True))
+            now_ms = int(self.clock() * 1000)
+            return handler(gmail.Call(self.mailbox, request, args, now_ms, self._log))
+
+    def _log(self, method: str, ids: Sequence[str]) -> None:
+        self.writes.append(Write(method, tuple(ids)))
