@@ -1,0 +1,87 @@
+"""Turn a database URL into a configured SQLAlchemy engine, or a fix-it message.
+
+SQLite is the single-process default; PostgreSQL is for several replicas. Both are set
+up so that a committed step survives a crash and concurrent writers wait, not fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import ArgumentError
+
+from ghostwatch.errors import UserError
+
+EXAMPLES = "sqlite:///path/to/ghostwatch.db or postgresql+psycopg://user:password@host:5432/db"
+
+# How long a writer waits for another writer's lock before giving up. Cycles are short,
+# so half a minute only runs out when something is truly stuck.
+BUSY_TIMEOUT_MS = 30_000
+
+
+def parse_url(text: str) -> URL:
+    """Check the URL names a backend ghostwatch supports; refuse anything else clearly."""
+    try:
+        url = sa.make_url(text.strip())
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
+        raise UserError(f"{text!r} is not a database URL: write e.g. {EXAMPLES}") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+        # psycopg 3 is the driver ghostwatch installs; the bare scheme would ask for psycopg2.
+        return url.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        if not url.database or url.database == ":memory:":
+            raise UserError(
+                f"{url.render_as_string()!r} is an in-memory database, which forgets every "
+                "step on restart: give a file, e.g. sqlite:///ghostwatch.db"
+            )
+        return url
+    raise UserError(f"unsupported database {url.drivername!r}: use {EXAMPLES}")
+
+
+def create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    # pre-ping: a long-running daemon outlives server restarts and idle-connection reapers.
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    folder = Path(url.database or "").expanduser().resolve().parent
+    if not folder.is_dir():
+        raise UserError(f"cannot create the database file: folder {folder} does not exist")
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (see below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers never block the writer. synchronous=FULL: a commit is on disk when
+        # it returns, so a confirmed ledger entry survives a power cut, not just a crash.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    # Take the write lock up front. A deferred transaction that reads, then writes after
+    # another process committed, fails at once with SQLITE_BUSY instead of waiting; with
+    # IMMEDIATE, concurrent cycles queue on busy_timeout and each sees the other's rows.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def describe(url: URL) -> str:
+    """The URL for messages and logs, without its password."""
+    return url.render_as_string(hide_password=True)

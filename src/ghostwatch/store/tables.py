@@ -1,0 +1,153 @@
+"""The tables ghostwatch keeps its state in (DESIGN.md §3).
+
+Headers and decisions only: no table has a column that could hold a message body.
+Every time is stored in UTC and read back timezone-aware, on SQLite as on PostgreSQL.
+Constraint and index names are explicit so later migrations can refer to them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+# Every table this package owns, for migrations and checks that must not touch others'.
+TABLES = (
+    "accounts",
+    "sync_cursors",
+    "conversation_snapshots",
+    "action_ledger",
+    "digests",
+    "conversation_settings",
+)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp that is UTC in the database and aware in Python.
+
+    SQLite has no time zones, so the value is normalised to UTC before it is written and
+    labelled UTC when it is read. A naive datetime is refused: its zone would be a guess.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: give it a time zone")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class LedgerStatus(StrEnum):
+    INTENDED = "intended"
+    """Recorded before the provider call; not yet known to have happened."""
+    DONE = "done"
+    """The provider confirmed it (provider_ref says what it made)."""
+    ABANDONED = "abandoned"
+    """The step counts as taken but its effect is gone (the user deleted our draft)."""
+
+
+def _account_fk() -> Any:
+    return Field(foreign_key="accounts.id", primary_key=True, ondelete="CASCADE")
+
+
+class AccountRow(SQLModel, table=True):
+    __tablename__ = "accounts"
+    __table_args__ = (sa.UniqueConstraint("name", name="uq_accounts_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    provider: str
+    address: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_cycle_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+
+
+class CursorRow(SQLModel, table=True):
+    """Where the last sync stopped (Gmail historyId, Graph delta link, IMAP UIDs)."""
+
+    __tablename__ = "sync_cursors"
+
+    account_id: int = _account_fk()
+    name: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SnapshotRow(SQLModel, table=True):
+    """The last decision about a conversation: the engine's output, never its input mail."""
+
+    __tablename__ = "conversation_snapshots"
+    __table_args__ = (sa.Index("ix_conversation_snapshots_due", "account_id", "state", "due_at"),)
+
+    account_id: int = _account_fk()
+    conversation: str = Field(primary_key=True)
+    subject: str
+    contacts: list[str] = Field(sa_type=sa.JSON)
+    state: str
+    action: str
+    attempt: int
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reply_in_junk: bool
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LedgerRow(SQLModel, table=True):
+    """One side effect: written as intended before the provider call, settled after it."""
+
+    __tablename__ = "action_ledger"
+    __table_args__ = (
+        # The idempotency guarantee itself: a second intent for a key cannot be inserted,
+        # whichever replica or process tries.
+        sa.UniqueConstraint("account_id", "key", name="uq_action_ledger_key"),
+        sa.Index("ix_action_ledger_status", "account_id", "status"),
+        sa.Index("ix_action_ledger_conversation", "account_id", "conversation"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", ondelete="CASCADE")
+    key: str
+    kind: str
+    conversation: str
+    step: str
+    status: str
+    provider_ref: str | None = None
+    reason: str | None = None
+    intended_at: datetime = Field(sa_type=UTCDateTime)
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DigestRow(SQLModel, table=True):
+    __tablename__ = "digests"
+
+    account_id: int = _account_fk()
+    day: date = Field(primary_key=True)
+    provider_ref: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SettingRow(SQLModel, table=True):
+    """What the user told ghostwatch about one conversation."""
+
+    __tablename__ = "conversation_settings"
+
+    account_id: int = _account_fk()
+    conversation: str = Field(primary_key=True)
+    muted: bool = False
+    note: str | None = None
+    high_value: bool = False
+    updated_at: datetime = Field(sa_type=UTCDateTime)

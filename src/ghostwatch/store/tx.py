@@ -1,0 +1,256 @@
+"""One database transaction and the questions a service cycle asks inside it.
+
+Everything a cycle records (cursor, snapshots, ledger confirmations) goes through one
+`Tx`, so it commits together or not at all. Inserts that may race another replica use
+INSERT ... ON CONFLICT, so the loser of a race learns it lost instead of getting an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, func, select
+
+from ghostwatch.errors import GhostwatchError
+from ghostwatch.model import ConversationDecision
+from ghostwatch.store.records import AccountInfo, ConversationSettings, LedgerEntry, Snapshot
+from ghostwatch.store.snapshots import UPDATED_FIELDS, snapshot_from_row, snapshot_values
+from ghostwatch.store.tables import (
+    AccountRow,
+    CursorRow,
+    DigestRow,
+    LedgerRow,
+    LedgerStatus,
+    SettingRow,
+    SnapshotRow,
+)
+
+# An error text is for a person reading `ghostwatch accounts`, not a full traceback.
+MAX_ERROR_CHARS = 2000
+# Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound parameters.
+SNAPSHOT_CHUNK = 500
+
+
+class LedgerError(GhostwatchError):
+    """A ledger transition that cannot happen: a bug in the caller, never a user mistake."""
+
+
+class Tx:
+    def __init__(self, session: Session, clock: Callable[[], datetime]) -> None:
+        self._session = session
+        self._now = clock
+
+    # -- accounts ---------------------------------------------------------------------
+
+    def account(self, name: str, provider: str, address: str) -> int:
+        """Create the account or update its provider and address; its id either way."""
+        self._upsert(
+            AccountRow,
+            [{"name": name, "provider": provider, "address": address, "created_at": self._now()}],
+            keys=("name",),
+            update=("provider", "address"),
+        )
+        found = self._session.exec(select(AccountRow.id).where(AccountRow.name == name)).one()
+        assert found is not None  # the row was just written in this transaction
+        return found
+
+    def accounts(self) -> list[AccountInfo]:
+        rows = self._session.exec(select(AccountRow).order_by(col(AccountRow.name))).all()
+        return [
+            AccountInfo(r.id or 0, r.name, r.provider, r.address, r.last_cycle_at, r.last_error)
+            for r in rows
+        ]
+
+    def record_cycle(self, account: int, at: datetime, error: str | None) -> None:
+        """When the account's last cycle ran and how it ended (None: it succeeded)."""
+        text = None if error is None else error[:MAX_ERROR_CHARS]
+        self._update(AccountRow, AccountRow.id == account, last_cycle_at=at, last_error=text)
+
+    # -- sync cursors -----------------------------------------------------------------
+
+    def cursor(self, account: int, name: str) -> str | None:
+        query = select(CursorRow.value).where(
+            CursorRow.account_id == account, CursorRow.name == name
+        )
+        return self._session.exec(query).one_or_none()
+
+    def set_cursor(self, account: int, name: str, value: str) -> None:
+        row = {"account_id": account, "name": name, "value": value, "updated_at": self._now()}
+        self._upsert(CursorRow, [row], keys=("account_id", "name"), update=("value", "updated_at"))
+
+    # -- the action ledger ------------------------------------------------------------
+
+    def intend(self, account: int, key: str, kind: str, conversation: str, step: str) -> bool:
+        """Record the intent to act. False: the key is already recorded; do not act again."""
+        row = {
+            "account_id": account,
+            "key": key,
+            "kind": kind,
+            "conversation": conversation,
+            "step": step,
+            "status": LedgerStatus.INTENDED.value,
+            "intended_at": self._now(),
+        }
+        return self._upsert(LedgerRow, [row], keys=("account_id", "key")) == 1
+
+    def confirm(self, account: int, key: str, provider_ref: str) -> None:
+        """intended → done: the provider made it, and this is its id."""
+        changed = self._update(
+            LedgerRow,
+            *self._ledger_key(account, key),
+            LedgerRow.status == LedgerStatus.INTENDED.value,
+            status=LedgerStatus.DONE.value,
+            provider_ref=provider_ref,
+            settled_at=self._now(),
+        )
+        if changed:
+            return
+        found = self.entry(account, key)
+        # Confirming twice with the same id is a retry after a lost reply, not a mistake.
+        if found is None or found.status != LedgerStatus.DONE or found.provider_ref != provider_ref:
+            raise LedgerError(f"cannot confirm {key!r}: it is {_describe(found)}")
+
+    def abandon(self, account: int, key: str, reason: str) -> None:
+        """The step counts as taken, but its effect is gone; it is never made again."""
+        changed = self._update(
+            LedgerRow,
+            *self._ledger_key(account, key),
+            col(LedgerRow.status).in_([LedgerStatus.INTENDED.value, LedgerStatus.DONE.value]),
+            status=LedgerStatus.ABANDONED.value,
+            reason=reason,
+            settled_at=self._now(),
+        )
+        if not changed and self.entry(account, key) is None:
+            raise LedgerError(f"cannot abandon {key!r}: it was never intended")
+
+    def pending(self, account: int) -> list[LedgerEntry]:
+        """Intents with no confirmation (a crash between the call and the record)."""
+        query = (
+            select(LedgerRow)
+            .where(
+                LedgerRow.account_id == account,
+                LedgerRow.status == LedgerStatus.INTENDED.value,
+            )
+            .order_by(col(LedgerRow.intended_at), col(LedgerRow.id))
+        )
+        return [_entry(row) for row in self._session.exec(query)]
+
+    def entry(self, account: int, key: str) -> LedgerEntry | None:
+        row = self._session.exec(select(LedgerRow).where(*self._ledger_key(account, key)))
+        found = row.one_or_none()
+        return None if found is None else _entry(found)
+
+    @staticmethod
+    def _ledger_key(account: int, key: str) -> tuple[Any, Any]:
+        return LedgerRow.account_id == account, LedgerRow.key == key
+
+    # -- conversations ----------------------------------------------------------------
+
+    def save_snapshots(
+        self, account: int, decisions: Sequence[ConversationDecision], now: datetime
+    ) -> None:
+        rows = [snapshot_values(account, decision, now) for decision in decisions]
+        for start in range(0, len(rows), SNAPSHOT_CHUNK):
+            chunk = rows[start : start + SNAPSHOT_CHUNK]
+            self._upsert(
+                SnapshotRow, chunk, keys=("account_id", "conversation"), update=UPDATED_FIELDS
+            )
+
+    def snapshots(self, account: int) -> dict[str, Snapshot]:
+        query = select(SnapshotRow).where(SnapshotRow.account_id == account)
+        return {row.conversation: snapshot_from_row(row) for row in self._session.exec(query)}
+
+    def conversation_settings(self, account: int) -> dict[str, ConversationSettings]:
+        query = select(SettingRow).where(SettingRow.account_id == account)
+        return {
+            row.conversation: ConversationSettings(row.muted, row.note, row.high_value)
+            for row in self._session.exec(query)
+        }
+
+    def set_conversation(
+        self,
+        account: int,
+        conversation: str,
+        *,
+        muted: bool | None = None,
+        note: str | None = None,
+        high_value: bool | None = None,
+    ) -> None:
+        """Change only the settings given; an empty note clears it."""
+        given = {"muted": muted, "note": note, "high_value": high_value}
+        changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        if "note" in changes:
+            changes["note"] = changes["note"] or None
+        row = {"muted": False, "note": None, "high_value": False, **changes}
+        row |= {"account_id": account, "conversation": conversation, "updated_at": self._now()}
+        update = (*changes, "updated_at")
+        self._upsert(SettingRow, [row], keys=("account_id", "conversation"), update=update)
+
+    # -- digests ----------------------------------------------------------------------
+
+    def record_digest(
+        self, account: int, day: date, provider_ref: str | None, *, at: datetime | None = None
+    ) -> bool:
+        """Record the day's digest. False: that day already has one."""
+        row = {
+            "account_id": account,
+            "day": day,
+            "provider_ref": provider_ref,
+            "created_at": at or self._now(),
+        }
+        return self._upsert(DigestRow, [row], keys=("account_id", "day")) == 1
+
+    def last_digest(self, account: int) -> datetime | None:
+        query = select(func.max(DigestRow.created_at)).where(DigestRow.account_id == account)
+        return self._session.exec(query).one()
+
+    # -- statements -------------------------------------------------------------------
+
+    def _upsert(
+        self,
+        table: type[SQLModel],
+        rows: list[dict[str, Any]],
+        keys: Iterable[str],
+        update: Iterable[str] = (),
+    ) -> int:
+        """INSERT ... ON CONFLICT (keys) DO UPDATE (update) or DO NOTHING; how many rows
+        were written. Both dialects wait for a racing transaction's row, then see it."""
+        dialect = sqlite if self._session.get_bind().dialect.name == "sqlite" else postgresql
+        statement = dialect.insert(table).values(rows)
+        columns = list(update)
+        if columns:
+            fresh = {name: statement.excluded[name] for name in columns}
+            statement = statement.on_conflict_do_update(index_elements=list(keys), set_=fresh)
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+        # Counted through RETURNING: psycopg reports no rowcount for these INSERTs.
+        written = self._session.exec(statement.returning(sa.literal_column("1")))
+        return len(written.all())
+
+    def _update(self, table: type[SQLModel], *where: Any, **values: Any) -> int:
+        statement = sa.update(table).where(*where).values(**values)
+        return int(self._session.exec(statement).rowcount)
+
+
+def _entry(row: LedgerRow) -> LedgerEntry:
+    return LedgerEntry(
+        key=row.key,
+        kind=row.kind,
+        conversation=row.conversation,
+        step=row.step,
+        status=LedgerStatus(row.status),
+        intended_at=row.intended_at,
+        provider_ref=row.provider_ref,
+        reason=row.reason,
+        settled_at=row.settled_at,
+    )
+
+
+def _describe(found: LedgerEntry | None) -> str:
+    if found is None:
+        return "not in the ledger (intend it first)"
+    return f"{found.status.value} with {found.provider_ref!r}"
