@@ -18,8 +18,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 from sqlmodel import SQLModel
 
+from ghostwatch.cli import main
 from ghostwatch.errors import UserError
 from ghostwatch.model import Action, ConversationDecision, State
 from ghostwatch.store import ConversationSettings, LedgerError, LedgerStatus, Store
@@ -374,3 +376,14 @@ def test_a_bad_url_says_how_to_fix_it(url: str, says: str) -> None:
     with pytest.raises(UserError, match=says):
         Store.open(url)
 
+
+def test_cli_db_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    result = runner.invoke(main, ["db", "upgrade", "--database-url", url])
+    assert (result.exit_code, result.output) == (0, "database at revision 0001 (head)\n")
+    again = runner.invoke(main, ["db", "upgrade"], env={"GHOSTWATCH_DATABASE_URL": url})
+    assert again.exit_code == 0
+    bad = runner.invoke(main, ["db", "upgrade"], env={"GHOSTWATCH_DATABASE_URL": "mysql://x"})
+    assert bad.exit_code == 2
+    assert "unsupported database" in bad.output

@@ -310,5 +310,29 @@ def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"{path}: {row['class']}{back}{failed} — {signals}")
 
 
+@main.group()
+def db() -> None:
+    """The state database: accounts, the action ledger, conversation snapshots."""
+
+
+@db.command(name="upgrade")
+@click.option(
+    "--database-url",
+    envvar="GHOSTWATCH_DATABASE_URL",
+    default="sqlite:///ghostwatch.db",
+    show_default=True,
+    help="sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB "
+    "(env GHOSTWATCH_DATABASE_URL).",
+)
+def db_upgrade(database_url: str) -> None:
+    """Create or migrate the database's tables to this version's schema."""
+    # Imported here: SQLAlchemy and Alembic take a while to load and only these commands need them.
+    from ghostwatch.store import Store
+
+    with _user_errors(), Store.open(database_url) as store:
+        store.upgrade()
+        click.echo(f"database at revision {store.revision()} (head)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
