@@ -153,7 +153,10 @@ class Tx:
     def save_snapshots(
         self, account: int, decisions: Sequence[ConversationDecision], now: datetime
     ) -> None:
-        rows = [snapshot_values(account, decision, now) for decision in decisions]
+        # In key order: two replicas upserting overlapping sets on PostgreSQL then lock rows
+        # in the same order and cannot deadlock each other.
+        ordered = sorted(decisions, key=lambda decision: decision.id)
+        rows = [snapshot_values(account, decision, now) for decision in ordered]
         for start in range(0, len(rows), SNAPSHOT_CHUNK):
             chunk = rows[start : start + SNAPSHOT_CHUNK]
             self._upsert(
