@@ -12,6 +12,7 @@ from typing import Any
 import googleapiclient
 import pytest
 from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
 
 from ghostwatch.sandbox import GmailSandbox
 from tests.builder import ME
@@ -205,3 +206,194 @@ def test_unknown_message_is_googles_404(gmail: Any) -> None:
     assert excinfo.value.status_code == 404
     assert error_of(excinfo)["errors"][0]["reason"] == "notFound"
     assert error_of(excinfo)["status"] == "NOT_FOUND"
+
+
+# -- writes and history ----------------------------------------------------------
+
+
+def changes(gmail: Any, start: str, **params: Any) -> list[tuple[str, str]]:
+    """(kind, message id) of every history record after `start`, across pages."""
+    out: list[tuple[str, str]] = []
+    request = gmail.users().history().list(userId="me", startHistoryId=start, **params)
+    while request is not None:
+        page = request.execute()
+        for record in page.get("history", []):
+            for kind in ("messagesAdded", "messagesDeleted", "labelsAdded", "labelsRemoved"):
+                out += [(kind, entry["message"]["id"]) for entry in record.get(kind, [])]
+        request = gmail.users().history().list_next(request, page)
+    return out
+
+
+def test_modify_changes_labels_and_records_history(gmail: Any, sandbox: GmailSandbox) -> None:
+    start = history_id(gmail)
+    (message_id,) = ids(gmail, labelIds=["UNREAD"])
+    body = {"addLabelIds": ["STARRED"], "removeLabelIds": ["UNREAD"]}
+    done = gmail.users().messages().modify(userId="me", id=message_id, body=body).execute()
+    assert done["labelIds"] == ["INBOX", "STARRED"]
+    assert changes(gmail, start) == [("labelsAdded", message_id), ("labelsRemoved", message_id)]
+    assert changes(gmail, start, historyTypes=["labelRemoved"]) == [("labelsRemoved", message_id)]
+    assert [w.method for w in sandbox.writes] == ["messages.modify"]
+    with pytest.raises(HttpError) as excinfo:
+        gmail.users().messages().modify(
+            userId="me", id=message_id, body={"addLabelIds": ["SENT"]}
+        ).execute()
+    assert excinfo.value.status_code == 400
+    assert error_of(excinfo)["message"] == "Invalid label: SENT"
+
+
+def test_spam_rescue_moves_a_reply_back(gmail: Any) -> None:
+    (junk,) = ids(gmail, q="in:spam")
+    body = {"addLabelIds": ["INBOX"], "removeLabelIds": ["SPAM"]}
+    gmail.users().messages().modify(userId="me", id=junk, body=body).execute()
+    assert junk in ids(gmail, q="in:inbox")
+    assert ids(gmail, q="in:spam") == []
+
+
+def test_insert_threads_a_reply_and_marks_my_mail_sent(gmail: Any) -> None:
+    start = history_id(gmail)
+    thread_id = thread_of(gmail, "Proposal")
+    sent = gmail.users().messages().get(userId="me", id=thread_id, format="metadata").execute()
+    parent = next(h["value"] for h in sent["payload"]["headers"] if h["name"] == "Message-ID")
+    raw = raw_message("Re: Proposal", reply_to=parent)
+    body = {"raw": raw, "labelIds": [], "threadId": thread_id}
+    inserted = gmail.users().messages().insert(userId="me", body=body).execute()
+    assert inserted["threadId"] == thread_id
+    assert inserted["labelIds"] == ["SENT"]
+    other = (
+        gmail.users()
+        .messages()
+        .insert(userId="me", body={"raw": raw_message("Unrelated"), "labelIds": ["INBOX"]})
+        .execute()
+    )
+    assert other["threadId"] == other["id"]
+    assert changes(gmail, start) == [
+        ("messagesAdded", inserted["id"]),
+        ("messagesAdded", other["id"]),
+    ]
+
+
+def test_drafts_crud_and_history(gmail: Any, sandbox: GmailSandbox) -> None:
+    start = history_id(gmail)
+    drafts = gmail.users().drafts()
+    thread_id = thread_of(gmail, "Proposal")
+    body = {
+        "message": {"raw": raw_message("Re: Proposal", reply_to="<x@y>"), "threadId": thread_id}
+    }
+    created = drafts.create(userId="me", body=body).execute()
+    assert created["message"]["labelIds"] == ["DRAFT"]
+    got = drafts.get(userId="me", id=created["id"], format="raw").execute()
+    assert base64.urlsafe_b64decode(got["message"]["raw"]).startswith(b"From: ")
+    listed = drafts.list(userId="me").execute()
+    assert listed["drafts"][0]["id"] == created["id"]
+    assert listed["resultSizeEstimate"] == 2
+    new_body = {"message": {"raw": raw_message("Re: Proposal", body="Second try.\n")}}
+    updated = drafts.update(userId="me", id=created["id"], body=new_body).execute()
+    assert updated["id"] == created["id"]
+    assert updated["message"]["id"] != created["message"]["id"]
+    drafts.delete(userId="me", id=created["id"]).execute()
+    with pytest.raises(HttpError) as excinfo:
+        drafts.get(userId="me", id=created["id"]).execute()
+    assert excinfo.value.status_code == 404
+    first, second = created["message"]["id"], updated["message"]["id"]
+    assert changes(gmail, start) == [
+        ("messagesAdded", first),
+        ("messagesDeleted", first),
+        ("messagesAdded", second),
+        ("messagesDeleted", second),
+    ]
+    assert [w.method for w in sandbox.writes] == ["drafts.create", "drafts.update", "drafts.delete"]
+    assert sandbox.sent == []
+
+
+def test_history_pages_filters_and_reports_the_current_id(gmail: Any) -> None:
+    start = history_id(gmail)
+    for message_id in ids(gmail, q="in:inbox"):
+        body = {"addLabelIds": ["STARRED"]}
+        gmail.users().messages().modify(userId="me", id=message_id, body=body).execute()
+    page = gmail.users().history().list(userId="me", startHistoryId=start, maxResults=2).execute()
+    assert len(page["history"]) == 2
+    assert "nextPageToken" in page
+    assert page["historyId"] == history_id(gmail)
+    record_ids = [int(r["id"]) for r in page["history"]]
+    assert record_ids == sorted(record_ids)
+    assert len(changes(gmail, start, labelId="STARRED")) == 3
+    assert changes(gmail, start, labelId="SPAM") == []
+    assert changes(gmail, history_id(gmail)) == []
+
+
+def test_history_too_old_is_404(gmail: Any, sandbox: GmailSandbox) -> None:
+    start = history_id(gmail)
+    (message_id,) = ids(gmail, q="in:sent")
+    gmail.users().messages().modify(
+        userId="me", id=message_id, body={"addLabelIds": ["STARRED"]}
+    ).execute()
+    sandbox.expire_history()
+    with pytest.raises(HttpError) as excinfo:
+        gmail.users().history().list(userId="me", startHistoryId=start).execute()
+    assert excinfo.value.status_code == 404
+    assert error_of(excinfo)["errors"][0]["reason"] == "notFound"
+    assert gmail.users().history().list(userId="me", startHistoryId=history_id(gmail)).execute()
+
+
+def test_send_is_refused_and_recorded(gmail: Any, sandbox: GmailSandbox) -> None:
+    with pytest.raises(HttpError) as excinfo:
+        gmail.users().messages().send(userId="me", body={"raw": raw_message("Hi")}).execute()
+    assert excinfo.value.status_code == 403
+    created = (
+        gmail.users()
+        .drafts()
+        .create(userId="me", body={"message": {"raw": raw_message("Hi")}})
+        .execute()
+    )
+    with pytest.raises(HttpError):
+        gmail.users().drafts().send(userId="me", body={"id": created["id"]}).execute()
+    assert [w.method for w in sandbox.sent] == ["messages.send", "drafts.send"]
+    assert ids(gmail, q="in:sent subject:Hi") == []
+
+
+# -- batch -----------------------------------------------------------------------
+
+
+def test_batch_of_100_is_one_request_and_100_calls(gmail: Any, sandbox: GmailSandbox) -> None:
+    message_ids = ids(gmail, includeSpamTrash=True)
+    answers: dict[str, str] = {}
+
+    def collect(request_id: str, response: dict[str, Any], error: Exception | None) -> None:
+        assert error is None
+        answers[request_id] = response["id"]
+
+    # The client's own batch URL ignores api_endpoint (API-NOTES): name it.
+    batch = BatchHttpRequest(callback=collect, batch_uri=sandbox.batch_uri)
+    wanted = [message_ids[i % len(message_ids)] for i in range(100)]
+    for message_id in wanted:
+        batch.add(gmail.users().messages().get(userId="me", id=message_id, format="minimal"))
+    sandbox.meter.reset()
+    batch.execute()
+    assert [answers[str(i + 1)] for i in range(100)] == wanted
+    assert (sandbox.meter.requests, sandbox.meter.calls, sandbox.meter.units) == (1, 100, 500)
+    assert sandbox.meter.methods == {"messages.get": 100}
+
+
+def test_batch_parts_fail_on_their_own(gmail: Any, sandbox: GmailSandbox) -> None:
+    results: list[Any] = []
+    batch = BatchHttpRequest(
+        callback=lambda _id, response, error: results.append(error or response),
+        batch_uri=sandbox.url + "/batch",
+    )
+    batch.add(gmail.users().getProfile(userId="me"))
+    batch.add(gmail.users().messages().get(userId="me", id="missing"))
+    batch.execute()
+    assert results[0]["emailAddress"] == ME
+    assert isinstance(results[1], HttpError)
+    assert results[1].status_code == 404
+
+
+def test_batch_of_101_is_refused(gmail: Any, sandbox: GmailSandbox) -> None:
+    batch = BatchHttpRequest(batch_uri=sandbox.batch_uri)
+    for _ in range(101):
+        batch.add(gmail.users().getProfile(userId="me"))
+    sandbox.meter.reset()
+    with pytest.raises(HttpError) as excinfo:
+        batch.execute()
+    assert excinfo.value.status_code == 400
+    assert (sandbox.meter.requests, sandbox.meter.calls) == (1, 0)
