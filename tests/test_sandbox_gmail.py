@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
+import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import google_auth_httplib2
 import googleapiclient
+import googleapiclient.http
+import httplib2
 import pytest
+from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
@@ -397,3 +403,126 @@ def test_batch_of_101_is_refused(gmail: Any, sandbox: GmailSandbox) -> None:
         batch.execute()
     assert excinfo.value.status_code == 400
     assert (sandbox.meter.requests, sandbox.meter.calls) == (1, 0)
+
+
+# -- quota, auth, faults -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 403])
+def test_quota_exhaustion_is_user_rate_limit(seed_dir: Path, status: int) -> None:
+    with GmailSandbox.serve(seed=seed_dir, quota_limit=20, quota_status=status) as box:
+        gmail = client(box)
+        (message_id,) = ids(gmail, q="in:sent")  # 5 units
+        for _ in range(3):
+            gmail.users().messages().get(userId="me", id=message_id).execute()
+        with pytest.raises(HttpError) as excinfo:
+            gmail.users().messages().get(userId="me", id=message_id).execute()
+        assert excinfo.value.status_code == status
+        error = error_of(excinfo)
+        assert error["errors"][0]["reason"] == "userRateLimitExceeded"
+        assert error["errors"][0]["domain"] == "usageLimits"
+        assert (box.meter.units, box.meter.rejected) == (20, 1)
+
+
+def test_quota_window_moves(seed_dir: Path) -> None:
+    with GmailSandbox.serve(seed=seed_dir, quota_limit=2, quota_window=0.2) as box:
+        gmail = client(box)
+        for _ in range(2):
+            gmail.users().getProfile(userId="me").execute()
+        with pytest.raises(HttpError):
+            gmail.users().getProfile(userId="me").execute()
+        time.sleep(0.25)
+        assert gmail.users().getProfile(userId="me").execute()["emailAddress"] == ME
+
+
+def test_google_auth_refreshes_against_the_token_endpoint(sandbox: GmailSandbox) -> None:
+    credentials = sandbox.credentials()
+    gmail = client(sandbox, credentials)
+    gmail.users().getProfile(userId="me").execute()
+    first = credentials.token
+    assert first
+    sandbox.expire_tokens()  # the next call gets 401; google-auth refreshes and retries
+    gmail.users().getProfile(userId="me").execute()
+    assert credentials.token != first
+
+
+def test_revoked_grant_raises_refresh_error(sandbox: GmailSandbox) -> None:
+    gmail = client(sandbox)
+    gmail.users().getProfile(userId="me").execute()
+    sandbox.revoke()
+    with pytest.raises(RefreshError, match="invalid_grant"):
+        gmail.users().getProfile(userId="me").execute()
+
+
+def test_no_token_is_googles_401(sandbox: GmailSandbox) -> None:
+    gmail = client(sandbox, http=httplib2.Http())
+    with pytest.raises(HttpError) as excinfo:
+        gmail.users().getProfile(userId="me").execute()
+    assert excinfo.value.status_code == 401
+    assert error_of(excinfo)["status"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "reason"),
+    [
+        ("429", 429, "rateLimitExceeded"),
+        ("403", 403, "userRateLimitExceeded"),
+        ("500", 500, "backendError"),
+        ("503", 503, "backendError"),
+        ("502", 502, None),
+    ],
+)
+def test_error_faults(
+    gmail: Any, sandbox: GmailSandbox, kind: str, status: int, reason: str | None
+) -> None:
+    sandbox.faults.add(kind, method="getProfile")
+    with pytest.raises(HttpError) as excinfo:
+        gmail.users().getProfile(userId="me").execute()
+    assert excinfo.value.status_code == status
+    if reason is None:
+        assert b"Error 502" in excinfo.value.content  # Google's front end answers HTML
+    else:
+        assert error_of(excinfo)["errors"][0]["reason"] == reason
+    if kind == "429":
+        assert excinfo.value.resp["retry-after"] == "1"
+    assert gmail.users().getProfile(userId="me").execute()["emailAddress"] == ME
+
+
+def test_client_retries_server_errors(
+    gmail: Any, sandbox: GmailSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(googleapiclient.http.time, "sleep", lambda _s: None)
+    sandbox.faults.add("503", count=2)
+    assert gmail.users().getProfile(userId="me").execute(num_retries=3)["emailAddress"] == ME
+    assert sandbox.meter.methods["getProfile"] == 3
+
+
+def test_slow_response_trips_a_client_timeout(sandbox: GmailSandbox) -> None:
+    http = google_auth_httplib2.AuthorizedHttp(
+        sandbox.credentials(), http=httplib2.Http(timeout=0.2)
+    )
+    gmail = client(sandbox, http=http)
+    sandbox.faults.add("slow", method="getProfile", delay=0.6)
+    with pytest.raises(TimeoutError):
+        gmail.users().getProfile(userId="me").execute()
+
+
+def test_dropped_connections(gmail: Any, sandbox: GmailSandbox) -> None:
+    sandbox.faults.add("drop")  # httplib2 silently retries a closed connection once
+    assert gmail.users().getProfile(userId="me").execute()["emailAddress"] == ME
+    assert sandbox.meter.requests == 2
+    sandbox.faults.add("drop", count=2)
+    with pytest.raises(ConnectionError):
+        gmail.users().getProfile(userId="me").execute()
+
+
+def test_truncated_and_malformed_bodies(gmail: Any, sandbox: GmailSandbox) -> None:
+    sandbox.faults.add("truncate", method="getProfile")
+    with pytest.raises(http.client.IncompleteRead):
+        gmail.users().getProfile(userId="me").execute()
+    sandbox.faults.add("malformed", method="getProfile")
+    # The client hands back the undecodable text instead of raising: callers must check.
+    answer = gmail.users().getProfile(userId="me").execute()
+    assert isinstance(answer, str)
+    assert answer.startswith("{")
+    assert [kind for kind, _ in sandbox.faults.fired] == ["truncate", "malformed"]

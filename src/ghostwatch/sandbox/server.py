@@ -161,7 +161,10 @@ class _Handler(BaseHTTPRequestHandler):
         if response.mangle == "drop":
             self.close_connection = True  # close the socket without a byte of response
             return
-        self._send(response)
+        try:
+            self._send(response)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout): nothing to do
 
     def _send(self, response: Response) -> None:
         body = response.body
