@@ -526,3 +526,113 @@ def test_truncated_and_malformed_bodies(gmail: Any, sandbox: GmailSandbox) -> No
     assert isinstance(answer, str)
     assert answer.startswith("{")
     assert [kind for kind, _ in sandbox.faults.fired] == ["truncate", "malformed"]
+
+
+# -- schema: every answer has the discovery document's shape ------------------------
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def conform(value: Any, schema: dict[str, Any], where: str = "$") -> None:
+    """Every key must be in the schema's properties (following $ref) with its JSON type."""
+    if "$ref" in schema:
+        schema = DISCOVERY["schemas"][schema["$ref"]]
+    kind = schema["type"]
+    assert isinstance(value, _JSON_TYPES[kind]), f"{where}: {value!r} is not {kind}"
+    assert kind in ("boolean", "object") or not isinstance(value, bool), f"{where}: a bool"
+    if schema.get("format") in ("uint64", "int64"):
+        assert value.isdigit(), f"{where}: {value!r} is not a {schema['format']} string"
+    if schema.get("format") == "byte":
+        base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if kind == "array":
+        for i, item in enumerate(value):
+            conform(item, schema["items"], f"{where}[{i}]")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        for key, item in value.items():
+            assert key in properties, f"{where}: {key!r} is not in {schema.get('id', 'schema')}"
+            conform(item, properties[key], f"{where}.{key}")
+
+
+def response_schema(method_id: str) -> dict[str, Any]:
+    resource: dict[str, Any] = DISCOVERY["resources"]["users"]
+    *path, name = method_id.split(".")
+    for part in path:
+        resource = resource["resources"][part]
+    schema: dict[str, Any] = resource["methods"][name]["response"]
+    return schema
+
+
+def every_answer(gmail: Any) -> list[tuple[str, Any]]:
+    users = gmail.users()
+    start = history_id(gmail)
+    (sent,) = ids(gmail, q="in:sent")
+    thread_id = thread_of(gmail, "Proposal")
+    answers: list[tuple[str, Any]] = [
+        ("getProfile", users.getProfile(userId="me")),
+        ("messages.list", users.messages().list(userId="me", maxResults=2)),
+        ("threads.list", users.threads().list(userId="me", maxResults=2)),
+        ("labels.list", users.labels().list(userId="me")),
+        ("labels.get", users.labels().get(userId="me", id="INBOX")),
+        ("drafts.list", users.drafts().list(userId="me")),
+    ]
+    for fmt in ("minimal", "metadata", "full", "raw"):
+        answers.append(("messages.get", users.messages().get(userId="me", id=sent, format=fmt)))
+        if fmt != "raw":  # threads.get has no raw format
+            thread = users.threads().get(userId="me", id=thread_id, format=fmt)
+            answers.append(("threads.get", thread))
+    answers.append(
+        (
+            "messages.modify",
+            users.messages().modify(userId="me", id=sent, body={"addLabelIds": ["STARRED"]}),
+        )
+    )
+    insert = {"raw": raw_message("Schema"), "labelIds": ["INBOX", "UNREAD"]}
+    answers.append(("messages.insert", users.messages().insert(userId="me", body=insert)))
+    out = [(name, request.execute()) for name, request in answers]
+    draft = (
+        users.drafts().create(userId="me", body={"message": {"raw": raw_message("D")}}).execute()
+    )
+    out.append(("drafts.create", draft))
+    for fmt in ("minimal", "metadata", "full", "raw"):
+        out.append(
+            ("drafts.get", users.drafts().get(userId="me", id=draft["id"], format=fmt).execute())
+        )
+    body = {"message": {"raw": raw_message("D2")}}
+    out.append(
+        ("drafts.update", users.drafts().update(userId="me", id=draft["id"], body=body).execute())
+    )
+    users.drafts().delete(userId="me", id=draft["id"]).execute()
+    out.append(("history.list", users.history().list(userId="me", startHistoryId=start).execute()))
+    return out
+
+
+def test_every_answer_matches_the_discovery_schema(gmail: Any) -> None:
+    answers = every_answer(gmail)
+    assert {name for name, _ in answers} >= {
+        "getProfile", "messages.list", "messages.get", "messages.modify", "messages.insert",
+        "threads.list", "threads.get", "history.list", "drafts.create", "drafts.get",
+        "drafts.update", "drafts.list", "labels.list", "labels.get",
+    }  # fmt: skip
+    history = dict(answers)["history.list"]["history"]
+    assert {key for record in history for key in record} >= {
+        "messagesAdded", "messagesDeleted", "labelsAdded",
+    }  # fmt: skip
+    for name, answer in answers:
+        conform(answer, response_schema(name), name)
+
+
+def test_the_checker_catches_drift() -> None:
+    with pytest.raises(AssertionError, match="'threadID' is not in Message"):
+        conform({"id": "1", "threadID": "1"}, {"$ref": "Message"})
+    with pytest.raises(AssertionError, match="is not a uint64 string"):
+        conform({"historyId": "abc"}, {"$ref": "Profile"})
+    with pytest.raises(AssertionError, match="is not integer"):
+        conform({"messagesTotal": "3"}, {"$ref": "Profile"})

@@ -145,7 +145,7 @@ def threads_list(call: Call) -> Response:
 
 def threads_get(call: Call) -> Response:
     messages = call.box.thread(call.args["id"])
-    fmt = render.check_format(call.request.param("format"))
+    fmt = render.check_format(call.request.param("format"), render.FORMATS[:3])
     wanted = call.request.params("metadataHeaders")
     return Response.json(200, render.thread(messages, fmt, wanted))
 

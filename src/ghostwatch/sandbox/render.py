@@ -40,9 +40,10 @@ def unb64url(text: str) -> bytes:
         raise bad_request("Invalid value for ByteString: raw") from None
 
 
-def check_format(value: str | None, default: str = "full") -> str:
-    chosen = value or default
-    if chosen not in FORMATS:
+def check_format(value: str | None, allowed: Sequence[str] = FORMATS) -> str:
+    """`format` (default full); threads.get has no `raw` format."""
+    chosen = value or "full"
+    if chosen not in allowed:
         raise bad_request(f"Invalid value at 'format' ({chosen!r})")
     return chosen
 
