@@ -14,7 +14,7 @@ from typing import Any
 
 from ghostwatch.sandbox import render
 from ghostwatch.sandbox.mailbox import Mailbox
-from ghostwatch.sandbox.message import Stored
+from ghostwatch.sandbox.message import Stored, parse_raw
 from ghostwatch.sandbox.query import parse_query
 from ghostwatch.sandbox.render import b64url, unb64url
 from ghostwatch.sandbox.server import ApiError, Request, Response, bad_request
@@ -127,10 +127,11 @@ def messages_insert(call: Call) -> Response:
     body = call.request.json()
     raw = _raw(body)
     labels = list(body.get("labelIds") or [])
+    sender = next((v for k, v in parse_raw(raw)[0] if k.lower() == "from"), "")
+    if call.box.user.lower() in sender.lower():
+        labels.append("SENT")
     by_date = call.request.param("internalDateSource") == "dateHeader"
     stored = call.box.add(raw, labels, body.get("threadId"), None if by_date else call.now_ms)
-    if call.box.user.lower() in stored.header("From").lower() and "SENT" not in stored.labels:
-        stored.labels.append("SENT")
     call.record("messages.insert", [stored.id])
     return Response.json(200, stored.brief())
 

@@ -85,7 +85,7 @@ def _word(value: str) -> Predicate:
     return test
 
 
-def _label(box: Mailbox, label_id: str | None) -> Predicate:
+def _label(label_id: str | None) -> Predicate:
     return lambda m: label_id is not None and label_id in m.labels
 
 
@@ -129,7 +129,7 @@ class _Builder:
         label_id = found.id if found is not None else _IN.get(value)
         if label_id in ("SPAM", "TRASH"):
             self.spam_trash = True
-        return _label(self.box, label_id)
+        return _label(label_id)
 
 
 def parse_query(box: Mailbox, text: str | None, now_ms: int) -> Query:
