@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -25,7 +26,10 @@ from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import UserError
 from ghostwatch.model import Folder, plausible
 from ghostwatch.preview import compose_drafts, sender_from_mail
+from ghostwatch.providers.gmail import GmailSource, gmail_service
 from ghostwatch.providers.maildir import MaildirMailbox
+from ghostwatch.providers.port import MailSource
+from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.scan import Scan, run_scan
 
 
@@ -116,7 +120,7 @@ def main(log_level: str) -> None:
 class MailboxArgs:
     """What every command that scans a Maildir is told: where, who, when."""
 
-    mailbox: MaildirMailbox
+    mailbox: MailSource
     rules: Rules
     zone: ZoneInfo
     now: datetime
@@ -125,7 +129,7 @@ class MailboxArgs:
 
 
 def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
-    """--maildir, --me, --now, --tz, --country and --mute, parsed into `MailboxArgs`."""
+    """--maildir, --me, --now, --tz, --country, --mute and --through → `MailboxArgs`."""
     options = [
         click.option(
             "--maildir",
@@ -149,6 +153,14 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--mute", default="", help="Conversation ids to leave alone, comma-separated."
         ),
+        click.option(
+            "--through",
+            type=click.Choice(["maildir", "gmail"]),
+            default="maildir",
+            show_default=True,
+            help="Read DIR directly, or load it into a local Gmail sandbox and read it "
+            "through the real Gmail provider over HTTP.",
+        ),
     ]
 
     @functools.wraps(command)
@@ -159,6 +171,7 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
         tz_name: str,
         country: str | None,
         mute: str,
+        through: str,
         **rest: Any,
     ) -> None:
         zone = _zone(tz_name)
@@ -168,19 +181,34 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
             calendar=_calendar(zone, country),
             muted=frozenset(m.strip() for m in mute.split(",") if m.strip()),
         )
-        with _user_errors():
-            mailbox = MaildirMailbox(maildir)
         address = me.split(",")[0].strip().lower()
-        command(MailboxArgs(mailbox, rules, zone, _now(now_text, zone), address), **rest)
+        now = _now(now_text, zone)
+        with contextlib.ExitStack() as stack, _user_errors():
+            source = _source(stack, maildir, through, address)
+            command(MailboxArgs(source, rules, zone, now, address), **rest)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
 
 
+def _source(
+    stack: contextlib.ExitStack[bool | None], maildir: Path, through: str, address: str
+) -> MailSource:
+    """The Maildir itself, or the same mail served by a Gmail sandbox it seeds."""
+    mailbox = MaildirMailbox(maildir)
+    if through == "maildir":
+        return mailbox
+    sandbox = stack.enter_context(GmailSandbox.serve(seed=maildir, user=address))
+    service = gmail_service(sandbox.url, sandbox.credentials())
+    return GmailSource(service, batch_uri=sandbox.batch_uri)
+
+
 def _scan(args: MailboxArgs) -> Scan:
     with _user_errors():
-        total = args.mailbox.count() if sys.stderr.isatty() else None
+        source = args.mailbox
+        counted = isinstance(source, MaildirMailbox) and sys.stderr.isatty()
+        total = source.count() if isinstance(source, MaildirMailbox) and counted else None
         with _progress(total, "reading mail") as tick:
             return run_scan(args.mailbox, args.rules, args.now, tick)
 

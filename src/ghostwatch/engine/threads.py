@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -130,9 +130,14 @@ def _link_by_headers(messages: Sequence[Message], uf: _UnionFind) -> None:
             uf.union(node, uf.named(ref))
 
 
-def _is_linked(message: Message, known_ids: set[str]) -> bool:
+def _is_linked(message: Message, known_ids: set[str], shared_threads: set[str]) -> bool:
+    """Already joined to other mail by headers or by a provider thread it shares.
+
+    A provider thread of one message does not count: Gmail and Graph do not thread a
+    reply whose client dropped its headers either, and the subject fallback is for it.
+    """
     refs = (*message.references, *message.in_reply_to)
-    return bool(message.thread_id) or any(r in known_ids for r in refs)
+    return message.thread_id in shared_threads or any(r in known_ids for r in refs)
 
 
 def _participants(message: Message) -> set[str]:
@@ -210,13 +215,15 @@ def _subject_index(
 
 def _link_by_subject(messages: Sequence[Message], uf: _UnionFind, me: Identity) -> None:
     known_ids = {m.message_id for m in messages if m.message_id}
+    per_thread = Counter(m.thread_id for m in messages if m.thread_id)
+    shared_threads = {t for t, n in per_thread.items() if n > 1}
     written_to = {
         a.email for m in messages if m.sender and me.is_me(m.sender.email) for a in m.recipients
     }
     candidates = [
         (node, m)
         for node, m in enumerate(messages)
-        if not _is_linked(m, known_ids) and _may_be_reply(m, written_to)
+        if not _is_linked(m, known_ids, shared_threads) and _may_be_reply(m, written_to)
     ]
     index = _subject_index(messages, {normalize_subject(m.subject) for _, m in candidates})
     for node, message in candidates:  # in date order: a reply joins what came before it

@@ -1,0 +1,36 @@
+"""The Gmail provider against the Gmail sandbox, over real HTTP with the real client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ghostwatch.providers.gmail import GmailSource
+from ghostwatch.providers.port import MailSource
+from ghostwatch.sandbox import GmailSandbox
+from tests.builder import ME
+from tests.contract_mail_source import MailSourceContract
+from tests.sandbox_fixtures import client
+
+
+class TestGmailContract(MailSourceContract):
+    """The Gmail provider presents the seeded Maildir through the sandbox."""
+
+    @pytest.fixture(autouse=True)
+    def _stop_sandboxes(self) -> Iterator[None]:
+        self.running: list[object] = []
+        yield
+        for context in self.running:
+            context.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+    def open_source(self, maildir: Path) -> MailSource:
+        context = GmailSandbox.serve(seed=maildir, user=ME)
+        sandbox = context.__enter__()
+        self.running.append(context)
+        return GmailSource(client(sandbox), batch_uri=sandbox.batch_uri)
+
+    @pytest.mark.skip(reason="Calendar v3 is not emulated or read yet (issue 4, Calendar/Meet)")
+    def test_calendar_events_in_the_window(self, source: MailSource) -> None:
+        raise AssertionError("unreachable")
