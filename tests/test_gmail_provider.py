@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ghostwatch.providers.gmail import GmailSource
+from ghostwatch.providers.google_calendar import GoogleCalendar, calendar_service, meet_service
 from ghostwatch.providers.port import MailSource
 from ghostwatch.sandbox import GmailSandbox
 from tests.builder import ME
@@ -29,8 +30,8 @@ class TestGmailContract(MailSourceContract):
         context = GmailSandbox.serve(seed=maildir, user=ME)
         sandbox = context.__enter__()
         self.running.append(context)
-        return GmailSource(client(sandbox), batch_uri=sandbox.batch_uri)
-
-    @pytest.mark.skip(reason="Calendar v3 is not emulated or read yet (issue 4, Calendar/Meet)")
-    def test_calendar_events_in_the_window(self, source: MailSource) -> None:
-        raise AssertionError("unreachable")
+        calendar = GoogleCalendar(
+            calendar_service(f"{sandbox.url}/calendar/v3/", sandbox.credentials()),
+            meet_service(sandbox.url, sandbox.credentials()),
+        )
+        return GmailSource(client(sandbox), batch_uri=sandbox.batch_uri, calendar=calendar)

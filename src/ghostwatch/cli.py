@@ -27,6 +27,7 @@ from ghostwatch.errors import UserError
 from ghostwatch.model import Folder, plausible
 from ghostwatch.preview import compose_drafts, sender_from_mail
 from ghostwatch.providers.gmail import GmailSource, gmail_service
+from ghostwatch.providers.google_calendar import GoogleCalendar, calendar_service, meet_service
 from ghostwatch.providers.maildir import MaildirMailbox
 from ghostwatch.providers.port import MailSource
 from ghostwatch.sandbox import GmailSandbox
@@ -200,8 +201,13 @@ def _source(
     if through == "maildir":
         return mailbox
     sandbox = stack.enter_context(GmailSandbox.serve(seed=maildir, user=address))
-    service = gmail_service(sandbox.url, sandbox.credentials())
-    return GmailSource(service, batch_uri=sandbox.batch_uri)
+    credentials = sandbox.credentials()
+    service = gmail_service(sandbox.url, credentials)
+    calendar = GoogleCalendar(
+        calendar_service(f"{sandbox.url}/calendar/v3/", credentials),
+        meet_service(sandbox.url, credentials),
+    )
+    return GmailSource(service, batch_uri=sandbox.batch_uri, calendar=calendar)
 
 
 def _scan(args: MailboxArgs) -> Scan:

@@ -28,6 +28,7 @@ from googleapiclient.http import BatchHttpRequest
 from ghostwatch import mime, parse
 from ghostwatch.errors import GhostwatchError
 from ghostwatch.model import CalendarEvent, Content, Folder, Message
+from ghostwatch.providers.google_calendar import GoogleCalendar
 
 log = structlog.get_logger(__name__)
 
@@ -99,10 +100,17 @@ def gmail_service(api_endpoint: str, credentials: Any) -> Any:
 class GmailSource:
     """One Gmail mailbox, read through the API (implements `MailSource`)."""
 
-    def __init__(self, service: Any, batch_uri: str | None = None, user: str = "me") -> None:
+    def __init__(
+        self,
+        service: Any,
+        batch_uri: str | None = None,
+        user: str = "me",
+        calendar: GoogleCalendar | None = None,
+    ) -> None:
         self.service = service
         self.batch_uri = batch_uri
         self.user = user
+        self.calendar = calendar
 
     # --- listing and batched gets ------------------------------------------------------
 
@@ -169,8 +177,8 @@ class GmailSource:
         return {key: _content(item) for key, item in raw.items()}
 
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
-        """Calendar v3 is not wired in yet: no events (the issue's Calendar/Meet part)."""
-        return ()
+        """The account's Calendar (and Meet attendance) when given one; no events otherwise."""
+        return self.calendar.events(start, end) if self.calendar is not None else ()
 
 
 def _content(item: dict[str, Any]) -> Content:

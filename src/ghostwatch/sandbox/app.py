@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ghostwatch.sandbox import batch, faults, gmail
+from ghostwatch.sandbox import batch, calendar, faults, gmail, meet
 from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET, SCOPE, TokenIssuer
+from ghostwatch.sandbox.calendar_seed import seed_calendar
 from ghostwatch.sandbox.mailbox import Mailbox
 from ghostwatch.sandbox.quota import Meter, Quota, units
 from ghostwatch.sandbox.seed import seed_maildir
@@ -55,6 +57,8 @@ class GmailSandbox:
         self.user = user
         self.clock = clock
         self.mailbox = Mailbox(user, clock)
+        self.calendar = calendar.CalendarStore(user, clock)
+        self.meet = meet.MeetStore(clock)
         self.meter = Meter()
         self.quota = Quota(quota_limit, quota_window, quota_status)
         self.faults = faults.Faults()
@@ -79,8 +83,21 @@ class GmailSandbox:
 
     # -- test controls ----------------------------------------------------------
     def seed(self, root: Path) -> int:
+        """Messages from the Maildir, events (and Meet records) from its calendar.ics."""
         with self._lock:
+            now = datetime.fromtimestamp(self.clock(), UTC)
+            seed_calendar(root, self.calendar, self.meet, now)
             return seed_maildir(self.mailbox, root)
+
+    def set_attendance(self, meeting_code: str, joined_by_outsiders: bool) -> None:
+        """Meet's record for a meeting: the user alone, or with someone from outside."""
+        me = meet.signed_in("", self.user)
+        outsider = meet.Person("Guest", "anonymousUser") if joined_by_outsiders else None
+        when = datetime.fromtimestamp(self.clock(), UTC)
+        for stored in self.calendar.events.values():
+            if stored.event.conference_id == meeting_code:
+                when = stored.event.start
+        self.meet.set_attendance(meeting_code, me, outsider, when)
 
     def expire_history(self, keep: int = 0) -> None:
         with self._lock:
@@ -132,8 +149,38 @@ class GmailSandbox:
         """One API call (a plain request or one batch part); never raises."""
         found = gmail.route(request.method, request.path)
         if found is None:
-            return ApiError(404, "Requested entity was not found.", "notFound").response()
+            return self._other(request)
         name, handler, args = found
+        return self._guarded(
+            name, request, lambda user: self._run(name, handler, args, request, user)
+        )
+
+    def _other(self, request: Request) -> Response:
+        """Calendar v3 (under /calendar/v3/) and Meet v2 (under /v2/) calls."""
+        on_calendar = calendar.route(request.method, request.path)
+        on_meet = meet.route(request.method, request.path)
+        if on_calendar is not None:
+            name, args = on_calendar
+
+            def run(user: str) -> Response:
+                self._charge(user, name, 1)
+                with self._lock:
+                    return calendar.events_list(self.calendar, request, args["calendar"])
+
+        elif on_meet is not None:
+            name, args = on_meet
+
+            def run(user: str) -> Response:
+                self._charge(user, name, 1)
+                with self._lock:
+                    return meet.handle(self.meet, name, request, args)
+
+        else:
+            return ApiError(404, "Requested entity was not found.", "notFound").response()
+        return self._guarded(name, request, run)
+
+    def _guarded(self, name: str, request: Request, run: Callable[[str], Response]) -> Response:
+        """Authentication, faults, then `run(user)`; API errors become answers."""
         self.meter.call(name)
         fault = None
         try:
@@ -141,10 +188,18 @@ class GmailSandbox:
             fault = self.faults.take(name)
             if fault is not None:
                 faults.before(fault)
-            response = self._run(name, handler, args, request, user)
+            response = run(user)
         except ApiError as error:
             response = error.response()
         return faults.after(fault, response) if fault is not None else response
+
+    def _charge(self, user: str, name: str, cost: int) -> None:
+        try:
+            self.quota.charge(user, cost)
+        except ApiError:
+            self.meter.reject()
+            raise
+        self.meter.charge(cost)
 
     def _run(
         self, name: str, handler: gmail.Handler, args: dict[str, str], request: Request, user: str
