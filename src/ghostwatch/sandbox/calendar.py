@@ -76,8 +76,8 @@ class CalendarStore:
         self.clock = clock
         self.events: dict[str, Stored] = {}
         self.serial = 0
-        self.oldest_token = 0
-        """Sync tokens older than this serial are expired (410)."""
+        self.epoch = 0
+        """Sync tokens of an earlier epoch are expired (410)."""
         self._lock = threading.RLock()
 
     def put(self, event: CalendarEvent) -> str:
@@ -102,18 +102,18 @@ class CalendarStore:
     def expire_sync_tokens(self) -> None:
         """Every sync token handed out so far is now too old (the next use answers 410)."""
         with self._lock:
-            self.oldest_token = self.serial + 1
+            self.epoch += 1
 
     def token(self) -> str:
-        return b64url(f"s:{self.serial}".encode())
+        return b64url(f"s:{self.epoch}:{self.serial}".encode())
 
     def since(self, token: str) -> list[Stored]:
         """Events changed after the token's serial, or 410 when it is expired or unknown."""
         try:
-            serial = int(unb64url(token).decode().removeprefix("s:"))
+            epoch, serial = map(int, unb64url(token).decode().removeprefix("s:").split(":"))
         except (ValueError, ApiError, UnicodeDecodeError):
-            serial = -1
-        if serial < self.oldest_token or serial > self.serial:
+            epoch, serial = -1, -1
+        if epoch != self.epoch or not 0 <= serial <= self.serial:
             raise ApiError(410, "Sync token is no longer valid, a full sync is required.",
                            "fullSyncRequired")  # fmt: skip
         return [s for s in self.events.values() if s.serial > serial]
