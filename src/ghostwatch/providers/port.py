@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Protocol
 
+from ghostwatch.compose.values import Draft
 from ghostwatch.model import CalendarEvent, Content, Message
 
 
@@ -26,4 +28,32 @@ class MailSource(Protocol):
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
         """Calendar events from `start`, and every later one up to a year past `end`
         (a later meeting makes a missed one rescheduled)."""
+        ...
+
+
+class MailActions(Protocol):
+    """The port every writable mailbox adapter implements (DESIGN.md §3: act).
+
+    Writes only make things the user can see and undo; nothing here sends mail.
+    """
+
+    def existing_steps(self) -> dict[str, str]:
+        """Step key → draft id for every draft carrying X-Ghostwatch-Step: the mailbox's
+        own proof that a step's draft exists."""
+        ...
+
+    def find_message(self, message_id: str) -> str | None:
+        """The provider's id of the message with this Message-ID (no brackets), if any."""
+        ...
+
+    def create_draft(self, draft: Draft, message: EmailMessage, thread_id: str | None) -> str:
+        """Save `message` as a draft in the provider's thread `thread_id`; its draft id."""
+        ...
+
+    def rescue(self, message_key: str) -> None:
+        """Move a message out of junk into the inbox."""
+        ...
+
+    def deliver_digest(self, message: EmailMessage) -> str:
+        """Put the digest into the inbox, unread, without sending it; its message id."""
         ...
