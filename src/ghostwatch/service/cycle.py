@@ -1,0 +1,312 @@
+"""One cycle for one account: sync → decide → act → record (DESIGN.md §3).
+
+Every side effect goes through the action ledger: the intent is committed before the
+provider call and confirmed after it, so a crash anywhere leaves either a confirmed
+step or a pending intent. The next cycle settles pending intents against the mailbox
+itself (drafts carry X-Ghostwatch-Step, the digest a known Message-ID) before acting,
+which is what makes a crash between the call and the record produce no duplicate.
+
+A step key is never intended twice (the ledger's unique key), so a draft the user
+deleted unsent is not made again; it is marked abandoned. A draft the user sent is a
+new outbound message: the engine moves the cadence on and the old key is not due again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, tzinfo
+from typing import ParamSpec, TypeVar
+
+import structlog
+
+from ghostwatch.compose.digest import build_digest, digest_message
+from ghostwatch.compose.drafts import draft_message
+from ghostwatch.compose.values import Draft, Sender
+from ghostwatch.engine.rules import Rules
+from ghostwatch.errors import GhostwatchError
+from ghostwatch.model import JunkReply
+from ghostwatch.preview import compose_drafts
+from ghostwatch.providers.port import MailActions, MailSource
+from ghostwatch.scan import Scan, run_scan
+from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store
+
+log = structlog.get_logger(__name__)
+
+DRAFT, RESCUE, DIGEST = "draft", "rescue", "digest"
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one cycle did (counts only: the summary line never holds mail or addresses)."""
+
+    drafts_due: int = 0
+    drafts_created: int = 0
+    drafts_reconciled: int = 0
+    """Pending or unrecorded drafts the mailbox proved exist, now confirmed."""
+    steps_abandoned: int = 0
+    """Drafts the user deleted unsent: counted as taken, never made again."""
+    rescued: int = 0
+    digest_delivered: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Cycle:
+    """What the act steps share: who, the decisions, and the intents to retry now."""
+
+    account_id: int
+    actions: MailActions
+    store: Store
+    sender: Sender
+    now: datetime
+    tz: tzinfo
+    report: CycleReport
+    retry: set[str] = field(default_factory=set)
+    """Pending keys whose effect the mailbox shows never happened: make them now."""
+
+
+def run_cycle(
+    account: str,
+    source: MailSource,
+    actions: MailActions,
+    store: Store,
+    rules: Rules,
+    sender: Sender,
+    now: datetime,
+    tz: tzinfo,
+    *,
+    junk_rescue: bool = False,
+    digest: bool = False,
+    dry_run: bool = False,
+    provider: str = "gmail",
+) -> CycleReport:
+    """Run one cycle; `dry_run` decides and reports without a single mailbox write."""
+    started, report = time.perf_counter(), CycleReport()
+    with store.transaction() as tx:
+        account_id = tx.account(account, provider, sender.address)
+        settings = tx.conversation_settings(account_id)
+    try:
+        scan = run_scan(source, _with_settings(rules, settings), now)
+        drafts = compose_drafts(scan, source, sender, tz, notes=_notes(settings))
+    except GhostwatchError as error:
+        if not dry_run:
+            with store.transaction() as tx:
+                tx.record_cycle(account_id, now, str(error))
+        raise
+    report.drafts_due = len(drafts)
+    if not dry_run:
+        cycle = _Cycle(account_id, actions, store, sender, now, tz, report)
+        _act(cycle, scan, drafts, junk_rescue=junk_rescue, digest=digest)
+        _record(cycle, scan)
+    _summary(account, report, dry_run, time.perf_counter() - started)
+    return report
+
+
+def _with_settings(rules: Rules, settings: dict[str, ConversationSettings]) -> Rules:
+    muted = {cid for cid, s in settings.items() if s.muted}
+    valued = {cid for cid, s in settings.items() if s.high_value}
+    return replace(rules, muted=rules.muted | muted, high_value=rules.high_value | valued)
+
+
+def _notes(settings: dict[str, ConversationSettings]) -> dict[str, str]:
+    return {cid: s.note for cid, s in settings.items() if s.note}
+
+
+def _act(
+    cycle: _Cycle, scan: Scan, drafts: list[Draft], *, junk_rescue: bool, digest: bool
+) -> None:
+    """Reconcile first (it decides what is retried), then drafts, rescues, the digest."""
+    existing = _guarded(cycle, "existing_steps", cycle.actions.existing_steps)
+    if existing is None:
+        return  # without the mailbox's proof, acting could duplicate: wait for next cycle
+    _reconcile(cycle, scan, drafts, existing)
+    for draft in drafts:
+        _make_draft(cycle, scan, draft, existing)
+    if junk_rescue:
+        for junk in scan.plan.junk_replies:
+            _rescue(cycle, junk)
+    if digest:
+        _deliver_digest(cycle, scan, drafts)
+
+
+# --- reconcile ---------------------------------------------------------------------------
+
+
+def _reconcile(cycle: _Cycle, scan: Scan, drafts: list[Draft], existing: dict[str, str]) -> None:
+    with cycle.store.transaction() as tx:
+        pending = tx.pending(cycle.account_id)
+    junk = {f"{RESCUE}:{j.message_key}" for j in scan.plan.junk_replies}
+    for entry in pending:
+        if entry.kind == DRAFT:
+            _settle_draft(cycle, entry, existing)
+        elif entry.kind == RESCUE:
+            _settle_rescue(cycle, entry, junk)
+        elif entry.kind == DIGEST:
+            _settle_digest(cycle, entry)
+    _abandon_deleted(cycle, drafts, existing)
+
+
+def _settle_draft(cycle: _Cycle, entry: LedgerEntry, existing: dict[str, str]) -> None:
+    draft_id = existing.get(entry.step)
+    if draft_id is None:
+        # The crash came before drafts.create answered and nothing was made: the intent
+        # is kept and the draft is written now under the same key, if it is still due.
+        cycle.retry.add(entry.key)
+        return
+    with cycle.store.transaction() as tx:
+        tx.confirm(cycle.account_id, entry.key, draft_id)
+    cycle.report.drafts_reconciled += 1
+
+
+def _settle_rescue(cycle: _Cycle, entry: LedgerEntry, junk: set[str]) -> None:
+    # messages.modify is idempotent: still in junk → do it again; gone → it happened.
+    if entry.key in junk:
+        cycle.retry.add(entry.key)
+        return
+    with cycle.store.transaction() as tx:
+        tx.confirm(cycle.account_id, entry.key, entry.step)
+
+
+def _settle_digest(cycle: _Cycle, entry: LedgerEntry) -> None:
+    day = date.fromisoformat(entry.step)
+    found = _guarded(cycle, "find_message", cycle.actions.find_message, _digest_id(cycle, day))
+    if found is None:
+        cycle.retry.add(entry.key)
+        return
+    with cycle.store.transaction() as tx:
+        tx.confirm(cycle.account_id, entry.key, found)
+        tx.record_digest(cycle.account_id, day, found, at=entry.intended_at)
+
+
+def _abandon_deleted(cycle: _Cycle, drafts: list[Draft], existing: dict[str, str]) -> None:
+    """A confirmed draft that is still due but gone from the mailbox was deleted unsent
+    (had the user sent it, the engine would see the message and no longer ask for it)."""
+    for draft in drafts:
+        key = f"{DRAFT}:{draft.step_key}"
+        if draft.step_key in existing:
+            continue
+        with cycle.store.transaction() as tx:
+            entry = tx.entry(cycle.account_id, key)
+            if entry is not None and entry.status == LedgerStatus.DONE:
+                tx.abandon(cycle.account_id, key, "deleted by the user without sending")
+                cycle.report.steps_abandoned += 1
+
+
+# --- act ---------------------------------------------------------------------------------
+
+
+def _make_draft(cycle: _Cycle, scan: Scan, draft: Draft, existing: dict[str, str]) -> None:
+    key = f"{DRAFT}:{draft.step_key}"
+    with cycle.store.transaction() as tx:
+        fresh = tx.intend(cycle.account_id, key, DRAFT, draft.conversation, draft.step_key)
+    if not fresh and key not in cycle.retry:
+        return  # done, abandoned, or settled above
+    made = existing.get(draft.step_key)
+    if made is not None:
+        # The mailbox already holds this step (a lost database, another install): adopt it.
+        cycle.report.drafts_reconciled += 1
+    else:
+        message = draft_message(draft, cycle.sender)
+        thread = _thread_id(scan, draft)
+        made = _guarded(cycle, "create_draft", cycle.actions.create_draft, draft, message, thread)
+        if made is None:
+            return  # the intent stays pending; the next cycle looks for it, then retries
+        cycle.report.drafts_created += 1
+    with cycle.store.transaction() as tx:
+        tx.confirm(cycle.account_id, key, made)
+
+
+def _thread_id(scan: Scan, draft: Draft) -> str | None:
+    """The provider thread of the message the draft answers (None: a new thread)."""
+    messages = scan.threads.conversations.get(draft.conversation, ())
+    answered = [m for m in messages if draft.in_reply_to and m.message_id == draft.in_reply_to]
+    threaded = [m for m in (*answered, *reversed(messages)) if m.thread_id]
+    return threaded[0].thread_id if threaded else None
+
+
+def _rescue(cycle: _Cycle, junk: JunkReply) -> None:
+    key = f"{RESCUE}:{junk.message_key}"
+    with cycle.store.transaction() as tx:
+        fresh = tx.intend(cycle.account_id, key, RESCUE, junk.conversation, junk.message_key)
+    if not fresh and key not in cycle.retry:
+        return
+    if _guarded(cycle, "rescue", _rescued, cycle.actions, junk.message_key) is None:
+        return
+    with cycle.store.transaction() as tx:
+        tx.confirm(cycle.account_id, key, junk.message_key)
+    cycle.report.rescued += 1
+
+
+def _rescued(actions: MailActions, message_key: str) -> bool:
+    actions.rescue(message_key)
+    return True
+
+
+def _deliver_digest(cycle: _Cycle, scan: Scan, drafts: list[Draft]) -> None:
+    day = cycle.now.astimezone(cycle.tz).date()
+    key = f"{DIGEST}:{day.isoformat()}"
+    with cycle.store.transaction() as tx:
+        fresh = tx.intend(cycle.account_id, key, DIGEST, "", day.isoformat())
+        since = tx.last_digest(cycle.account_id)
+    if not fresh and key not in cycle.retry:
+        return
+    made = build_digest(scan.plan, drafts, cycle.sender, cycle.tz, since=since)
+    message = digest_message(made, cycle.sender, at=cycle.now)
+    # A Message-ID known in advance lets the next cycle find a digest whose
+    # confirmation was lost (rfc822msgid: search) instead of inserting it twice.
+    del message["Message-ID"]
+    message["Message-ID"] = f"<{_digest_id(cycle, day)}>"
+    ref = _guarded(cycle, "deliver_digest", cycle.actions.deliver_digest, message)
+    if ref is None:
+        return
+    with cycle.store.transaction() as tx:
+        tx.confirm(cycle.account_id, key, ref)
+        tx.record_digest(cycle.account_id, day, ref, at=cycle.now)
+    cycle.report.digest_delivered = True
+
+
+def _digest_id(cycle: _Cycle, day: date) -> str:
+    domain = cycle.sender.address.rpartition("@")[2] or "ghostwatch.invalid"
+    return f"ghostwatch-digest-{cycle.account_id}-{day.isoformat()}@{domain}"
+
+
+# --- record ------------------------------------------------------------------------------
+
+
+def _record(cycle: _Cycle, scan: Scan) -> None:
+    error = "; ".join(cycle.report.errors) or None
+    with cycle.store.transaction() as tx:
+        tx.save_snapshots(cycle.account_id, scan.plan.conversations, cycle.now)
+        tx.record_cycle(cycle.account_id, cycle.now, error)
+
+
+def _guarded(
+    cycle: _Cycle, what: str, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T | None:
+    """One provider call; a ghostwatch error is reported and the cycle goes on (None)."""
+    try:
+        return call(*args, **kwargs)
+    except GhostwatchError as error:
+        cycle.report.errors.append(f"{what}: {error}")
+        log.warning("cycle_action_failed", action=what, error=str(error))
+        return None
+
+
+def _summary(account: str, report: CycleReport, dry_run: bool, seconds: float) -> None:
+    log.info(
+        "cycle_done",
+        account=account,
+        dry_run=dry_run,
+        drafts_due=report.drafts_due,
+        drafts=report.drafts_created,
+        reconciled=report.drafts_reconciled,
+        abandoned=report.steps_abandoned,
+        rescued=report.rescued,
+        digest=report.digest_delivered,
+        errors=len(report.errors),
+        seconds=round(seconds, 3),
+    )
