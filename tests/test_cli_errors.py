@@ -102,6 +102,8 @@ CASES = [
     Case("--me without @", lambda md, tmp: _scan(md, me="alex"), ("'alex'", "--me")),
     Case("--me a@", lambda md, tmp: _scan(md, me="a@"), ("'a@'", "not an email address")),
     Case("--me @b.c", lambda md, tmp: _scan(md, me="@b.c"), ("'@b.c'", "not an email address")),
+    Case("--me a b@c", lambda md, tmp: _scan(md, me="a b@c.example"), ("'a b@c.example'",)),
+    Case("--me a@b@c", lambda md, tmp: _scan(md, me="a@b@c.example"), ("'a@b@c.example'",)),
     Case(
         "--me one good, one bad",
         lambda md, tmp: _scan(md, me=f"{ME},bob"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,9 +61,13 @@ def _now(value: str | None, zone: ZoneInfo, option: str = "--now") -> datetime:
     return when
 
 
+# One local part, one @, one domain with a dot or not (intranets), no spaces or brackets.
+_ADDRESS = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+")
+
+
 def _identity(value: str) -> Identity:
     addresses = [a.strip() for a in value.split(",") if a.strip()]
-    bad = [a for a in addresses if "@" not in a or a.startswith("@") or a.endswith("@")]
+    bad = [a for a in addresses if not _ADDRESS.fullmatch(a)]
     if not addresses or bad:
         raise click.BadParameter(
             f"{', '.join(bad) or value!r} is not an email address: "
