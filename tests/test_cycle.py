@@ -7,6 +7,8 @@ exception, which escapes `run_cycle` as a dying process would.
 
 from __future__ import annotations
 
+import io
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,13 +19,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog
 
+from ghostwatch import logs
 from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
 from ghostwatch.preview import compose_drafts, sender_from_mail
-from ghostwatch.providers.gmail import GmailSource
+from ghostwatch.providers.gmail import GmailError, GmailSource
 from ghostwatch.providers.gmail_actions import GmailActions
 from ghostwatch.providers.port import MailActions
 from ghostwatch.sandbox import GmailSandbox
@@ -278,3 +282,41 @@ def test_a_digest_whose_confirmation_was_lost_is_found_not_resent(world: World) 
     with world.store.transaction() as tx:
         assert tx.pending(1) == []
         assert tx.last_digest(1) is not None
+
+
+def test_one_summary_line_per_cycle_without_mail_or_contacts(world: World) -> None:
+    saved, out = structlog.get_config(), io.StringIO()
+    logs.configure("info", stream=out)  # the CLI's own set-up: JSON lines
+    try:
+        world.cycle(junk_rescue=True, digest=True)
+    finally:
+        structlog.configure(**saved)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    done = [line for line in lines if line["event"] == "cycle_done"]
+    assert len(done) == 1
+    assert done[0]["drafts"] == done[0]["drafts_due"] > 0
+    # The account's own name is the only address; no contact, subject or body.
+    assert "example" not in json.dumps({k: v for k, v in done[0].items() if k != "account"})
+
+
+def test_a_failed_draft_header_read_is_an_error_not_an_absence(world: World) -> None:
+    world.cycle()
+    world.sandbox.faults.add("500", method="messages.get")
+    with pytest.raises(GmailError):
+        world.actions.existing_steps()
+
+
+class _MailboxUnreadable(_Wrapped):
+    def existing_steps(self) -> dict[str, str]:
+        raise GmailError("Gmail answered 500")
+
+
+def test_without_the_mailbox_proof_the_cycle_acts_on_nothing(world: World) -> None:
+    world.cycle()
+    draft_id = next(iter(world.actions.existing_steps().values()))
+    world.gmail.users().drafts().delete(userId="me", id=draft_id).execute()
+    before = len(world.sandbox.writes)
+    report = world.cycle(_MailboxUnreadable(world.actions), junk_rescue=True, digest=True)
+    assert report.errors == ["existing_steps: Gmail answered 500"]
+    assert report.steps_abandoned == 0
+    assert [w for w in world.sandbox.writes[before:] if w.method in MUTATING] == []

@@ -78,12 +78,17 @@ class GmailActions:
     def _step_headers(self, message_ids: list[str]) -> dict[str, str]:
         messages = self.service.users().messages()
         steps: dict[str, str] = {}
+        failed: list[int | None] = []
 
         def keep(request_id: str, response: Any, error: Exception | None) -> None:
-            # A draft deleted or sent between the list and the get proves nothing: skip it.
             if error is not None:
                 status = error.resp.status if isinstance(error, HttpError) else None
-                log.info("gmail_draft_gone", id=request_id, status=status)
+                # Deleted or sent between the list and the get: it proves nothing. Any
+                # other failure could hide a draft that exists, and a step missing from
+                # the answer reads as "deleted by the user": refuse to answer instead.
+                if status != 404:
+                    failed.append(status)
+                log.info("gmail_draft_unread", id=request_id, status=status)
                 return
             step = _header(response, STEP_HEADER)
             if step:
@@ -100,6 +105,8 @@ class GmailActions:
                 )
                 batch.add(get, request_id=message_id)
             _execute(batch)
+        if failed:
+            raise GmailError(f"could not read {len(failed)} drafts' headers: {failed[0]}")
         return steps
 
     # --- writes -------------------------------------------------------------------------
