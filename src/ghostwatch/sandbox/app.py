@@ -8,8 +8,11 @@
         batch = service.new_batch_http_request(...)   # batch_uri=sandbox.batch_uri
 
 (the client builds batch URLs from the discovery `rootUrl` and ignores `api_endpoint`;
-see API-NOTES.md.) Order of checks per call, as Google's front end does: route (404),
-authentication (401), faults, the user (403), the per-user quota (429/403), the method.
+see API-NOTES.md.) The same server answers Calendar v3 `events.list` under
+`/calendar/v3/` (`calendar.py`) and Meet v2 conference records under `/v2/` (`meet.py`),
+seeded from the Maildir's `calendar.ics` (`calendar_seed.py`). Order of checks per
+call, as Google's front end does: route (404), authentication (401), faults, the user
+(403), the per-user quota (429/403), the method.
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ class GmailSandbox:
             name, args = on_calendar
 
             def run(user: str) -> Response:
-                self._charge(user, name, 1)
+                self._charge(user, 1)  # Calendar and Meet count requests
                 with self._lock:
                     return calendar.events_list(self.calendar, request, args["calendar"])
 
@@ -171,7 +174,7 @@ class GmailSandbox:
             name, args = on_meet
 
             def run(user: str) -> Response:
-                self._charge(user, name, 1)
+                self._charge(user, 1)  # Calendar and Meet count requests
                 with self._lock:
                     return meet.handle(self.meet, name, request, args)
 
@@ -193,7 +196,7 @@ class GmailSandbox:
             response = error.response()
         return faults.after(fault, response) if fault is not None else response
 
-    def _charge(self, user: str, name: str, cost: int) -> None:
+    def _charge(self, user: str, cost: int) -> None:
         try:
             self.quota.charge(user, cost)
         except ApiError:
@@ -206,12 +209,7 @@ class GmailSandbox:
     ) -> Response:
         if args["user"] not in ("me", user):
             raise ApiError(403, f"Delegation denied for {user}", "forbidden")
-        try:
-            self.quota.charge(user, units(name))
-        except ApiError:
-            self.meter.reject()
-            raise
-        self.meter.charge(units(name))
+        self._charge(user, units(name))
         with self._lock:
             if name in gmail.SEND_METHODS:
                 self.writes.append(Write(name, (), forbidden=True))
