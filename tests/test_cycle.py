@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -29,15 +29,18 @@ from ghostwatch.engine.rules import Rules
 from ghostwatch.preview import compose_drafts, sender_from_mail
 from ghostwatch.providers.gmail import GmailError, GmailSource
 from ghostwatch.providers.gmail_actions import GmailActions
+from ghostwatch.providers.maildir import MaildirMailbox
 from ghostwatch.providers.port import MailActions
 from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.scan import run_scan
 from ghostwatch.service import CycleReport, run_cycle
 from ghostwatch.store import LedgerStatus, Store
+from tests.builder import Mailbox, when
 from tests.sandbox_fixtures import client
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
-ME = "alex@ghostwatch.example"
+
+ME = "alex@ghostwatch.example"  # as in tests.builder
 TZ = ZoneInfo("Europe/London")
 NOW = datetime.fromisoformat("2026-11-20T15:00:00+00:00")
 RULES = Rules(me=Identity.of([ME]), calendar=BusinessCalendar(TZ))
@@ -320,3 +323,25 @@ def test_without_the_mailbox_proof_the_cycle_acts_on_nothing(world: World) -> No
     assert report.errors == ["existing_steps: Gmail answered 500"]
     assert report.steps_abandoned == 0
     assert [w for w in world.sandbox.writes[before:] if w.method in MUTATING] == []
+
+
+def test_a_new_silence_after_a_reply_owes_a_new_step(tmp_path: Path) -> None:
+    """Attempt counting restarts after a reply; the step key must not repeat, or the
+    ledger (one action per key) would never write the nudge the new silence is owed."""
+    box = Mailbox(tmp_path / "mail")
+    kathy = "Kathy <kathy@contoso.example>"
+    first = box.add("Sent", ME, kathy, "Proposal", "2026-11-02 10:00")
+    rules = Rules(Identity.of([ME]))
+    sender = Sender("Alex", ME)
+
+    def step_keys(now: str) -> list[str]:
+        scan = run_scan(MaildirMailbox(box.root), rules, when(now))
+        drafts = compose_drafts(scan, MaildirMailbox(box.root), sender, UTC)
+        return [d.step_key for d in drafts]
+
+    [before] = step_keys("2026-11-06 10:00")
+    answer = box.add("INBOX", kathy, ME, "Re: Proposal", "2026-11-09 09:00", reply_to=first)
+    box.add("Sent", ME, kathy, "Re: Proposal", "2026-11-09 11:00", reply_to=answer)
+    [after] = step_keys("2026-11-20 10:00")
+    assert before.rsplit("/", 1)[0] == after.rsplit("/", 1)[0]  # same conversation, nudge/0
+    assert before != after

@@ -26,6 +26,7 @@ from __future__ import annotations
 import email.message
 import email.policy
 import functools
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
@@ -106,8 +107,19 @@ def conversation_draft(
         references=_references(last, in_reply_to),
         text=text,
         html=html,
-        step_key=f"{decision.id}/{decision.action.value}/{decision.attempt}",
+        step_key=f"{decision.id}/{decision.action.value}/{decision.attempt}/{_silence(mine)}",
     )
+
+
+def _silence(mine: Message | None) -> str:
+    """Which silence this step follows: my latest message, by its Message-ID.
+
+    After a reply the attempt count starts again at 0, so conversation/step/attempt
+    alone would repeat, and a ledger that acts once per key would never write the
+    step owed for the new silence. The Message-ID is the same through every provider.
+    """
+    seed = (mine.message_id or str(mine.date)) if mine is not None else ""
+    return hashlib.sha1(seed.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()[:8]
 
 
 def template_name(decision: ConversationDecision) -> str:
