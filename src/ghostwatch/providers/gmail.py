@@ -21,13 +21,13 @@ from email.policy import compat32
 from typing import Any
 
 import structlog
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from ghostwatch import mime, parse
 from ghostwatch.errors import GhostwatchError
 from ghostwatch.model import CalendarEvent, Content, Folder, Message
+from ghostwatch.providers.google_api import google_service
 from ghostwatch.providers.google_calendar import GoogleCalendar
 
 log = structlog.get_logger(__name__)
@@ -87,14 +87,7 @@ def _threaded(message: Message, thread_id: str | None) -> Message:
 
 def gmail_service(api_endpoint: str, credentials: Any) -> Any:
     """The real client from its bundled discovery document, at `api_endpoint`."""
-    return build(
-        "gmail",
-        "v1",
-        credentials=credentials,
-        static_discovery=True,
-        client_options={"api_endpoint": api_endpoint},
-        cache_discovery=False,
-    )
+    return google_service("gmail", "v1", api_endpoint, credentials)
 
 
 class GmailSource:

@@ -26,11 +26,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from ghostwatch.errors import GhostwatchError
 from ghostwatch.model import Address, Attendee, CalendarEvent, PartStat
+from ghostwatch.providers.google_api import google_service
 from ghostwatch.providers.ics import LATER_HORIZON
 
 PAGE_SIZE = 2500  # events.list maximum
@@ -55,23 +55,12 @@ class SyncTokenExpired(CalendarError):
 
 def calendar_service(api_endpoint: str, credentials: Any) -> Any:
     """The Calendar client from its bundled discovery document (endpoint: URL/calendar/v3/)."""
-    return _build("calendar", "v3", api_endpoint, credentials)
+    return google_service("calendar", "v3", api_endpoint, credentials)
 
 
 def meet_service(api_endpoint: str, credentials: Any) -> Any:
     """The Meet client (its paths start with v2/, so the endpoint is the bare root)."""
-    return _build("meet", "v2", api_endpoint, credentials)
-
-
-def _build(name: str, version: str, api_endpoint: str, credentials: Any) -> Any:
-    return build(
-        name,
-        version,
-        credentials=credentials,
-        static_discovery=True,
-        client_options={"api_endpoint": api_endpoint},
-        cache_discovery=False,
-    )
+    return google_service("meet", "v2", api_endpoint, credentials)
 
 
 class GoogleCalendar:
