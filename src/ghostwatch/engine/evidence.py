@@ -115,7 +115,6 @@ class Evidence:
     me: Identity
     conversation_of: dict[str, str] = field(default_factory=dict)
     mail_from: dict[str, list[Message]] = field(default_factory=lambda: defaultdict(list))
-    bounces: list[tuple[Message, Classification]] = field(default_factory=list)
     bounces_for: dict[str, list[tuple[Message, Classification]]] = field(
         default_factory=lambda: defaultdict(list)
     )
@@ -148,7 +147,6 @@ def _index_inbound(evidence: Evidence, message: Message, since: datetime | None)
     if late and may_be_bounce(message):
         found = evidence.classification(message)
         if found.kind == "bounce":
-            evidence.bounces.append((message, found))
             for ref in {*found.failed_recipients, *found.quoted_message_ids}:
                 evidence.bounces_for[ref].append((message, found))
 
