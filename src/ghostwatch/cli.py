@@ -218,8 +218,9 @@ def _source(
 def _scan(args: MailboxArgs) -> Scan:
     with _user_errors():
         source = args.mailbox
-        counted = isinstance(source, MaildirMailbox) and sys.stderr.isatty()
-        total = source.count() if isinstance(source, MaildirMailbox) and counted else None
+        # Only a Maildir can be counted up front, and a bar only helps a person watching.
+        watched = sys.stderr.isatty()
+        total = source.count() if watched and isinstance(source, MaildirMailbox) else None
         with _progress(total, "reading mail") as tick:
             return run_scan(args.mailbox, args.rules, args.now, tick)
 

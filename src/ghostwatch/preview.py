@@ -36,8 +36,8 @@ def sender_from_mail(scan: Scan, me: Identity, address: str, signature: str | No
 def _with_bodies(
     messages: tuple[Message, ...], decision: ConversationDecision, source: MailSource
 ) -> tuple[Message, ...]:
-    wanted = {decision.last_outbound_key} - {None}
-    bodies = source.load_content(k for k in wanted if k is not None)
+    key = decision.last_outbound_key
+    bodies = source.load_content([key] if key is not None else [])
     return tuple(replace(m, content=bodies[m.key]) if m.key in bodies else m for m in messages)
 
 
