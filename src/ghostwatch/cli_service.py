@@ -1,0 +1,112 @@
+"""The service's commands: `init`, `config check|schema`, and (below) the daemon's.
+
+Registered in cli.py one line each. Settings are built here, at the entry point, and
+handed down as one typed object; nothing deeper reads the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ghostwatch import config
+from ghostwatch.errors import UserError
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Our own `UserError`s become click's message on stderr with exit code 2."""
+    try:
+        yield
+    except UserError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def settings_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--config and --secrets-dir → a validated `config.Settings` as the first argument."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        envvar="GHOSTWATCH_CONFIG",
+        default=str(config.DEFAULT_PATH),
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The YAML configuration (env GHOSTWATCH_CONFIG).",
+    )
+    @click.option(
+        "--secrets-dir",
+        envvar="GHOSTWATCH_SECRETS_DIR",
+        default=None,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="A folder of mounted secrets, one file per setting, e.g. /run/secrets "
+        "(env GHOSTWATCH_SECRETS_DIR).",
+    )
+    @functools.wraps(command)
+    def wrapper(config_path: Path, secrets_dir: Path | None, **rest: Any) -> None:
+        with user_errors():
+            settings = config.load(config_path, secrets_dir)
+        command(settings, **rest)
+
+    return wrapper
+
+
+@click.group(name="config")
+def config_group() -> None:
+    """Check the configuration file, or print its JSON schema."""
+
+
+@config_group.command(name="schema")
+def config_schema() -> None:
+    """Print the configuration's JSON schema (for editors and CI checks)."""
+    click.echo(json.dumps(config.schema(), indent=2))
+
+
+@config_group.command(name="check")
+@settings_options
+def config_check(settings: config.Settings) -> None:
+    """Validate the configuration (file + environment + secrets) and summarise it."""
+    click.echo(f"configuration is valid: {len(settings.accounts)} account(s)")
+    for account in settings.accounts:
+        state = "enabled" if account.enabled else "disabled"
+        dry = ", dry run" if account.dry_run else ""
+        click.echo(f"  {account.name}: {account.provider} {account.address} ({state}{dry})")
+    database = "configured" if settings.database_url else settings.database()
+    click.echo(f"  database: {database}")
+    health = settings.health.address if settings.health.enabled else "off"
+    click.echo(f"  health: {health}")
+
+
+def template() -> str:
+    """The commented configuration `init` writes (also config/ghostwatch.yaml)."""
+    return resources.files("ghostwatch.config").joinpath("template.yaml").read_text("utf-8")
+
+
+@click.command(name="init")
+@click.option(
+    "--path",
+    "path",
+    default=str(config.DEFAULT_PATH),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the configuration.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented configuration to start from."""
+    with user_errors():
+        if path.exists() and not force:
+            raise UserError(f"{path} exists: edit it, or pass --force to overwrite it")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(template(), encoding="utf-8")
+        except OSError as error:
+            raise UserError(f"cannot write {path}: {error.strerror}") from error
+    click.echo(f"wrote {path}: set your address and provider, then `ghostwatch config check`")

@@ -1,0 +1,38 @@
+"""The service's configuration: one YAML file validated by pydantic-settings.
+
+Usage (at an entry point only): `settings = config.load(Path("config/ghostwatch.yaml"))`.
+"""
+
+from __future__ import annotations
+
+from ghostwatch.config.load import DEFAULT_PATH, ConfigError, build, load, read_yaml
+from ghostwatch.config.model import (
+    AccountConfig,
+    CadenceConfig,
+    GmailOptions,
+    HealthConfig,
+    MaildirOptions,
+    OutlookOptions,
+    ScheduleConfig,
+    Settings,
+    WorkingHours,
+    schema,
+)
+
+__all__ = [
+    "DEFAULT_PATH",
+    "AccountConfig",
+    "CadenceConfig",
+    "ConfigError",
+    "GmailOptions",
+    "HealthConfig",
+    "MaildirOptions",
+    "OutlookOptions",
+    "ScheduleConfig",
+    "Settings",
+    "WorkingHours",
+    "build",
+    "load",
+    "read_yaml",
+    "schema",
+]

@@ -1,0 +1,293 @@
+"""The service's settings: one YAML file, `GHOSTWATCH_*` overrides, mounted secrets.
+
+Every field says what it is for in its `description`: `ghostwatch config schema` exports
+them as a JSON schema editors complete and check against. Validators raise `ValueError`
+with a message that says how to fix the value; `config.load` lists them all at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ghostwatch.engine.cadence import Cadence, Step, holiday_dates
+from ghostwatch.model import Action
+
+# One local part, one @, one domain; the same shape `--me` accepts (cli.py).
+_ADDRESS = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+_HOST_PORT = re.compile(r"(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})")
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not an email address: write it as name@company.com")
+    return value.strip().lower()
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" alone is a tzdata folder
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin or UTC"
+        ) from None
+    return value
+
+
+def _country(value: str) -> str:
+    try:
+        holiday_dates(value)
+    except NotImplementedError:
+        raise ValueError(
+            f"no holiday calendar for {value!r}: use an ISO 3166 country code such as US or DE"
+        ) from None
+    return value.upper()
+
+
+def _account_name(value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} cannot name an account: use lower-case letters, digits, '-', '_' "
+            "or '.', starting with a letter or digit (e.g. alex or sales-team)"
+        )
+    return value
+
+
+def _host_port(value: str) -> str:
+    match = _HOST_PORT.fullmatch(value)
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise ValueError(
+            f"{value!r} is not HOST:PORT: write e.g. 127.0.0.1:8787 "
+            "(0.0.0.0:8787 to answer probes from other hosts)"
+        )
+    return value
+
+
+Address = Annotated[str, AfterValidator(_address)]
+TimeZoneName = Annotated[str, AfterValidator(_zone)]
+Country = Annotated[str, AfterValidator(_country)]
+
+
+class _Section(BaseModel):
+    """Unknown keys are errors: a misspelt key silently ignored is a setting lost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CadenceStep(_Section):
+    action: Literal["nudge", "breakup"] = Field(description="What the follow-up is.")
+    after: int = Field(ge=1, le=90, description="Business days after the previous message.")
+
+
+class CadenceConfig(_Section):
+    """Overrides the default cadence (nudge after 3, nudge after 7, break-up after 14)."""
+
+    steps: list[CadenceStep] = Field(min_length=1, max_length=10)
+    let_go_after: int = Field(
+        default=10, ge=1, le=90, description="Business days after the last step, then let go."
+    )
+
+    def cadence(self) -> Cadence:
+        steps = tuple(Step(Action(s.action), s.after) for s in self.steps)
+        return Cadence(steps=steps, let_go_after_business_days=self.let_go_after)
+
+
+class WorkingHours(_Section):
+    """Mail is polled on business days between these local times; digests keep their time."""
+
+    start: time = Field(default=time(8, 0), description="Local time polls begin (HH:MM).")
+    end: time = Field(default=time(18, 0), description="Local time polls end (HH:MM).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError(
+                f"end {self.end:%H:%M} is not after start {self.start:%H:%M}: "
+                "working hours are one stretch of one day, e.g. start: '08:00', end: '18:00'"
+            )
+        return self
+
+    def contains(self, clock: time) -> bool:
+        return self.start <= clock < self.end
+
+
+class MaildirOptions(_Section):
+    path: Path = Field(description="Root of the Maildir++ tree (INBOX at the root).")
+
+    @model_validator(mode="after")
+    def _exists(self) -> MaildirOptions:
+        if not self.path.is_dir():
+            raise ValueError(f"{self.path} is not a folder: give the root of an existing Maildir")
+        return self
+
+
+class GmailOptions(_Section):
+    api_endpoint: str = Field(
+        default="https://gmail.googleapis.com/",
+        description="Gmail API root (a local sandbox's URL in demos and tests).",
+    )
+    calendar: bool = Field(default=True, description="Read Google Calendar and Meet too.")
+
+
+class OutlookOptions(_Section):
+    tenant: str = Field(default="common", description="Microsoft Entra tenant id or domain.")
+    graph_endpoint: str = Field(
+        default="https://graph.microsoft.com/v1.0", description="Microsoft Graph root."
+    )
+
+
+PROVIDER_SECTIONS = ("maildir", "gmail", "outlook")
+
+
+class AccountConfig(_Section):
+    name: Annotated[str, AfterValidator(_account_name)] = Field(
+        description="Short unique name; `ghostwatch auth` and the store know it by this."
+    )
+    provider: Literal["gmail", "outlook", "maildir"]
+    address: Address = Field(description="The mailbox's own address; drafts come from it.")
+    aliases: list[Address] = Field(default_factory=list, description="Other addresses of yours.")
+    display_name: str | None = Field(
+        default=None, description="Your name as drafts sign it (default: the address's name)."
+    )
+    time_zone: TimeZoneName = Field(default="UTC", description="Business days are counted here.")
+    holiday_country: Country | None = Field(
+        default=None, description="Skip this country's public holidays (ISO 3166 code)."
+    )
+    working_hours: WorkingHours = Field(default_factory=WorkingHours)
+    cadence: CadenceConfig | None = Field(default=None, description="Default cadence if absent.")
+    signature: str | None = Field(default=None, description="Text under every draft.")
+    digest: bool = Field(default=True, description="Put a morning digest into the inbox.")
+    digest_time: time = Field(default=time(7, 30), description="Local time of the digest.")
+    junk_rescue: bool = Field(default=False, description="Move replies found in Junk back.")
+    dry_run: bool = Field(default=False, description="Decide and log, write nothing.")
+    enabled: bool = Field(default=True, description="false: configured but not watched.")
+    maildir: MaildirOptions | None = Field(default=None, validate_default=True)
+    gmail: GmailOptions | None = Field(default=None, validate_default=True)
+    outlook: OutlookOptions | None = Field(default=None, validate_default=True)
+
+    @field_validator(*PROVIDER_SECTIONS)
+    @classmethod
+    def _provider_section(cls, value: _Section | None, info: ValidationInfo) -> _Section | None:
+        provider, section = info.data.get("provider"), info.field_name
+        if value is not None and provider is not None and section != provider:
+            raise ValueError(
+                f"this section is for provider {section}, but the account's provider is "
+                f"{provider}: remove the section or change the provider"
+            )
+        if value is None and section == "maildir" == provider:
+            raise ValueError("provider maildir needs its folder: add `maildir: {path: /mail/you}`")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def identity_addresses(self) -> list[str]:
+        return [self.address, *self.aliases]
+
+
+class HealthConfig(_Section):
+    address: Annotated[str, AfterValidator(_host_port)] = Field(
+        default="127.0.0.1:8787", description="Where /healthz, /readyz and /metrics answer."
+    )
+    enabled: bool = True
+
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.address.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+class ScheduleConfig(_Section):
+    mail_minutes: int = Field(default=5, ge=1, le=1440, description="Mail poll interval.")
+    calendar_minutes: int = Field(default=15, ge=1, le=1440, description="Calendar poll.")
+    jitter_seconds: int = Field(
+        default=30, ge=0, le=600, description="Random delay per poll, so accounts spread out."
+    )
+    stale_after_minutes: int = Field(
+        default=20,
+        ge=1,
+        le=1440,
+        description="/readyz fails if an account has not been checked for this long.",
+    )
+
+
+class Settings(BaseSettings):
+    """Built once at the entry point; nothing deeper reads the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GHOSTWATCH_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the SQLite database and the demo output live."
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB "
+        "(default: a SQLite file in data_dir). A secret: may come from a mounted file.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Key of the encrypted token vault (ghostwatch auth)."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: pretty on a terminal, JSON lines otherwise."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    accounts: list[AccountConfig] = Field(min_length=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init values; the environment and mounted secrets
+        # override it (12-factor: deployment beats the file).
+        return env_settings, file_secret_settings, init_settings
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_names(cls, accounts: list[AccountConfig]) -> list[AccountConfig]:
+        names = [a.name for a in accounts]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"account name {twice[0]!r} is used twice: give each a unique name")
+        return accounts
+
+    def database(self) -> str:
+        """The database URL, the secret revealed (only the store's connect sees it)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'ghostwatch.db'}"
+
+    def enabled_accounts(self) -> list[AccountConfig]:
+        return [a for a in self.accounts if a.enabled]
+
+
+def schema() -> dict[str, Any]:
+    return Settings.model_json_schema()
