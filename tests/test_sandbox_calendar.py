@@ -22,6 +22,7 @@ from ghostwatch.providers.google_calendar import (
     calendar_service,
     meet_service,
 )
+from ghostwatch.providers.retry import NO_RETRY
 from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.sandbox.calendar_seed import meeting_code
 from tests.builder import ME, Mailbox, scan
@@ -292,8 +293,9 @@ def test_provider_reads_events_and_attendance(
 
 def test_provider_errors_are_calendar_errors(reader: GoogleCalendar, sandbox: GmailSandbox) -> None:
     sandbox.faults.add("500", count=5, method="meet.conferenceRecords.list")
+    impatient = GoogleCalendar(reader.calendar, reader.meet, retry=NO_RETRY)
     with pytest.raises(CalendarError, match="500"):
-        reader.events(NOW - timedelta(days=14), NOW)
+        impatient.events(NOW - timedelta(days=14), NOW)
 
 
 # --- Schemas --------------------------------------------------------------------------

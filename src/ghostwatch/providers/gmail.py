@@ -25,10 +25,10 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from ghostwatch import mime, parse
-from ghostwatch.errors import GhostwatchError
 from ghostwatch.model import CalendarEvent, Content, Folder, Message
-from ghostwatch.providers.google_api import google_service
+from ghostwatch.providers.google_api import DEFAULT_POLICY, GoogleApiError, execute, google_service
 from ghostwatch.providers.google_calendar import GoogleCalendar
+from ghostwatch.providers.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +57,7 @@ PAGE_SIZE = 500  # messages.list maximum
 BATCH_SIZE = 50  # Google's advice for Gmail batches (max 100)
 
 
-class GmailError(GhostwatchError):
+class GmailError(GoogleApiError):
     """Gmail answered with an error ghostwatch cannot work around."""
 
 
@@ -99,11 +99,16 @@ class GmailSource:
         batch_uri: str | None = None,
         user: str = "me",
         calendar: GoogleCalendar | None = None,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
+        self.retry = retry
         self.service = service
         self.batch_uri = batch_uri
         self.user = user
         self.calendar = calendar
+
+    def _execute(self, request: Any) -> Any:
+        return execute(request, GmailError, policy=self.retry)
 
     # --- listing and batched gets ------------------------------------------------------
 
@@ -111,7 +116,7 @@ class GmailSource:
         messages = self.service.users().messages()
         token: str | None = None
         while True:
-            page = _execute(
+            page = self._execute(
                 messages.list(
                     userId=self.user,
                     includeSpamTrash=True,
@@ -139,7 +144,7 @@ class GmailSource:
             batch = BatchHttpRequest(callback=keep, batch_uri=self.batch_uri)
             for message_id in ids[start : start + BATCH_SIZE]:
                 batch.add(request(message_id), request_id=message_id)
-            _execute(batch)
+            self._execute(batch)
         for message_id, error in failed.items():
             log.warning("gmail_get_failed", id=message_id, status=error.resp.status)
         return found
@@ -177,11 +182,3 @@ class GmailSource:
 def _content(item: dict[str, Any]) -> Content:
     data = base64.urlsafe_b64decode(item["raw"] + "=" * (-len(item["raw"]) % 4))
     return mime.extract_content(BytesParser(policy=compat32).parsebytes(data))
-
-
-def _execute(request: Any) -> Any:
-    """Run a request; Gmail's errors become `GmailError` at this edge (httpx style)."""
-    try:
-        return request.execute()
-    except HttpError as error:
-        raise GmailError(f"Gmail answered {error.resp.status}: {error.reason}") from error

@@ -24,6 +24,8 @@ from googleapiclient.http import BatchHttpRequest
 
 from ghostwatch.compose.values import Draft
 from ghostwatch.providers.gmail import BATCH_SIZE, PAGE_SIZE, GmailError
+from ghostwatch.providers.google_api import DEFAULT_POLICY, execute
+from ghostwatch.providers.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -39,10 +41,20 @@ def raw_of(message: EmailMessage) -> str:
 class GmailActions:
     """One Gmail mailbox's writes (implements `MailActions`)."""
 
-    def __init__(self, service: Any, batch_uri: str | None = None, user: str = "me") -> None:
+    def __init__(
+        self,
+        service: Any,
+        batch_uri: str | None = None,
+        user: str = "me",
+        retry: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
         self.service = service
         self.batch_uri = batch_uri
         self.user = user
+        self.retry = retry
+
+    def _execute(self, request: Any, *, idempotent: bool = True) -> Any:
+        return execute(request, GmailError, policy=self.retry, idempotent=idempotent)
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
 
@@ -60,7 +72,7 @@ class GmailActions:
         """The Gmail id of the message with this Message-ID (no brackets), if any."""
         query = f"rfc822msgid:{message_id}"
         listing = self.service.users().messages()
-        found = _execute(listing.list(userId=self.user, q=query, includeSpamTrash=True))
+        found = self._execute(listing.list(userId=self.user, q=query, includeSpamTrash=True))
         messages = found.get("messages") or []
         return str(messages[0]["id"]) if messages else None
 
@@ -68,7 +80,9 @@ class GmailActions:
         drafts = self.service.users().drafts()
         token: str | None = None
         while True:
-            page = _execute(drafts.list(userId=self.user, maxResults=PAGE_SIZE, pageToken=token))
+            page = self._execute(
+                drafts.list(userId=self.user, maxResults=PAGE_SIZE, pageToken=token)
+            )
             for item in page.get("drafts", []):
                 yield item["message"]["id"], item["id"]
             token = page.get("nextPageToken")
@@ -104,7 +118,7 @@ class GmailActions:
                     metadataHeaders=[STEP_HEADER],
                 )
                 batch.add(get, request_id=message_id)
-            _execute(batch)
+            self._execute(batch)
         if failed:
             raise GmailError(f"could not read {len(failed)} drafts' headers: {failed[0]}")
         return steps
@@ -117,20 +131,23 @@ class GmailActions:
         if thread_id:
             body["threadId"] = thread_id
         drafts = self.service.users().drafts()
-        made = _execute(drafts.create(userId=self.user, body={"message": body}))
+        # Not retried after a 5xx or a dropped connection: the draft may exist already,
+        # and the cycle's ledger asks the mailbox (X-Ghostwatch-Step) before trying again.
+        create = drafts.create(userId=self.user, body={"message": body})
+        made = self._execute(create, idempotent=False)
         return str(made["id"])
 
     def rescue(self, message_key: str) -> None:
         """Move a message out of Spam into the inbox (both labels in one call)."""
         labels = {"removeLabelIds": ["SPAM"], "addLabelIds": ["INBOX"]}
         messages = self.service.users().messages()
-        _execute(messages.modify(userId=self.user, id=message_key, body=labels))
+        self._execute(messages.modify(userId=self.user, id=message_key, body=labels))
 
     def deliver_digest(self, message: EmailMessage) -> str:
         """Put the digest into the inbox, unread (no sending, no spam scan); its id."""
         body = {"raw": raw_of(message), "labelIds": ["INBOX", "UNREAD"]}
         messages = self.service.users().messages()
-        made = _execute(messages.insert(userId=self.user, body=body))
+        made = self._execute(messages.insert(userId=self.user, body=body), idempotent=False)
         return str(made["id"])
 
 
@@ -139,11 +156,3 @@ def _header(item: dict[str, Any], name: str) -> str | None:
         if header.get("name", "").lower() == name.lower():
             return str(header.get("value", "")).strip()
     return None
-
-
-def _execute(request: Any) -> Any:
-    """Run a request; Gmail's errors become `GmailError` at this edge."""
-    try:
-        return request.execute()
-    except HttpError as error:
-        raise GmailError(f"Gmail answered {error.resp.status}: {error.reason}") from error

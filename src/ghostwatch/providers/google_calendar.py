@@ -26,12 +26,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from googleapiclient.errors import HttpError
-
-from ghostwatch.errors import GhostwatchError
 from ghostwatch.model import Address, Attendee, CalendarEvent, PartStat
-from ghostwatch.providers.google_api import google_service
+from ghostwatch.providers.google_api import (
+    DEFAULT_POLICY,
+    GoogleApiError,
+    execute,
+    google_service,
+)
 from ghostwatch.providers.ics import LATER_HORIZON
+from ghostwatch.providers.retry import RetryPolicy
 
 PAGE_SIZE = 2500  # events.list maximum
 _PART_STAT = {
@@ -45,7 +48,7 @@ _PART_STAT = {
 _EARLY = timedelta(hours=1)
 
 
-class CalendarError(GhostwatchError):
+class CalendarError(GoogleApiError):
     """Calendar or Meet answered with an error ghostwatch cannot work around."""
 
 
@@ -67,11 +70,24 @@ class GoogleCalendar:
     """The user's primary calendar, with Meet attendance when a Meet client is given."""
 
     def __init__(
-        self, calendar_service: Any, meet_service: Any | None = None, calendar_id: str = "primary"
+        self,
+        calendar_service: Any,
+        meet_service: Any | None = None,
+        calendar_id: str = "primary",
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.calendar = calendar_service
         self.meet = meet_service
         self.calendar_id = calendar_id
+        self.retry = retry
+
+    def _execute(self, request: Any) -> Any:
+        try:
+            return execute(request, CalendarError, policy=self.retry)
+        except CalendarError as error:
+            if error.status == 410:
+                raise SyncTokenExpired("Calendar answered 410: the sync token expired") from error
+            raise
 
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
         """Instances overlapping [start, end + a year], by start (see `MailSource.events`)."""
@@ -106,7 +122,7 @@ class GoogleCalendar:
         events = self.calendar.events()
         token: str | None = None
         while True:
-            page: dict[str, Any] = _execute(
+            page: dict[str, Any] = self._execute(
                 events.list(
                     calendarId=self.calendar_id, maxResults=PAGE_SIZE, pageToken=token, **query
                 )
@@ -147,7 +163,7 @@ class GoogleCalendar:
     def _meet_pages(self, method: Any, **query: Any) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
-            page: dict[str, Any] = _execute(method(pageSize=100, pageToken=token, **query))
+            page: dict[str, Any] = self._execute(method(pageSize=100, pageToken=token, **query))
             yield page
             token = page.get("nextPageToken")
             if not token:
@@ -219,12 +235,3 @@ def _outside(participant: dict[str, Any], mine: frozenset[str]) -> bool:
 
 def _rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _execute(request: Any) -> Any:
-    try:
-        return request.execute()
-    except HttpError as error:
-        if error.resp.status == 410:
-            raise SyncTokenExpired("Calendar answered 410: the sync token expired") from error
-        raise CalendarError(f"Google answered {error.resp.status}: {error.reason}") from error
