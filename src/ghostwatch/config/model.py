@@ -142,7 +142,25 @@ class GmailOptions(_Section):
         default="https://gmail.googleapis.com/",
         description="Gmail API root (a local sandbox's URL in demos and tests).",
     )
+    batch_uri: str = Field(
+        default="https://gmail.googleapis.com/batch/gmail/v1",
+        description="Gmail's batch endpoint (the client does not derive it; API-NOTES.md).",
+    )
     calendar: bool = Field(default=True, description="Read Google Calendar and Meet too.")
+    calendar_endpoint: str = Field(
+        default="https://www.googleapis.com/calendar/v3/", description="Calendar v3 root."
+    )
+    meet_endpoint: str = Field(default="https://meet.googleapis.com/", description="Meet v2.")
+
+    @classmethod
+    def sandbox(cls, url: str) -> GmailOptions:
+        """Every endpoint at a local `GmailSandbox` (demos and tests)."""
+        return cls(
+            api_endpoint=url,
+            batch_uri=f"{url}/batch/gmail/v1",
+            calendar_endpoint=f"{url}/calendar/v3/",
+            meet_endpoint=url,
+        )
 
 
 class OutlookOptions(_Section):

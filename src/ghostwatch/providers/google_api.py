@@ -26,7 +26,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def google_service(name: str, version: str, api_endpoint: str, credentials: Any) -> Any:
+def google_service(
+    name: str, version: str, api_endpoint: str, credentials: Any, **options: Any
+) -> Any:
+    """`options` go to `build` as they are (the service passes `requestBuilder` to meter
+    API calls for /metrics)."""
     return build(
         name,
         version,
@@ -34,6 +38,7 @@ def google_service(name: str, version: str, api_endpoint: str, credentials: Any)
         static_discovery=True,
         client_options={"api_endpoint": api_endpoint},
         cache_discovery=False,
+        **options,
     )
 
 

@@ -1,0 +1,117 @@
+"""An account's configuration → its mailbox ports (MailSource, MailActions), by provider.
+
+Each provider registers one builder. Gmail needs credentials, which the auth helper's
+vault provides (`ghostwatch auth google`); until it is wired in, the entry point passes a
+`GoogleCredentials` factory (tests pass the sandbox's `.credentials()`). Outlook plugs in
+the same way once its provider exists: `registry.register("outlook", builder)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghostwatch.compose.values import Sender
+from ghostwatch.config import AccountConfig, GmailOptions
+from ghostwatch.engine.cadence import BusinessCalendar, Cadence, holiday_dates
+from ghostwatch.engine.people import Identity
+from ghostwatch.engine.rules import Rules
+from ghostwatch.errors import UserError
+from ghostwatch.providers.gmail import GmailSource
+from ghostwatch.providers.gmail_actions import GmailActions
+from ghostwatch.providers.google_api import google_service
+from ghostwatch.providers.google_calendar import GoogleCalendar
+from ghostwatch.providers.maildir import MaildirMailbox
+from ghostwatch.providers.maildir_actions import MaildirActions
+from ghostwatch.providers.port import MailActions, MailSource
+
+GoogleCredentials = Callable[[AccountConfig], Any]
+"""Account → google-auth credentials (refreshing themselves), or `UserError` if none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """What one account reads through and writes through."""
+
+    source: MailSource
+    actions: MailActions
+    provider: str
+
+
+Builder = Callable[[AccountConfig], Mailbox]
+
+
+@dataclass
+class ProviderRegistry:
+    builders: dict[str, Builder] = field(default_factory=dict)
+
+    def register(self, provider: str, builder: Builder) -> None:
+        self.builders[provider] = builder
+
+    def open(self, account: AccountConfig) -> Mailbox:
+        builder = self.builders.get(account.provider)
+        if builder is None:
+            raise UserError(
+                f"account {account.name}: provider {account.provider} is not available in "
+                f"this ghostwatch (available: {', '.join(sorted(self.builders))}); "
+                "set `enabled: false` on the account until it is"
+            )
+        return builder(account)
+
+
+def maildir_mailbox(account: AccountConfig) -> Mailbox:
+    assert account.maildir is not None  # the configuration requires it for maildir
+    root = account.maildir.path
+    return Mailbox(MaildirMailbox(root), MaildirActions(root), "maildir")
+
+
+def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
+    """A Gmail builder using `credentials(account)`; `build` goes to the client builder
+    (e.g. `requestBuilder` to count API calls)."""
+
+    def gmail_mailbox(account: AccountConfig) -> Mailbox:
+        options = account.gmail or GmailOptions()
+        granted = credentials(account)
+        service = google_service("gmail", "v1", options.api_endpoint, granted, **build)
+        calendar = None
+        if options.calendar:
+            calendar = GoogleCalendar(
+                google_service("calendar", "v3", options.calendar_endpoint, granted, **build),
+                google_service("meet", "v2", options.meet_endpoint, granted, **build),
+            )
+        source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar)
+        return Mailbox(source, GmailActions(service, batch_uri=options.batch_uri), "gmail")
+
+    return gmail_mailbox
+
+
+def no_google_credentials(account: AccountConfig) -> Any:
+    raise UserError(
+        f"account {account.name} has no Google sign-in yet: run "
+        f"`ghostwatch auth google --account {account.name}`"
+    )
+
+
+def default_registry(
+    google_credentials: GoogleCredentials = no_google_credentials, **build: Any
+) -> ProviderRegistry:
+    registry = ProviderRegistry()
+    registry.register("maildir", maildir_mailbox)
+    registry.register("gmail", gmail_builder(google_credentials, **build))
+    return registry
+
+
+# --- the rest of what a cycle needs, from the account's settings ---------------------------
+
+
+def rules_for(account: AccountConfig) -> Rules:
+    calendar = BusinessCalendar(account.zone, holiday_dates(account.holiday_country))
+    cadence = account.cadence.cadence() if account.cadence else Cadence()
+    return Rules(me=Identity.of(account.identity_addresses), calendar=calendar, cadence=cadence)
+
+
+def sender_for(account: AccountConfig) -> Sender:
+    name = account.display_name or account.address.partition("@")[0].capitalize()
+    signature = name if account.signature is None else account.signature
+    return Sender(name=name, address=account.address, signature=signature)
