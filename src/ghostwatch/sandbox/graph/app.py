@@ -1,0 +1,230 @@
+"""`GraphSandbox`: a local emulator of the Microsoft Graph v1.0 calls ghostwatch makes.
+
+    with GraphSandbox.serve(seed=Path("mailbox"), user="alex@ghostwatch.example") as graph:
+        httpx.get(f"{graph.base_url}/me/mailFolders/inbox/messages/delta",
+                  headers={"Authorization": f"Bearer {graph.token}"})
+
+Mail (`mail.py`, `delta.py`), calendar and Teams attendance (`calendar.py`) and JSON
+batching (`batch.py`), seeded from a Maildir and its `calendar.ics` (`seed.py`). Order
+of checks per call, as Graph's front end does: route (404), token (401), faults, the
+mailbox (400/403/404), the per-mailbox throttle (429 + Retry-After), the call.
+
+Test controls: `.meter` (HTTP requests, calls, by name), `.faults` (as the Gmail
+sandbox's), `.writes` (every mutating call; `.sent` the refused send attempts),
+`.tokens` (register tokens or a verifier), `.expire_delta()`, `.deliver(raw)`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ghostwatch.sandbox import faults
+from ghostwatch.sandbox.app import Write
+from ghostwatch.sandbox.graph import batch, calendar, mail
+from ghostwatch.sandbox.graph.auth import GraphTokens, Principal
+from ghostwatch.sandbox.graph.errors import GraphError, graph_error, refused_send, throttled
+from ghostwatch.sandbox.graph.routes import SEND, Route, route
+from ghostwatch.sandbox.graph.seed import add_raw, seed_mail
+from ghostwatch.sandbox.graph.store import GraphMailbox, opaque
+from ghostwatch.sandbox.quota import Meter, Quota
+from ghostwatch.sandbox.server import ApiError, Request, Response, serve
+
+DEFAULT_USER = "alex@ghostwatch.example"
+# Outlook's per-app, per-mailbox limit: 10,000 requests in 10 minutes
+# (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits).
+MAILBOX_LIMIT, MAILBOX_WINDOW = 10_000, 600.0
+MUTATING = frozenset(
+    {"messages.create", "messages.update", "messages.delete", "messages.createReply",
+     "messages.move", SEND}
+)  # fmt: skip
+
+
+class GraphSandbox:
+    def __init__(
+        self,
+        user: str = DEFAULT_USER,
+        *,
+        throttle_limit: int = MAILBOX_LIMIT,
+        throttle_window: float = MAILBOX_WINDOW,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.user = user.lower()
+        self.user_id = opaque("", self.user, "user-id")[:8] + "-0000-4000-8000-000000000001"
+        self.clock = clock
+        self.mailbox = GraphMailbox(self.user, self.user_id)
+        self.calendar = calendar.GraphCalendar(self.user)
+        self.meter = Meter()
+        self.quota = Quota(throttle_limit, throttle_window, 429)
+        self.faults = faults.Faults()
+        self.tokens = GraphTokens()
+        self.token = self.tokens.issue(self.user)
+        """A delegated token for the mailbox's user (what device-code sign-in gives)."""
+        self.app_token = self.tokens.issue(None)
+        """An app-only token (client credentials): `/users/{id}` routes only."""
+        self.writes: list[Write] = []
+        self.url = ""
+        self._lock = threading.RLock()
+        self._shuffle = random.Random(20)
+
+    @classmethod
+    @contextmanager
+    def serve(
+        cls, seed: Path | None = None, user: str = DEFAULT_USER, **options: Any
+    ) -> Iterator[GraphSandbox]:
+        """Run on 127.0.0.1 (an ephemeral port) in a background thread until the block ends."""
+        sandbox = cls(user, **options)
+        if seed is not None:
+            sandbox.seed(seed)
+        with serve(sandbox) as running:
+            sandbox.url = running.url
+            yield sandbox
+
+    # -- test controls ----------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1.0"
+
+    def seed(self, root: Path) -> int:
+        with self._lock:
+            calendar.seed_calendar(root, self.calendar, self._now())
+            return seed_mail(self.mailbox, root)
+
+    def deliver(self, raw: bytes, folder: str = "inbox") -> str:
+        """New mail arriving (not an API call, not metered); its immutable id."""
+        with self._lock:
+            return add_raw(self.mailbox, raw, folder, self._now())
+
+    def expire_delta(self) -> None:
+        """Forget every delta round so far: old delta links answer 410."""
+        with self._lock:
+            self.mailbox.expire_delta()
+            self.calendar.seq += 1
+            self.calendar.oldest_seq = self.calendar.seq
+
+    def set_attendance(self, uid: str, joined_by_outsiders: bool) -> None:
+        with self._lock:
+            self.calendar.set_attendance(uid, joined_by_outsiders)
+
+    @property
+    def sent(self) -> list[Write]:
+        """Send attempts (always refused). ghostwatch must keep this empty."""
+        return [write for write in self.writes if write.forbidden]
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    # -- HTTP -------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        self.meter.request()
+        if request.path == "/v1.0/$batch" and request.method == "POST":
+            try:
+                self.tokens.principal_of(request)
+            except ApiError as error:
+                return error.response()
+            return batch.handle(request, self.call, self._shuffle)
+        return self.call(request)
+
+    def call(self, request: Request) -> Response:
+        """One API call (a plain request or one batch part); never raises."""
+        found = route(request.method, request.path)
+        if found is None:
+            message = f"Resource not found for the segment in '{request.path}'."
+            return GraphError(400, "BadRequest", message).response()
+        self.meter.call(found.name)
+        fault = None
+        try:
+            principal = self.tokens.principal_of(request)
+            fault = self.faults.take(found.name)
+            if fault is not None:
+                _before(fault)
+            self._check_mailbox(found, principal)
+            self._throttle()
+            response = self._run(found, request)
+        except ApiError as error:
+            response = graph_error(error).response()
+        return faults.after(fault, response) if fault is not None else response
+
+    def _check_mailbox(self, found: Route, principal: Principal) -> None:
+        if found.mailbox == "me":
+            if principal.user is None:
+                raise GraphError(
+                    400,
+                    "BadRequest",
+                    "/me request is only valid with delegated authentication flow.",
+                )
+            wanted = principal.user
+        elif found.mailbox.lower() in (self.user, self.user_id):
+            wanted = self.user
+        else:
+            raise GraphError(
+                404, "ErrorInvalidUser", f"The requested user '{found.mailbox}' is invalid."
+            )
+        if wanted != self.user or principal.user not in (None, self.user):
+            raise GraphError(
+                403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+            )
+
+    def _throttle(self) -> None:
+        try:
+            self.quota.charge(self.user, 1)
+        except ApiError as error:
+            self.meter.reject()
+            raise throttled(int(error.headers.get("Retry-After", "1"))) from None
+        self.meter.charge(1)
+
+    def _run(self, found: Route, request: Request) -> Response:
+        with self._lock:
+            if found.name == SEND:
+                self.writes.append(Write(SEND, (), forbidden=True))
+                raise refused_send()
+            call = mail.Call(self.mailbox, request, found.args, self._now(), self._log)
+            handler = _MAIL.get(found.name)
+            if handler is not None:
+                return handler(call)
+            return self._calendar(found, request)
+
+    def _calendar(self, found: Route, request: Request) -> Response:
+        if found.name == "calendarView.delta":
+            return calendar.view_delta(self.calendar, request)
+        if found.name == "onlineMeetings.list":
+            return calendar.meetings(self.calendar, request)
+        if found.name == "attendanceReports.list":
+            return calendar.reports(self.calendar, found.args["meeting"])
+        return calendar.records(self.calendar, found.args["meeting"], found.args["report"])
+
+    def _log(self, method: str, ids: Sequence[str]) -> None:
+        self.writes.append(Write(method, tuple(ids)))
+
+
+_MAIL: dict[str, Callable[[mail.Call], Response]] = {
+    "messages.delta": mail.delta,
+    "messages.get": mail.get,
+    "messages.getMime": mail.get_mime,
+    "messages.list": mail.find,
+    "messages.createReply": mail.create_reply,
+    "messages.update": mail.update,
+    "messages.move": mail.move,
+    "messages.create": mail.create,
+    "messages.delete": mail.delete,
+}
+
+
+def _before(fault: faults.Fault) -> None:
+    """Faults that answer before the call, in Graph's shapes."""
+    retry = {"Retry-After": str(fault.retry_after)}
+    errors = {
+        "429": GraphError(429, "TooManyRequests", "Too many requests.", retry),
+        "403": GraphError(403, "ErrorAccessDenied", "Access is denied."),
+        "500": GraphError(500, "InternalServerError", "An internal server error occurred."),
+        "503": GraphError(503, "ServiceUnavailable", "Service unavailable.", retry),
+    }
+    if fault.kind in errors:
+        raise errors[fault.kind]
+    faults.before(fault)  # slowness; the transport faults act after the call
