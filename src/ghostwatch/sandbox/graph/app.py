@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ghostwatch.sandbox import faults
 from ghostwatch.sandbox.app import Write
@@ -35,6 +35,9 @@ from ghostwatch.sandbox.graph.seed import add_raw, seed_mail
 from ghostwatch.sandbox.graph.store import GraphMailbox, opaque
 from ghostwatch.sandbox.quota import Meter, Quota
 from ghostwatch.sandbox.server import ApiError, Request, Response, serve
+
+if TYPE_CHECKING:
+    from ghostwatch.providers.outlook_graph import GraphClient
 
 DEFAULT_USER = "alex@ghostwatch.example"
 # Outlook's per-app, per-mailbox limit: 10,000 requests in 10 minutes
@@ -111,6 +114,15 @@ class GraphSandbox:
     def set_attendance(self, uid: str, joined_by_outsiders: bool) -> None:
         with self._lock:
             self.calendar.set_attendance(uid, joined_by_outsiders)
+
+    def client(self, app_only: bool = False) -> GraphClient:
+        """The Outlook provider's Graph client for this sandbox: delegated (`/me`) with
+        the sandbox's token, or app-only (`/users/{upn}`)."""
+        from ghostwatch.providers.outlook_graph import GraphClient
+
+        token = self.app_token if app_only else self.token
+        user = self.user if app_only else None
+        return GraphClient(lambda: token, user=user, base_url=self.base_url)
 
     @property
     def sent(self) -> list[Write]:

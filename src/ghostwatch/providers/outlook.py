@@ -1,0 +1,120 @@
+"""Outlook / Microsoft 365 through Microsoft Graph: the `MailSource` read side.
+
+Mail comes from one delta round per watched folder (Inbox, Sent Items, Junk Email,
+Drafts) bundled into one JSON batch (`outlook_sync.py`), selecting only what decisions
+read: `internetMessageHeaders` (the same fields the Maildir reader parses), plus
+`conversationId` and `receivedDateTime`. Message keys are immutable ids, so a message
+moved between folders (a junk rescue) keeps its key. Bodies are the MIME (`/$value`),
+batched. Meetings come from `outlook_calendar.py`.
+
+The source keeps the folders' state between polls. With `auto_commit=False` a poll is
+only staged: the caller makes it current with `commit()` after recording what it
+decided, and may store `cursors` (the folders' delta links) with `tx.set_cursor`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import compat32
+from typing import Any
+
+import structlog
+
+from ghostwatch import mime, parse
+from ghostwatch.model import CalendarEvent, Content, Folder, Message
+from ghostwatch.providers.outlook_calendar import OutlookCalendar
+from ghostwatch.providers.outlook_graph import GraphClient, Part
+from ghostwatch.providers.outlook_sync import MAX_PAGE, FolderSync, Synced
+
+log = structlog.get_logger(__name__)
+
+WATCHED = {
+    "inbox": Folder.INBOX,
+    "sentitems": Folder.SENT,
+    "junkemail": Folder.JUNK,
+    "drafts": Folder.DRAFTS,
+}
+SELECT = "internetMessageHeaders,conversationId,receivedDateTime"
+
+
+def received_of(item: dict[str, Any]) -> datetime | None:
+    value = item.get("receivedDateTime")
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def message_from_item(folder: str, item: dict[str, Any]) -> Message:
+    """A delta item → `Message` (key = immutable id, thread = conversationId)."""
+    fields: dict[str, list[str]] = {}
+    for header in item.get("internetMessageHeaders") or []:
+        fields.setdefault(str(header["name"]).lower(), []).append(str(header.get("value", "")))
+    message = parse.message_from_fields(fields, item["id"], WATCHED[folder], received_of(item))
+    thread = item.get("conversationId")
+    return replace(message, thread_id=str(thread)) if thread else message
+
+
+class OutlookSource:
+    """One Outlook mailbox, read through Graph (implements `MailSource`)."""
+
+    def __init__(
+        self,
+        client: GraphClient,
+        calendar: OutlookCalendar | None = None,
+        *,
+        auto_commit: bool = True,
+        page_size: int = MAX_PAGE,
+    ) -> None:
+        self.client = client
+        self.calendar = calendar
+        self.auto_commit = auto_commit
+        self.sync = FolderSync(client, tuple(WATCHED), SELECT, message_from_item, page_size)
+        self._staged: Synced | None = None
+
+    # --- cursors ------------------------------------------------------------------------
+
+    @property
+    def cursors(self) -> dict[str, str]:
+        """Folder → committed delta link (what the next poll continues from)."""
+        return dict(self.sync.committed.links)
+
+    def commit(self) -> dict[str, str]:
+        """Make the last poll current; returns the new cursors to store."""
+        if self._staged is not None:
+            self.sync.commit(self._staged)
+            self._staged = None
+        return self.cursors
+
+    # --- MailSource ---------------------------------------------------------------------
+
+    def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
+        staged = self.sync.poll()
+        self._staged = staged
+        if self.auto_commit:
+            self.commit()
+        messages: list[Message] = [m for folder in WATCHED for m in staged.items[folder].values()]
+        if progress is not None:
+            progress(len(messages))
+        return messages
+
+    def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
+        wanted = sorted(set(keys))
+        parts = [Part(str(n), f"{self.client.mailbox}/messages/{key}/$value")
+                 for n, key in enumerate(wanted)]  # fmt: skip
+        answers = self.client.batch(parts)
+        contents: dict[str, Content] = {}
+        for n, key in enumerate(wanted):
+            answer = answers[str(n)]
+            if not answer.ok():
+                log.info("outlook_body_unread", status=answer.status)
+                continue
+            tree = BytesParser(policy=compat32).parsebytes(answer.content())
+            contents[key] = mime.extract_content(tree)
+        return contents
+
+    def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
+        """The mailbox's calendar (and Teams attendance) when given one; else none."""
+        return self.calendar.events(start, end) if self.calendar is not None else ()

@@ -1,0 +1,170 @@
+"""Microsoft Graph v1.0 over httpx: requests, JSON batches, and errors at the edge.
+
+The Outlook provider's one door to Graph. A bearer token comes from a callable (helper
+"auth" owns msal; this module never sees a refresh token), every request prefers
+immutable ids (https://learn.microsoft.com/en-us/graph/outlook-immutable-id), and
+every error becomes an `OutlookError` here, with Graph's own code and message
+(https://learn.microsoft.com/en-us/graph/errors). `batch` sends up to 20 requests per
+HTTP request (https://learn.microsoft.com/en-us/graph/json-batching) and gives the
+answers back by id, since Graph may answer them in any order.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ghostwatch.errors import GhostwatchError
+
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+BATCH_LIMIT = 20
+IMMUTABLE_IDS = 'IdType="ImmutableId"'
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class OutlookError(GhostwatchError):
+    """Graph answered with an error ghostwatch cannot work around."""
+
+    def __init__(self, message: str, status: int | None = None, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class DeltaExpired(OutlookError):
+    """410 / syncStateNotFound: the delta link is too old; read the folder in full again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One request of a JSON batch; `url` relative to the version root."""
+
+    id: str
+    url: str
+    method: str = "GET"
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> dict[str, Any]:
+        headers = dict(self.headers)
+        # Preferences go in one header, comma-separated (RFC 7240 §2).
+        headers["Prefer"] = ", ".join(filter(None, [IMMUTABLE_IDS, headers.get("Prefer")]))
+        found: dict[str, Any] = {"id": self.id, "method": self.method, "url": self.url}
+        if self.body is not None:
+            found["body"] = self.body
+            headers["Content-Type"] = "application/json"
+        found["headers"] = headers
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> dict[str, Any]:
+        return self.body if isinstance(self.body, dict) else {}
+
+    def content(self) -> bytes:
+        """A non-JSON body: Graph base64-encodes it inside a batch."""
+        return base64.b64decode(self.body) if isinstance(self.body, str) else b""
+
+
+def error_of(status: int, body: Any, what: str) -> OutlookError:
+    """Graph's `{"error": {"code", "message"}}` as an `OutlookError` (or `DeltaExpired`)."""
+    detail = body.get("error", {}) if isinstance(body, dict) else {}
+    code = str(detail.get("code", "")) if isinstance(detail, dict) else ""
+    message = str(detail.get("message", "")) if isinstance(detail, dict) else ""
+    kind = DeltaExpired if status == 410 or code == "syncStateNotFound" else OutlookError
+    text = f"Microsoft Graph answered {status} {code or ''} to {what}: {message}".rstrip(": ")
+    return kind(text, status, code)
+
+
+class GraphClient:
+    """One mailbox on Graph: `/me` (delegated token) or `/users/{id}` (app-only)."""
+
+    def __init__(
+        self,
+        token: Callable[[], str],
+        user: str | None = None,
+        base_url: str = GRAPH_URL,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.token = token
+        self.base_url = base_url.rstrip("/")
+        self.mailbox = f"/users/{user}" if user else "/me"
+        self.http = http or httpx.Client(timeout=TIMEOUT)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def relative(self, url: str) -> str:
+        """A link Graph gave (absolute) as a path under the version root."""
+        if url.startswith(self.base_url):
+            return url[len(self.base_url) :]
+        _, _, rest = url.partition("/v1.0")
+        return rest or url
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> Answer:
+        """One call; an error answer raises `OutlookError` (a transport failure too)."""
+        headers = {"Authorization": f"Bearer {self.token()}", "Prefer": IMMUTABLE_IDS}
+        url = f"{self.base_url}{self.relative(path)}"
+        try:
+            response = self.http.request(method, url, params=params, json=json, headers=headers)
+        except httpx.HTTPError as error:
+            raise OutlookError(f"Microsoft Graph unreachable ({type(error).__name__})") from error
+        return self._answer(response, f"{method} {path.split('?')[0]}")
+
+    def _answer(self, response: httpx.Response, what: str) -> Answer:
+        kind = response.headers.get("content-type", "")
+        try:
+            body: Any = response.json() if kind.startswith("application/json") else None
+        except ValueError as error:
+            raise OutlookError(f"Microsoft Graph sent a broken answer to {what}") from error
+        if response.status_code >= 400:
+            raise error_of(response.status_code, body, what)
+        if body is None:
+            body = base64.b64encode(response.content).decode("ascii")
+        return Answer(response.status_code, body, dict(response.headers))
+
+    def batch(self, requests: Iterable[Part]) -> dict[str, Answer]:
+        """Every part answered, by id, in as few HTTP requests as the limit of 20 allows."""
+        parts = list(requests)
+        answers: dict[str, Answer] = {}
+        for chunk in _chunks(parts, BATCH_LIMIT):
+            found = self.request("POST", "/$batch", json={"requests": [p.payload() for p in chunk]})
+            for item in found.json().get("responses", []):
+                answers[str(item["id"])] = Answer(
+                    int(item["status"]), item.get("body"), dict(item.get("headers") or {})
+                )
+        missing = [p.id for p in parts if p.id not in answers]
+        if missing:
+            raise OutlookError(f"Microsoft Graph left {len(missing)} batched requests unanswered")
+        return answers
+
+
+def _chunks(items: list[Part], size: int) -> Iterator[list[Part]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def checked(answer: Answer, what: str) -> Answer:
+    """A batch part's answer, or its error raised as `OutlookError`."""
+    if not answer.ok():
+        raise error_of(answer.status, answer.body, what)
+    return answer

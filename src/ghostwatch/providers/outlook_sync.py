@@ -1,0 +1,106 @@
+"""Delta sync of Outlook mail folders: one delta per watched folder, all in one batch.
+
+Graph tracks changes per folder (`mailFolders/{id}/messages/delta`,
+https://learn.microsoft.com/en-us/graph/delta-query-messages). Each watched folder's
+round is one request of a JSON batch, so an idle poll — every folder answering an
+empty page with its delta link — is a single HTTP request; folders with more pages keep
+going in the next batch until every one has its `@odata.deltaLink`. A folder whose link
+is too old (410 / syncStateNotFound) is read again in full, alone; the others keep theirs.
+
+A poll never changes the committed state: `poll()` returns a `Synced` (the folders'
+messages and their new delta links) that the owner makes current with `commit()` once
+what it decided from them is safely recorded. Until then the next poll starts again
+from the last committed links; replaying a delta is harmless (entries are upserts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ghostwatch.providers.outlook_graph import Answer, DeltaExpired, GraphClient, Part, checked
+
+MAX_PAGE = 1000
+"""The largest page Graph serves for message delta (`Prefer: odata.maxpagesize`)."""
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Synced:
+    """Folder → message id → what `convert` made of the item; folder → delta link."""
+
+    items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    links: Mapping[str, str] = field(default_factory=dict)
+
+
+class FolderSync:
+    """Delta rounds for a set of folders, converting each message item once."""
+
+    def __init__(
+        self,
+        client: GraphClient,
+        folders: tuple[str, ...],
+        select: str,
+        convert: Callable[[str, Item], Any],
+        page_size: int = MAX_PAGE,
+    ) -> None:
+        self.client = client
+        self.folders = folders
+        self.select = select
+        self.convert = convert
+        self.page_size = page_size
+        self.committed = Synced()
+        self.resyncs = 0
+        """How many folders had to be read in full again after their link expired."""
+
+    def commit(self, synced: Synced) -> None:
+        self.committed = synced
+
+    def poll(self) -> Synced:
+        """Every watched folder brought up to date (from the committed state)."""
+        items = {f: dict(self.committed.items.get(f, {})) for f in self.folders}
+        links: dict[str, str] = {}
+        pending = {f: self.committed.links.get(f) for f in self.folders}
+        while pending:
+            answers = self.client.batch(self._part(f, link) for f, link in pending.items())
+            for folder in list(pending):
+                pending.pop(folder)
+                step = self._step(folder, answers[folder], items)
+                if step is None:
+                    continue
+                kind, url = step
+                if kind == "next":
+                    pending[folder] = url
+                else:
+                    links[folder] = url
+        return Synced(items, links)
+
+    def _part(self, folder: str, link: str | None) -> Part:
+        headers = {"Prefer": f"odata.maxpagesize={self.page_size}"}
+        if link is not None:
+            return Part(folder, self.client.relative(link), headers=headers)
+        url = f"{self.client.mailbox}/mailFolders/{folder}/messages/delta?$select={self.select}"
+        return Part(folder, url, headers=headers)
+
+    def _step(
+        self, folder: str, answer: Answer, items: dict[str, dict[str, Any]]
+    ) -> tuple[str, str] | None:
+        """Apply one page; ("next" | "done", link), or None to restart the folder."""
+        try:
+            page = checked(answer, f"the {folder} delta").json()
+        except DeltaExpired:
+            self.resyncs += 1
+            items[folder] = {}
+            return (
+                "next",
+                f"{self.client.mailbox}/mailFolders/{folder}/messages/delta?$select={self.select}",
+            )
+        for item in page.get("value", []):
+            if "@removed" in item:
+                items[folder].pop(item["id"], None)
+            else:
+                items[folder][item["id"]] = self.convert(folder, item)
+        if "@odata.nextLink" in page:
+            return "next", str(page["@odata.nextLink"])
+        return "done", str(page["@odata.deltaLink"])

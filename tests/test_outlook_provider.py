@@ -1,0 +1,120 @@
+"""The Outlook provider against the Graph sandbox, over real HTTP with httpx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ghostwatch.model import Folder
+from ghostwatch.providers.outlook import OutlookSource
+from ghostwatch.providers.outlook_calendar import OutlookCalendar
+from ghostwatch.providers.outlook_graph import OutlookError
+from ghostwatch.providers.port import MailSource
+from ghostwatch.sandbox.graph import GraphSandbox
+from tests.builder import ME
+from tests.contract_mail_source import NOW, MailSourceContract, seed
+
+ARRIVAL = (
+    b"From: Sam <sam@northwind.example>\r\nTo: alex@ghostwatch.example\r\n"
+    b"Subject: New lead\r\nMessage-ID: <lead-1@northwind.example>\r\n"
+    b"Date: Fri, 20 Nov 2026 14:00:00 +0000\r\n\r\nHello!\r\n"
+)
+
+
+def outlook(sandbox: GraphSandbox, **options: bool) -> OutlookSource:
+    client = sandbox.client()
+    return OutlookSource(client, OutlookCalendar(client, ME), **options)
+
+
+class TestOutlookContract(MailSourceContract):
+    """The Outlook provider presents the seeded Maildir through the Graph sandbox."""
+
+    @pytest.fixture(autouse=True)
+    def _stop_sandboxes(self) -> Iterator[None]:
+        self.running: list[object] = []
+        yield
+        for context in self.running:
+            context.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+    def open_source(self, maildir: Path) -> MailSource:
+        context = GraphSandbox.serve(seed=maildir, user=ME)
+        self.running.append(context)
+        return outlook(context.__enter__())
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> Iterator[GraphSandbox]:
+    seed(tmp_path / "mail")
+    with GraphSandbox.serve(seed=tmp_path / "mail", user=ME) as sandbox:
+        yield sandbox
+
+
+def test_an_idle_poll_is_one_request(graph: GraphSandbox) -> None:
+    source = outlook(graph)
+    first = source.read_headers()
+    graph.meter.reset()
+    assert sorted(m.key for m in source.read_headers()) == sorted(m.key for m in first)
+    assert graph.meter.requests == 1
+    assert graph.meter.calls == 4  # one delta per watched folder, in one batch
+
+
+def test_changes_arrive_and_moves_keep_the_key(graph: GraphSandbox) -> None:
+    source = outlook(graph)
+    junk = next(m for m in source.read_headers() if m.folder == Folder.JUNK)
+    graph.deliver(ARRIVAL)
+    graph.client().request("POST", f"/me/messages/{junk.key}/move", json={"destinationId": "inbox"})
+    after = {m.key: m for m in source.read_headers()}
+    assert after[junk.key].folder == Folder.INBOX
+    assert any(m.message_id == "lead-1@northwind.example" for m in after.values())
+    assert len(after) == 5
+
+
+def test_an_expired_delta_link_reads_the_folder_again(graph: GraphSandbox) -> None:
+    source = outlook(graph)
+    before = sorted(m.key for m in source.read_headers())
+    graph.expire_delta()
+    assert sorted(m.key for m in source.read_headers()) == before
+    assert source.sync.resyncs == 4
+
+
+def test_a_staged_poll_is_replayed_until_committed(graph: GraphSandbox) -> None:
+    source = outlook(graph, auto_commit=False)
+    source.read_headers()
+    assert source.cursors == {}
+    cursors = source.commit()
+    assert set(cursors) == {"inbox", "sentitems", "junkemail", "drafts"}
+    graph.deliver(ARRIVAL)
+    assert len(source.read_headers()) == 5
+    assert source.cursors == cursors  # not committed: the next poll replays the arrival
+    assert len(source.read_headers()) == 5
+    assert source.commit() != cursors
+
+
+def test_errors_are_translated_at_the_edge(graph: GraphSandbox) -> None:
+    graph.faults.add("500", method="messages.delta")
+    with pytest.raises(OutlookError, match="500"):
+        outlook(graph).read_headers()
+    graph.tokens.revoke(graph.token)
+    with pytest.raises(OutlookError, match="401 InvalidAuthenticationToken"):
+        outlook(graph).read_headers()
+
+
+def test_app_only_reads_the_user_mailbox(graph: GraphSandbox) -> None:
+    client = graph.client(app_only=True)
+    assert client.mailbox == f"/users/{ME}"
+    assert len(OutlookSource(client).read_headers()) == 4
+
+
+def test_teams_attendance_decides_who_joined(graph: GraphSandbox) -> None:
+    source = outlook(graph)
+    window = (NOW - timedelta(days=14), NOW + timedelta(days=14))
+    [event] = source.events(*window)
+    assert event.external_joined is None  # no Teams meeting, no record
+    graph.set_attendance("demo-1", joined_by_outsiders=True)
+    [event] = source.events(*window)
+    assert event.external_joined is True
+    graph.set_attendance("demo-1", joined_by_outsiders=False)
+    assert source.events(*window)[0].external_joined is False
