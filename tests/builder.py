@@ -91,16 +91,18 @@ def scan(box: Mailbox, now: str, me: str = ME, *extra: str, tz: str = "UTC") -> 
     """Run `ghostwatch scan --json` exactly as a user would; return the parsed JSON.
 
     Every scenario is also read through the Gmail provider and its sandbox (`--through
-    gmail`), which must decide the same (the issue: agreement on every mailbox in the
-    test suite), meetings included: the sandbox serves the mailbox's calendar.ics through
-    Calendar v3 (and attendance through Meet v2).
+    gmail`) and through the Outlook provider and the Graph sandbox (`--through outlook`),
+    which must decide the same (the issues: agreement on every mailbox in the test
+    suite), meetings included: the sandboxes serve the mailbox's calendar.ics through
+    Calendar v3 / calendarView (and attendance through Meet v2 / Teams reports).
     """
     args = ["scan", "--maildir", str(box.root), "--me", me, "--now", when(now).isoformat()]
     args += ["--tz", tz, "--json", *extra]
     direct = _scan_json(args)
-    through = _scan_json([*args, "--through", "gmail"])
-    for part in ("now", "conversations", "junk_replies", "meetings"):
-        assert through[part] == direct[part], f"--through gmail disagrees on {part}"
+    for provider in ("gmail", "outlook"):
+        through = _scan_json([*args, "--through", provider])
+        for part in ("now", "conversations", "junk_replies", "meetings"):
+            assert through[part] == direct[part], f"--through {provider} disagrees on {part}"
     return direct
 
 

@@ -32,6 +32,7 @@ from ghostwatch.providers.google_calendar import GoogleCalendar, calendar_servic
 from ghostwatch.providers.maildir import MaildirMailbox
 from ghostwatch.providers.port import MailSource
 from ghostwatch.sandbox import GmailSandbox
+from ghostwatch.sandbox.graph import GraphSandbox
 from ghostwatch.scan import Scan, run_scan
 
 
@@ -161,11 +162,11 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--through",
-            type=click.Choice(["maildir", "gmail"]),
+            type=click.Choice(["maildir", "gmail", "outlook"]),
             default="maildir",
             show_default=True,
-            help="Read DIR directly, or load it into a local Gmail sandbox and read it "
-            "through the real Gmail provider over HTTP.",
+            help="Read DIR directly, or load it into a local Gmail (or Microsoft Graph) "
+            "sandbox and read it through the real Gmail (or Outlook) provider over HTTP.",
         ),
     ]
 
@@ -205,6 +206,8 @@ def _source(
     mailbox = MaildirMailbox(maildir)
     if through == "maildir":
         return mailbox
+    if through == "outlook":
+        return stack.enter_context(GraphSandbox.serve(seed=maildir, user=address)).outlook_source()
     sandbox = stack.enter_context(GmailSandbox.serve(seed=maildir, user=address))
     credentials = sandbox.credentials()
     service = gmail_service(sandbox.url, credentials)

@@ -37,6 +37,7 @@ from ghostwatch.sandbox.quota import Meter, Quota
 from ghostwatch.sandbox.server import ApiError, Request, Response, serve
 
 if TYPE_CHECKING:
+    from ghostwatch.providers.outlook import OutlookSource
     from ghostwatch.providers.outlook_graph import GraphClient
 
 DEFAULT_USER = "alex@ghostwatch.example"
@@ -123,6 +124,14 @@ class GraphSandbox:
         token = self.app_token if app_only else self.token
         user = self.user if app_only else None
         return GraphClient(lambda: token, user=user, base_url=self.base_url)
+
+    def outlook_source(self) -> OutlookSource:
+        """The Outlook provider reading this sandbox, meetings and attendance included."""
+        from ghostwatch.providers.outlook import OutlookSource
+        from ghostwatch.providers.outlook_calendar import OutlookCalendar
+
+        client = self.client()
+        return OutlookSource(client, OutlookCalendar(client, self.user))
 
     @property
     def sent(self) -> list[Write]:
