@@ -57,10 +57,17 @@ def seed(root: Path) -> dict[str, str]:
         reply_to=ids["Proposal"],
         body="Thursday works.\n",
     )
-    ids["Win big"] = box.add(
-        "Junk", "Prize <prize@lottery.example>", ME, "Win big", "2026-11-18 08:00"
+    # A contact's colleague, caught by the spam filter: junk that bears on decisions.
+    ids["Win big"] = box.add("Junk", "Lee <lee@contoso.example>", ME, "Win big", "2026-11-18 08:00")
+    # A reply I am still writing, in my own conversation.
+    ids["draft"] = box.add(
+        "Drafts",
+        f"Alex <{ME}>",
+        KATHY,
+        "Re: Proposal",
+        "2026-11-19 08:00",
+        reply_to=ids["Re: Proposal"],
     )
-    ids["Re: Pilot"] = box.add("Drafts", f"Alex <{ME}>", KATHY, "Re: Pilot", "2026-11-19 08:00")
     box.calendar(EVENT)
     return {subject: mid.strip("<>") for subject, mid in ids.items()}
 
@@ -83,7 +90,7 @@ class MailSourceContract:
         assert by_id[self.ids["Proposal"]].folder == Folder.SENT
         assert by_id[self.ids["Re: Proposal"]].folder == Folder.INBOX
         assert by_id[self.ids["Win big"]].folder == Folder.JUNK
-        assert by_id[self.ids["Re: Pilot"]].folder == Folder.DRAFTS
+        assert by_id[self.ids["draft"]].folder == Folder.DRAFTS
 
     def test_headers_carry_what_decisions_need(self, source: MailSource) -> None:
         reply = {m.message_id: m for m in source.read_headers()}[self.ids["Re: Proposal"]]

@@ -77,7 +77,8 @@ def test_reads_recover_from_transient_failures(
 ) -> None:
     expected = {m.key for m in source.read_headers()}
     sandbox.faults.add(kind, count=2, method="messages.list")
-    assert {m.key for m in source.read_headers()} == expected
+    fresh = GmailSource(source.service, batch_uri=sandbox.batch_uri, retry=source.retry)
+    assert {m.key for m in fresh.read_headers()} == expected
     assert sleeps
     assert all(wait <= 0.05 for wait in sleeps)  # jittered backoff, capped
 

@@ -282,3 +282,15 @@ class Plan:
     """Keys of messages the engine could not use (no date), for the log."""
     weeks: tuple[WeekStats, ...] = ()
     """The last four weeks, oldest first."""
+
+
+@dataclass(slots=True)
+class SyncDelta:
+    """What an incremental source read since its last commit, to store in one transaction
+    with its cursor: the cursor moves only together with the headers it covers."""
+
+    cursor: str
+    upserts: dict[str, Message] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+    reset: bool = False
+    """A full resync happened: every stored header of this source is replaced."""

@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ghostwatch.compose.values import Draft
-from ghostwatch.model import CalendarEvent, Content, Message
+from ghostwatch.model import CalendarEvent, Content, Message, SyncDelta
 
 
 class MailSource(Protocol):
     def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
-        """Every message (drafts and junk included), headers only; `key`s are stable."""
+        """Headers only, `key`s stable: at least every message that can bear on a decision —
+        my sent mail and whole threads, and all mail (junk and drafts included) from the
+        people and organisations I wrote to or met and from mail daemons. An adapter may
+        return more (the Maildir reader returns everything); a synced one less."""
         ...
 
     def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
@@ -28,6 +31,32 @@ class MailSource(Protocol):
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
         """Calendar events from `start`, and every later one up to a year past `end`
         (a later meeting makes a missed one rescheduled)."""
+        ...
+
+
+@runtime_checkable
+class IncrementalSource(Protocol):
+    """A `MailSource` that reads only changes after its first sync (Gmail history, Graph
+    delta). The cycle resumes it from the store and commits its delta after acting."""
+
+    sync_name: str
+    """Names its cursor and stored headers, e.g. 'gmail'."""
+
+    def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
+        """Start from a committed state (None: no state yet, a full sync is due)."""
+        ...
+
+    @property
+    def resumed(self) -> bool:
+        """Whether the source holds a state already (in a long-running process it does)."""
+        ...
+
+    def delta(self) -> SyncDelta | None:
+        """Everything read since the last `committed()`; None if nothing to commit."""
+        ...
+
+    def committed(self) -> None:
+        """The delta is stored: forget it."""
         ...
 
 

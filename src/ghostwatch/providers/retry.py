@@ -16,6 +16,7 @@ to the cycle's ledger, which asks the mailbox before making it again.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,6 +104,14 @@ class RetryPolicy:
             reraise=True,
         )
         return retrying(run)
+
+    def pause(self, attempt: int, asked: float) -> None:
+        """Wait before retry number `attempt + 1` of work that is not one call (the
+        failed parts of a batch): what the server asked, or jittered backoff."""
+        if asked > self.longest_wait:
+            raise TooLongToWait(asked)
+        step = min(self.cap, self.base * 2**attempt)
+        self.sleep(max(asked, random.uniform(0, step)))
 
     def _wait(self, advice: Advice) -> Callable[[tenacity.RetryCallState], float]:
         jitter = tenacity.wait_random_exponential(multiplier=self.base, max=self.cap)

@@ -37,6 +37,7 @@ _IN = {
 }
 _SPAN = re.compile(r"^(\d+)([dmy])$")
 _SPAN_DAYS = {"d": 1, "m": 30, "y": 365}
+_GROUP = re.compile(r"(?<!\S)(-?)(\w+):\{([^}]*)\}")
 _DATE = re.compile(r"^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$")
 
 
@@ -132,14 +133,32 @@ class _Builder:
         return _label(label_id)
 
 
+def _any(tests: list[Predicate]) -> Predicate:
+    return lambda m: any(test(m) for test in tests)
+
+
+def _grouped(builder: _Builder, text: str) -> tuple[list[Predicate], str]:
+    """`operator:{a b c}` — Gmail's braces mean "any of" (support.google.com/mail/answer/
+    7190). Each group becomes one OR predicate; the rest of the query is returned."""
+    predicates: list[Predicate] = []
+
+    def take(match: re.Match[str]) -> str:
+        operator, values = match[2].lower(), match[3].split()
+        test = _any([builder.term(operator, value) for value in values])
+        predicates.append((lambda m: not test(m)) if match[1] else test)
+        return " "
+
+    return predicates, _GROUP.sub(take, text)
+
+
 def parse_query(box: Mailbox, text: str | None, now_ms: int) -> Query:
     """Compile `q` into a predicate over stored messages."""
     builder = _Builder(box, now_ms)
-    predicates: list[Predicate] = []
+    predicates, rest = _grouped(builder, text or "")
     try:
-        tokens = shlex.split(text or "")
+        tokens = shlex.split(rest)
     except ValueError:
-        tokens = (text or "").split()
+        tokens = rest.split()
     for token in tokens:
         negate = token.startswith("-") and len(token) > 1
         body = token[1:] if negate else token

@@ -28,9 +28,9 @@ from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import GhostwatchError
 from ghostwatch.model import JunkReply
 from ghostwatch.preview import compose_drafts
-from ghostwatch.providers.port import MailActions, MailSource
+from ghostwatch.providers.port import IncrementalSource, MailActions, MailSource
 from ghostwatch.scan import Scan, run_scan
-from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store
+from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store, Tx
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +89,7 @@ def run_cycle(
     with store.transaction() as tx:
         account_id = tx.account(account, provider, sender.address)
         settings = tx.conversation_settings(account_id)
+        _resume(tx, account_id, source)
     try:
         scan = run_scan(source, _with_settings(rules, settings), now)
         drafts = compose_drafts(scan, source, sender, tz, notes=_notes(settings))
@@ -101,7 +102,7 @@ def run_cycle(
     if not dry_run:
         cycle = _Cycle(account_id, actions, store, sender, now, tz, report)
         _act(cycle, scan, drafts, junk_rescue=junk_rescue, digest=digest)
-        _record(cycle, scan)
+        _record(cycle, scan, source)
     _summary(account, report, dry_run, time.perf_counter() - started)
     return report
 
@@ -277,11 +278,27 @@ def _digest_id(cycle: _Cycle, day: date) -> str:
 # --- record ------------------------------------------------------------------------------
 
 
-def _record(cycle: _Cycle, scan: Scan) -> None:
+def _resume(tx: Tx, account_id: int, source: MailSource) -> None:
+    """An incremental source starts from what the last committed cycle stored."""
+    if isinstance(source, IncrementalSource) and not source.resumed:
+        cursor = tx.cursor(account_id, source.sync_name)
+        headers = tx.cached_headers(account_id, source.sync_name) if cursor else []
+        source.resume(cursor, headers)
+
+
+def _record(cycle: _Cycle, scan: Scan, source: MailSource) -> None:
+    """Snapshots, the cycle's outcome and the sync cursor with the headers it covers, in
+    one transaction: a crash before it leaves the cursor where the last cycle put it."""
     error = "; ".join(cycle.report.errors) or None
+    synced = source if isinstance(source, IncrementalSource) else None
+    delta = synced.delta() if synced is not None else None
     with cycle.store.transaction() as tx:
         tx.save_snapshots(cycle.account_id, scan.plan.conversations, cycle.now)
         tx.record_cycle(cycle.account_id, cycle.now, error)
+        if synced is not None and delta is not None:
+            tx.apply_sync(cycle.account_id, synced.sync_name, delta)
+    if synced is not None:
+        synced.committed()
 
 
 def _guarded(

@@ -23,6 +23,7 @@ TABLES = (
     "action_ledger",
     "digests",
     "conversation_settings",
+    "message_headers",
 )
 
 
@@ -151,3 +152,15 @@ class SettingRow(SQLModel, table=True):
     note: str | None = None
     high_value: bool = False
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class HeaderRow(SQLModel, table=True):
+    """The headers an incremental provider has read (never a body): what it keeps so a
+    poll fetches only what changed. Written in the same transaction as its cursor."""
+
+    __tablename__ = "message_headers"
+
+    account_id: int = _account_fk()
+    source: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    data: dict[str, Any] = Field(sa_type=sa.JSON)

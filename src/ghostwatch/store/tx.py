@@ -16,13 +16,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, func, select
 
 from ghostwatch.errors import GhostwatchError
-from ghostwatch.model import ConversationDecision
+from ghostwatch.model import ConversationDecision, Message, SyncDelta
+from ghostwatch.store.headers import header_data, message_from_data
 from ghostwatch.store.records import AccountInfo, ConversationSettings, LedgerEntry, Snapshot
 from ghostwatch.store.snapshots import UPDATED_FIELDS, snapshot_from_row, snapshot_values
 from ghostwatch.store.tables import (
     AccountRow,
     CursorRow,
     DigestRow,
+    HeaderRow,
     LedgerRow,
     LedgerStatus,
     SettingRow,
@@ -192,6 +194,30 @@ class Tx:
         row |= {"account_id": account, "conversation": conversation, "updated_at": self._now()}
         update = (*changes, "updated_at")
         self._upsert(SettingRow, [row], keys=("account_id", "conversation"), update=update)
+
+    # -- incremental sync -------------------------------------------------------------
+
+    def cached_headers(self, account: int, source: str) -> list[Message]:
+        query = select(HeaderRow).where(HeaderRow.account_id == account, HeaderRow.source == source)
+        return [message_from_data(row.key, row.data) for row in self._session.exec(query)]
+
+    def apply_sync(self, account: int, source: str, delta: SyncDelta) -> None:
+        """Store a source's delta and move its cursor, in this one transaction."""
+        mine = sa.and_(col(HeaderRow.account_id) == account, col(HeaderRow.source) == source)
+        if delta.reset:
+            self._session.exec(sa.delete(HeaderRow).where(mine))
+        gone = sorted(delta.removed - delta.upserts.keys())
+        for start in range(0, len(gone), SNAPSHOT_CHUNK):
+            keys = gone[start : start + SNAPSHOT_CHUNK]
+            self._session.exec(sa.delete(HeaderRow).where(mine, col(HeaderRow.key).in_(keys)))
+        rows: list[dict[str, Any]] = [
+            {"account_id": account, "source": source, "key": key, "data": header_data(message)}
+            for key, message in sorted(delta.upserts.items())
+        ]
+        for start in range(0, len(rows), SNAPSHOT_CHUNK):
+            chunk = rows[start : start + SNAPSHOT_CHUNK]
+            self._upsert(HeaderRow, chunk, keys=("account_id", "source", "key"), update=("data",))
+        self.set_cursor(account, source, delta.cursor)
 
     # -- digests ----------------------------------------------------------------------
 
