@@ -216,7 +216,8 @@ def test_the_registry_opens_maildir_and_gmail_and_refuses_what_it_lacks(tmp_path
         assert isinstance(opened.source, GmailSource)
         through_gmail = {m.message_id for m in opened.source.read_headers()}
     local = registry.open(_account(EXAMPLE))
-    assert {m.message_id for m in local.source.read_headers()} == through_gmail
+    # The Gmail sync reads what bears on decisions (port.py), the Maildir reader all.
+    assert through_gmail < {m.message_id for m in local.source.read_headers()}
     outlook = config.AccountConfig(name="o", provider="outlook", address=ME)
     with pytest.raises(UserError, match="not available"):
         registry.open(outlook)
