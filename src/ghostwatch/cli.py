@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from ghostwatch import cli_service, logs, parse, report
+from ghostwatch import cli_auth, cli_service, logs, parse, report
 from ghostwatch.compose.digest import build_digest, digest_message
 from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
@@ -379,6 +379,7 @@ def db_upgrade(database_url: str) -> None:
 
 main.add_command(cli_service.config_group)
 main.add_command(cli_service.init)
+main.add_command(cli_auth.auth)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
