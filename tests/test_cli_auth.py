@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
+from pathlib import Path
 
-from ghostwatch.auth.keys import resolve_key
+import pytest
+from click.testing import CliRunner, Result
+
+from ghostwatch.auth.keys import new_key, resolve_key
 from ghostwatch.cli import main
+from ghostwatch.sandbox import GmailSandbox
+from tests.auth_fixtures import browser, client_secrets, google, secret_key
+
+__all__ = ["browser", "google", "secret_key"]  # fixtures
 
 
 def test_auth_key_prints_a_usable_key_alone_on_stdout() -> None:
@@ -16,3 +23,67 @@ def test_auth_key_prints_a_usable_key_alone_on_stdout() -> None:
     resolve_key(printed, None)
     assert "GHOSTWATCH_SECRET_KEY" in result.stderr
     assert result.stdout.strip() != CliRunner().invoke(main, ["auth", "key"]).stdout.strip()
+
+
+# -- Google ---------------------------------------------------------------------------
+
+
+def run(args: list[str], key: str | None, data: Path) -> Result:
+    env = {"GHOSTWATCH_SECRET_KEY": key, "GHOSTWATCH_SECRET_KEY_FILE": None}
+    return CliRunner().invoke(main, ["auth", *args, "--data-dir", str(data)], env=env)
+
+
+def assert_one_line_error(result: Result, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_google_sign_in_by_browser_then_check_then_revoked(
+    google: GmailSandbox, tmp_path: Path, browser: str, secret_key: str
+) -> None:
+    secrets_file = client_secrets(tmp_path, google)
+    data = tmp_path / "data"
+    args = ["google", "--account", "alex", "--client-secrets", str(secrets_file)]
+    signed = run([*args, "--browser", browser], secret_key, data)
+    assert signed.exit_code == 0, signed.output
+    assert "signed in: account alex" in signed.stdout
+
+    checked = run(["check", "--account", "alex"], secret_key, data)
+    assert checked.exit_code == 0, checked.output
+    assert "alex: google (installed app): ok" in checked.stdout
+
+    (grant,) = [g for g in google.tokens.grants.values() if g.refresh_token != google.refresh_token]
+    google.revoke(grant.refresh_token)
+    assert_one_line_error(
+        run(["check", "--account", "alex"], secret_key, data),
+        "revoked",
+        "ghostwatch auth google --account alex",
+    )
+    assert_one_line_error(run(["check", "--account", "alex"], new_key(), data), "cannot decrypt")
+
+
+@pytest.mark.parametrize(
+    ("args", "key", "words"),
+    [
+        (["google", "--account", "a", "--client-secrets", "x.json"], None, ["auth key"]),
+        (["google", "--account", "a", "--client-secrets", "x.json"], "nope", ["not a"]),
+        (["google", "--account", "a", "--client-secrets", "missing.json"], "ok", ["no OAuth"]),
+        (["google", "--account", "a"], "ok", ["--client-secrets"]),
+        (["google", "--account", "a", "--service-account", "sa.json"], "ok", ["--subject"]),
+        (["google", "--account", "../x", "--client-secrets", "x.json"], "ok", ["vault entry"]),
+        (["check", "--account", "nobody"], "ok", ["no sign-in stored"]),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(
+    tmp_path: Path, google: GmailSandbox, args: list[str], key: str | None, words: list[str]
+) -> None:
+    client_secrets(tmp_path, google).rename(tmp_path / "x.json")
+    chdir = pytest.MonkeyPatch.context()
+    with chdir as patch:
+        patch.chdir(tmp_path)
+        result = run(args, new_key() if key == "ok" else key, tmp_path / "data")
+    assert_one_line_error(result, *words)

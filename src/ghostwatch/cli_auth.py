@@ -7,25 +7,27 @@ hands the resolved key to the vault (see auth/keys.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ghostwatch.auth import google
 from ghostwatch.auth.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
-from ghostwatch.auth.vault import TokenVault
+from ghostwatch.auth.vault import TokenVault, vault_in
 from ghostwatch.errors import UserError
 
 DATA_DIR_ENV = "GHOSTWATCH_DATA_DIR"
-DEFAULT_DATA_DIR = "~/.local/share/ghostwatch"
+DEFAULT_DATA_DIR = "data"  # the service's default data_dir (config/model.py)
 
 
 def open_vault(data_dir: Path) -> TokenVault:
     """The vault under DATA_DIR/tokens, with the key from the environment or its file."""
     key_file = os.environ.get(KEY_FILE_ENV)
     key = resolve_key(os.environ.get(KEY_ENV), Path(key_file) if key_file else None)
-    return TokenVault(data_dir.expanduser() / "tokens", key)
+    return vault_in(data_dir, key)
 
 
 class AuthProblem(click.ClickException):
@@ -55,4 +57,99 @@ def key() -> None:
         f"Keep it secret and keep it safe: put it in {KEY_ENV} or in a file named by "
         f"{KEY_FILE_ENV}. Tokens encrypted with it cannot be read without it.",
         err=True,
+    )
+
+
+def data_dir_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--data-dir",
+        envvar=DATA_DIR_ENV,
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_DATA_DIR,
+        show_default=True,
+        help=f"The service's data directory; tokens go in its tokens/ (env {DATA_DIR_ENV}).",
+    )(command)
+
+
+account_option = click.option(
+    "--account", required=True, help="The account's name, as in the configuration."
+)
+
+
+@auth.command(name="google")
+@account_option
+@click.option(
+    "--client-secrets",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="GHOSTWATCH_GOOGLE_CLIENT_SECRETS",
+    help="The OAuth client JSON (Desktop app) from Google Cloud console.",
+)
+@click.option("--headless", is_flag=True, help="Print the address; paste back where it led.")
+@click.option("--browser", default=None, help="A browser to open (default: the system's).")
+@click.option("--junk-rescue", is_flag=True, help="Also ask for gmail.modify (junk rescue).")
+@click.option(
+    "--service-account",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Workspace: a service account key with domain-wide delegation, instead of a sign-in.",
+)
+@click.option("--subject", help="With --service-account: the mailbox address to act as.")
+@data_dir_option
+def google_command(
+    account: str,
+    client_secrets: Path | None,
+    headless: bool,
+    browser: str | None,
+    junk_rescue: bool,
+    service_account: Path | None,
+    subject: str | None,
+    data_dir: Path,
+) -> None:
+    """Sign a Gmail / Google Workspace account in (or import a delegated service account)."""
+    scopes = google.google_scopes(junk_rescue=junk_rescue)
+    with user_errors():
+        vault = open_vault(data_dir)
+        if service_account is not None:
+            _import_delegation(vault, account, service_account, subject, scopes)
+            return
+        if client_secrets is None:
+            raise UserError(
+                "give --client-secrets FILE: the OAuth client JSON (Desktop app) from "
+                "Google Cloud console, or --service-account KEY --subject ADDRESS"
+            )
+        prompt = google.LoginPrompt(
+            show=click.echo, ask=click.prompt, headless=headless, browser=browser
+        )
+        credentials = google.installed_app_login(client_secrets, scopes, prompt)
+        google.store_user_login(vault, account, credentials)
+    click.echo(f"signed in: account {account} (Google), tokens stored encrypted in {vault}")
+
+
+def _import_delegation(
+    vault: TokenVault, account: str, key_file: Path, subject: str | None, scopes: list[str]
+) -> None:
+    if not subject:
+        raise UserError("--service-account needs --subject ADDRESS: the mailbox to act as")
+    google.import_service_account(vault, account, key_file, subject, scopes)
+    google.check_google(vault, account)  # the admin learns now if delegation is missing
+    click.echo(f"service account ready: account {account} acts as {subject} (Google)")
+
+
+@auth.command()
+@account_option
+@data_dir_option
+def check(account: str, data_dir: Path) -> None:
+    """Prove an account's stored sign-in still works (refreshes its token once)."""
+    with user_errors():
+        vault = open_vault(data_dir)
+        found = describe(vault, account)
+    click.echo(f"{account}: {found}: ok")
+
+
+def describe(vault: TokenVault, account: str, http_client: Any = None) -> str:
+    """Which sign-in the vault holds for `account`, after proving it works."""
+    if vault.get(google.entry_name(account)) is not None:
+        return google.check_google(vault, account)
+    raise UserError(
+        f"no sign-in stored for account {account!r} in {vault.directory}: run "
+        f"`ghostwatch auth google --account {account}` or `ghostwatch auth microsoft ...`"
     )

@@ -111,3 +111,8 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def vault_in(data_dir: Path, key: SecretKey | None) -> TokenVault:
+    """The service's vault: DATA_DIR/tokens (the CLI and the daemon agree on it)."""
+    return TokenVault(data_dir.expanduser() / "tokens", key)

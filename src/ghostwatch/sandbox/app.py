@@ -65,7 +65,7 @@ class GmailSandbox:
         self.meter = Meter()
         self.quota = Quota(quota_limit, quota_window, quota_status)
         self.faults = faults.Faults()
-        self.tokens = TokenIssuer(clock=clock)
+        self.tokens = TokenIssuer(clock=clock, signed_in=user)
         self.refresh_token = self.tokens.grant(user)
         self.writes: list[Write] = []
         self.url = ""
@@ -126,6 +126,10 @@ class GmailSandbox:
     def token_uri(self) -> str:
         return f"{self.url}/token"
 
+    @property
+    def auth_uri(self) -> str:
+        return f"{self.url}/o/oauth2/auth"
+
     def credentials(self, refresh_token: str | None = None, token: str | None = None) -> Any:
         """google-auth user credentials that refresh against this sandbox's /token."""
         from google.oauth2.credentials import Credentials
@@ -141,8 +145,9 @@ class GmailSandbox:
 
     # -- HTTP -------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
-        if request.path == "/token" and request.method == "POST":
-            return self.tokens.token_endpoint(request)
+        signing_in = self.tokens.handle(request)
+        if signing_in is not None:
+            return signing_in
         self.meter.request()
         if request.path in BATCH_PATHS and request.method == "POST":
             return batch.handle(request, self.call)

@@ -1,4 +1,4 @@
-"""OAuth 2.0 for the emulators: a token endpoint and bearer-token checks.
+"""OAuth 2.0 for the emulators: consent, a token endpoint and bearer-token checks.
 
 The token endpoint answers a refresh-token grant as Google's does
 (https://developers.google.com/identity/protocols/oauth2/web-server#offline):
@@ -6,17 +6,26 @@ The token endpoint answers a refresh-token grant as Google's does
 refresh token gets 400 `{"error": "invalid_grant", ...}`, which google-auth raises as
 `RefreshError`. API calls without a live access token get 401 UNAUTHENTICATED with a
 `WWW-Authenticate` header, which makes google-auth refresh and retry.
+
+Sign-in, as google-auth-oauthlib's InstalledAppFlow drives it (`ghostwatch.auth.google`): the
+authorization endpoint consents at once for the signed-in user and redirects with a
+code; the token endpoint exchanges it (PKCE S256, RFC 7636) for a refresh token.
+Domain-wide delegation: the JWT-bearer grant (RFC 7523) signed RS256 by a service
+account the sandbox trusts, minting access tokens for the `sub` mailbox.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
+from ghostwatch.sandbox import consent
+from ghostwatch.sandbox.consent import AUTHORIZE_PATH, Consent, ServiceAccount, oauth_error
 from ghostwatch.sandbox.server import ApiError, Request, Response
 
 SCOPE = "https://www.googleapis.com/auth/gmail.modify"
@@ -34,6 +43,7 @@ class Grant:
     refresh_token: str
     user: str
     revoked: bool = False
+    scopes: tuple[str, ...] = (SCOPE,)
 
 
 @dataclass
@@ -41,16 +51,25 @@ class TokenIssuer:
     """Refresh tokens (one per grant) and the short-lived access tokens they mint."""
 
     lifetime: int = 3600
+    signed_in: str = ""
+    """The person the authorization endpoint consents for."""
+    refuse_consent: bool = False
+    """The person clicks "Cancel" on the consent screen."""
     clock: Callable[[], float] = time.time
     grants: dict[str, Grant] = field(default_factory=dict)
     _access: dict[str, tuple[Grant, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def grant(self, user: str, refresh_token: str | None = None) -> str:
+    consents: dict[str, Consent] = field(default_factory=dict)
+    service_accounts: dict[str, ServiceAccount] = field(default_factory=dict)
+
+    def grant(
+        self, user: str, refresh_token: str | None = None, scopes: tuple[str, ...] = (SCOPE,)
+    ) -> str:
         """A refresh token for `user` (as the consent screen would hand out)."""
         token = refresh_token or f"1//sandbox-{secrets.token_urlsafe(24)}"
         with self._lock:
-            self.grants[token] = Grant(token, user)
+            self.grants[token] = Grant(token, user, scopes=scopes)
         return token
 
     def access_token(self, refresh_token: str) -> str:
@@ -86,29 +105,59 @@ class TokenIssuer:
             )
         return entry[0].user
 
+    def handle(self, request: Request) -> Response | None:
+        """The sign-in routes, or None for an API call."""
+        if request.path == AUTHORIZE_PATH and request.method == "GET":
+            return consent.authorize(self, request)
+        if request.path == "/token" and request.method == "POST":
+            return self.token_endpoint(request)
+        return None
+
+    def trust(self, account: ServiceAccount) -> None:
+        """Accept JWT-bearer assertions this service account signs."""
+        self.service_accounts[account.email] = account
+
     def token_endpoint(self, request: Request) -> Response:
         """POST /token, application/x-www-form-urlencoded (RFC 6749 §6)."""
         form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-        if form.get("grant_type") != "refresh_token":
-            return _oauth_error("unsupported_grant_type", "Invalid grant_type.")
-        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-            return _oauth_error("invalid_client", "The OAuth client was not found.", 401)
+        grant_type = form.get("grant_type")
+        if grant_type == consent.JWT_BEARER:
+            return consent.jwt_bearer(self, request, form)
+        if grant_type not in ("refresh_token", "authorization_code"):
+            return oauth_error("unsupported_grant_type", "Invalid grant_type.")
+        if _client(request, form) != (CLIENT_ID, CLIENT_SECRET):
+            return oauth_error("invalid_client", "The OAuth client was not found.", 401)
+        if grant_type == "authorization_code":
+            return consent.exchange_code(self, form)
         with self._lock:
             grant = self.grants.get(form.get("refresh_token", ""))
         if grant is None or grant.revoked:
-            return _oauth_error("invalid_grant", "Token has been expired or revoked.")
-        token = self.access_token(grant.refresh_token)
+            return oauth_error("invalid_grant", "Token has been expired or revoked.")
+        return self.token_response(grant)
+
+    def token_response(self, grant: Grant, *, with_refresh: bool = False) -> Response:
+        """RFC 6749 §5.1: the access token, its lifetime and the granted scopes."""
+        body = {
+            "access_token": self.access_token(grant.refresh_token),
+            "expires_in": self.lifetime,
+            "scope": " ".join(grant.scopes),
+            "token_type": "Bearer",
+        }
+        if with_refresh:
+            body["refresh_token"] = grant.refresh_token
         return Response.json(
-            200,
-            {
-                "access_token": token,
-                "expires_in": self.lifetime,
-                "scope": SCOPE,
-                "token_type": "Bearer",
-            },
-            {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate"},
+            200, body, {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate"}
         )
 
 
-def _oauth_error(error: str, description: str, status: int = 400) -> Response:
-    return Response.json(status, {"error": error, "error_description": description})
+def _client(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    """Client id and secret from HTTP Basic or the form body (RFC 6749 §2.3.1 allows both)."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            pair = base64.b64decode(encoded, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return ("", "")
+        client_id, _, secret = pair.partition(":")
+        return (unquote_plus(client_id), unquote_plus(secret))
+    return (form.get("client_id", ""), form.get("client_secret", ""))
