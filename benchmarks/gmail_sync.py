@@ -5,9 +5,12 @@
 Seeds the sandbox from a synthetic Maildir (`synth.py`, cached in /tmp), then measures,
 from the sandbox's own meter, what the Gmail provider costs:
 
-- initial: the first read of the mailbox;
-- idle_poll: a second read with nothing changed;
+- initial: the first sync (sent threads in the look-back, contacts' mail, daemons);
+- idle_poll: a second read with nothing changed (one history.list);
 - poll_with_changes: a read after `--changed` new messages arrived (messages.insert).
+
+It also prints the first sync's cost per sent thread, and the same first sync without a
+look-back (all sent mail ever: what `--through gmail` reads) for comparison.
 
 Prints progress to stderr and, last, one JSON line:
     {"initial": {"requests", "quota_units", "seconds"}, "idle_poll": {"requests",
@@ -28,9 +31,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from datetime import datetime, timedelta
+
 from ghostwatch.providers.gmail import GmailSource, gmail_service
 from ghostwatch.sandbox import GmailSandbox
-from synth import ME, make_maildir
+from synth import ME, NOW, make_maildir
+
+LOOKBACK = timedelta(days=90)
 
 
 def log(text: str) -> None:
@@ -52,7 +59,14 @@ def metered(box: Any, read: GmailSource) -> dict[str, Any]:
     started = time.perf_counter()
     read.read_headers()
     seconds = round(time.perf_counter() - started, 2)
-    return {"requests": box.meter.requests, "quota_units": box.meter.units, "seconds": seconds}
+    requests, calls = box.meter.requests, box.meter.calls
+    return {
+        "requests": requests,
+        "calls": calls,
+        "calls_per_request": round(calls / max(1, requests), 1),
+        "quota_units": box.meter.units,
+        "seconds": seconds,
+    }
 
 
 def arrive(service: Any, count: int) -> None:
@@ -75,9 +89,17 @@ def main() -> None:
     root = mailbox(args.messages)
     with GmailSandbox.serve(seed=root, user=ME, quota_limit=10**12) as box:
         service = gmail_service(box.url, box.credentials())
-        read = GmailSource(service, batch_uri=box.batch_uri)
+        everything = metered(box, GmailSource(service, batch_uri=box.batch_uri))
+        log(f"first sync of all sent mail ever: {everything}")
+        since = datetime.fromisoformat(NOW) - LOOKBACK
+        read = GmailSource(service, batch_uri=box.batch_uri, since=since)
         initial = metered(box, read)
-        log(f"initial read: {initial}")
+        assert read.state is not None
+        held = read.state.headers.values()
+        threads = len({m.thread_id for m in held if m.folder.value == "sent"})
+        per_thread = round(initial["quota_units"] / max(1, threads), 1)
+        initial |= {"sent_threads": threads, "units_per_sent_thread": per_thread}
+        log(f"first sync, {LOOKBACK.days}-day look-back: {initial}")
         idle = metered(box, read)
         log(f"idle poll: {idle}")
         arrive(service, args.changed)
@@ -85,6 +107,7 @@ def main() -> None:
         log(f"poll after {args.changed} new messages: {changes}")
     result = {
         "initial": initial,
+        "initial_all_sent_mail": everything,
         "idle_poll": {k: idle[k] for k in ("requests", "quota_units")},
         "poll_with_changes": {"changed": args.changed}
         | {k: changes[k] for k in ("requests", "quota_units")},
