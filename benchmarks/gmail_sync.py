@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datetime import datetime, timedelta
 
+from ghostwatch import logs
 from ghostwatch.providers.gmail import GmailSource, gmail_service
 from ghostwatch.sandbox import GmailSandbox
 from synth import ME, NOW, make_maildir
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--changed", type=int, default=10)
     args = parser.parse_args()
+    logs.configure("info", sys.stderr)  # stdout ends with the one JSON line
     root = mailbox(args.messages)
     with GmailSandbox.serve(seed=root, user=ME, quota_limit=10**12) as box:
         service = gmail_service(box.url, box.credentials())
