@@ -29,6 +29,7 @@ from ghostwatch.providers.outlook import OutlookSource
 from ghostwatch.providers.outlook_actions import OutlookActions
 from ghostwatch.providers.outlook_graph import OutlookError
 from ghostwatch.providers.port import MailActions
+from ghostwatch.providers.retry import RetryPolicy
 from ghostwatch.sandbox.graph import GraphSandbox
 from ghostwatch.scan import run_scan
 from ghostwatch.service import CycleReport, run_cycle
@@ -39,6 +40,7 @@ ME = "alex@ghostwatch.example"
 TZ = ZoneInfo("Europe/London")
 NOW = datetime.fromisoformat("2026-11-20T15:00:00+00:00")
 RULES = Rules(me=Identity.of([ME]), calendar=BusinessCalendar(TZ))
+FAST = RetryPolicy(sleep=lambda _seconds: None)
 WRITES = {"messages.createReply", "messages.update", "messages.create", "messages.move"}
 
 
@@ -72,8 +74,9 @@ class World:
 
     def restart(self) -> None:
         """A new process: new provider objects (empty state), the same database."""
-        self.source = self.graph.outlook_source()
-        self.actions = OutlookActions(self.graph.client())
+        self.source = self.graph.outlook_source(FAST)
+        self.source.auto_commit = False
+        self.actions = OutlookActions(self.graph.client(retry=FAST))
 
     def calls(self, method: str) -> int:
         return sum(1 for write in self.graph.writes if write.method == method)
@@ -93,9 +96,9 @@ def world(tmp_path: Path, preview: tuple[Sender, list[Draft]]) -> Iterator[World
         Store.open(f"sqlite:///{tmp_path / 'ghostwatch.db'}") as store,
     ):
         store.upgrade()
-        source = graph.outlook_source()
+        source = graph.outlook_source(FAST)
         source.auto_commit = False
-        yield World(graph, store, preview[0], source, OutlookActions(graph.client()))
+        yield World(graph, store, preview[0], source, OutlookActions(graph.client(retry=FAST)))
 
 
 def _keys(drafts: list[Draft]) -> Counter[str]:
@@ -196,6 +199,6 @@ def test_crash_after_the_call_is_reconciled_not_duplicated(
 def test_an_unreadable_drafts_folder_is_an_error_not_an_absence(world: World) -> None:
     world.cycle()
     world.restart()
-    world.graph.faults.add("500", method="messages.delta")
+    world.graph.faults.add("500", count=FAST.attempts, method="messages.delta")
     with pytest.raises(OutlookError, match="500"):
         world.actions.existing_steps()

@@ -13,6 +13,7 @@ from ghostwatch.providers.outlook import OutlookSource
 from ghostwatch.providers.outlook_calendar import OutlookCalendar
 from ghostwatch.providers.outlook_graph import OutlookError
 from ghostwatch.providers.port import MailSource
+from ghostwatch.providers.retry import NO_RETRY, RetryPolicy
 from ghostwatch.sandbox.graph import GraphSandbox
 from tests.builder import ME
 from tests.contract_mail_source import NOW, MailSourceContract, seed
@@ -24,8 +25,8 @@ ARRIVAL = (
 )
 
 
-def outlook(sandbox: GraphSandbox, **options: bool) -> OutlookSource:
-    client = sandbox.client()
+def outlook(sandbox: GraphSandbox, retry: RetryPolicy = NO_RETRY, **options: bool) -> OutlookSource:
+    client = sandbox.client(retry=retry)
     return OutlookSource(client, OutlookCalendar(client, ME), **options)
 
 
@@ -100,6 +101,26 @@ def test_errors_are_translated_at_the_edge(graph: GraphSandbox) -> None:
     graph.tokens.revoke(graph.token)
     with pytest.raises(OutlookError, match="401 InvalidAuthenticationToken"):
         outlook(graph).read_headers()
+
+
+def test_throttled_parts_are_retried_after_what_graph_asked(graph: GraphSandbox) -> None:
+    waits: list[float] = []
+    source = outlook(graph, RetryPolicy(sleep=waits.append))
+    graph.faults.add("429", method="messages.delta", retry_after=3)
+    assert len(source.read_headers()) == 4
+    assert len(waits) == 1
+    assert waits[0] >= 3
+
+
+def test_a_write_graph_may_have_done_is_not_retried(graph: GraphSandbox) -> None:
+    waits: list[float] = []
+    client = graph.client(retry=RetryPolicy(sleep=waits.append))
+    graph.faults.add("503", method="messages.create")
+    with pytest.raises(OutlookError, match="503"):
+        client.request("POST", "/me/messages", json={"subject": "x"})
+    graph.faults.add("429", method="messages.create")
+    assert client.request("POST", "/me/messages", json={"subject": "x"}).status == 201
+    assert len(waits) == 1  # only the refused (429) create was tried again
 
 
 def test_app_only_reads_the_user_mailbox(graph: GraphSandbox) -> None:

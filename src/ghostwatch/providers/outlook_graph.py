@@ -7,32 +7,59 @@ every error becomes an `OutlookError` here, with Graph's own code and message
 (https://learn.microsoft.com/en-us/graph/errors). `batch` sends up to 20 requests per
 HTTP request (https://learn.microsoft.com/en-us/graph/json-batching) and gives the
 answers back by id, since Graph may answer them in any order.
+
+Retries follow the shared policy (`retry.py`): 429 and 5xx answers and broken
+transfers are retried after what `Retry-After` says. A batch of reads is retried whole
+when one of its parts was throttled or failed on the server side (reads repeat
+harmlessly); writes are retried only when Graph refused them before acting (429).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from ghostwatch.errors import GhostwatchError
+from ghostwatch.providers.retry import Retry, RetryPolicy, advice_for_status, retry_after
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 BATCH_LIMIT = 20
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_POLICY = RetryPolicy()
+_READS = frozenset({"GET"})
 
 
 class OutlookError(GhostwatchError):
     """Graph answered with an error ghostwatch cannot work around."""
 
-    def __init__(self, message: str, status: int | None = None, code: str = "") -> None:
+    def __init__(
+        self, message: str, status: int | None = None, code: str = "", wait: float = 0.0
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.wait = wait
+        """Seconds Graph asked to wait (Retry-After), 0 when it did not say."""
+
+
+class _Unreachable(OutlookError):
+    """A transport failure: the request may or may not have been carried out."""
+
+
+def graph_advice(error: BaseException) -> Retry | None:
+    """The retry policy's reading of an `OutlookError`."""
+    if isinstance(error, _Unreachable):
+        return Retry()
+    if isinstance(error, OutlookError) and error.status is not None:
+        return advice_for_status(error.status, error.wait)
+    return None
 
 
 class DeltaExpired(OutlookError):
@@ -78,14 +105,21 @@ class Answer:
         return base64.b64decode(self.body) if isinstance(self.body, str) else b""
 
 
-def error_of(status: int, body: Any, what: str) -> OutlookError:
+def error_of(
+    status: int, body: Any, what: str, headers: dict[str, str] | None = None
+) -> OutlookError:
     """Graph's `{"error": {"code", "message"}}` as an `OutlookError` (or `DeltaExpired`)."""
     detail = body.get("error", {}) if isinstance(body, dict) else {}
     code = str(detail.get("code", "")) if isinstance(detail, dict) else ""
     message = str(detail.get("message", "")) if isinstance(detail, dict) else ""
     kind = DeltaExpired if status == 410 or code == "syncStateNotFound" else OutlookError
     text = f"Microsoft Graph answered {status} {code or ''} to {what}: {message}".rstrip(": ")
-    return kind(text, status, code)
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    return kind(text, status, code, retry_after(lowered.get("retry-after"), _now))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class GraphClient:
@@ -97,8 +131,10 @@ class GraphClient:
         user: str | None = None,
         base_url: str = GRAPH_URL,
         http: httpx.Client | None = None,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.token = token
+        self.retry = retry
         self.base_url = base_url.rstrip("/")
         self.mailbox = f"/users/{user}" if user else "/me"
         self.http = http or httpx.Client(timeout=TIMEOUT)
@@ -121,13 +157,18 @@ class GraphClient:
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
     ) -> Answer:
-        """One call; an error answer raises `OutlookError` (a transport failure too)."""
+        """One call under the retry policy; an error raises `OutlookError`."""
+        run = functools.partial(self._once, method, path, params, json)
+        return self.retry.call(run, graph_advice, idempotent=method in _READS)
+
+    def _once(self, method: str, path: str, params: dict[str, str] | None, json: Any) -> Answer:
         headers = {"Authorization": f"Bearer {self.token()}", "Prefer": IMMUTABLE_IDS}
         url = f"{self.base_url}{self.relative(path)}"
         try:
             response = self.http.request(method, url, params=params, json=json, headers=headers)
         except httpx.HTTPError as error:
-            raise OutlookError(f"Microsoft Graph unreachable ({type(error).__name__})") from error
+            text = f"Microsoft Graph unreachable ({type(error).__name__})"
+            raise _Unreachable(text) from error
         return self._answer(response, f"{method} {path.split('?')[0]}")
 
     def _answer(self, response: httpx.Response, what: str) -> Answer:
@@ -137,7 +178,7 @@ class GraphClient:
         except ValueError as error:
             raise OutlookError(f"Microsoft Graph sent a broken answer to {what}") from error
         if response.status_code >= 400:
-            raise error_of(response.status_code, body, what)
+            raise error_of(response.status_code, body, what, dict(response.headers))
         if body is None:
             body = base64.b64encode(response.content).decode("ascii")
         return Answer(response.status_code, body, dict(response.headers))
@@ -147,15 +188,33 @@ class GraphClient:
         parts = list(requests)
         answers: dict[str, Answer] = {}
         for chunk in _chunks(parts, BATCH_LIMIT):
-            found = self.request("POST", "/$batch", json={"requests": [p.payload() for p in chunk]})
-            for item in found.json().get("responses", []):
-                answers[str(item["id"])] = Answer(
-                    int(item["status"]), item.get("body"), dict(item.get("headers") or {})
-                )
+            reads = all(p.method in _READS for p in chunk)
+            run = functools.partial(self._batch_once, chunk, reads)
+            answers.update(self.retry.call(run, graph_advice, idempotent=reads))
         missing = [p.id for p in parts if p.id not in answers]
         if missing:
             raise OutlookError(f"Microsoft Graph left {len(missing)} batched requests unanswered")
         return answers
+
+    def _batch_once(self, chunk: list[Part], reads: bool) -> dict[str, Answer]:
+        found = self._once("POST", "/$batch", None, {"requests": [p.payload() for p in chunk]})
+        answers = {
+            str(item["id"]): Answer(
+                int(item["status"]), item.get("body"), dict(item.get("headers") or {})
+            )
+            for item in found.json().get("responses", [])
+        }
+        if reads:
+            _raise_retryable(answers)
+        return answers
+
+
+def _raise_retryable(answers: dict[str, Answer]) -> None:
+    """A part throttled or failed on Graph's side fails the batch, so it is retried."""
+    for part_id, answer in answers.items():
+        error = error_of(answer.status, answer.body, f"batched request {part_id}", answer.headers)
+        if answer.status >= 400 and graph_advice(error) is not None:
+            raise error
 
 
 def _chunks(items: list[Part], size: int) -> Iterator[list[Part]]:

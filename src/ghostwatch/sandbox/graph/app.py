@@ -39,6 +39,7 @@ from ghostwatch.sandbox.server import ApiError, Request, Response, serve
 if TYPE_CHECKING:
     from ghostwatch.providers.outlook import OutlookSource
     from ghostwatch.providers.outlook_graph import GraphClient
+    from ghostwatch.providers.retry import RetryPolicy
 
 DEFAULT_USER = "alex@ghostwatch.example"
 # Outlook's per-app, per-mailbox limit: 10,000 requests in 10 minutes
@@ -116,21 +117,22 @@ class GraphSandbox:
         with self._lock:
             self.calendar.set_attendance(uid, joined_by_outsiders)
 
-    def client(self, app_only: bool = False) -> GraphClient:
+    def client(self, app_only: bool = False, retry: RetryPolicy | None = None) -> GraphClient:
         """The Outlook provider's Graph client for this sandbox: delegated (`/me`) with
         the sandbox's token, or app-only (`/users/{upn}`)."""
-        from ghostwatch.providers.outlook_graph import GraphClient
+        from ghostwatch.providers.outlook_graph import DEFAULT_POLICY, GraphClient
 
         token = self.app_token if app_only else self.token
         user = self.user if app_only else None
-        return GraphClient(lambda: token, user=user, base_url=self.base_url)
+        policy = retry or DEFAULT_POLICY
+        return GraphClient(lambda: token, user=user, base_url=self.base_url, retry=policy)
 
-    def outlook_source(self) -> OutlookSource:
+    def outlook_source(self, retry: RetryPolicy | None = None) -> OutlookSource:
         """The Outlook provider reading this sandbox, meetings and attendance included."""
         from ghostwatch.providers.outlook import OutlookSource
         from ghostwatch.providers.outlook_calendar import OutlookCalendar
 
-        client = self.client()
+        client = self.client(retry=retry)
         return OutlookSource(client, OutlookCalendar(client, self.user))
 
     @property

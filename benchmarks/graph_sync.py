@@ -1,0 +1,99 @@
+"""Benchmark reading an Outlook mailbox through the provider, against the Graph sandbox.
+
+    .venv/bin/python benchmarks/graph_sync.py [--messages 20000] [--changed 10]
+
+Seeds the Graph sandbox from a synthetic Maildir (`synth.py`, cached in /tmp, shared
+with gmail_sync.py), then measures, from the sandbox's own meter, what the Outlook
+provider (`OutlookSource`, one batched delta per watched folder) costs:
+
+- initial: the first read of the mailbox (every folder's full delta round);
+- idle_poll: a second read with nothing changed;
+- poll_with_changes: a read after `--changed` new messages arrived in the Inbox.
+
+Prints progress to stderr and, last, one JSON line:
+    {"initial": {"requests", "calls", "seconds"}, "idle_poll": {"requests", "calls"},
+     "poll_with_changes": {"changed", "requests", "calls"}}
+`requests` are HTTP requests (a JSON batch is one), `calls` the Graph calls in them.
+The issue's targets: an idle poll is 1 request; a poll with k changes costs
+O(k / page size) requests; the first read uses Graph's largest delta page (1000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ghostwatch.providers.outlook import OutlookSource
+from ghostwatch.sandbox.graph import GraphSandbox
+from synth import ME, make_maildir
+
+
+def log(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def mailbox(messages: int) -> Path:
+    root = Path(f"/tmp/ghostwatch-gmail-bench-{messages}")
+    done = root.with_name(root.name + ".complete")
+    if not done.exists():
+        log(f"generating {messages:,} messages in {root}")
+        make_maildir(root, messages)
+        done.write_text("ok")
+    return root
+
+
+def metered(graph: GraphSandbox, read: OutlookSource) -> dict[str, Any]:
+    graph.meter.reset()
+    started = time.perf_counter()
+    count = len(read.read_headers())
+    seconds = round(time.perf_counter() - started, 2)
+    return {"requests": graph.meter.requests, "calls": graph.meter.calls, "seconds": seconds,
+            "messages": count}  # fmt: skip
+
+
+def arrive(graph: GraphSandbox, count: int) -> None:
+    """New mail from prospects, as Exchange would deliver it to the Inbox."""
+    for n in range(count):
+        graph.deliver(
+            (
+                f"From: Prospect {n} <p{n}@arrivals.example>\r\nTo: {ME}\r\n"
+                f"Subject: New question {n}\r\nMessage-ID: <arrival-{n}@arrivals.example>\r\n"
+                "Date: Fri, 20 Nov 2026 14:00:00 +0000\r\n\r\nHello!\r\n"
+            ).encode()
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--changed", type=int, default=10)
+    args = parser.parse_args()
+    root = mailbox(args.messages)
+    started = time.perf_counter()
+    with GraphSandbox.serve(seed=root, user=ME, throttle_limit=10**9) as graph:
+        log(f"seeded the Graph sandbox in {time.perf_counter() - started:.1f}s")
+        read = graph.outlook_source()
+        initial = metered(graph, read)
+        log(f"initial read: {initial}")
+        idle = metered(graph, read)
+        log(f"idle poll: {idle}")
+        arrive(graph, args.changed)
+        changes = metered(graph, read)
+        log(f"poll after {args.changed} new messages: {changes}")
+    result = {
+        "initial": {k: initial[k] for k in ("requests", "calls", "seconds")},
+        "idle_poll": {k: idle[k] for k in ("requests", "calls")},
+        "poll_with_changes": {"changed": args.changed}
+        | {k: changes[k] for k in ("requests", "calls")},
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
