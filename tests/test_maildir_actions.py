@@ -27,7 +27,7 @@ from ghostwatch.providers.port import MailActions
 from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.scan import run_scan
 from ghostwatch.service import CycleReport, run_cycle
-from ghostwatch.service.wiring import default_registry, rules_for, sender_for
+from ghostwatch.service.wiring import ProviderRegistry, default_registry, rules_for, sender_for
 from ghostwatch.store import LedgerStatus, Store
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
@@ -219,8 +219,10 @@ def test_the_registry_opens_maildir_and_gmail_and_refuses_what_it_lacks(tmp_path
     # The Gmail sync reads what bears on decisions (port.py), the Maildir reader all.
     assert through_gmail < {m.message_id for m in local.source.read_headers()}
     outlook = config.AccountConfig(name="o", provider="outlook", address=ME)
-    with pytest.raises(UserError, match="not available"):
+    with pytest.raises(UserError, match="ghostwatch auth microsoft --account o"):
         registry.open(outlook)
+    with pytest.raises(UserError, match="not available"):
+        ProviderRegistry().open(outlook)
     with pytest.raises(UserError, match="ghostwatch auth google --account g"):
         default_registry().open(gmail)
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ghostwatch.compose.values import Draft, Sender
+from ghostwatch.config import AccountConfig, OutlookOptions
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
@@ -33,6 +34,7 @@ from ghostwatch.providers.retry import RetryPolicy
 from ghostwatch.sandbox.graph import GraphSandbox
 from ghostwatch.scan import run_scan
 from ghostwatch.service import CycleReport, run_cycle
+from ghostwatch.service.wiring import default_registry
 from ghostwatch.store import Store
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
@@ -202,3 +204,12 @@ def test_an_unreadable_drafts_folder_is_an_error_not_an_absence(world: World) ->
     world.graph.faults.add("500", count=FAST.attempts, method="messages.delta")
     with pytest.raises(OutlookError, match="500"):
         world.actions.existing_steps()
+
+
+def test_the_registry_opens_an_outlook_account_with_the_auth_token(world: World) -> None:
+    options = OutlookOptions(graph_endpoint=world.graph.base_url)
+    account = AccountConfig(name="o", provider="outlook", address=ME, outlook=options)
+    token = world.graph.token
+    opened = default_registry(microsoft_tokens=lambda _account: lambda: token).open(account)
+    assert opened.provider == "outlook"
+    assert len(opened.source.read_headers()) == len(world.source.read_headers())

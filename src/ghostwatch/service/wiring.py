@@ -3,7 +3,7 @@
 Each provider registers one builder. Gmail needs credentials, which the auth helper's
 vault provides (`ghostwatch auth google`); until it is wired in, the entry point passes a
 `GoogleCredentials` factory (tests pass the sandbox's `.credentials()`). Outlook plugs in
-the same way once its provider exists: `registry.register("outlook", builder)`.
+the same way (`outlook_builder`), given a bearer-token factory from the auth helper.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ghostwatch.compose.values import Sender
-from ghostwatch.config import AccountConfig, GmailOptions
+from ghostwatch.config import AccountConfig, GmailOptions, OutlookOptions
 from ghostwatch.engine.cadence import BusinessCalendar, Cadence, holiday_dates
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
@@ -24,10 +24,17 @@ from ghostwatch.providers.google_api import google_service
 from ghostwatch.providers.google_calendar import GoogleCalendar
 from ghostwatch.providers.maildir import MaildirMailbox
 from ghostwatch.providers.maildir_actions import MaildirActions
+from ghostwatch.providers.outlook import OutlookSource
+from ghostwatch.providers.outlook_actions import OutlookActions
+from ghostwatch.providers.outlook_calendar import OutlookCalendar
+from ghostwatch.providers.outlook_graph import GraphClient
 from ghostwatch.providers.port import MailActions, MailSource
 
 GoogleCredentials = Callable[[AccountConfig], Any]
 """Account → google-auth credentials (refreshing themselves), or `UserError` if none."""
+MicrosoftTokens = Callable[[AccountConfig], Callable[[], str]]
+"""Account → a bearer-token callable for Graph (msal, refreshing itself), or `UserError`.
+A callable with a true `app_only` attribute (client credentials) reads `/users/{address}`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,28 @@ def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
     return gmail_mailbox
 
 
+def outlook_builder(tokens: MicrosoftTokens) -> Builder:
+    """An Outlook builder: Graph at the account's endpoint with `tokens(account)`,
+    `/users/{address}` when the token is app-only (`app_only`), else `/me`."""
+
+    def outlook_mailbox(account: AccountConfig) -> Mailbox:
+        options = account.outlook or OutlookOptions()
+        token = tokens(account)
+        user = account.address if getattr(token, "app_only", False) else None
+        client = GraphClient(token, user=user, base_url=options.graph_endpoint)
+        calendar = OutlookCalendar(client, account.address)
+        return Mailbox(OutlookSource(client, calendar), OutlookActions(client), "outlook")
+
+    return outlook_mailbox
+
+
+def no_microsoft_tokens(account: AccountConfig) -> Callable[[], str]:
+    raise UserError(
+        f"account {account.name} has no Microsoft sign-in yet: run "
+        f"`ghostwatch auth microsoft --account {account.name}`"
+    )
+
+
 def no_google_credentials(account: AccountConfig) -> Any:
     raise UserError(
         f"account {account.name} has no Google sign-in yet: run "
@@ -94,11 +123,14 @@ def no_google_credentials(account: AccountConfig) -> Any:
 
 
 def default_registry(
-    google_credentials: GoogleCredentials = no_google_credentials, **build: Any
+    google_credentials: GoogleCredentials = no_google_credentials,
+    microsoft_tokens: MicrosoftTokens = no_microsoft_tokens,
+    **build: Any,
 ) -> ProviderRegistry:
     registry = ProviderRegistry()
     registry.register("maildir", maildir_mailbox)
     registry.register("gmail", gmail_builder(google_credentials, **build))
+    registry.register("outlook", outlook_builder(microsoft_tokens))
     return registry
 
 
