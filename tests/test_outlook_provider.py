@@ -73,6 +73,25 @@ def test_changes_arrive_and_moves_keep_the_key(graph: GraphSandbox) -> None:
     assert len(after) == 5
 
 
+def test_a_slim_change_keeps_what_was_known(graph: GraphSandbox) -> None:
+    source = outlook(graph)
+    before = {m.key: m for m in source.read_headers()}
+    inbox = next(m for m in before.values() if m.folder == Folder.INBOX)
+    graph.client().request("PATCH", f"/me/messages/{inbox.key}", json={"isRead": False})
+    graph.meter.reset()
+    assert {m.key: m for m in source.read_headers()} == before
+    assert graph.meter.requests == 1  # nothing fetched again
+
+
+def test_sent_items_headers_come_from_their_mime_once(graph: GraphSandbox) -> None:
+    source = outlook(graph)
+    sent = [m for m in source.read_headers() if m.folder == Folder.SENT]
+    assert [m.subject for m in sent] == ["Proposal"]
+    assert graph.meter.methods["messages.getMime"] == 1
+    source.read_headers()
+    assert graph.meter.methods["messages.getMime"] == 1
+
+
 def test_an_expired_delta_link_reads_the_folder_again(graph: GraphSandbox) -> None:
     source = outlook(graph)
     before = sorted(m.key for m in source.read_headers())

@@ -110,9 +110,21 @@ def test_headers_only_when_selected(http: httpx.Client, graph: GraphSandbox) -> 
     plain = http.get("/me/mailFolders/sentitems/messages/delta").json()["value"][0]
     assert "internetMessageHeaders" not in plain
     assert plain["subject"] == "Proposal"
-    asked = http.get(f"/me/messages/{plain['id']}", params={"$select": "internetMessageHeaders"})
-    names = {h["name"].lower() for h in asked.json()["internetMessageHeaders"]}
+    headers = {"$select": "internetMessageHeaders"}
+    sent = http.get(f"/me/messages/{plain['id']}", params=headers).json()
+    assert sent["internetMessageHeaders"] is None  # Exchange keeps none for Sent Items
+    received = http.get(f"/me/messages/{find_id(http, 'Lead 3')}", params=headers).json()
+    names = {h["name"].lower() for h in received["internetMessageHeaders"]}
     assert {"from", "to", "subject", "message-id", "date"} <= names
+
+
+def test_a_read_state_change_comes_as_a_slim_item(http: httpx.Client) -> None:
+    _, link, _ = delta_all(http, "inbox")
+    lead = find_id(http, "Lead 2")
+    assert http.patch(f"/me/messages/{lead}", json={"isRead": False}).status_code == 200
+    [item] = http.get(link).json()["value"]
+    assert set(item) == {"@odata.etag", "id", "isRead", "parentFolderId"}
+    assert item["isRead"] is False
 
 
 def test_replies_share_the_conversation(http: httpx.Client) -> None:

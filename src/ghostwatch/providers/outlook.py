@@ -3,9 +3,10 @@
 Mail comes from one delta round per watched folder (Inbox, Sent Items, Junk Email,
 Drafts) bundled into one JSON batch (`outlook_sync.py`), selecting only what decisions
 read: `internetMessageHeaders` (the same fields the Maildir reader parses), plus
-`conversationId` and `receivedDateTime`. Message keys are immutable ids, so a message
-moved between folders (a junk rescue) keeps its key. Bodies are the MIME (`/$value`),
-batched. Meetings come from `outlook_calendar.py`.
+`conversationId` and `receivedDateTime`. Exchange keeps no internet headers for the copy
+in Sent Items; those messages' headers are read once from their MIME (`/$value`).
+Message keys are immutable ids, so a message moved between folders (a junk rescue)
+keeps its key. Bodies are the MIME (`/$value`), batched. Meetings come from `outlook_calendar.py`.
 
 The source keeps the folders' state between polls. With `auto_commit=False` a poll is
 only staged: the caller makes it current with `commit()` after recording what it
@@ -71,7 +72,15 @@ class OutlookSource:
         self.client = client
         self.calendar = calendar
         self.auto_commit = auto_commit
-        self.sync = FolderSync(client, tuple(WATCHED), SELECT, message_from_item, page_size)
+        self.sync = FolderSync(
+            client,
+            tuple(WATCHED),
+            SELECT,
+            message_from_item,
+            page_size,
+            complete=lambda item: bool(item.get("internetMessageHeaders")),
+            repair=self._from_mime,
+        )
         self._staged: Synced | None = None
 
     # --- cursors ------------------------------------------------------------------------
@@ -87,6 +96,31 @@ class OutlookSource:
             self.sync.commit(self._staged)
             self._staged = None
         return self.cursors
+
+    def _from_mime(self, wanted: list[tuple[str, dict[str, Any]]]) -> dict[str, Message]:
+        """Messages Graph gave no headers for (Sent Items), read from their MIME: the same
+        header block the Maildir reader parses. Batched, 20 to a request."""
+        box = self.client.mailbox
+        parts = [Part(f"v{n}", f"{box}/messages/{item['id']}/$value")
+                 for n, (_, item) in enumerate(wanted)]  # fmt: skip
+        slim = [
+            (n, item["id"]) for n, (_, item) in enumerate(wanted) if "conversationId" not in item
+        ]
+        parts += [Part(f"p{n}", f"{box}/messages/{key}?$select={SELECT}") for n, key in slim]
+        answers = self.client.batch(parts)
+        found: dict[str, Message] = {}
+        for n, (folder, item) in enumerate(wanted):
+            mime, props = answers[f"v{n}"], answers.get(f"p{n}")
+            if not mime.ok():
+                log.info("outlook_message_unread", status=mime.status)
+                continue
+            full = {**item, **(props.json() if props is not None and props.ok() else {})}
+            message = parse.parse_headers(
+                mime.content(), item["id"], WATCHED[folder], received_of(full)
+            )
+            thread = full.get("conversationId")
+            found[item["id"]] = replace(message, thread_id=str(thread)) if thread else message
+        return found
 
     # --- MailSource ---------------------------------------------------------------------
 

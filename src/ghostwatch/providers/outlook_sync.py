@@ -7,6 +7,11 @@ empty page with its delta link — is a single HTTP request; folders with more p
 going in the next batch until every one has its `@odata.deltaLink`. A folder whose link
 is too old (410 / syncStateNotFound) is read again in full, alone; the others keep theirs.
 
+Exchange does not always send what `$select` asked: a read-state change comes as a slim
+item (id, isRead, parentFolderId; microsoftgraph/microsoft-graph-docs#7776), which keeps
+what was known, and some messages lack a property the owner needs (Sent Items have no
+internet headers): those go to the owner's `repair`, in one batch after the rounds.
+
 A poll never changes the committed state: `poll()` returns a `Synced` (the folders'
 messages and their new delta links) that the owner makes current with `commit()` once
 what it decided from them is safely recorded. Until then the next poll starts again
@@ -19,11 +24,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghostwatch.providers.outlook_graph import Answer, DeltaExpired, GraphClient, Part, checked
+from ghostwatch.providers.outlook_graph import (
+    Answer,
+    DeltaExpired,
+    GraphClient,
+    OutlookError,
+    Part,
+    checked,
+)
 
 MAX_PAGE = 1000
 """The largest page Graph serves for message delta (`Prefer: odata.maxpagesize`)."""
 Item = dict[str, Any]
+Repair = Callable[[list[tuple[str, Item]]], dict[str, Any]]
+"""(folder, item) of items that lack what `convert` needs → id → converted."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +58,17 @@ class FolderSync:
         select: str,
         convert: Callable[[str, Item], Any],
         page_size: int = MAX_PAGE,
+        *,
+        complete: Callable[[Item], bool] = lambda _item: True,
+        repair: Repair | None = None,
     ) -> None:
         self.client = client
         self.folders = folders
         self.select = select
         self.convert = convert
         self.page_size = page_size
+        self.complete = complete
+        self.repair = repair
         self.committed = Synced()
         self.resyncs = 0
         """How many folders had to be read in full again after their link expired."""
@@ -62,21 +81,31 @@ class FolderSync:
         items = {f: dict(self.committed.items.get(f, {})) for f in self.folders}
         links: dict[str, str] = {}
         pending = {f: self.committed.links.get(f) for f in self.folders}
+        missing: list[tuple[str, Item]] = []
         while pending:
             answers = self.client.batch(self._part(f, link) for f, link in pending.items())
-            for folder in list(pending):
-                pending.pop(folder)
-                step = self._step(folder, answers[folder], items)
-                if step is None:
-                    continue
-                kind, url = step
-                if kind == "next":
-                    pending[folder] = url
+            for folder, asked in list(pending.items()):
+                done, link = self._step(folder, answers[folder], items, missing)
+                if link is None and asked is None:
+                    raise OutlookError(f"Microsoft Graph refused a fresh delta of {folder}")
+                if done and link is not None:
+                    links[folder] = link
+                    del pending[folder]
                 else:
-                    links[folder] = url
+                    pending[folder] = link
+        self._repair(items, missing)
         return Synced(items, links)
 
+    def _repair(self, items: dict[str, dict[str, Any]], missing: list[tuple[str, Item]]) -> None:
+        wanted = [(f, item) for f, item in missing if item["id"] not in items[f]]
+        if wanted and self.repair is not None:
+            found = self.repair(wanted)
+            for folder, item in wanted:
+                if item["id"] in found:
+                    items[folder][item["id"]] = found[item["id"]]
+
     def _part(self, folder: str, link: str | None) -> Part:
+        """The next page of a round, or (no link) a fresh round of the whole folder."""
         headers = {"Prefer": f"odata.maxpagesize={self.page_size}"}
         if link is not None:
             return Part(folder, self.client.relative(link), headers=headers)
@@ -84,23 +113,30 @@ class FolderSync:
         return Part(folder, url, headers=headers)
 
     def _step(
-        self, folder: str, answer: Answer, items: dict[str, dict[str, Any]]
-    ) -> tuple[str, str] | None:
-        """Apply one page; ("next" | "done", link), or None to restart the folder."""
+        self,
+        folder: str,
+        answer: Answer,
+        items: dict[str, dict[str, Any]],
+        missing: list[tuple[str, Item]],
+    ) -> tuple[bool, str | None]:
+        """Apply one page: (True, delta link) at the end of the round, (False, next link)
+        before it, (False, None) to read the folder again from scratch."""
         try:
             page = checked(answer, f"the {folder} delta").json()
         except DeltaExpired:
             self.resyncs += 1
             items[folder] = {}
-            return (
-                "next",
-                f"{self.client.mailbox}/mailFolders/{folder}/messages/delta?$select={self.select}",
-            )
+            return False, None
         for item in page.get("value", []):
             if "@removed" in item:
                 items[folder].pop(item["id"], None)
-            else:
+            elif not any(name in item for name in self.select.split(",")):
+                missing.append((folder, item))  # slim: kept if known (see `_repair`)
+            elif self.complete(item):
                 items[folder][item["id"]] = self.convert(folder, item)
+            else:
+                items[folder].pop(item["id"], None)
+                missing.append((folder, item))
         if "@odata.nextLink" in page:
-            return "next", str(page["@odata.nextLink"])
-        return "done", str(page["@odata.deltaLink"])
+            return False, str(page["@odata.nextLink"])
+        return True, str(page["@odata.deltaLink"])

@@ -122,7 +122,7 @@ def message_delta(box: GraphMailbox, folder: str, request: Request) -> Response:
         for message in box.messages.values()
         if _in_round(message, folder, current)
     )
-    items = [(key, _entry(box, m, folder, select, immutable)) for key, m in keyed]
+    items = [(key, _entry(box, m, folder, select, immutable, current.initial)) for key, m in keyed]
     return page_answer(request, current, items)
 
 
@@ -136,8 +136,18 @@ def _in_round(message: GraphMessage, folder: str, current: Round) -> bool:
 
 
 def _entry(
-    box: GraphMailbox, message: GraphMessage, folder: str, select: tuple[str, ...], imm: bool
+    box: GraphMailbox,
+    message: GraphMessage,
+    folder: str,
+    select: tuple[str, ...],
+    imm: bool,
+    initial: bool,
 ) -> dict[str, Any]:
-    if message.folder == folder:
-        return message_json(box, message, select, imm)
-    return {"id": message.id_for(imm), "@removed": {"reason": "deleted"}}
+    if message.folder != folder:
+        return {"id": message.id_for(imm), "@removed": {"reason": "deleted"}}
+    if message.flag_change_only and not initial:
+        # Exchange answers a read-state change with a slim item whatever $select asked
+        # (microsoftgraph/microsoft-graph-docs#7776): clients must keep what they had.
+        slim = ("isRead", "parentFolderId")
+        return message_json(box, message, slim, imm)
+    return message_json(box, message, select, imm)

@@ -109,7 +109,7 @@ def update(call: Call) -> Response:
             "ErrorInvalidPropertyUpdateSentMessage",
         )
     _apply(message, body, creating=False)
-    call.box.changed(message)
+    call.box.changed(message, flag_only=set(body) == {"isRead"})
     call.log("messages.update", [message.immutable_id])
     return call.shown(message)
 

@@ -1,5 +1,6 @@
 """Graph's JSON for a message (https://learn.microsoft.com/en-us/graph/api/resources/message),
 with `$select`, and the MIME (`/$value`) of messages created through the API.
+Messages in Sent Items have no `internetMessageHeaders` (null), as on Exchange.
 
 Without `$select` Graph answers a default set of properties; `internetMessageHeaders`
 is never in it and appears only when selected. `id` is always present, and `@removed`
@@ -103,6 +104,10 @@ def _property(box: GraphMailbox, message: GraphMessage, name: str) -> Any:
     if name in _RECIPIENTS:
         return [recipient(p) for p in getattr(message, _RECIPIENTS[name])]
     if name == "internetMessageHeaders":
+        # The copy in Sent Items never went through transport: Exchange keeps no
+        # internet headers for it (microsoftgraph/microsoft-graph-docs#12726, #4436).
+        if message.folder == "sentitems":
+            return None
         return [{"name": k, "value": v} for k, v in message.headers]
     if name == "parentFolderId":
         return box.folder_id(message.folder or "deleteditems")

@@ -73,6 +73,8 @@ class GraphMessage:
     is_read: bool = True
     version: int = 1
     touched: dict[str, int] = field(default_factory=dict)
+    flag_change_only: bool = False
+    """The last change only flipped isRead: delta then sends a slim item (see delta.py)."""
 
     def header(self, name: str) -> str:
         wanted = name.lower()
@@ -152,8 +154,9 @@ class GraphMailbox:
                 return self._by_rfc_id[ref]
         return opaque("AAQkA", self.user, "conversation", subject_key(subject), serial)
 
-    def changed(self, message: GraphMessage) -> None:
+    def changed(self, message: GraphMessage, flag_only: bool = False) -> None:
         message.version += 1
+        message.flag_change_only = flag_only
         self._touch(message, message.folder)
 
     def move(self, message: GraphMessage, destination: str) -> None:
@@ -164,6 +167,7 @@ class GraphMailbox:
         self._rest[message.rest_id] = message.immutable_id
         message.folder = destination
         message.version += 1
+        message.flag_change_only = False
         self.seq += 1
         if old is not None:
             message.touched[old] = self.seq
