@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,9 @@ from click.testing import CliRunner, Result
 
 from ghostwatch.auth.keys import new_key, resolve_key
 from ghostwatch.cli import main
+from ghostwatch.cli_auth import MSAL_HTTP_CLIENT
 from ghostwatch.sandbox import GmailSandbox
+from ghostwatch.sandbox.identity import IdentitySandbox
 from tests.auth_fixtures import browser, client_secrets, google, secret_key
 
 __all__ = ["browser", "google", "secret_key"]  # fixtures
@@ -87,3 +90,65 @@ def test_user_mistakes_are_one_line_and_exit_2(
         patch.chdir(tmp_path)
         result = run(args, new_key() if key == "ok" else key, tmp_path / "data")
     assert_one_line_error(result, *words)
+
+
+# -- Microsoft ------------------------------------------------------------------------
+
+ME = "alex@ghostwatch.example"
+
+
+@pytest.fixture
+def identity() -> Iterator[IdentitySandbox]:
+    with IdentitySandbox.serve(interval=1, signs_in_as=ME, lifetime=240) as fake:
+        fake.register("desktop")
+        fake.register("daemon", "s3cr3t-value")
+        yield fake
+
+
+def run_ms(args: list[str], key: str | None, data: Path, identity: IdentitySandbox) -> Result:
+    env = {"GHOSTWATCH_SECRET_KEY": key, "GHOSTWATCH_SECRET_KEY_FILE": None}
+    obj = {MSAL_HTTP_CLIENT: identity.http_client()}
+    argv = ["auth", *args, "--data-dir", str(data)]
+    return CliRunner().invoke(main, argv, env=env, obj=obj)
+
+
+def test_microsoft_device_code_then_check_then_revoked(
+    identity: IdentitySandbox, tmp_path: Path, secret_key: str
+) -> None:
+    data = tmp_path / "data"
+    args = ["microsoft", "--account", "alex", "--client-id", "desktop"]
+    signed = run_ms(args, secret_key, data, identity)
+    assert signed.exit_code == 0, signed.output
+    assert "microsoft.com/devicelogin" in signed.stdout
+    assert f"signed in: account alex as {ME}" in signed.stdout
+
+    checked = run_ms(["check", "--account", "alex"], secret_key, data, identity)
+    assert checked.exit_code == 0, checked.output
+    assert f"alex: microsoft (device code, {ME}): ok" in checked.stdout
+
+    identity.revoke(ME)
+    revoked = run_ms(["check", "--account", "alex"], secret_key, data, identity)
+    assert_one_line_error(revoked, "revoked", "ghostwatch auth microsoft --account alex")
+
+
+def test_microsoft_tenant_app_and_its_mistakes(
+    identity: IdentitySandbox, tmp_path: Path, secret_key: str
+) -> None:
+    data, secret = tmp_path / "data", tmp_path / "secret"
+    secret.write_text("s3cr3t-value\n")
+    app = ["microsoft", "--account", "team", "--client-id", "daemon"]
+    tenant = ["--tenant", "ghostwatch.example"]
+    with_secret = [*app, *tenant, "--client-secret-file", str(secret)]
+    stored = run_ms(with_secret, secret_key, data, identity)
+    assert stored.exit_code == 0, stored.output
+    assert b"s3cr3t-value" not in b"".join(p.read_bytes() for p in data.rglob("*.secret"))
+
+    no_tenant = run_ms([*app, "--client-secret-file", str(secret)], secret_key, data, identity)
+    assert_one_line_error(no_tenant, "--tenant")
+    missing = run_ms([*app, *tenant, "--client-secret-file", "nope"], secret_key, data, identity)
+    assert_one_line_error(missing, "client secret file")
+    secret.write_text("wrong")
+    wrong = run_ms(with_secret, secret_key, data, identity)
+    assert_one_line_error(wrong, "AADSTS7000215")
+    no_key = run_ms(with_secret, None, data, identity)
+    assert_one_line_error(no_key, "ghostwatch auth key")

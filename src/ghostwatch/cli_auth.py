@@ -14,12 +14,13 @@ from typing import Any
 
 import click
 
-from ghostwatch.auth import google
+from ghostwatch.auth import google, microsoft
 from ghostwatch.auth.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
 from ghostwatch.auth.vault import TokenVault, vault_in
 from ghostwatch.errors import UserError
 
 DATA_DIR_ENV = "GHOSTWATCH_DATA_DIR"
+MSAL_HTTP_CLIENT = "msal_http_client"
 DEFAULT_DATA_DIR = "data"  # the service's default data_dir (config/model.py)
 
 
@@ -137,11 +138,12 @@ def _import_delegation(
 @auth.command()
 @account_option
 @data_dir_option
-def check(account: str, data_dir: Path) -> None:
-    """Prove an account's stored sign-in still works (refreshes its token once)."""
+@click.pass_context
+def check(ctx: click.Context, account: str, data_dir: Path) -> None:
+    """Prove an account's stored sign-in still works (gets a fresh token once)."""
     with user_errors():
         vault = open_vault(data_dir)
-        found = describe(vault, account)
+        found = describe(vault, account, _msal_http_client(ctx))
     click.echo(f"{account}: {found}: ok")
 
 
@@ -149,7 +151,74 @@ def describe(vault: TokenVault, account: str, http_client: Any = None) -> str:
     """Which sign-in the vault holds for `account`, after proving it works."""
     if vault.get(google.entry_name(account)) is not None:
         return google.check_google(vault, account)
+    if vault.get(microsoft.entry_name(account)) is not None:
+        return microsoft.check_microsoft(vault, account, http_client=http_client)
     raise UserError(
         f"no sign-in stored for account {account!r} in {vault.directory}: run "
         f"`ghostwatch auth google --account {account}` or `ghostwatch auth microsoft ...`"
     )
+
+
+@auth.command(name="microsoft")
+@account_option
+@click.option(
+    "--client-id",
+    required=True,
+    envvar="GHOSTWATCH_MICROSOFT_CLIENT_ID",
+    help="The Entra app registration's Application (client) ID.",
+)
+@click.option(
+    "--tenant",
+    default="organizations",
+    show_default=True,
+    help="Tenant id or domain (required with --client-secret-file).",
+)
+@click.option("--attendance", is_flag=True, help="Also ask for OnlineMeetingArtifact.Read.All.")
+@click.option(
+    "--client-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tenant-wide: a file holding the app's client secret (application permissions).",
+)
+@click.option("--timeout", default=900, show_default=True, help="Seconds to wait for sign-in.")
+@data_dir_option
+@click.pass_context
+def microsoft_command(
+    ctx: click.Context,
+    account: str,
+    client_id: str,
+    tenant: str,
+    attendance: bool,
+    client_secret_file: Path | None,
+    timeout: int,
+    data_dir: Path,
+) -> None:
+    """Sign an Outlook / Microsoft 365 account in (device code), or a whole tenant's app."""
+    app = microsoft.EntraApp(client_id, tenant)
+    http_client = _msal_http_client(ctx)
+    with user_errors():
+        vault = open_vault(data_dir)
+        if client_secret_file is not None:
+            secret = _read_secret(client_secret_file)
+            microsoft.client_credentials_login(vault, account, app, secret, http_client=http_client)
+            click.echo(f"application ready: account {account} (Microsoft, tenant {tenant})")
+            return
+        scopes = microsoft.graph_scopes(attendance=attendance)
+        user = microsoft.device_code_login(
+            vault, account, app, scopes, click.echo, http_client=http_client, timeout=timeout
+        )
+    click.echo(f"signed in: account {account} as {user} (Microsoft), tokens stored encrypted")
+
+
+def _msal_http_client(ctx: click.Context) -> Any:
+    """Tests pass the identity fake's routed session as `obj`; production uses msal's own."""
+    return ctx.obj.get(MSAL_HTTP_CLIENT) if isinstance(ctx.obj, dict) else None
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        raise UserError(f"cannot read the client secret file {path}") from None
+    if not secret:
+        raise UserError(f"the client secret file {path} is empty: paste the secret's Value")
+    return secret
