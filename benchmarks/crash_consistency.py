@@ -1,0 +1,237 @@
+"""Kill ghostwatch at random instants and count what the mailboxes show afterwards.
+
+    .venv/bin/python benchmarks/crash_consistency.py [--trials 200] [--messages 600]
+
+Each trial serves a fresh Gmail sandbox and a fresh Graph sandbox, both seeded from one
+synthetic Maildir with many due steps (`synth.py`: 11 due drafts, a reply in Junk, and the
+digest per account), and a fresh SQLite store. It runs the worker (`crash_worker.py`:
+every account's real cycle, in its own process, over real HTTP) and kills it with
+SIGKILL, in turn:
+
+- `time`: after a random delay within a clean run's duration;
+- `write`: at the k-th write, right after the sandbox carried it out and before the
+  answer leaves (the window between an API call and its record);
+- `call`: at the k-th API call, batch parts included (mid-batch).
+
+One to three kills per trial, then the worker runs to the end, then once more, which must
+write nothing (the mailbox has settled). Then, from the sandboxes' own mailboxes and write
+logs: `duplicates` (drafts sharing an X-Ghostwatch-Step beyond the first), `missing` (steps
+a clean run writes that have no draft), `double_actions` (a rescue or a digest done twice),
+and `unsettled` (trials whose last run still wrote). The last stdout line is JSON:
+    {"trials", "kills", "duplicates", "missing", "double_actions", "unsettled", "seconds"}
+Target (issue 7): 0, 0, 0 at 200 trials. `tests/test_crash_consistency.py` runs a few.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from ghostwatch.sandbox import GmailSandbox  # noqa: E402 (after the path line)
+from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET  # noqa: E402
+from ghostwatch.sandbox.graph.app import GraphSandbox  # noqa: E402
+from synth import ME, NOW, make_maildir  # noqa: E402
+
+STEP = "X-Ghostwatch-Step"
+MODES = ("time", "write", "call")
+
+
+def log(text: str) -> None:
+    print(f"[crash] {text}", file=sys.stderr, flush=True)
+
+
+def mailbox(messages: int) -> Path:
+    root = Path(tempfile.gettempdir()) / f"ghostwatch-crash-{messages}"
+    done = root.with_name(root.name + ".complete")
+    if not done.exists():
+        make_maildir(root, messages)
+        done.write_text("ok")
+    return root
+
+
+@dataclass
+class Killer:
+    """Arms a SIGKILL for the running worker at the k-th write or call of either sandbox."""
+
+    mode: str = ""
+    countdown: int = 0
+    pid: int = 0
+    fired: bool = False
+
+    def arm(self, mode: str, countdown: int, pid: int) -> None:
+        self.mode, self.countdown, self.pid, self.fired = mode, countdown, pid, False
+
+    def event(self, kind: str) -> None:
+        if self.mode != kind or self.fired or self.pid == 0:
+            return
+        self.countdown -= 1
+        if self.countdown <= 0:
+            self.fired = True
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def watched(box: Any, killer: Killer) -> None:
+    """Route the sandbox's write log and call meter through the killer (the sandbox's
+    `_log` runs after a write is applied and before its answer is sent)."""
+    write, call = box._log, box.meter.call
+
+    def logged(method: str, ids: Any) -> None:
+        write(method, ids)
+        killer.event("write")
+
+    def called(name: str) -> None:
+        call(name)
+        killer.event("call")
+
+    box._log, box.meter.call = logged, called
+
+
+@dataclass
+class World:
+    gmail: GmailSandbox
+    graph: GraphSandbox
+    spec: Path
+    killer: Killer = field(default_factory=Killer)
+
+    def run(self, mode: str | None = None, limit: float = 0.0, rng: Any = None) -> bool:
+        """One worker process; True if it ran to the end."""
+        worker = subprocess.Popen(
+            [sys.executable, str(HERE / "crash_worker.py"), str(self.spec)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        if mode in ("write", "call"):
+            self.killer.arm(mode, rng.randint(1, 60 if mode == "write" else 400), worker.pid)
+        elif mode == "time":
+            self._kill_later(worker, rng.uniform(0, limit))
+        _, err = worker.communicate(timeout=300)
+        self.killer.arm("", 0, 0)
+        if worker.returncode not in (0, -signal.SIGKILL):
+            raise RuntimeError(f"worker failed ({worker.returncode}): {err.decode()[-2000:]}")
+        return worker.returncode == 0
+
+    @staticmethod
+    def _kill_later(worker: subprocess.Popen[bytes], delay: float) -> None:
+        try:
+            worker.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            worker.send_signal(signal.SIGKILL)
+
+    def writes(self) -> int:
+        return len(self.gmail.writes) + len(self.graph.writes)
+
+
+@contextmanager
+def world(root: Path, work: Path) -> Iterator[World]:
+    with ExitStack() as stack:
+        gmail = stack.enter_context(GmailSandbox.serve(seed=root, user=ME))
+        graph = stack.enter_context(GraphSandbox.serve(seed=root, user=ME))
+        spec = work / "spec.json"
+        spec.write_text(json.dumps({
+            "database": f"sqlite:///{work / 'ghostwatch.db'}",
+            "now": NOW, "tz": "UTC", "me": ME,
+            "gmail": {"url": gmail.url, "token_uri": gmail.token_uri,
+                      "refresh_token": gmail.refresh_token,
+                      "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+            "outlook": {"base_url": graph.base_url, "token": graph.token},
+        }))  # fmt: skip
+        built = World(gmail, graph, spec)
+        watched(gmail, built.killer)
+        watched(graph, built.killer)
+        yield built
+
+
+def steps(w: World) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for stored in w.gmail.mailbox.messages.values():
+        if "DRAFT" in stored.labels:
+            found.update("g:" + v for v in [stored.header(STEP)] if v)
+    for message in w.graph.mailbox.in_folder("drafts"):
+        found.update("o:" + v for k, v in message.headers if k == STEP)
+    return found
+
+
+def double_actions(w: World) -> int:
+    """Rescues of one message, or digests, beyond the first."""
+    acts: Counter[tuple[str, str]] = Counter()
+    for box, kinds in ((w.gmail, ("messages.modify", "messages.insert")),
+                       (w.graph, ("messages.move", "messages.create"))):  # fmt: skip
+        for write in box.writes:
+            if write.method in kinds:
+                target = write.ids[0] if write.method.endswith(("modify", "move")) else ""
+                acts[(f"{type(box).__name__}:{write.method}", target)] += 1
+    return sum(n - 1 for n in acts.values() if n > 1)
+
+
+@dataclass
+class Totals:
+    trials: int = 0
+    kills: int = 0
+    duplicates: int = 0
+    missing: int = 0
+    double_actions: int = 0
+    unsettled: int = 0
+
+
+def reference(root: Path) -> tuple[set[str], float]:
+    """The steps a clean run writes, and how long it takes."""
+    with tempfile.TemporaryDirectory() as work, world(root, Path(work)) as w:
+        started = time.perf_counter()
+        assert w.run()
+        return set(steps(w)), time.perf_counter() - started
+
+
+def trial(root: Path, expected: set[str], limit: float, rng: random.Random, totals: Totals) -> None:
+    with tempfile.TemporaryDirectory() as work, world(root, Path(work)) as w:
+        for _ in range(rng.randint(1, 3)):
+            if not w.run(rng.choice(MODES), limit, rng):
+                totals.kills += 1
+        while not w.run():  # a kill that came too late to land: run to the end
+            pass
+        before = w.writes()
+        w.run()
+        totals.unsettled += w.writes() != before
+        found = steps(w)
+        totals.duplicates += sum(n - 1 for n in found.values())
+        totals.missing += len(expected - set(found))
+        totals.double_actions += double_actions(w)
+        totals.trials += 1
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    root = mailbox(args.messages)
+    started = time.perf_counter()
+    expected, limit = reference(root)
+    log(f"a clean run writes {len(expected)} drafts in {limit:.1f} s")
+    rng, totals = random.Random(args.seed), Totals()
+    for n in range(args.trials):
+        trial(root, expected, limit, rng, totals)
+        if (n + 1) % 10 == 0 or n + 1 == args.trials:
+            log(f"{n + 1}/{args.trials} trials: {totals}")
+    result = totals.__dict__ | {"seconds": round(time.perf_counter() - started, 1)}
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
