@@ -14,6 +14,7 @@ Prints progress to stderr and, last, one JSON line:
     {"initial": {"requests", "calls", "seconds"}, "idle_poll": {"requests", "calls"},
      "poll_with_changes": {"changed", "requests", "calls"}}
 `requests` are HTTP requests (a JSON batch is one), `calls` the Graph calls in them.
+`--look-back-days N` reads only mail received in the N days before synth's NOW.
 The issue's targets: an idle poll is 1 request; a poll with k changes costs
 O(k / page size) requests; the first read uses Graph's largest delta page (1000).
 """
@@ -24,6 +25,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ghostwatch.providers.outlook import OutlookSource
 from ghostwatch.sandbox.graph import GraphSandbox
-from synth import ME, make_maildir
+from synth import ME, NOW, make_maildir
 
 
 def log(text: str) -> None:
@@ -73,12 +75,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--changed", type=int, default=10)
+    parser.add_argument(
+        "--look-back-days", type=int, default=0, help="read only mail this recent (0: all)"
+    )
     args = parser.parse_args()
     root = mailbox(args.messages)
     started = time.perf_counter()
     with GraphSandbox.serve(seed=root, user=ME, throttle_limit=10**9) as graph:
         log(f"seeded the Graph sandbox in {time.perf_counter() - started:.1f}s")
         read = graph.outlook_source()
+        if args.look_back_days:
+            since = datetime.fromisoformat(NOW) - timedelta(days=args.look_back_days)
+            read = OutlookSource(read.client, read.calendar, since=since)
         initial = metered(graph, read)
         log(f"initial read: {initial}")
         idle = metered(graph, read)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -140,6 +140,18 @@ def test_a_write_graph_may_have_done_is_not_retried(graph: GraphSandbox) -> None
     graph.faults.add("429", method="messages.create")
     assert client.request("POST", "/me/messages", json={"subject": "x"}).status == 201
     assert len(waits) == 1  # only the refused (429) create was tried again
+
+
+def test_a_look_back_reads_only_recent_mail_and_keeps_it_in_the_links(
+    graph: GraphSandbox,
+) -> None:
+    since = datetime(2026, 11, 17, tzinfo=UTC)
+    source = OutlookSource(graph.client(retry=NO_RETRY), since=since)
+    recent = source.read_headers()
+    assert all(m.date is not None and m.date >= since for m in recent)
+    assert {m.folder for m in recent} == {Folder.INBOX, Folder.JUNK, Folder.DRAFTS}
+    graph.deliver(ARRIVAL)
+    assert "New lead" in {m.subject for m in source.read_headers()}
 
 
 def test_app_only_reads_the_user_mailbox(graph: GraphSandbox) -> None:

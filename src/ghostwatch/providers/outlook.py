@@ -8,7 +8,9 @@ in Sent Items; those messages' headers are read once from their MIME (`/$value`)
 Message keys are immutable ids, so a message moved between folders (a junk rescue)
 keeps its key. Bodies are the MIME (`/$value`), batched. Meetings come from `outlook_calendar.py`.
 
-The source keeps the folders' state between polls. With `auto_commit=False` a poll is
+`since` is a look-back: only mail received from then on is read (`$filter=
+receivedDateTime ge …` on the first delta call), which keeps a first sync of a large
+mailbox small. The source keeps the folders' state between polls. With `auto_commit=False` a poll is
 only staged: the caller makes it current with `commit()` after recording what it
 decided, and may store `cursors` (the folders' delta links) with `tx.set_cursor`.
 """
@@ -68,6 +70,7 @@ class OutlookSource:
         *,
         auto_commit: bool = True,
         page_size: int = MAX_PAGE,
+        since: datetime | None = None,
     ) -> None:
         self.client = client
         self.calendar = calendar
@@ -80,6 +83,7 @@ class OutlookSource:
             page_size,
             complete=lambda item: bool(item.get("internetMessageHeaders")),
             repair=self._from_mime,
+            since=since,
         )
         self._staged: Synced | None = None
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from ghostwatch.providers.outlook_graph import (
     Answer,
@@ -61,6 +63,7 @@ class FolderSync:
         *,
         complete: Callable[[Item], bool] = lambda _item: True,
         repair: Repair | None = None,
+        since: datetime | None = None,
     ) -> None:
         self.client = client
         self.folders = folders
@@ -69,6 +72,7 @@ class FolderSync:
         self.page_size = page_size
         self.complete = complete
         self.repair = repair
+        self.since = since
         self.committed = Synced()
         self.resyncs = 0
         """How many folders had to be read in full again after their link expired."""
@@ -110,6 +114,10 @@ class FolderSync:
         if link is not None:
             return Part(folder, self.client.relative(link), headers=headers)
         url = f"{self.client.mailbox}/mailFolders/{folder}/messages/delta?$select={self.select}"
+        if self.since is not None:
+            # The one filter message delta takes; it travels in the links from then on.
+            when = self.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            url += "&$filter=" + quote(f"receivedDateTime ge {when}")
         return Part(folder, url, headers=headers)
 
     def _step(

@@ -4,11 +4,12 @@ messages in one folder (https://learn.microsoft.com/en-us/graph/api/message-delt
 A round starts without a token (all messages of the folder) or from a `$deltatoken`
 (what changed since that round ended) and is served in pages: every page but the last
 carries `@odata.nextLink` (`$skiptoken`), the last `@odata.deltaLink`. `$select` is
-given on the first call only and travels inside the links. Page size is 10 unless
-`Prefer: odata.maxpagesize=N` asks otherwise (capped at `MAX_PAGE`), and the answer
-says what it applied in `Preference-Applied`. Pages are cut by key (the seq of the
-change, then the message) so a change during a round never shifts a message out of it:
-it shows up in the next round instead. A token from a round the mailbox no longer
+given on the first call only and travels inside the links, as does the one filter delta
+takes, `receivedDateTime ge <time>` (removals are reported whatever the date). Page
+size is 10 unless `Prefer: odata.maxpagesize=N` asks otherwise (capped at `MAX_PAGE`),
+and the answer says what it applied in `Preference-Applied`. Pages are cut by key (the
+seq of the change, then the message) so a change during a round never shifts a message
+out of it: it shows up in the next round instead. A token from a round the mailbox no longer
 remembers answers 410 Gone with `syncStateNotFound` (API-NOTES.md): resync.
 """
 
@@ -17,7 +18,8 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from ghostwatch.sandbox.graph.errors import GraphError, answer, bad_request
@@ -28,6 +30,7 @@ from ghostwatch.sandbox.server import Request, Response
 DEFAULT_PAGE = 10
 MAX_PAGE = 1000
 _MAXPAGESIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+_RECEIVED = re.compile(r"receivedDateTime\s+(?:ge|gt)\s+(?P<when>\S+)", re.IGNORECASE)
 _IMMUTABLE = re.compile(r'IdType\s*=\s*"?ImmutableId"?', re.IGNORECASE)
 
 
@@ -41,20 +44,24 @@ class Round:
     select: str
     after: tuple[int, int] = (0, 0)
     """The (seq, serial) key of the last item served."""
+    received_from: str = ""
+    """`$filter=receivedDateTime ge …` of the first call (ISO time; "" for none)."""
 
 
 def encode(value: Round) -> str:
     data = json.dumps([value.scope, value.since, value.upto, value.initial, value.select,
-                       list(value.after)])  # fmt: skip
+                       list(value.after), value.received_from])  # fmt: skip
     return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
 
 
 def decode(token: str) -> Round:
     try:
         padded = token + "=" * (-len(token) % 4)
-        scope, since, upto, initial, select, after = json.loads(base64.urlsafe_b64decode(padded))
+        scope, since, upto, initial, select, after, received = json.loads(
+            base64.urlsafe_b64decode(padded)
+        )
         return Round(str(scope), int(since), int(upto), bool(initial), str(select),
-                     (int(after[0]), int(after[1])))  # fmt: skip
+                     (int(after[0]), int(after[1])), str(received))  # fmt: skip
     except (ValueError, TypeError, UnicodeDecodeError):
         raise bad_request("The delta or skip token is malformed.", "BadRequest") from None
 
@@ -74,6 +81,20 @@ def immutable_ids(request: Request) -> bool:
     return any(_IMMUTABLE.fullmatch(p) for p in prefers(request))
 
 
+def received_filter(text: str | None) -> str:
+    """The one filter message delta takes: `receivedDateTime ge|gt <time>` (ISO, UTC)."""
+    if not text:
+        return ""
+    match = _RECEIVED.fullmatch(text.strip())
+    if match is None:
+        raise bad_request(f"Unsupported filter on delta: {text}", "ErrorInvalidUrlQueryFilter")
+    try:
+        when = datetime.fromisoformat(match["when"].replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(f"Invalid time in filter: {text}", "ErrorInvalidUrlQueryFilter") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+
+
 def gone() -> GraphError:
     return GraphError(410, "syncStateNotFound", "The sync state generation is no longer available.")
 
@@ -85,9 +106,10 @@ def start_round(request: Request, scope: str, box_seq: int, oldest: int) -> Roun
         found = decode(skip)
     elif delta is not None:
         last = decode(delta)
-        found = Round(scope, last.upto, box_seq, False, last.select)
+        found = Round(scope, last.upto, box_seq, False, last.select, (0, 0), last.received_from)
     else:
-        found = Round(scope, 0, box_seq, True, request.param("$select") or "")
+        received = received_filter(request.param("$filter"))
+        found = Round(scope, 0, box_seq, True, request.param("$select") or "", (0, 0), received)
     if found.scope != scope:
         raise bad_request("The token belongs to another folder or window.", "BadRequest")
     if not found.initial and found.since < oldest:
@@ -104,11 +126,10 @@ def page_answer(
     base = f"http://{request.headers.get('host', 'localhost')}{request.path}"
     body: dict[str, Any] = {"@odata.context": f"{base}/$metadata", "value": [v for _, v in chunk]}
     if more:
-        after = Round(current.scope, current.since, current.upto, current.initial,
-                      current.select, chunk[-1][0])  # fmt: skip
+        after = replace(current, after=chunk[-1][0])
         body["@odata.nextLink"] = f"{base}?$skiptoken={encode(after)}"
     else:
-        done = Round(current.scope, current.since, current.upto, False, current.select)
+        done = replace(current, initial=False, after=(0, 0))
         body["@odata.deltaLink"] = f"{base}?$deltatoken={encode(done)}"
     return answer(200, body, {"Preference-Applied": f"odata.maxpagesize={size}"})
 
@@ -130,9 +151,17 @@ def _in_round(message: GraphMessage, folder: str, current: Round) -> bool:
     seq = message.touched.get(folder)
     if seq is None or not current.since < seq <= current.upto:
         return False
+    if _too_old(message, folder, current):
+        return False
     if (seq, message.serial) <= current.after:
         return False
     return not current.initial or message.folder == folder
+
+
+def _too_old(message: GraphMessage, folder: str, current: Round) -> bool:
+    if not current.received_from or message.folder != folder:
+        return False
+    return message.received < datetime.fromisoformat(current.received_from)
 
 
 def _entry(
