@@ -134,6 +134,11 @@ class GraphToken:
         self._client = _application(entry, self._cache, http_client)
         self._lock = threading.Lock()  # one refresh at a time; the cache is shared
 
+    @property
+    def app_only(self) -> bool:
+        """Client credentials: Graph's `/me` means nothing; read `/users/{address}`."""
+        return bool(self._entry["kind"] == "app")
+
     def __call__(self) -> str:
         with self._lock:
             result = _call(self._acquire)
