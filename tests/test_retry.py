@@ -141,3 +141,15 @@ def test_a_draft_create_that_may_have_happened_is_not_retried(
     with pytest.raises(GmailError):
         actions.create_draft(draft, message, None)
     assert sleeps == []  # the cycle's ledger asks the mailbox before trying again
+
+
+@pytest.mark.parametrize("kind", ["malformed", "429", "503"])
+def test_a_batch_part_that_fails_alone_is_sent_again(
+    kind: str, source: GmailSource, sandbox: GmailSandbox, sleeps: Sleeps
+) -> None:
+    expected = {m.key for m in source.read_headers()}
+    sandbox.faults.add(kind, count=1, method="threads.get")  # one part of a batch
+    fresh = GmailSource(source.service, batch_uri=sandbox.batch_uri, retry=source.retry)
+    assert {m.key for m in fresh.read_headers()} == expected
+    assert "threads.get" in {method for _, method in sandbox.faults.fired}
+    assert len(sleeps) == 1

@@ -36,6 +36,7 @@ from ghostwatch.providers.gmail_sync import (
 from ghostwatch.providers.google_api import (
     DEFAULT_POLICY,
     GoogleApiError,
+    MalformedAnswer,
     execute,
     google_advice,
     google_service,
@@ -300,11 +301,10 @@ class GmailSource:
         for attempt in range(self.retry.attempts):
             failed = self._batch_round(pending, request, found)
             again = {i: e for i, e in failed.items() if google_advice(e) is not None}
-            fatal = [e for i, e in failed.items() if i not in again and e.resp.status != 404]
+            fatal = [e for i, e in failed.items() if i not in again and _status(e) != 404]
             if fatal:
-                raise GmailError(
-                    f"{len(fatal)} batched calls failed: {fatal[0]}", fatal[0].resp.status
-                )
+                first = fatal[0]
+                raise GmailError(f"{len(fatal)} batched calls failed: {first}", _status(first))
             if not again:
                 return found
             if attempt + 1 < self.retry.attempts:
@@ -314,13 +314,16 @@ class GmailSource:
 
     def _batch_round(
         self, ids: Sequence[str], request: Callable[[str], Any], found: dict[str, Any]
-    ) -> dict[str, HttpError]:
-        failed: dict[str, HttpError] = {}
+    ) -> dict[str, Exception]:
+        failed: dict[str, Exception] = {}
 
         def keep(request_id: str, response: Any, error: Exception | None) -> None:
-            if isinstance(error, HttpError):
+            if error is not None:
                 failed[request_id] = error
-            elif error is None:
+            elif isinstance(response, str):
+                # A part whose JSON did not parse comes back as text (as `execute` does).
+                failed[request_id] = MalformedAnswer(f"not JSON: {response[:40]!r}")
+            else:
                 found[request_id] = response
 
         for start in range(0, len(ids), BATCH_SIZE):
@@ -331,7 +334,11 @@ class GmailSource:
         return failed
 
 
-def _asked(error: HttpError, policy: RetryPolicy) -> float:
+def _status(error: Exception) -> int:
+    return int(error.resp.status) if isinstance(error, HttpError) else 0
+
+
+def _asked(error: Exception, policy: RetryPolicy) -> float:
     found = google_advice(error, policy.now)
     return found.after if found is not None else 0.0
 
