@@ -13,7 +13,14 @@ from ghostwatch.cli import main
 from ghostwatch.cli_auth import MSAL_HTTP_CLIENT
 from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.sandbox.identity import IdentitySandbox
-from tests.auth_fixtures import browser, client_secrets, google, secret_key
+from tests.auth_fixtures import (
+    assert_nowhere,
+    browser,
+    client_secrets,
+    disk_bytes,
+    google,
+    secret_key,
+)
 
 __all__ = ["browser", "google", "secret_key"]  # fixtures
 
@@ -129,6 +136,9 @@ def test_microsoft_device_code_then_check_then_revoked(
     identity.revoke(ME)
     revoked = run_ms(["check", "--account", "alex"], secret_key, data, identity)
     assert_one_line_error(revoked, "revoked", "ghostwatch auth microsoft --account alex")
+    secrets = [*identity.access, *identity.sessions]
+    assert len(secrets) >= 2
+    assert_nowhere(secrets, disk_bytes(data), signed.output, checked.output, revoked.output)
 
 
 def test_microsoft_tenant_app_and_its_mistakes(

@@ -122,7 +122,7 @@ def google_command(
         )
         credentials = google.installed_app_login(client_secrets, scopes, prompt)
         google.store_user_login(vault, account, credentials)
-    click.echo(f"signed in: account {account} (Google), tokens stored encrypted in {vault}")
+    click.echo(f"signed in: account {account} (Google), tokens encrypted in {vault.directory}")
 
 
 def _import_delegation(
