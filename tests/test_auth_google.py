@@ -150,6 +150,14 @@ def test_refused_consent_and_bad_client_files(
         google_auth.installed_app_login(tmp_path / "web.json", scopes, headless([]))
 
 
+def test_an_unticked_permission_is_named(google: GmailSandbox, tmp_path: Path) -> None:
+    google.tokens.withheld = frozenset({google_auth.DRAFTS})
+    with pytest.raises(ConsentMissing, match="leave every permission ticked"):
+        google_auth.installed_app_login(
+            client_secrets(tmp_path, google), google_scopes(junk_rescue=False), headless([])
+        )
+
+
 def test_a_pasted_address_from_another_sign_in_is_refused(
     google: GmailSandbox, tmp_path: Path
 ) -> None:

@@ -95,8 +95,11 @@ def installed_app_login(
                 access_type="offline",
                 prompt="consent",  # a refresh token every time, also on a second sign-in
             )
-    except Warning as warning:  # oauthlib warns (raises) when fewer scopes came back
-        raise ConsentMissing(f"Google granted fewer scopes than asked: {warning}") from None
+    except Warning:  # oauthlib raises a Warning when the granted scopes differ
+        raise ConsentMissing(
+            "Google granted fewer permissions than ghostwatch needs (a box was unticked on "
+            "the consent screen): sign in again and leave every permission ticked"
+        ) from None
     except OAuth2Error as error:  # RFC 6749 §5.2 answers: invalid_grant, invalid_client ...
         raise SignInFailed(f"Google sign-in failed: {error}") from None
     if not credentials.refresh_token:

@@ -55,6 +55,8 @@ class TokenIssuer:
     """The person the authorization endpoint consents for."""
     refuse_consent: bool = False
     """The person clicks "Cancel" on the consent screen."""
+    withheld: frozenset[str] = frozenset()
+    """Scopes the person unticks on Google's granular consent screen."""
     clock: Callable[[], float] = time.time
     grants: dict[str, Grant] = field(default_factory=dict)
     _access: dict[str, tuple[Grant, float]] = field(default_factory=dict)

@@ -72,7 +72,8 @@ def authorize(issuer: TokenIssuer, request: Request) -> Response:
         return _redirect(redirect, {"error": "access_denied", "state": state})
     if request.param("code_challenge_method") != "S256" or not request.param("code_challenge"):
         return oauth_error("invalid_request", "PKCE with S256 is required for this client.")
-    scopes = tuple((request.param("scope") or "").split())
+    asked = (request.param("scope") or "").split()
+    scopes = tuple(scope for scope in asked if scope not in issuer.withheld)
     code = f"4/sandbox-{secrets.token_urlsafe(24)}"
     issuer.consents[code] = Consent(
         issuer.signed_in,
