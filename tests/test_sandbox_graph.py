@@ -201,6 +201,28 @@ def test_create_reply_makes_a_draft_in_the_conversation(
     assert [w.method for w in graph.writes] == ["messages.createReply", "messages.update"]
 
 
+def test_custom_headers_read_back_as_named_properties(http: httpx.Client) -> None:
+    prop = "String {00020386-0000-0000-C000-000000000046} Name X-Ghostwatch-Step"
+    expand = {"$expand": f"singleValueExtendedProperties($filter=id eq '{prop}')"}
+    original = find_id(http, "Re: Proposal")
+    step = {"name": "X-Ghostwatch-Step", "value": "conv/nudge/1/abc"}
+    body = {"message": {"internetMessageHeaders": [step]}}
+    draft = http.post(f"/me/messages/{original}/createReply", json=body).json()
+    got = http.get(f"/me/messages/{draft['id']}", params={"$select": "isDraft", **expand})
+    [found] = got.json()["singleValueExtendedProperties"]
+    assert (found["id"].lower(), found["value"]) == (prop.lower(), step["value"])
+    plain = http.get(f"/me/messages/{original}", params={"$select": "isDraft", **expand})
+    assert "singleValueExtendedProperties" not in plain.json()  # none: left out
+    first = http.get(
+        "/me/mailFolders/drafts/messages/delta", params={"$select": "isDraft", **expand}
+    )
+    made = [i for i in first.json()["value"] if i["id"] == draft["id"]]
+    assert made[0]["singleValueExtendedProperties"][0]["value"] == step["value"]
+    assert (
+        http.get(f"/me/messages/{original}", params={"$expand": "attachments"}).status_code == 400
+    )
+
+
 def test_custom_headers_only_x_and_only_on_create(http: httpx.Client) -> None:
     original = find_id(http, "Re: Proposal")
     both = http.post(f"/me/messages/{original}/createReply", json={"comment": "a", "message": {}})

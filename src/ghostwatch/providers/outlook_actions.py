@@ -10,7 +10,10 @@ Every write makes something the user can see and undo; nothing here sends mail.
 - Junk rescue: `move` to the Inbox; with immutable ids the message keeps its key.
 - The digest: created in the Inbox with PR_MESSAGE_FLAGS (0x0E07) = read, not unsent,
   so it is a received message and not a draft (API-NOTES.md), then marked unread.
-- The mailbox's own proof of existing steps: a delta of Drafts selecting the headers.
+- The mailbox's own proof of existing steps: a delta of Drafts expanding the header as
+  the named property Exchange stores a custom internet header in (PS_INTERNET_HEADERS,
+  `String {00020386-0000-0000-C000-000000000046} Name X-Ghostwatch-Step`): extended
+  properties are readable on any item, where `internetMessageHeaders` is transport data.
 
 References: https://learn.microsoft.com/en-us/graph/api/message-createreply,
 …/message-update, …/message-move, …/user-post-messages,
@@ -28,14 +31,16 @@ from ghostwatch.providers.outlook_graph import GraphClient
 from ghostwatch.providers.outlook_sync import FolderSync, Synced
 
 STEP_HEADER = "X-Ghostwatch-Step"
+STEP_PROPERTY = f"String {{00020386-0000-0000-C000-000000000046}} Name {STEP_HEADER}"
+STEP_EXPAND = f"singleValueExtendedProperties($filter=id eq '{STEP_PROPERTY}')"
 MESSAGE_FLAGS = {"id": "Integer 0x0E07", "value": "1"}
 """PR_MESSAGE_FLAGS = MSGFLAG_READ without MSGFLAG_UNSENT: a received message."""
 
 
 def _step_of(_folder: str, item: dict[str, Any]) -> str | None:
-    for header in item.get("internetMessageHeaders") or []:
-        if str(header.get("name", "")).lower() == STEP_HEADER.lower():
-            return str(header.get("value", "")).strip() or None
+    for prop in item.get("singleValueExtendedProperties") or []:
+        if str(prop.get("id", "")).lower() == STEP_PROPERTY.lower():
+            return str(prop.get("value", "")).strip() or None
     return None
 
 
@@ -60,7 +65,7 @@ class OutlookActions:
 
     def __init__(self, client: GraphClient) -> None:
         self.client = client
-        self.drafts = FolderSync(client, ("drafts",), "internetMessageHeaders", _step_of)
+        self.drafts = FolderSync(client, ("drafts",), "isDraft", _step_of, expand=STEP_EXPAND)
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
 

@@ -64,6 +64,7 @@ class FolderSync:
         complete: Callable[[Item], bool] = lambda _item: True,
         repair: Repair | None = None,
         since: datetime | None = None,
+        expand: str = "",
     ) -> None:
         self.client = client
         self.folders = folders
@@ -73,6 +74,7 @@ class FolderSync:
         self.complete = complete
         self.repair = repair
         self.since = since
+        self.expand = expand
         self.committed = Synced()
         self.resyncs = 0
         """How many folders had to be read in full again after their link expired."""
@@ -118,6 +120,8 @@ class FolderSync:
             # The one filter message delta takes; it travels in the links from then on.
             when = self.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             url += "&$filter=" + quote(f"receivedDateTime ge {when}")
+        if self.expand:
+            url += "&$expand=" + quote(self.expand)
         return Part(folder, url, headers=headers)
 
     def _step(

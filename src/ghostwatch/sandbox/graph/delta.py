@@ -46,22 +46,24 @@ class Round:
     """The (seq, serial) key of the last item served."""
     received_from: str = ""
     """`$filter=receivedDateTime ge …` of the first call (ISO time; "" for none)."""
+    expand: str = ""
+    """`$expand` of the first call (extended properties), carried like `$select`."""
 
 
 def encode(value: Round) -> str:
     data = json.dumps([value.scope, value.since, value.upto, value.initial, value.select,
-                       list(value.after), value.received_from])  # fmt: skip
+                       list(value.after), value.received_from, value.expand])  # fmt: skip
     return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
 
 
 def decode(token: str) -> Round:
     try:
         padded = token + "=" * (-len(token) % 4)
-        scope, since, upto, initial, select, after, received = json.loads(
+        scope, since, upto, initial, select, after, received, expand = json.loads(
             base64.urlsafe_b64decode(padded)
         )
         return Round(str(scope), int(since), int(upto), bool(initial), str(select),
-                     (int(after[0]), int(after[1])), str(received))  # fmt: skip
+                     (int(after[0]), int(after[1])), str(received), str(expand))  # fmt: skip
     except (ValueError, TypeError, UnicodeDecodeError):
         raise bad_request("The delta or skip token is malformed.", "BadRequest") from None
 
@@ -106,10 +108,12 @@ def start_round(request: Request, scope: str, box_seq: int, oldest: int) -> Roun
         found = decode(skip)
     elif delta is not None:
         last = decode(delta)
-        found = Round(scope, last.upto, box_seq, False, last.select, (0, 0), last.received_from)
+        found = replace(last, since=last.upto, upto=box_seq, initial=False, after=(0, 0))
     else:
         received = received_filter(request.param("$filter"))
-        found = Round(scope, 0, box_seq, True, request.param("$select") or "", (0, 0), received)
+        expand = request.param("$expand") or ""
+        found = Round(scope, 0, box_seq, True, request.param("$select") or "", (0, 0), received,
+                      expand)  # fmt: skip
     if found.scope != scope:
         raise bad_request("The token belongs to another folder or window.", "BadRequest")
     if not found.initial and found.since < oldest:
@@ -136,7 +140,7 @@ def page_answer(
 
 def message_delta(box: GraphMailbox, folder: str, request: Request) -> Response:
     current = start_round(request, folder, box.seq, box.oldest_seq)
-    select = selected(current.select)
+    select = selected(current.select, current.expand)
     immutable = immutable_ids(request)
     keyed = sorted(
         ((message.touched[folder], message.serial), message)

@@ -49,7 +49,7 @@ class Call:
         return self.box.get(self.args["id"])
 
     def shown(self, message: GraphMessage, status: int = 200) -> Response:
-        select = selected(self.request.param("$select"))
+        select = selected(self.request.param("$select"), self.request.param("$expand"))
         return answer(status, message_json(self.box, message, select, self.immutable))
 
 

@@ -10,6 +10,7 @@ entries carry only the id.
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -52,10 +53,33 @@ DEFAULT_PROPERTIES = (
 )
 KNOWN_PROPERTIES = frozenset({"id", "internetMessageHeaders", "uniqueBody", *DEFAULT_PROPERTIES})
 PREVIEW_CHARS = 255
+EXTENDED = "singleValueExtendedProperties:"
+INTERNET_HEADERS = "{00020386-0000-0000-c000-000000000046}"
+"""PS_INTERNET_HEADERS (MS-OXPROPS): Exchange keeps each custom x- header as a named
+string property in this set, readable as `String {…} Name X-Header`."""
+_EXPAND = re.compile(r"singleValueExtendedProperties\(\$filter=(?P<filter>.+)\)", re.IGNORECASE)
+_EXPAND_ID = re.compile(r"id\s+eq\s+'([^']+)'", re.IGNORECASE)
 
 
-def selected(select: str | None) -> tuple[str, ...]:
-    """The properties a `$select` names (400 for unknown ones), or the default set."""
+def selected(select: str | None, expand: str | None = None) -> tuple[str, ...]:
+    """The properties a `$select` names (400 for unknown ones), or the default set; then
+    the extended properties an `$expand` asks for, as one pseudo-name."""
+    return _selected(select) + _expanded(expand)
+
+
+def _expanded(expand: str | None) -> tuple[str, ...]:
+    """`singleValueExtendedProperties($filter=id eq '…' [or id eq '…'])`, the one expand
+    emulated (https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-get)."""
+    if not expand:
+        return ()
+    match = _EXPAND.fullmatch(expand.strip())
+    if match is None:
+        raise bad_request(f"Unsupported $expand: {expand}", "RequestBroker--ParseUri")
+    ids = [i.lower() for i in _EXPAND_ID.findall(match["filter"])]
+    return (EXTENDED + "|".join(ids),)
+
+
+def _selected(select: str | None) -> tuple[str, ...]:
     if not select:
         return DEFAULT_PROPERTIES
     names = tuple(dict.fromkeys(n.strip() for n in select.split(",") if n.strip()))
@@ -84,9 +108,23 @@ def message_json(
         "id": message.id_for(immutable),
     }
     for name in select:
-        if name != "id":
+        if name.startswith(EXTENDED):
+            found = _extended(message, name.removeprefix(EXTENDED).split("|"))
+            if found:  # Graph leaves the collection out when nothing matches
+                value["singleValueExtendedProperties"] = found
+        elif name != "id":
             value[name] = _property(box, message, name)
     return value
+
+
+def _extended(message: GraphMessage, wanted: list[str]) -> list[dict[str, str]]:
+    """The message's custom internet headers, as the named properties Exchange keeps."""
+    found = []
+    for name, header in message.headers:
+        prop = f"String {INTERNET_HEADERS} Name {name}"
+        if name.lower().startswith("x-") and prop.lower() in wanted:
+            found.append({"id": prop, "value": header})
+    return found
 
 
 def _change_key(message: GraphMessage) -> str:
