@@ -75,6 +75,20 @@ def test_google_sign_in_by_browser_then_check_then_revoked(
     )
     assert_one_line_error(run(["check", "--account", "alex"], new_key(), data), "cannot decrypt")
 
+    forgotten = run(["forget", "--account", "alex"], secret_key, data)
+    assert forgotten.stdout.strip() == "alex: forgotten"
+    assert not list(data.rglob("*.secret"))
+    assert_one_line_error(run(["check", "--account", "alex"], secret_key, data), "no sign-in")
+
+
+def test_no_browser_here_suggests_headless(
+    google: GmailSandbox, tmp_path: Path, secret_key: str
+) -> None:
+    secrets_file = str(client_secrets(tmp_path, google))
+    args = ["google", "--account", "a", "--client-secrets", secrets_file]
+    result = run([*args, "--browser", "no-such-browser"], secret_key, tmp_path / "data")
+    assert_one_line_error(result, "--headless")
+
 
 @pytest.mark.parametrize(
     ("args", "key", "words"),

@@ -147,6 +147,20 @@ def check(ctx: click.Context, account: str, data_dir: Path) -> None:
     click.echo(f"{account}: {found}: ok")
 
 
+@auth.command()
+@account_option
+@data_dir_option
+def forget(account: str, data_dir: Path) -> None:
+    """Delete an account's stored tokens (revoke the grant at Google or Microsoft too)."""
+    with user_errors():
+        vault = open_vault(data_dir)
+        names = [google.entry_name(account), microsoft.entry_name(account)]
+        found = [name for name in names if vault.get(name) is not None]
+        for name in found:
+            vault.delete(name)
+    click.echo(f"{account}: {'forgotten' if found else 'nothing stored'}")
+
+
 def describe(vault: TokenVault, account: str, http_client: Any = None) -> str:
     """Which sign-in the vault holds for `account`, after proving it works."""
     if vault.get(google.entry_name(account)) is not None:

@@ -16,6 +16,7 @@ Google API clients refresh them themselves.
 from __future__ import annotations
 
 import json
+import webbrowser
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +100,10 @@ def installed_app_login(
         raise ConsentMissing(
             "Google granted fewer permissions than ghostwatch needs (a box was unticked on "
             "the consent screen): sign in again and leave every permission ticked"
+        ) from None
+    except webbrowser.Error:
+        raise UserError(
+            "no web browser can be opened here: add --headless to sign in from another machine"
         ) from None
     except OAuth2Error as error:  # RFC 6749 §5.2 answers: invalid_grant, invalid_client ...
         raise SignInFailed(f"Google sign-in failed: {error}") from None
