@@ -185,7 +185,11 @@ class GmailSource:
 
     def _first_sync(self, state: SyncState) -> None:
         profile = self._execute(self.service.users().getProfile(userId=self.user))
-        state.reset(str(profile["historyId"]))
+        started = str(profile["historyId"])
+        state.reset(started)
+        # The id counts only once everything is read: a sync cut short must leave none,
+        # or the next poll would read later changes only, never what this one missed.
+        state.history_id = None
         after = f" after:{int(self.since.timestamp())}" if self.since is not None else ""
         sent_threads = {t for _, t in self._listed("in:sent" + after)}
         state.put(self._threads(sorted(sent_threads)))
@@ -196,6 +200,7 @@ class GmailSource:
         for query in contact_queries(sent, attendees, me, self.since):
             extra.update(i for i, _ in self._listed(query) if i not in state.headers)
         state.put(self._metadata(sorted(extra)))
+        state.history_id = started
         log.info("gmail_first_sync", threads=len(sent_threads), messages=len(state.headers))
 
     def _attendees(self, sent: Sequence[Message]) -> set[str]:
