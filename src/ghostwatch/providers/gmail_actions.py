@@ -104,6 +104,9 @@ class GmailActions:
                     failed.append(status)
                 log.info("gmail_draft_unread", id=request_id, status=status)
                 return
+            if not isinstance(response, dict):  # a part whose JSON did not parse
+                failed.append(None)
+                return
             step = _header(response, STEP_HEADER)
             if step:
                 steps[request_id] = step
