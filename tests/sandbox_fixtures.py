@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from googleapiclient.discovery import build
 
+from ghostwatch.providers.google_api import google_http
 from ghostwatch.sandbox import GmailSandbox
 from tests.builder import ME, Mailbox
 
@@ -35,12 +36,12 @@ def seed_mailbox(root: Path) -> Mailbox:
 
 
 def client(sandbox: GmailSandbox, credentials: Any = None, http: Any = None) -> Any:
-    """The real Gmail client, pointed at the sandbox (API-NOTES: api_endpoint)."""
+    """The real Gmail client over ghostwatch's transport, pointed at the sandbox
+    (API-NOTES: api_endpoint)."""
     return build(
         "gmail",
         "v1",
-        credentials=None if http is not None else credentials or sandbox.credentials(),
-        http=http,
+        http=http or google_http(credentials or sandbox.credentials()),
         static_discovery=True,
         client_options={"api_endpoint": sandbox.url},
         cache_discovery=False,

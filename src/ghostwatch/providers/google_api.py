@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from http.client import HTTPException
 from typing import Any
 
+import httplib2
+from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
@@ -20,10 +22,57 @@ from ghostwatch.errors import GhostwatchError
 from ghostwatch.providers.retry import Retry, RetryPolicy, advice_for_status, retry_after
 
 DEFAULT_POLICY = RetryPolicy()
+HTTP_TIMEOUT = 60.0
+"""Seconds, as google-api-python-client's own default (DEFAULT_HTTP_TIMEOUT_SEC)."""
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class WritesOnce(httplib2.Http):  # type: ignore[misc]  # httplib2 is untyped
+    """httplib2, except that a write is sent once.
+
+    httplib2 sends a request again, POST included, when the connection drops before the
+    answer's status line (it takes that for a stale keep-alive connection). Google may
+    have carried the first one out: a draft made twice. Whether to try again is the
+    retry policy's decision (reads, and writes refused for rate), not the transport's.
+    """
+
+    def _conn_request(
+        self, conn: Any, request_uri: str, method: str, body: Any, headers: Any
+    ) -> Any:
+        if method not in _SAFE_METHODS:
+            conn = _SendsOnce(conn)
+        return super()._conn_request(conn, request_uri, method, body, headers)
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class _SendsOnce:
+    """A connection that refuses to send its request a second time."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+        self._sent = False
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        if self._sent:
+            raise ConnectionAbortedError("the connection dropped after a write was sent")
+        self._sent = True
+        return self._connection.request(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
+def google_http(credentials: Any, timeout: float = HTTP_TIMEOUT) -> Any:
+    """The authorized transport of every Google client: `WritesOnce`, as the client's own
+    `build_http` sets it up (308 is not a redirect: Google uses it for uploads)."""
+    http = WritesOnce(timeout=timeout)
+    http.redirect_codes = http.redirect_codes - {308}
+    return AuthorizedHttp(credentials, http=http) if credentials is not None else http
 
 
 def google_service(
@@ -34,7 +83,7 @@ def google_service(
     return build(
         name,
         version,
-        credentials=credentials,
+        http=google_http(credentials),
         static_discovery=True,
         client_options={"api_endpoint": api_endpoint},
         cache_discovery=False,
