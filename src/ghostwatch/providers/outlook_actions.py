@@ -3,9 +3,9 @@
 Every write makes something the user can see and undo; nothing here sends mail.
 
 - A draft answering a message: `createReply` on it (201, a draft in its conversation,
-  with Outlook's own quoting and threading headers), carrying the `X-Ghostwatch-Step`
-  header in that same call — Graph sets custom `x-` headers only when a message is
-  created (API-NOTES.md) — then one PATCH puts our subject, recipients and body in.
+  with Outlook's threading headers), carrying the `X-Ghostwatch-Step` header — Graph
+  sets custom `x-` headers only when a message is created (API-NOTES.md) — and our
+  subject, recipients and body in that same call, so no stepped draft is ever empty.
   A draft starting a conversation: one create in Drafts with all of it.
 - Junk rescue: `move` to the Inbox; with immutable ids the message keeps its key.
 - The digest: created in the Inbox with PR_MESSAGE_FLAGS (0x0E07) = read, not unsent,
@@ -107,14 +107,16 @@ class OutlookActions:
                 json={**content, "internetMessageHeaders": headers},
             )
             return str(made.json()["id"])
+        # The whole draft in the one call that makes it: createReply takes "any writeable
+        # properties" of the reply (https://learn.microsoft.com/graph/api/message-createreply).
+        # A separate PATCH could fail after the create, leaving a stepped but empty draft
+        # that the next cycle would adopt as done.
         reply = self.client.request(
             "POST",
             f"{self.client.mailbox}/messages/{answered}/createReply",
-            json={"message": {"internetMessageHeaders": headers}},
+            json={"message": {**content, "internetMessageHeaders": headers}},
         )
-        draft_id = str(reply.json()["id"])
-        self.client.request("PATCH", f"{self.client.mailbox}/messages/{draft_id}", json=content)
-        return draft_id
+        return str(reply.json()["id"])
 
     def rescue(self, message_key: str) -> None:
         """Move a message out of Junk Email into the Inbox (its immutable id stays)."""
