@@ -66,11 +66,13 @@ class Faults:
             self.armed.clear()
             self.fired.clear()
 
-    def take(self, method: str) -> Fault | None:
-        """The first armed fault for `method`, used up by one."""
+    def take(self, method: str, *, exact: bool = False) -> Fault | None:
+        """The first armed fault for `method`, used up by one; `exact` skips faults armed
+        for any call (an envelope such as a JSON batch is not a call of its own)."""
+        wanted = (method,) if exact else (None, method)
         with self._lock:
             for fault in self.armed:
-                if fault.method in (None, method) and fault.count > 0:
+                if fault.method in wanted and fault.count > 0:
                     fault.count -= 1
                     self.fired.append((fault.kind, method))
                     if fault.count == 0:

@@ -10,8 +10,9 @@ of checks per call, as Graph's front end does: route (404), token (401), faults,
 mailbox (400/403/404), the per-mailbox throttle (429 + Retry-After), the call.
 
 Test controls: `.meter` (HTTP requests, calls, by name), `.faults` (as the Gmail
-sandbox's), `.writes` (every mutating call; `.sent` the refused send attempts),
-`.tokens` (register tokens or a verifier), `.expire_delta()`, `.deliver(raw)`.
+sandbox's; `"$batch"` names the batch request itself), `.writes` (every mutating
+call; `.sent` the refused send attempts), `.tokens` (register tokens or a verifier),
+`.expire_delta()`, `.deliver(raw)`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from ghostwatch.providers.retry import RetryPolicy
 
 DEFAULT_USER = "alex@ghostwatch.example"
+BATCH = "$batch"
+"""The name `.faults` arms a fault for the JSON batch request itself under."""
 # Outlook's per-app, per-mailbox limit: 10,000 requests in 10 minutes
 # (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits).
 MAILBOX_LIMIT, MAILBOX_WINDOW = 10_000, 600.0
@@ -147,12 +150,21 @@ class GraphSandbox:
     def handle(self, request: Request) -> Response:
         self.meter.request()
         if request.path == "/v1.0/$batch" and request.method == "POST":
-            try:
-                self.tokens.principal_of(request)
-            except ApiError as error:
-                return error.response()
-            return batch.handle(request, self.call, self._shuffle)
+            return self._batch(request)
         return self.call(request)
+
+    def _batch(self, request: Request) -> Response:
+        """A JSON batch; faults armed for `"$batch"` hit the envelope (a throttled, slow
+        or cut batch request), faults armed for a call name hit that part alone."""
+        fault = self.faults.take(BATCH, exact=True)
+        try:
+            self.tokens.principal_of(request)
+            if fault is not None:
+                _before(fault)
+        except ApiError as error:
+            return graph_error(error).response()
+        response = batch.handle(request, self.call, self._shuffle)
+        return faults.after(fault, response) if fault is not None else response
 
     def call(self, request: Request) -> Response:
         """One API call (a plain request or one batch part); never raises."""
