@@ -1,0 +1,317 @@
+"""One account's whole service loop against a sandbox, the same way for Gmail and Outlook.
+
+The fault matrix and the safety tests drive `run_cycle` through the real clients (Gmail:
+google-api-python-client over httplib2 with refreshing credentials; Outlook: httpx)
+against the in-package emulators, with a SQLite store and a retry policy whose sleeps
+are recorded instead of slept. A `Rig` hides which provider it is, so every test runs
+the same story against both.
+
+The story (`story_mailbox`): on Monday 9 November I wrote to Kathy; on Friday 13th a
+nudge is due (cycle one). Then Kathy answers and I write to Raj; on Friday 20th Kathy's
+conversation is `replied` and Raj's nudge is due (cycle two, where the faults go).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from ghostwatch.auth.google import VaultedCredentials
+from ghostwatch.compose.values import Sender
+from ghostwatch.engine.cadence import BusinessCalendar
+from ghostwatch.engine.people import Identity
+from ghostwatch.engine.rules import Rules
+from ghostwatch.model import State
+from ghostwatch.providers.gmail import GmailSource
+from ghostwatch.providers.gmail_actions import GmailActions
+from ghostwatch.providers.google_api import google_http
+from ghostwatch.providers.outlook import OutlookSource
+from ghostwatch.providers.outlook_actions import OutlookActions
+from ghostwatch.providers.outlook_calendar import OutlookCalendar
+from ghostwatch.providers.outlook_graph import GraphClient
+from ghostwatch.providers.retry import RetryPolicy
+from ghostwatch.sandbox import GmailSandbox
+from ghostwatch.sandbox.app import Write
+from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET, SCOPE
+from ghostwatch.sandbox.graph import GraphSandbox
+from ghostwatch.service import CycleReport, run_cycle
+from ghostwatch.store import Store
+from tests.builder import ME, Mailbox, when
+
+KATHY = "Kathy Lee <kathy@contoso.example>"
+RAJ = "Raj Patel <raj@tailspin.example>"
+TZ = ZoneInfo("Europe/London")
+RULES = Rules(me=Identity.of([ME]), calendar=BusinessCalendar(TZ))
+SENDER = Sender("Alex", ME, "Alex")
+FIRST = when("2026-11-13 15:00")
+"""Cycle one: Kathy's nudge is due."""
+SECOND = when("2026-11-20 15:00")
+"""Cycle two: Kathy has answered; Raj's nudge is due."""
+TIMEOUT = 0.4
+"""The clients' read timeout: a `slow` fault of a second is a timeout."""
+PROPOSAL_ID = "<proposal-1@ghostwatch.example>"
+STEP = "X-Ghostwatch-Step"
+
+# Every call that changes a mailbox, as the sandboxes' write logs name them.
+GMAIL_MUTATING = frozenset(
+    {"drafts.create", "drafts.update", "drafts.delete", "drafts.send", "messages.modify",
+     "messages.insert", "messages.send", "messages.delete", "messages.trash",
+     "messages.batchModify", "messages.batchDelete", "messages.import"}
+)  # fmt: skip
+GRAPH_MUTATING = frozenset(
+    {"messages.create", "messages.update", "messages.delete", "messages.createReply",
+     "messages.move", "send"}
+)  # fmt: skip
+
+
+class Sleeps(list[float]):
+    """A fake `sleep` for the retry policy: what it was asked to wait, in order."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def policy(sleeps: Sleeps) -> RetryPolicy:
+    return RetryPolicy(attempts=4, base=0.01, cap=0.05, sleep=sleeps, now=lambda: SECOND)
+
+
+def message(sender: str, to: str, subject: str, date: str, body: str, **headers: str) -> bytes:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
+    mail["Date"] = format_datetime(when(date))
+    mail["Message-ID"] = headers.pop("message_id", None) or make_msgid(domain="test.example")
+    for name, value in headers.items():
+        mail[name.replace("_", "-")] = value
+    mail.set_content(body)
+    return bytes(mail)
+
+
+def story_mailbox(root: Path) -> Mailbox:
+    box = Mailbox(root)
+    box.add("Sent", ME, KATHY, "Proposal", "2026-11-09 10:00", message_id=PROPOSAL_ID,
+            body="Here is the proposal we discussed.\n")  # fmt: skip
+    return box
+
+
+def kathy_answers() -> bytes:
+    return message(KATHY, ME, "Re: Proposal", "2026-11-17 09:00", "Looks good, let us talk.\n",
+                   In_Reply_To=PROPOSAL_ID, References=PROPOSAL_ID)  # fmt: skip
+
+
+def i_write_to_raj() -> bytes:
+    return message(ME, RAJ, "Integration plan", "2026-11-16 10:00", "The plan, attached.\n")
+
+
+class Rig(Protocol):
+    """One account: its sandbox, its store row, and a service process reading it."""
+
+    provider: str
+    account: str
+    sleeps: Sleeps
+    store: Store
+
+    def cycle(self, now: datetime, **options: Any) -> CycleReport: ...
+    def restart(self) -> None: ...
+    def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None: ...
+    def clear_faults(self) -> None: ...
+    def fired(self) -> list[tuple[str, str]]: ...
+    def deliver(self, raw: bytes, sent: bool = False) -> None: ...
+    def steps(self) -> Counter[str]: ...
+    def draft_bodies(self) -> dict[str, str]: ...
+    def writes(self) -> list[Write]: ...
+    def mutations(self) -> list[Write]: ...
+    def sent(self) -> list[Write]: ...
+
+
+def states(rig: Rig) -> dict[str, State]:
+    """Subject → the state the last committed cycle saved for its conversation."""
+    with rig.store.transaction() as tx:
+        account = tx.account(rig.account, rig.provider, ME)
+        return {s.subject: s.state for s in tx.snapshots(account).values()}
+
+
+@dataclass
+class GmailRig:
+    sandbox: GmailSandbox
+    store: Store
+    account: str = "alex"
+    provider: str = "gmail"
+    sleeps: Sleeps = field(default_factory=Sleeps)
+    refresh_token: str = ""
+
+    def __post_init__(self) -> None:
+        self.refresh_token = self.refresh_token or self.sandbox.refresh_token
+        self.restart()
+
+    def credentials(self) -> VaultedCredentials:
+        """What production hands the client: refreshing, refusals named (TokenRevoked)."""
+        return VaultedCredentials(  # type: ignore[no-untyped-call]
+            token=None, refresh_token=self.refresh_token, token_uri=self.sandbox.token_uri,
+            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, scopes=[SCOPE],
+        )  # fmt: skip
+
+    def restart(self) -> None:
+        """A new process: new clients and provider objects, the same database."""
+        from googleapiclient.discovery import build
+
+        http = google_http(self.credentials(), timeout=TIMEOUT)
+        self.service = build("gmail", "v1", http=http, static_discovery=True,
+                             client_options={"api_endpoint": self.sandbox.url},
+                             cache_discovery=False)  # fmt: skip
+        retry = policy(self.sleeps)
+        self.source = GmailSource(self.service, batch_uri=self.sandbox.batch_uri, retry=retry)
+        self.actions = GmailActions(self.service, batch_uri=self.sandbox.batch_uri, retry=retry)
+
+    def cycle(self, now: datetime, **options: Any) -> CycleReport:
+        return run_cycle(self.account, self.source, self.actions, self.store, RULES, SENDER,
+                         now, TZ, provider=self.provider, **options)  # fmt: skip
+
+    def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None:
+        self.sandbox.faults.add(kind, count, method, delay=1.0, retry_after=retry_after)
+
+    def clear_faults(self) -> None:
+        self.sandbox.faults.armed.clear()
+
+    def fired(self) -> list[tuple[str, str]]:
+        return list(self.sandbox.faults.fired)
+
+    def deliver(self, raw: bytes, sent: bool = False) -> None:
+        labels = ["SENT"] if sent else ["INBOX", "UNREAD"]
+        with self.sandbox._lock:
+            self.sandbox.mailbox.add(raw, labels)
+
+    def steps(self) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for stored in self.sandbox.mailbox.messages.values():
+            if "DRAFT" in stored.labels:
+                found.update(v for k, v in stored.headers if k.lower() == STEP.lower())
+        return found
+
+    def draft_bodies(self) -> dict[str, str]:
+        """Step key → the draft's text, for every ghostwatch draft."""
+        found: dict[str, str] = {}
+        for stored in self.sandbox.mailbox.messages.values():
+            step = next((v for k, v in stored.headers if k.lower() == STEP.lower()), None)
+            if step and "DRAFT" in stored.labels:
+                found[step] = _text_of(stored.raw)
+        return found
+
+    def writes(self) -> list[Write]:
+        return list(self.sandbox.writes)
+
+    def mutations(self) -> list[Write]:
+        return [w for w in self.sandbox.writes if w.method in GMAIL_MUTATING or w.forbidden]
+
+    def sent(self) -> list[Write]:
+        return self.sandbox.sent
+
+
+@dataclass
+class OutlookRig:
+    graph: GraphSandbox
+    store: Store
+    account: str = "alex"
+    provider: str = "outlook"
+    sleeps: Sleeps = field(default_factory=Sleeps)
+    token: str = ""
+
+    def __post_init__(self) -> None:
+        self.token = self.token or self.graph.token
+        self.restart()
+
+    def restart(self) -> None:
+        http = httpx.Client(timeout=httpx.Timeout(TIMEOUT))
+        client = GraphClient(lambda: self.token, base_url=self.graph.base_url, http=http,
+                             **_retry_option(self.sleeps))  # fmt: skip
+        self.source = OutlookSource(client, OutlookCalendar(client, ME), auto_commit=False)
+        self.actions = OutlookActions(client)
+
+    def cycle(self, now: datetime, **options: Any) -> CycleReport:
+        report = run_cycle(self.account, self.source, self.actions, self.store, RULES, SENDER,
+                           now, TZ, provider=self.provider, **options)  # fmt: skip
+        self.source.commit()  # what the service does once the cycle is recorded
+        return report
+
+    def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None:
+        self.graph.faults.add(kind, count, method, delay=1.0, retry_after=retry_after)
+
+    def clear_faults(self) -> None:
+        self.graph.faults.armed.clear()
+
+    def fired(self) -> list[tuple[str, str]]:
+        return list(self.graph.faults.fired)
+
+    def deliver(self, raw: bytes, sent: bool = False) -> None:
+        self.graph.deliver(raw, "sentitems" if sent else "inbox")
+
+    def steps(self) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for stored in self.graph.mailbox.in_folder("drafts"):
+            found.update(v for k, v in stored.headers if k.lower() == STEP.lower())
+        return found
+
+    def draft_bodies(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for stored in self.graph.mailbox.in_folder("drafts"):
+            step = next((v for k, v in stored.headers if k.lower() == STEP.lower()), None)
+            if step:
+                found[step] = stored.body
+        return found
+
+    def writes(self) -> list[Write]:
+        return list(self.graph.writes)
+
+    def mutations(self) -> list[Write]:
+        return [w for w in self.graph.writes if w.method in GRAPH_MUTATING or w.forbidden]
+
+    def sent(self) -> list[Write]:
+        return self.graph.sent
+
+
+def _text_of(raw: bytes) -> str:
+    tree = BytesParser(policy=default).parsebytes(raw)
+    assert isinstance(tree, EmailMessage)
+    body = tree.get_body(preferencelist=("plain", "html"))
+    return str(body.get_content()) if body is not None else ""
+
+
+def _retry_option(sleeps: Sleeps) -> dict[str, Any]:
+    """The Graph client takes the shared policy once it retries (provider "graph")."""
+    import inspect
+
+    accepts = "retry" in inspect.signature(GraphClient.__init__).parameters
+    return {"retry": policy(sleeps)} if accepts else {}
+
+
+PROVIDERS = ("gmail", "outlook")
+
+
+@contextmanager
+def rig_for(
+    provider: str, seed: Path, store: Store, account: str = "alex"
+) -> Iterator[GmailRig | OutlookRig]:
+    if provider == "gmail":
+        with GmailSandbox.serve(seed=seed, user=ME) as sandbox:
+            yield GmailRig(sandbox, store, account)
+    else:
+        with GraphSandbox.serve(seed=seed, user=ME) as graph:
+            yield OutlookRig(graph, store, account)
+
+
+@contextmanager
+def sqlite_store(path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{path}") as store:
+        store.upgrade()
+        yield store
