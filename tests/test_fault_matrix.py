@@ -12,18 +12,15 @@ Retry waits come from a recording `sleep`: "honours Retry-After" is measured, no
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ghostwatch.errors import GhostwatchError
 from ghostwatch.model import State
-from ghostwatch.providers.outlook_graph import GraphClient
 from tests.builder import Mailbox
 from tests.provider_rigs import (
     FIRST,
@@ -140,20 +137,7 @@ def _may_have_happened(fault: Cell) -> bool:
     return fault.method in writes and fault.kind != "429"
 
 
-# Until provider "graph" lands the shared retry policy in the Graph client, Outlook
-# fails a transient fault cleanly instead of recovering from it within the cycle.
-GRAPH_RETRIES = "retry" in inspect.signature(GraphClient.__init__).parameters
-AWAITS_GRAPH_RETRY = pytest.mark.skipif(
-    not GRAPH_RETRIES, reason="the Graph client does not take the shared retry policy yet"
-)
-
-
-def _outlook(cell: Cell) -> Any:
-    retried = cell.recovers and cell.arm is None and not _may_have_happened(cell)
-    return pytest.param(("outlook", cell), marks=[AWAITS_GRAPH_RETRY] if retried else [])
-
-
-MATRIX = [pytest.param(("gmail", c)) for c in GMAIL] + [_outlook(c) for c in OUTLOOK]
+MATRIX = [("gmail", c) for c in GMAIL] + [("outlook", c) for c in OUTLOOK]
 IDS = [f"gmail-{c}" for c in GMAIL] + [f"outlook-{c}" for c in OUTLOOK]
 
 

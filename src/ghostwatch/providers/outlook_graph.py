@@ -50,7 +50,8 @@ class OutlookError(GhostwatchError):
 
 
 class _Unreachable(OutlookError):
-    """A transport failure: the request may or may not have been carried out."""
+    """A transport failure (no answer, or one cut short): the request may or may not
+    have been carried out."""
 
 
 def graph_advice(error: BaseException) -> Retry | None:
@@ -176,7 +177,9 @@ class GraphClient:
         try:
             body: Any = response.json() if kind.startswith("application/json") else None
         except ValueError as error:
-            raise OutlookError(f"Microsoft Graph sent a broken answer to {what}") from error
+            # A body cut short on the way (a proxy, a reset) is a transfer that failed:
+            # a read is tried again, a write is left to the cycle's ledger.
+            raise _Unreachable(f"Microsoft Graph sent a broken answer to {what}") from error
         if response.status_code >= 400:
             raise error_of(response.status_code, body, what, dict(response.headers))
         if body is None:
