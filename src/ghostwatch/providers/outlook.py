@@ -17,6 +17,7 @@ decided, and may store `cursors` (the folders' delta links) with `tx.set_cursor`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from typing import Any
 import structlog
 
 from ghostwatch import mime, parse
-from ghostwatch.model import CalendarEvent, Content, Folder, Message
+from ghostwatch.model import CalendarEvent, Content, Folder, Message, SyncDelta
 from ghostwatch.providers.outlook_calendar import OutlookCalendar
 from ghostwatch.providers.outlook_graph import GraphClient, Part
 from ghostwatch.providers.outlook_sync import MAX_PAGE, FolderSync, Synced
@@ -41,6 +42,13 @@ WATCHED = {
     "drafts": Folder.DRAFTS,
 }
 SELECT = "internetMessageHeaders,conversationId,receivedDateTime"
+
+
+_FOLDER_KEYS = {role: key for key, role in WATCHED.items()}
+
+
+def _flat(synced: Synced) -> dict[str, Message]:
+    return {key: m for folder in synced.items.values() for key, m in folder.items()}
 
 
 def received_of(item: dict[str, Any]) -> datetime | None:
@@ -61,7 +69,11 @@ def message_from_item(folder: str, item: dict[str, Any]) -> Message:
 
 
 class OutlookSource:
-    """One Outlook mailbox, read through Graph (implements `MailSource`)."""
+    """One Outlook mailbox, read through Graph (implements `MailSource` and
+    `IncrementalSource`: the cycle stores the folders' delta links with the headers they
+    cover, so a restarted process continues the deltas instead of reading everything)."""
+
+    sync_name = "outlook"
 
     def __init__(
         self,
@@ -86,6 +98,40 @@ class OutlookSource:
             since=since,
         )
         self._staged: Synced | None = None
+        self._stored: Synced | None = None
+        """What the store holds (None: never resumed, as in a one-shot scan)."""
+
+    # --- IncrementalSource -------------------------------------------------------------
+
+    def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
+        links: dict[str, str] = json.loads(cursor) if cursor else {}
+        items: dict[str, dict[str, Message]] = {folder: {} for folder in WATCHED}
+        for message in headers if links else ():
+            folder = _FOLDER_KEYS.get(message.folder)
+            if folder is not None:
+                items[folder][message.key] = message
+        self._stored = Synced(items, links)
+        self.sync.commit(self._stored)
+
+    @property
+    def resumed(self) -> bool:
+        return self._stored is not None
+
+    def delta(self) -> SyncDelta | None:
+        """The difference between what the store holds and the newest poll."""
+        current = self._staged or self.sync.committed
+        if not current.links:
+            return None
+        stored = self._stored or Synced()
+        before, after = _flat(stored), _flat(current)
+        upserts = {key: m for key, m in after.items() if before.get(key) != m}
+        removed = set(before) - set(after)
+        cursor = json.dumps(dict(sorted(current.links.items())))
+        return SyncDelta(cursor, upserts, removed, reset=not stored.links)
+
+    def committed(self) -> None:
+        self.commit()
+        self._stored = self.sync.committed
 
     # --- cursors ------------------------------------------------------------------------
 
