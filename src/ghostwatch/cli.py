@@ -380,6 +380,7 @@ def db_upgrade(database_url: str) -> None:
 main.add_command(cli_service.config_group)
 main.add_command(cli_service.init)
 main.add_command(cli_auth.auth)
+main.add_command(cli_service.run)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

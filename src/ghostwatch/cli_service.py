@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ghostwatch import config
+from ghostwatch import config, logs
 from ghostwatch.errors import UserError
 
 
@@ -110,3 +113,56 @@ def init(path: Path, force: bool) -> None:
         except OSError as error:
             raise UserError(f"cannot write {path}: {error.strerror}") from error
     click.echo(f"wrote {path}: set your address and provider, then `ghostwatch config check`")
+
+
+@click.command(name="run")
+@settings_options
+@click.option("--once", is_flag=True, help="Run every enabled account once, then exit (cron, CI).")
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="With --once: decide as of this ISO 8601 time instead of now (demos, tests).",
+)
+def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
+    """Watch every enabled account on its schedule, with health and metrics (the service).
+
+    SIGTERM or SIGINT lets the cycles in flight finish, then exits."""
+    # Imported here: the scheduler, SQLAlchemy and the Google client load slowly, and only
+    # this command needs them.
+    from ghostwatch.service import app
+
+    logs.configure(settings.log_level, fmt=settings.log_format)
+    now = _when(now_text, once)
+    with user_errors():
+        if once:
+            reports = app.run_once(settings, now=now)
+            failed = sorted(name for name, report in reports.items() if report is None)
+            if failed:
+                raise click.ClickException(f"cycle failed for {', '.join(failed)}: see the log")
+            return
+        finished = app.run_forever(settings)
+    if not finished:
+        # A cycle did not finish in time: leave without waiting for its thread. The
+        # action ledger makes this safe (the next start settles pending intents).
+        sys.stderr.flush()
+        os._exit(3)
+
+
+def _when(value: str | None, once: bool) -> datetime | None:
+    if value is None:
+        return None
+    if not once:
+        raise click.BadParameter(
+            "only with --once: the daemon runs on the real clock", param_hint="--now"
+        )
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time: write e.g. 2026-11-20T15:00:00+00:00",
+            param_hint="--now",
+        ) from None
+    if when.tzinfo is None:
+        raise click.BadParameter("give the time zone offset, e.g. +00:00", param_hint="--now")
+    return when

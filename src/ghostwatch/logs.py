@@ -13,11 +13,13 @@ from typing import TextIO
 import structlog
 
 
-def configure(level: str = "warning", stream: TextIO | None = None) -> None:
+def configure(level: str = "warning", stream: TextIO | None = None, fmt: str = "auto") -> None:
+    """`fmt`: "auto" (pretty on a terminal, JSON otherwise), "json" or "console"."""
     out = stream or sys.stderr
+    pretty = out.isatty() if fmt == "auto" else fmt == "console"
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer(colors=False)
-        if out.isatty()
+        if pretty
         else structlog.processors.JSONRenderer()
     )
     structlog.configure(

@@ -14,6 +14,7 @@ new outbound message: the engine moves the cadence on and the old key is not due
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
@@ -52,6 +53,8 @@ class CycleReport:
     rescued: int = 0
     digest_delivered: bool = False
     errors: list[str] = field(default_factory=list)
+    states: dict[str, int] = field(default_factory=dict)
+    """Conversations by state after the scan (for /metrics)."""
 
 
 @dataclass(slots=True)
@@ -99,6 +102,7 @@ def run_cycle(
                 tx.record_cycle(account_id, now, str(error))
         raise
     report.drafts_due = len(drafts)
+    report.states = dict(Counter(d.state.value for d in scan.plan.conversations))
     if not dry_run:
         cycle = _Cycle(account_id, actions, store, sender, now, tz, report)
         _act(cycle, scan, drafts, junk_rescue=junk_rescue, digest=digest)

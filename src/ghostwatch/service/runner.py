@@ -1,0 +1,179 @@
+"""One account inside the daemon: when its cycles run, and their isolation.
+
+Every failure of one account is caught here and recorded (health, metrics, the store's
+last error), so one broken account never stops the others. The account's jobs share a
+lock: a mail poll, a calendar poll and the digest never run at once for one mailbox.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+import structlog
+
+from ghostwatch.compose.values import Sender
+from ghostwatch.config import AccountConfig
+from ghostwatch.engine.rules import Rules
+from ghostwatch.errors import GhostwatchError
+from ghostwatch.model import CalendarEvent, Content, Message
+from ghostwatch.providers.port import MailSource
+from ghostwatch.service.cycle import CycleReport, run_cycle
+from ghostwatch.service.health import HealthState
+from ghostwatch.service.metrics import Metrics
+from ghostwatch.service.wiring import Mailbox, rules_for, sender_for
+from ghostwatch.store import Store
+
+log = structlog.get_logger(__name__)
+
+
+class CalendarCache:
+    """A `MailSource` whose calendar is re-read only when a calendar poll asks for it:
+    mail polls (every 5 minutes) reuse the events the last calendar poll (every 15) read."""
+
+    def __init__(self, inner: MailSource) -> None:
+        self.inner = inner
+        self._events: tuple[CalendarEvent, ...] | None = None
+        self._start: datetime | None = None
+
+    def refresh(self) -> None:
+        self._events = None
+
+    def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
+        return self.inner.read_headers(progress)
+
+    def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
+        return self.inner.load_content(keys)
+
+    def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
+        if self._events is None or self._start is None or start < self._start:
+            self._events, self._start = self.inner.events(start, end), start
+        return self._events
+
+
+class AccountRunner:
+    def __init__(
+        self,
+        account: AccountConfig,
+        open_mailbox: Callable[[AccountConfig], Mailbox],
+        store: Store,
+        clock: Callable[[], datetime],
+        health: HealthState,
+        metrics: Metrics,
+    ) -> None:
+        self.account = account
+        self._open = open_mailbox
+        self.store = store
+        self.clock = clock
+        self.health = health
+        self.metrics = metrics
+        self.rules: Rules = rules_for(account)
+        self.sender: Sender = sender_for(account)
+        self.lock = threading.Lock()
+        self._mailbox: Mailbox | None = None
+        self._source: CalendarCache | None = None
+
+    @property
+    def name(self) -> str:
+        return self.account.name
+
+    # --- what the schedule calls --------------------------------------------------------
+
+    def poll(self, calendar: bool = False) -> CycleReport | None:
+        """A mail (or calendar) poll: a cycle in working hours on business days."""
+        now = self.clock()
+        if not self.working(now):
+            self.health.checked(self.name, now)  # idle by design is healthy
+            return None
+        return self.cycle(calendar=calendar)
+
+    def digest(self) -> CycleReport | None:
+        """The digest's own time: a cycle that delivers it, on business days only."""
+        if not self.rules.calendar.is_business_day(self.local(self.clock()).date()):
+            return None
+        return self.cycle(digest=True)
+
+    def working(self, now: datetime) -> bool:
+        local = self.local(now)
+        hours = self.account.working_hours
+        return self.rules.calendar.is_business_day(local.date()) and hours.contains(local.time())
+
+    def digest_owed(self, now: datetime) -> bool:
+        """Past today's digest time on a business day, and before the working day ends:
+        a poll delivers a digest the scheduler missed (the daemon was down at 07:30).
+        The ledger keeps it to one a day however many cycles ask."""
+        local = self.local(now)
+        late = self.account.digest_time <= local.time() < self.account.working_hours.end
+        return self.account.digest and late and self.rules.calendar.is_business_day(local.date())
+
+    def local(self, now: datetime) -> datetime:
+        return now.astimezone(self.account.zone)
+
+    # --- one isolated cycle -------------------------------------------------------------
+
+    def cycle(self, *, calendar: bool = False, digest: bool = False) -> CycleReport | None:
+        with self.lock:
+            started, now = time.perf_counter(), self.clock()
+            try:
+                report = self._run(now, calendar=calendar, digest=digest)
+            except Exception as error:  # noqa: BLE001 - one account must never stop the others
+                self._failed(now, error, time.perf_counter() - started)
+                return None
+            self.metrics.cycle_done(self.name, report, time.perf_counter() - started)
+            self.health.checked(self.name, now, _kind(report.errors[0]) if report.errors else None)
+            return report
+
+    def _run(self, now: datetime, *, calendar: bool, digest: bool) -> CycleReport:
+        source = self._source_for_cycle()
+        if calendar:
+            source.refresh()
+        assert self._mailbox is not None  # opened with the source
+        return run_cycle(
+            self.name,
+            source,
+            self._mailbox.actions,
+            self.store,
+            self.rules,
+            self.sender,
+            now,
+            self.account.zone,
+            junk_rescue=self.account.junk_rescue,
+            digest=self.account.digest and (digest or self.digest_owed(now)),
+            dry_run=self.account.dry_run,
+            provider=self._mailbox.provider,
+        )
+
+    def _source_for_cycle(self) -> CalendarCache:
+        """Opened on first use: an account whose sign-in is missing fails its own cycles
+        (and shows unhealthy) instead of stopping the daemon from starting."""
+        if self._source is None:
+            self._mailbox = self._open(self.account)
+            self._source = CalendarCache(self._mailbox.source)
+        return self._source
+
+    def _failed(self, now: datetime, error: Exception, seconds: float) -> None:
+        kind = type(error).__name__
+        expected = isinstance(error, GhostwatchError)
+        # Our own errors carry a message written for people; anything else may quote
+        # provider payloads, so only its kind is logged.
+        detail = str(error) if expected else kind
+        log.error("cycle_failed", account=self.name, kind=kind, error=detail)
+        self.metrics.cycle_failed(self.name, kind, seconds)
+        self.health.checked(self.name, now, kind)
+        self._record_error(now, detail)
+        if not expected:
+            self._source = None  # reconnect next time: the client may be what broke
+
+    def _record_error(self, now: datetime, detail: str) -> None:
+        try:
+            with self.store.transaction() as tx:
+                account_id = tx.account(self.name, self.account.provider, self.account.address)
+                tx.record_cycle(account_id, now, detail)
+        except Exception as error:  # noqa: BLE001 - the database may be what failed
+            log.error("cycle_error_unrecorded", account=self.name, kind=type(error).__name__)
+
+
+def _kind(error: str) -> str:
+    return error.partition(":")[0]
