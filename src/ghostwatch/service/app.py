@@ -8,18 +8,30 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
+from typing import Any
 
 import structlog
 
-from ghostwatch.config import Settings
+from ghostwatch.auth.google import google_credentials
+from ghostwatch.auth.keys import resolve_key
+from ghostwatch.auth.microsoft import graph_token
+from ghostwatch.auth.vault import TokenVault, vault_in
+from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import UserError
 from ghostwatch.service import health
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.daemon import Daemon
 from ghostwatch.service.metrics import Metrics
-from ghostwatch.service.wiring import GoogleCredentials, default_registry, no_google_credentials
+from ghostwatch.service.wiring import (
+    GoogleCredentials,
+    MicrosoftTokens,
+    default_registry,
+    no_google_credentials,
+    no_microsoft_tokens,
+)
 from ghostwatch.store import Store
 from ghostwatch.store.store import utc_now
 
@@ -45,34 +57,59 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
+@dataclass(frozen=True, slots=True)
+class SignIns:
+    """How the daemon gets each account's credentials (default: the encrypted vault)."""
+
+    google: GoogleCredentials = no_google_credentials
+    microsoft: MicrosoftTokens = no_microsoft_tokens
+
+
+def vault_sign_ins(settings: Settings) -> SignIns:
+    """Credentials from the token vault `ghostwatch auth` fills (DATA_DIR/tokens), with
+    the key from settings (GHOSTWATCH_SECRET_KEY or a mounted `ghostwatch_secret_key`).
+    A missing key fails only the accounts that need one, saying how to make it."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+
+    def vault() -> TokenVault:
+        return vault_in(settings.data_dir, resolve_key(secret, None))
+
+    def google(account: AccountConfig) -> Any:
+        return google_credentials(vault(), account.name, junk_rescue=account.junk_rescue)
+
+    def microsoft(account: AccountConfig) -> Callable[[], str]:
+        return graph_token(vault(), account.name)
+
+    return SignIns(google, microsoft)
+
+
 def build_daemon(
     settings: Settings,
     store: Store,
-    google_credentials: GoogleCredentials = no_google_credentials,
+    sign_ins: SignIns | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Daemon:
     metrics = Metrics()
-    registry = default_registry(google_credentials, requestBuilder=metrics.request_builder("gmail"))
+    signs = sign_ins or vault_sign_ins(settings)
+    registry = default_registry(
+        signs.google, signs.microsoft, requestBuilder=metrics.request_builder("gmail")
+    )
     return Daemon(settings, store, registry.open, clock=clock, metrics=metrics)
 
 
 def run_once(
-    settings: Settings,
-    google_credentials: GoogleCredentials = no_google_credentials,
-    now: datetime | None = None,
+    settings: Settings, sign_ins: SignIns | None = None, now: datetime | None = None
 ) -> dict[str, CycleReport | None]:
     """Every enabled account once; None for an account whose cycle failed."""
     with open_store(settings) as store:
         clock = (lambda: now) if now is not None else utc_now
-        return build_daemon(settings, store, google_credentials, clock).run_once()
+        return build_daemon(settings, store, sign_ins, clock).run_once()
 
 
-def run_forever(
-    settings: Settings, google_credentials: GoogleCredentials = no_google_credentials
-) -> bool:
+def run_forever(settings: Settings, sign_ins: SignIns | None = None) -> bool:
     """Until SIGTERM/SIGINT; True if every cycle in flight finished before exiting."""
     with open_store(settings) as store:
-        daemon = build_daemon(settings, store, google_credentials)
+        daemon = build_daemon(settings, store, sign_ins)
         _on_signals(daemon.stop)
         if not settings.health.enabled:
             return daemon.serve()

@@ -18,8 +18,8 @@ from ghostwatch.compose.values import Sender
 from ghostwatch.config import AccountConfig
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import GhostwatchError
-from ghostwatch.model import CalendarEvent, Content, Message
-from ghostwatch.providers.port import MailSource
+from ghostwatch.model import CalendarEvent, Content, Message, SyncDelta
+from ghostwatch.providers.port import IncrementalSource, MailSource
 from ghostwatch.service.cycle import CycleReport, run_cycle
 from ghostwatch.service.health import HealthState
 from ghostwatch.service.metrics import Metrics
@@ -51,6 +51,35 @@ class CalendarCache:
         if self._events is None or self._start is None or start < self._start:
             self._events, self._start = self.inner.events(start, end), start
         return self._events
+
+
+class IncrementalCalendarCache(CalendarCache):
+    """The same, for a source that syncs incrementally: the cycle sees it is one and
+    resumes and commits it through here."""
+
+    def __init__(self, inner: MailSource, synced: IncrementalSource) -> None:
+        super().__init__(inner)
+        self.synced = synced
+        self.sync_name = synced.sync_name
+
+    def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
+        self.synced.resume(cursor, headers)
+
+    @property
+    def resumed(self) -> bool:
+        return self.synced.resumed
+
+    def delta(self) -> SyncDelta | None:
+        return self.synced.delta()
+
+    def committed(self) -> None:
+        self.synced.committed()
+
+
+def cached(source: MailSource) -> CalendarCache:
+    if isinstance(source, IncrementalSource):
+        return IncrementalCalendarCache(source, source)
+    return CalendarCache(source)
 
 
 class AccountRunner:
@@ -150,7 +179,7 @@ class AccountRunner:
         (and shows unhealthy) instead of stopping the daemon from starting."""
         if self._source is None:
             self._mailbox = self._open(self.account)
-            self._source = CalendarCache(self._mailbox.source)
+            self._source = cached(self._mailbox.source)
         return self._source
 
     def _failed(self, now: datetime, error: Exception, seconds: float) -> None:
