@@ -32,7 +32,7 @@ from ghostwatch import config
 from ghostwatch.preview import compose_drafts
 from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.scan import run_scan
-from ghostwatch.service.app import build_daemon
+from ghostwatch.service.app import SignIns, build_daemon
 from ghostwatch.service.daemon import Daemon
 from ghostwatch.service.wiring import (
     Mailbox,
@@ -123,9 +123,8 @@ class Week:
     clock: FakeClock
 
     def daemon(self) -> tuple[Daemon, SimulatedScheduler]:
-        daemon = build_daemon(
-            self.settings, self.store, lambda a: self.sandbox.credentials(), self.clock
-        )
+        sign_ins = SignIns(google=lambda a: self.sandbox.credentials())
+        daemon = build_daemon(self.settings, self.store, sign_ins, self.clock)
         scheduler = SimulatedScheduler(self.clock)
         daemon.schedule(scheduler)
         scheduler.start()
