@@ -26,15 +26,12 @@ $(STAMP): pyproject.toml
 DEMO_ARGS := --maildir examples/mailbox --me alex@ghostwatch.example \
 	--now 2026-11-20T15:00:00+00:00 --tz Europe/London
 
+# The real daemon, once (`ghostwatch run --once`), against a Gmail and a Graph sandbox
+# seeded with examples/mailbox; then what it did, read back from the sandboxes.
 demo: install
 	$(BIN)/ghostwatch scan $(DEMO_ARGS)
 	@echo
-	@echo "=== The first draft ghostwatch would write (ghostwatch preview) ==="
-	@$(BIN)/ghostwatch preview $(DEMO_ARGS) | sed -n '1,/^Best,/p'
-	@echo
-	@mkdir -p out
-	$(BIN)/ghostwatch digest $(DEMO_ARGS) --out out/digest.html --eml out/digest.eml
-	@echo "Open out/digest.html in a browser to see the morning digest."
+	$(BIN)/python -m ghostwatch.service.demo --mailbox examples/mailbox --out out/demo
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -381,6 +381,10 @@ main.add_command(cli_service.config_group)
 main.add_command(cli_service.init)
 main.add_command(cli_auth.auth)
 main.add_command(cli_service.run)
+main.add_command(cli_service.accounts)
+main.add_command(cli_service.mute)
+main.add_command(cli_service.unmute)
+main.add_command(cli_service.note)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

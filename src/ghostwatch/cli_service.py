@@ -166,3 +166,92 @@ def _when(value: str | None, once: bool) -> datetime | None:
     if when.tzinfo is None:
         raise click.BadParameter("give the time zone offset, e.g. +00:00", param_hint="--now")
     return when
+
+
+@contextmanager
+def _store(settings: config.Settings) -> Iterator[Any]:
+    from ghostwatch.service.app import open_store
+
+    with user_errors(), open_store(settings) as store:
+        yield store
+
+
+@click.command(name="accounts")
+@settings_options
+def accounts(settings: config.Settings) -> None:
+    """Each account's sign-in, last cycle and last error (from the store)."""
+    from ghostwatch.service.accounts import statuses
+
+    with _store(settings) as store:
+        rows = statuses(settings, store)
+    for row in rows:
+        state = "" if row.enabled else " (disabled)"
+        click.echo(f"{row.name}: {row.provider}{state}")
+        click.echo(f"  sign-in: {row.auth}")
+        last = row.last_cycle.isoformat(timespec="seconds") if row.last_cycle else "never"
+        click.echo(f"  last cycle: {last}")
+        click.echo(f"  last error: {row.last_error or 'none'}")
+
+
+account_option = click.option(
+    "--account", "account_name", default=None, help="The account (default: the only one)."
+)
+
+
+def _change(
+    settings: config.Settings, account_name: str | None, conversation: str, **what: Any
+) -> None:
+    from ghostwatch.service.accounts import pick_account, set_conversation
+
+    with _store(settings) as store:
+        account = pick_account(settings, account_name)
+        set_conversation(store, account, conversation, **what)
+
+
+@click.command(name="mute")
+@settings_options
+@click.argument("conversation")
+@account_option
+def mute(settings: config.Settings, conversation: str, account_name: str | None) -> None:
+    """Leave CONVERSATION alone: no drafts, no digest entry, until unmuted."""
+    _change(settings, account_name, conversation, muted=True)
+    click.echo(f"muted {conversation}")
+
+
+@click.command(name="unmute")
+@settings_options
+@click.argument("conversation")
+@account_option
+def unmute(settings: config.Settings, conversation: str, account_name: str | None) -> None:
+    """Follow CONVERSATION up again."""
+    _change(settings, account_name, conversation, muted=False)
+    click.echo(f"unmuted {conversation}")
+
+
+@click.command(name="note")
+@settings_options
+@click.argument("conversation")
+@click.argument("text", required=False, default="")
+@account_option
+@click.option(
+    "--high-value/--not-high-value",
+    "high_value",
+    default=None,
+    help="Mark the deal high-value (escalation suggestions in the digest), or unmark it.",
+)
+def note(
+    settings: config.Settings,
+    conversation: str,
+    text: str,
+    account_name: str | None,
+    high_value: bool | None,
+) -> None:
+    """Why CONVERSATION matters: TEXT feeds the draft's "reason they cared" line. An empty
+    TEXT clears the note, unless only --high-value/--not-high-value is being changed."""
+    keep = text == "" and high_value is not None
+    _change(
+        settings, account_name, conversation, note=None if keep else text, high_value=high_value
+    )
+    click.echo(
+        f"noted {conversation}" + ("" if high_value is None else f" (high value: {high_value})")
+    )

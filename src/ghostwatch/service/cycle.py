@@ -275,8 +275,14 @@ def _deliver_digest(cycle: _Cycle, scan: Scan, drafts: list[Draft]) -> None:
 
 
 def _digest_id(cycle: _Cycle, day: date) -> str:
-    domain = cycle.sender.address.rpartition("@")[2] or "ghostwatch.invalid"
-    return f"ghostwatch-digest-{cycle.account_id}-{day.isoformat()}@{domain}"
+    return digest_message_id(cycle.account_id, cycle.sender.address, day)
+
+
+def digest_message_id(account_id: int, address: str, day: date) -> str:
+    """The Message-ID (no brackets) of an account's digest for `day`: known in advance,
+    so a cycle, or anyone reading the mailbox back (`make demo`), can look it up."""
+    domain = address.rpartition("@")[2] or "ghostwatch.invalid"
+    return f"ghostwatch-digest-{account_id}-{day.isoformat()}@{domain}"
 
 
 # --- record ------------------------------------------------------------------------------

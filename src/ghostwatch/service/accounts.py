@@ -1,0 +1,104 @@
+"""What `ghostwatch accounts` shows and what `mute|unmute|note` change, from the store.
+
+Kept apart from the click layer so both are plain functions over `Settings` and a
+`Store`: the CLI only prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ghostwatch.auth import google, microsoft
+from ghostwatch.auth.vault import SUFFIX
+from ghostwatch.config import AccountConfig, Settings
+from ghostwatch.errors import UserError
+from ghostwatch.store import Store
+
+_SIGN_IN = {"gmail": (google.entry_name, "google"), "outlook": (microsoft.entry_name, "microsoft")}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    name: str
+    provider: str
+    enabled: bool
+    auth: str
+    last_cycle: datetime | None
+    last_error: str | None
+
+
+def statuses(settings: Settings, store: Store) -> list[AccountStatus]:
+    """Every configured account: its sign-in, and its last cycle as the store recorded it."""
+    with store.transaction() as tx:
+        seen = {info.name: info for info in tx.accounts()}
+    stored = _vault_entries(settings)
+    rows = []
+    for account in settings.accounts:
+        info = seen.get(account.name)
+        rows.append(
+            AccountStatus(
+                account.name,
+                account.provider,
+                account.enabled,
+                _auth_state(account, stored),
+                info.last_cycle_at if info else None,
+                info.last_error if info else None,
+            )
+        )
+    return rows
+
+
+def _vault_entries(settings: Settings) -> set[str]:
+    """The vault's entry names, read without its key (the names hold no secret): a
+    missing key must not hide which accounts are signed in."""
+    folder = settings.data_dir.expanduser() / "tokens"  # where `vault_in` keeps them
+    if not folder.is_dir():
+        return set()
+    return {path.name.removesuffix(SUFFIX) for path in folder.glob(f"*{SUFFIX}")}
+
+
+def _auth_state(account: AccountConfig, stored: set[str]) -> str:
+    if account.provider == "maildir":
+        return "local folder (no sign-in)"
+    entry, command = _SIGN_IN[account.provider]
+    if entry(account.name) in stored:
+        return "signed in (tokens in the vault)"
+    return f"not signed in: run `ghostwatch auth {command} --account {account.name}`"
+
+
+def pick_account(settings: Settings, name: str | None) -> AccountConfig:
+    """The named account, or the only one; a `UserError` saying which names exist."""
+    names = [a.name for a in settings.accounts]
+    if name is None:
+        if len(settings.accounts) == 1:
+            return settings.accounts[0]
+        raise UserError(f"several accounts are configured: pass --account ({', '.join(names)})")
+    for account in settings.accounts:
+        if account.name == name:
+            return account
+    raise UserError(f"no account {name!r} in the configuration (accounts: {', '.join(names)})")
+
+
+def set_conversation(
+    store: Store,
+    account: AccountConfig,
+    conversation: str,
+    *,
+    muted: bool | None = None,
+    note: str | None = None,
+    high_value: bool | None = None,
+) -> None:
+    """Change a conversation's settings; the next cycle's decisions and drafts use them.
+
+    An id the last cycle did not see is refused (a typo would silently mute nothing);
+    before any cycle has run there is nothing to check against, so it is kept."""
+    with store.transaction() as tx:
+        account_id = tx.account(account.name, account.provider, account.address)
+        known = tx.snapshots(account_id)
+        if known and conversation not in known:
+            raise UserError(
+                f"account {account.name} has no conversation {conversation!r}: "
+                "`ghostwatch scan --all` lists their ids"
+            )
+        tx.set_conversation(account_id, conversation, muted=muted, note=note, high_value=high_value)

@@ -1,0 +1,115 @@
+"""`ghostwatch run --once`, `accounts`, `mute|unmute|note` through the real CLI, on a
+Maildir account copied from the example mailbox and a Gmail account not yet signed in."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from ghostwatch import config
+from ghostwatch.cli import main
+from ghostwatch.model import State
+from ghostwatch.store import Store
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
+ME = "alex@ghostwatch.example"
+NOW = "2026-11-20T15:00:00+00:00"
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("GHOSTWATCH_SECRET_KEY", "GHOSTWATCH_DATABASE_URL", "GHOSTWATCH_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    shutil.copytree(EXAMPLE, tmp_path / "mail")
+    data = {
+        "data_dir": str(tmp_path / "data"),
+        "log_format": "json",
+        "accounts": [
+            {
+                "name": "box",
+                "provider": "maildir",
+                "address": ME,
+                "time_zone": "Europe/London",
+                "maildir": {"path": str(tmp_path / "mail")},
+            },
+            {"name": "g", "provider": "gmail", "address": ME, "enabled": False},
+        ],
+    }
+    path = tmp_path / "ghostwatch.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _run(path: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, [*args, "--config", str(path)])
+
+
+def _store(path: Path) -> Store:
+    return Store.open(config.load(path).database())
+
+
+def test_run_once_then_accounts_shows_sign_in_and_last_cycle(setup: Path) -> None:
+    before = _run(setup, "accounts")
+    assert before.exit_code == 0, before.output
+    assert "last cycle: never" in before.output
+    ran = _run(setup, "run", "--once", "--now", NOW)
+    assert ran.exit_code == 0, ran.output
+    assert len(list((setup.parent / "mail" / ".Drafts" / "cur").iterdir())) > 1
+    shown = _run(setup, "accounts").output
+    assert "box: maildir\n  sign-in: local folder" in shown
+    assert "last cycle: 2026-11-20T15:00:00" in shown
+    assert "last error: none" in shown
+    assert (
+        "g: gmail (disabled)\n  sign-in: not signed in: run `ghostwatch auth google --account g`"
+        in shown
+    )
+
+
+def test_mute_note_and_unmute_reach_the_next_cycle(setup: Path) -> None:
+    assert _run(setup, "run", "--once", "--now", NOW).exit_code == 0
+    with _store(setup) as store, store.transaction() as tx:
+        snapshots = tx.snapshots(1)
+    due = next(s.conversation for s in snapshots.values() if s.state == State.DUE)
+    assert _run(setup, "mute", due, "--account", "box").exit_code == 0
+    noted = _run(
+        setup, "note", due, "They asked for the Q1 pricing", "--account", "box", "--high-value"
+    )
+    assert noted.exit_code == 0, noted.output
+    assert _run(setup, "run", "--once", "--now", NOW).exit_code == 0
+    with _store(setup) as store, store.transaction() as tx:
+        assert tx.snapshots(1)[due].state == State.MUTED
+        settings = tx.conversation_settings(1)[due]
+    assert (settings.muted, settings.note, settings.high_value) == (
+        True,
+        "They asked for the Q1 pricing",
+        True,
+    )
+    assert _run(setup, "unmute", due, "--account", "box").exit_code == 0
+    assert _run(setup, "note", due, "--account", "box", "--not-high-value").exit_code == 0
+    with _store(setup) as store, store.transaction() as tx:
+        settings = tx.conversation_settings(1)[due]
+    assert (settings.muted, settings.note, settings.high_value) == (
+        False,
+        "They asked for the Q1 pricing",
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["mute", "no-such-conversation", "--account", "box"], "scan --all"),
+        (["mute", "x", "--account", "nobody"], "no account 'nobody'"),
+        (["mute", "x"], "pass --account"),
+        (["run", "--now", NOW], "only with --once"),
+    ],
+)
+def test_mistakes_exit_2_with_the_fix(setup: Path, args: list[str], says: str) -> None:
+    assert _run(setup, "run", "--once", "--now", NOW).exit_code == 0
+    result = _run(setup, *args)
+    assert result.exit_code == 2
+    assert says in result.output
