@@ -11,6 +11,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from ghostwatch import config
+from ghostwatch.auth import google
+from ghostwatch.auth.keys import new_key, resolve_key
+from ghostwatch.auth.vault import vault_in
 from ghostwatch.cli import main
 from ghostwatch.model import State
 from ghostwatch.store import Store
@@ -113,3 +116,17 @@ def test_mistakes_exit_2_with_the_fix(setup: Path, args: list[str], says: str) -
     result = _run(setup, *args)
     assert result.exit_code == 2
     assert says in result.output
+
+
+def test_accounts_says_what_kind_of_sign_in_the_vault_holds(
+    setup: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = new_key()
+    monkeypatch.setenv("GHOSTWATCH_SECRET_KEY", key)
+    vault = vault_in(config.load(setup).data_dir, resolve_key(key, None))
+    vault.put_json(google.entry_name("g"), {"kind": "service_account", "subject": ME})
+    shown = _run(setup, "accounts").output
+    assert f"g: gmail (disabled)\n  sign-in: google: service account acting as {ME}" in shown
+    monkeypatch.delenv("GHOSTWATCH_SECRET_KEY")
+    shown = _run(setup, "accounts").output  # without the key: whether, not what kind
+    assert "g: gmail (disabled)\n  sign-in: signed in (tokens in the vault)" in shown

@@ -181,9 +181,10 @@ def _store(settings: config.Settings) -> Iterator[Any]:
 def accounts(settings: config.Settings) -> None:
     """Each account's sign-in, last cycle and last error (from the store)."""
     from ghostwatch.service.accounts import statuses
+    from ghostwatch.service.app import settings_vault
 
     with _store(settings) as store:
-        rows = statuses(settings, store)
+        rows = statuses(settings, store, settings_vault(settings))
     for row in rows:
         state = "" if row.enabled else " (disabled)"
         click.echo(f"{row.name}: {row.provider}{state}")

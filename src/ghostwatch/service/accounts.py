@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ghostwatch.auth import google, microsoft
-from ghostwatch.auth.vault import SUFFIX
+from ghostwatch.auth.accounts import sign_in_state
+from ghostwatch.auth.vault import SUFFIX, TokenVault
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import UserError
 from ghostwatch.store import Store
@@ -28,8 +29,11 @@ class AccountStatus:
     last_error: str | None
 
 
-def statuses(settings: Settings, store: Store) -> list[AccountStatus]:
-    """Every configured account: its sign-in, and its last cycle as the store recorded it."""
+def statuses(
+    settings: Settings, store: Store, vault: TokenVault | None = None
+) -> list[AccountStatus]:
+    """Every configured account: its sign-in, and its last cycle as the store recorded it.
+    With the vault (its key is set) the sign-in says what kind; without, only whether."""
     with store.transaction() as tx:
         seen = {info.name: info for info in tx.accounts()}
     stored = _vault_entries(settings)
@@ -41,7 +45,7 @@ def statuses(settings: Settings, store: Store) -> list[AccountStatus]:
                 account.name,
                 account.provider,
                 account.enabled,
-                _auth_state(account, stored),
+                _auth_state(account, stored, vault),
                 info.last_cycle_at if info else None,
                 info.last_error if info else None,
             )
@@ -58,12 +62,12 @@ def _vault_entries(settings: Settings) -> set[str]:
     return {path.name.removesuffix(SUFFIX) for path in folder.glob(f"*{SUFFIX}")}
 
 
-def _auth_state(account: AccountConfig, stored: set[str]) -> str:
+def _auth_state(account: AccountConfig, stored: set[str], vault: TokenVault | None) -> str:
     if account.provider == "maildir":
         return "local folder (no sign-in)"
     entry, command = _SIGN_IN[account.provider]
     if entry(account.name) in stored:
-        return "signed in (tokens in the vault)"
+        return sign_in_state(vault, account.name) if vault else "signed in (tokens in the vault)"
     return f"not signed in: run `ghostwatch auth {command} --account {account.name}`"
 
 

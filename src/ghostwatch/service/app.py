@@ -15,9 +15,8 @@ from typing import Any
 
 import structlog
 
-from ghostwatch.auth.google import google_credentials
+from ghostwatch.auth.accounts import google_credentials_from, microsoft_tokens_from
 from ghostwatch.auth.keys import resolve_key
-from ghostwatch.auth.microsoft import graph_token
 from ghostwatch.auth.vault import TokenVault, vault_in
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import UserError
@@ -75,12 +74,19 @@ def vault_sign_ins(settings: Settings) -> SignIns:
         return vault_in(settings.data_dir, resolve_key(secret, None))
 
     def google(account: AccountConfig) -> Any:
-        return google_credentials(vault(), account.name, junk_rescue=account.junk_rescue)
+        return google_credentials_from(vault())(account)
 
     def microsoft(account: AccountConfig) -> Callable[[], str]:
-        return graph_token(vault(), account.name)
+        return microsoft_tokens_from(vault())(account)
 
     return SignIns(google, microsoft)
+
+
+def settings_vault(settings: Settings) -> TokenVault | None:
+    """The vault, if the settings hold its key (None: no key configured)."""
+    if settings.secret_key is None:
+        return None
+    return vault_in(settings.data_dir, resolve_key(settings.secret_key.get_secret_value(), None))
 
 
 def build_daemon(
