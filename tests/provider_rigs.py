@@ -121,6 +121,7 @@ class Rig(Protocol):
     account: str
     sleeps: Sleeps
     store: Store
+    actions: Any
 
     def cycle(self, now: datetime, **options: Any) -> CycleReport: ...
     def restart(self) -> None: ...
