@@ -11,9 +11,11 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from email.message import Message as MimeMessage
-from email.parser import HeaderParser
+from email.parser import BytesParser, HeaderParser
 from email.policy import compat32
 from html.parser import HTMLParser
+
+import structlog
 
 from ghostwatch.model import Content, DeliveryStatus
 
@@ -224,6 +226,18 @@ def _content(tree: MimeMessage) -> Content:
         returned_recipients=_unique(found.recipients),
         content_type=" ".join(str(tree.get("content-type", "")).split()),
     )
+
+
+def content_of(raw: bytes) -> Content:
+    """The `Content` of a raw message. The stdlib parser recurses once per nested
+    multipart, so a hostile nesting (about a thousand deep) exhausts the stack before
+    MAX_DEPTH is ever checked: such a message is read without its body."""
+    try:
+        tree = BytesParser(policy=compat32).parsebytes(raw)
+    except RecursionError:
+        structlog.get_logger(__name__).warning("body_skipped", reason="MIME nested too deep")
+        return Content()
+    return extract_content(tree)
 
 
 def extract_content(tree: MimeMessage) -> Content:

@@ -23,8 +23,6 @@ import functools
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from email.parser import BytesParser
-from email.policy import compat32
 
 from ghostwatch import mime
 from ghostwatch.model import Address, Content, Folder, Message, plausible
@@ -291,8 +289,7 @@ def parse_message(
 ) -> Message:
     """Headers plus the body `Content` the classifier reads."""
     message = parse_headers(raw, key, folder, fallback_date)
-    tree = BytesParser(policy=compat32).parsebytes(raw)
-    return with_content(message, mime.extract_content(tree))
+    return with_content(message, mime.content_of(raw))
 
 
 def with_content(message: Message, content: Content) -> Message:

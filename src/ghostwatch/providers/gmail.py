@@ -16,8 +16,6 @@ import base64
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.parser import BytesParser
-from email.policy import compat32
 from typing import Any
 
 import structlog
@@ -350,4 +348,4 @@ def _asked(error: Exception, policy: RetryPolicy) -> float:
 
 def _content(item: dict[str, Any]) -> Content:
     data = base64.urlsafe_b64decode(item["raw"] + "=" * (-len(item["raw"]) % 4))
-    return mime.extract_content(BytesParser(policy=compat32).parsebytes(data))
+    return mime.content_of(data)

@@ -21,8 +21,6 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.parser import BytesParser
-from email.policy import compat32
 from typing import Any
 
 import structlog
@@ -195,8 +193,7 @@ class OutlookSource:
             if not answer.ok():
                 log.info("outlook_body_unread", status=answer.status)
                 continue
-            tree = BytesParser(policy=compat32).parsebytes(answer.content())
-            contents[key] = mime.extract_content(tree)
+            contents[key] = mime.content_of(answer.content())
         return contents
 
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
