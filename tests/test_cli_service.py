@@ -4,6 +4,8 @@ Maildir account copied from the example mailbox and a Gmail account not yet sign
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,22 @@ def test_accounts_says_what_kind_of_sign_in_the_vault_holds(
     monkeypatch.delenv("GHOSTWATCH_SECRET_KEY")
     shown = _run(setup, "accounts").output  # without the key: whether, not what kind
     assert "g: gmail (disabled)\n  sign-in: signed in (tokens in the vault)" in shown
+
+
+def test_run_once_reports_progress_per_account(setup: Path) -> None:
+    from ghostwatch.providers.maildir import MaildirMailbox
+    from ghostwatch.service.app import run_once
+
+    counted: dict[str, int] = {}
+
+    def progress(name: str) -> Callable[[int], None]:
+        def tick(count: int) -> None:
+            counted[name] = counted.get(name, 0) + count
+
+        return tick
+
+    settings = config.load(setup)
+    before = MaildirMailbox(setup.parent / "mail").count()  # the cycle adds drafts
+    reports = run_once(settings, now=datetime.fromisoformat(NOW), progress=progress)
+    assert reports["box"] is not None
+    assert counted == {"box": before}

@@ -136,7 +136,7 @@ def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
     now = _when(now_text, once)
     with user_errors():
         if once:
-            reports = app.run_once(settings, now=now)
+            reports = app.run_once(settings, now=now, progress=_counter())
             failed = sorted(name for name, report in reports.items() if report is None)
             if failed:
                 raise click.ClickException(f"cycle failed for {', '.join(failed)}: see the log")
@@ -147,6 +147,25 @@ def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
         # action ledger makes this safe (the next start settles pending intents).
         sys.stderr.flush()
         os._exit(3)
+
+
+def _counter() -> Callable[[str], Callable[[int], None]] | None:
+    """A running count of messages read per account, only for a person at a terminal
+    (a first sync of a large mailbox takes minutes; the total is not known in advance)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def for_account(name: str) -> Callable[[int], None]:
+        read = 0
+
+        def tick(count: int) -> None:
+            nonlocal read
+            read += count
+            click.echo(f"\r{name}: {read} messages read", nl=False, err=True)
+
+        return tick
+
+    return for_account
 
 
 def _when(value: str | None, once: bool) -> datetime | None:

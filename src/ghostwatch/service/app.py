@@ -24,6 +24,7 @@ from ghostwatch.service import health
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.daemon import Daemon
 from ghostwatch.service.metrics import Metrics
+from ghostwatch.service.runner import Progress
 from ghostwatch.service.wiring import (
     GoogleCredentials,
     MicrosoftTokens,
@@ -94,22 +95,26 @@ def build_daemon(
     store: Store,
     sign_ins: SignIns | None = None,
     clock: Callable[[], datetime] = utc_now,
+    progress: Progress | None = None,
 ) -> Daemon:
     metrics = Metrics()
     signs = sign_ins or vault_sign_ins(settings)
     registry = default_registry(
         signs.google, signs.microsoft, requestBuilder=metrics.request_builder("gmail")
     )
-    return Daemon(settings, store, registry.open, clock=clock, metrics=metrics)
+    return Daemon(settings, store, registry.open, clock=clock, metrics=metrics, progress=progress)
 
 
 def run_once(
-    settings: Settings, sign_ins: SignIns | None = None, now: datetime | None = None
+    settings: Settings,
+    sign_ins: SignIns | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, CycleReport | None]:
     """Every enabled account once; None for an account whose cycle failed."""
     with open_store(settings) as store:
         clock = (lambda: now) if now is not None else utc_now
-        return build_daemon(settings, store, sign_ins, clock).run_once()
+        return build_daemon(settings, store, sign_ins, clock, progress).run_once()
 
 
 def run_forever(settings: Settings, sign_ins: SignIns | None = None) -> bool:

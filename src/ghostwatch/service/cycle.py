@@ -86,15 +86,17 @@ def run_cycle(
     digest: bool = False,
     dry_run: bool = False,
     provider: str = "gmail",
+    progress: Callable[[int], None] | None = None,
 ) -> CycleReport:
-    """Run one cycle; `dry_run` decides and reports without a single mailbox write."""
+    """Run one cycle; `dry_run` decides and reports without a single mailbox write.
+    `progress` is told how many messages were read, as they are (a terminal's counter)."""
     started, report = time.perf_counter(), CycleReport()
     with store.transaction() as tx:
         account_id = tx.account(account, provider, sender.address)
         settings = tx.conversation_settings(account_id)
         _resume(tx, account_id, source)
     try:
-        scan = run_scan(source, _with_settings(rules, settings), now)
+        scan = run_scan(source, _with_settings(rules, settings), now, progress)
         drafts = compose_drafts(scan, source, sender, tz, notes=_notes(settings))
     except GhostwatchError as error:
         if not dry_run:

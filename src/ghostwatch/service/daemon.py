@@ -31,7 +31,7 @@ from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.health import HealthState, database_ok
 from ghostwatch.service.metrics import Metrics
-from ghostwatch.service.runner import AccountRunner
+from ghostwatch.service.runner import AccountRunner, Progress
 from ghostwatch.service.wiring import Mailbox
 from ghostwatch.store import Store
 from ghostwatch.store.store import utc_now
@@ -52,6 +52,7 @@ class Daemon:
         *,
         clock: Callable[[], datetime] = utc_now,
         metrics: Metrics | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -61,7 +62,7 @@ class Daemon:
         names = [a.name for a in accounts]
         self.health = HealthState(names, stale, clock, database_ok(store))
         self.runners = [
-            AccountRunner(a, open_mailbox, store, clock, self.health, self.metrics)
+            AccountRunner(a, open_mailbox, store, clock, self.health, self.metrics, progress)
             for a in accounts
         ]
         self._stopping = threading.Event()

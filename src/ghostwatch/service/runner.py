@@ -28,6 +28,9 @@ from ghostwatch.store import Store
 
 log = structlog.get_logger(__name__)
 
+Progress = Callable[[str], Callable[[int], None]]
+"""Account name → a callback told how many messages were read (a terminal's counter)."""
+
 
 class CalendarCache:
     """A `MailSource` whose calendar is re-read only when a calendar poll asks for it:
@@ -91,8 +94,10 @@ class AccountRunner:
         clock: Callable[[], datetime],
         health: HealthState,
         metrics: Metrics,
+        progress: Progress | None = None,
     ) -> None:
         self.account = account
+        self._progress = progress
         self._open = open_mailbox
         self.store = store
         self.clock = clock
@@ -172,6 +177,7 @@ class AccountRunner:
             digest=self.account.digest and (digest or self.digest_owed(now)),
             dry_run=self.account.dry_run,
             provider=self._mailbox.provider,
+            progress=self._progress(self.name) if self._progress else None,
         )
 
     def _source_for_cycle(self) -> CalendarCache:
