@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from ghostwatch import cli_auth, cli_service, logs, parse, report
+from ghostwatch import cli_auth, cli_health, cli_service, logs, parse, report
 from ghostwatch.compose.digest import build_digest, digest_message
 from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
@@ -385,6 +385,7 @@ main.add_command(cli_service.accounts)
 main.add_command(cli_service.mute)
 main.add_command(cli_service.unmute)
 main.add_command(cli_service.note)
+main.add_command(cli_health.health)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -106,11 +106,11 @@ class GoogleCalendar:
         token. Raises `SyncTokenExpired` on 410."""
         query: dict[str, Any] = {"syncToken": sync_token} if sync_token else {}
         items: list[dict[str, Any]] = []
-        token = ""
+        cursor = ""  # the last page's nextSyncToken
         for page in self._raw_pages(query):
             items.extend(page.get("items", []))
-            token = page.get("nextSyncToken", token)
-        return items, token
+            cursor = page.get("nextSyncToken", cursor)
+        return items, cursor
 
     # --- reading -------------------------------------------------------------------
 

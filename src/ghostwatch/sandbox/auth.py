@@ -30,7 +30,9 @@ from ghostwatch.sandbox.server import ApiError, Request, Response
 
 SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 CLIENT_ID = "ghostwatch-sandbox.apps.googleusercontent.com"
-CLIENT_SECRET = "sandbox-secret"  # a test double's fixed value
+BEARER = "Bearer"  # the token type of RFC 6750 §4
+# The sandbox's fixed value: a test double, guarding nothing real.
+CLIENT_SECRET = "sandbox-secret"  # nosec B105
 _INVALID_CREDENTIALS = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, "
     "login cookie or other valid authentication credential. See "
@@ -143,7 +145,7 @@ class TokenIssuer:
             "access_token": self.access_token(grant.refresh_token),
             "expires_in": self.lifetime,
             "scope": " ".join(grant.scopes),
-            "token_type": "Bearer",
+            "token_type": BEARER,
         }
         if with_refresh:
             body["refresh_token"] = grant.refresh_token
