@@ -175,6 +175,18 @@ def test_db_upgrade_as_the_image_user_writes_its_database_in_the_data_dir(
     assert database.stat().st_uid == (installed.uid if os.geteuid() == 0 else os.geteuid())
 
 
+def test_the_installed_image_accepts_the_deploy_configuration(installed: Installed) -> None:
+    """The configuration every deployment mounts, checked by the installed package (its
+    template and schema come from the wheel, not the checkout)."""
+    mounted = installed.data / "ghostwatch.yaml"
+    shutil.copy2(REPO / "deploy" / "ghostwatch.yaml", mounted)
+    mounted.chmod(0o644)
+    done = installed.run("ghostwatch", "config", "check", env={"GHOSTWATCH_CONFIG": str(mounted)})
+    assert done.returncode == 0, done.stderr
+    assert "configuration is valid: 1 account(s)" in done.stdout
+    assert "/var/lib/ghostwatch/ghostwatch.db" in done.stdout
+
+
 def test_the_image_user_cannot_change_the_installed_code(installed: Installed) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to install as root and run as the image's user")
