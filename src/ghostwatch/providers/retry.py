@@ -111,7 +111,8 @@ class RetryPolicy:
         if asked > self.longest_wait:
             raise TooLongToWait(asked)
         step = min(self.cap, self.base * 2**attempt)
-        self.sleep(max(asked, random.uniform(0, step)))
+        # Jitter spreads retries out; it guards nothing, so a non-cryptographic PRNG is right.
+        self.sleep(max(asked, random.uniform(0, step)))  # nosec B311
 
     def _wait(self, advice: Advice) -> Callable[[tenacity.RetryCallState], float]:
         jitter = tenacity.wait_random_exponential(multiplier=self.base, max=self.cap)

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 AUTHORIZE_PATH = "/o/oauth2/auth"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CODE_LIFETIME = 600
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+# An endpoint address, not a credential.
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # nosec B105
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

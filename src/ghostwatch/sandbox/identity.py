@@ -34,6 +34,7 @@ from urllib.parse import parse_qs
 
 import requests
 
+from ghostwatch.sandbox.auth import BEARER
 from ghostwatch.sandbox.graph.auth import Principal
 from ghostwatch.sandbox.server import Request, Response, serve
 
@@ -266,7 +267,7 @@ class IdentitySandbox:
         return Response.json(
             200,
             {
-                "token_type": "Bearer",
+                "token_type": BEARER,
                 "expires_in": self.lifetime,
                 "ext_expires_in": self.lifetime,
                 "access_token": token,
@@ -328,7 +329,7 @@ class IdentitySandbox:
         return Response.json(
             200,
             {
-                "token_type": "Bearer",
+                "token_type": BEARER,
                 "scope": " ".join((*session.scopes, "openid", "profile")),
                 "expires_in": self.lifetime,
                 "ext_expires_in": self.lifetime,
