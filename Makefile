@@ -48,7 +48,7 @@ typecheck: install
 	$(BIN)/mypy src
 
 pytest: install browser
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest
 

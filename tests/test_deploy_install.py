@@ -6,8 +6,8 @@ image's USER, in its WORKDIR, with its ENV: `ghostwatch --help`, `ghostwatch db 
 on a SQLite file, and the HEALTHCHECK command. All of it is read from the Dockerfile
 (tests/dockerfile.py), so the two cannot drift apart.
 
-Built once (~25 s with pip's cache warm from `make install`); the tests share one xdist
-worker (`xdist_group`, Makefile: `--dist loadgroup`) while the other worker runs the rest.
+Built once per pytest worker (~25 s of CPU with pip's cache warm from `make install`); the
+tests sit together in this file, so xdist's default scheduling mostly hands them to one worker.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import pytest
 from tests.dockerfile import REPO, Image
 from tests.health_server import StatusServer, server
 
-pytestmark = pytest.mark.xdist_group("deploy_install")
 __all__ = ["server"]  # the fixture
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
