@@ -21,9 +21,11 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM base AS runtime
 # Bytecode is compiled at install time; the root filesystem can then be mounted read-only.
+# The data dir (SQLite file, token vault) is the volume, for the daemon and `ghostwatch auth`.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    GHOSTWATCH_CONFIG=/etc/ghostwatch/ghostwatch.yaml
+    GHOSTWATCH_CONFIG=/etc/ghostwatch/ghostwatch.yaml \
+    GHOSTWATCH_DATA_DIR=/var/lib/ghostwatch
 # A fixed UID/GID (10001) so volumes, Kubernetes' runAsUser and fsGroup can name it.
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/ghostwatch \
         --no-create-home --shell /usr/sbin/nologin ghostwatch \

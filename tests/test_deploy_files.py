@@ -100,12 +100,19 @@ def test_the_secrets_folder_holds_the_settings_the_daemon_reads() -> None:
     container = _container()
     folder = _env(container)["GHOSTWATCH_SECRETS_DIR"]
     assert any(m["mountPath"] == folder for m in container["volumeMounts"])
+    # `ghostwatch auth` reads the same key through GHOSTWATCH_SECRET_KEY_FILE.
+    assert _env(container)["GHOSTWATCH_SECRET_KEY_FILE"] == f"{folder}/ghostwatch_secret_key"
     assert "ghostwatch_secret_key" in _yaml(DEPLOY / "k8s" / "secret.yaml")["stringData"]
     compose = _yaml(DEPLOY / "docker-compose.yml")
     service = compose["services"]["ghostwatch"]
     assert service["environment"]["GHOSTWATCH_SECRETS_DIR"] == "/run/secrets"
+    key_file = service["environment"]["GHOSTWATCH_SECRET_KEY_FILE"]
+    assert key_file == "/run/secrets/ghostwatch_secret_key"
     assert {"ghostwatch_secret_key", "ghostwatch_database_url"} <= set(service["secrets"])
-    assert "GHOSTWATCH_SECRETS_DIR=%d" in UNIT.read_text(encoding="utf-8")
+    assert "GHOSTWATCH_SECRETS_DIR=%d\n" in UNIT.read_text(encoding="utf-8")
+    assert "GHOSTWATCH_SECRET_KEY_FILE=%d/ghostwatch_secret_key\n" in UNIT.read_text(
+        encoding="utf-8"
+    )
     assert "LoadCredential=ghostwatch_secret_key:" in UNIT.read_text(encoding="utf-8")
 
 
