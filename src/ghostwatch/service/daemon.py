@@ -81,7 +81,9 @@ class Daemon:
         plan = self.settings.schedule
         jitter = plan.jitter_seconds
         for runner in self.runners:
-            offset = timedelta(seconds=random.uniform(0, jitter)) if jitter else timedelta()
+            # Jitter only spreads polls out; it guards nothing, so no cryptographic PRNG.
+            seconds = random.uniform(0, jitter) if jitter else 0.0  # nosec B311
+            offset = timedelta(seconds=seconds)
             common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
             scheduler.add_job(
                 runner.poll,

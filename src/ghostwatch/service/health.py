@@ -145,6 +145,7 @@ def serve(host: str, port: int, state: HealthState, metrics: Metrics) -> Iterato
 
 
 def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
+    # A comparison that maps a bind-all address to loopback for the URL; it binds nothing.
+    if host in ("0.0.0.0", ""):  # nosec B104
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
