@@ -15,6 +15,7 @@ one API method name (`"messages.get"`) or for any call. Kinds:
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,10 +42,29 @@ class Fault:
 
 
 @dataclass
+class Noise:
+    """Each call fails with probability `rate`, of a kind drawn from `kinds` (no "slow":
+    soak tests run on a simulated clock, and a real sleep would stall them)."""
+
+    rate: float
+    rng: random.Random
+    kinds: tuple[str, ...] = ("429", "500", "502", "503", "drop", "truncate", "malformed")
+    injected: int = 0
+
+    def draw(self, method: str) -> Fault | None:
+        if self.rng.random() >= self.rate:  # nosec B311 (test noise, not secrecy)
+            return None
+        self.injected += 1
+        return Fault(self.rng.choice(self.kinds), 1, method, 0.0, 1)  # nosec B311
+
+
+@dataclass
 class Faults:
     armed: list[Fault] = field(default_factory=list)
     fired: list[tuple[str, str]] = field(default_factory=list)
     """(kind, method) of every fault that fired, in order."""
+    noise: Noise | None = None
+    """Random faults on top of the armed ones (soak tests); None: only armed faults."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(
@@ -78,6 +98,11 @@ class Faults:
                     if fault.count == 0:
                         self.armed.remove(fault)
                     return fault
+            if self.noise is not None and not exact:
+                found = self.noise.draw(method)
+                if found is not None:
+                    self.fired.append((found.kind, method))
+                return found
         return None
 
 

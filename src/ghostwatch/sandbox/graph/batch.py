@@ -96,13 +96,21 @@ def handle(request: Request, dispatch: Dispatch, shuffle: random.Random) -> Resp
         return error.response()
     status: dict[str, int] = {}
     answers = []
+    broken = False
     for part in parts:
         part_id = str(part["id"])
         response = _run(part, request, dispatch, status)
         status[part_id] = response.status
-        answers.append(_part_answer(part_id, response))
+        try:
+            answers.append(_part_answer(part_id, response))
+        except ValueError:
+            broken = True  # a part cut on the wire: inside one JSON body, so is the batch
+        broken = broken or response.mangle is not None
     shuffle.shuffle(answers)
-    return answer(200, {"responses": answers})
+    envelope = answer(200, {"responses": answers})
+    if broken:
+        envelope.mangle = "truncate"
+    return envelope
 
 
 def _run(
