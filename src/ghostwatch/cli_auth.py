@@ -109,6 +109,8 @@ def google_command(
     scopes = google.google_scopes(junk_rescue=junk_rescue)
     with user_errors():
         vault = open_vault(data_dir)
+        # Before a browser opens: a sign-in that could not be stored is wasted.
+        vault.check_name(google.entry_name(account))
         if service_account is not None:
             _import_delegation(vault, account, service_account, subject, scopes)
             return
@@ -211,6 +213,7 @@ def microsoft_command(
     http_client = _msal_http_client(ctx)
     with user_errors():
         vault = open_vault(data_dir)
+        vault.check_name(microsoft.entry_name(account))  # before the device code is shown
         if client_secret_file is not None:
             secret = _read_secret(client_secret_file)
             microsoft.client_credentials_login(vault, account, app, secret, http_client=http_client)

@@ -68,6 +68,10 @@ class TokenVault:
             return []
         return sorted(path.name[: -len(SUFFIX)] for path in self.directory.glob(f"*{SUFFIX}"))
 
+    def check_name(self, name: str) -> None:
+        """Refuse a name no entry can have, before any work is done to fill it."""
+        self._path(name)
+
     def _path(self, name: str) -> Path:
         if not _NAME.fullmatch(name):
             raise UserError(
