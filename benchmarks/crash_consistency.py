@@ -46,7 +46,7 @@ sys.path.insert(0, str(HERE))
 from ghostwatch.sandbox import GmailSandbox  # noqa: E402 (after the path line)
 from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET  # noqa: E402
 from ghostwatch.sandbox.graph.app import GraphSandbox  # noqa: E402
-from synth import ME, NOW, make_maildir  # noqa: E402
+from synth import ME, NOW, cached_maildir  # noqa: E402
 
 STEP = "X-Ghostwatch-Step"
 MODES = ("time", "write", "call")
@@ -57,12 +57,7 @@ def log(text: str) -> None:
 
 
 def mailbox(messages: int) -> Path:
-    root = Path(tempfile.gettempdir()) / f"ghostwatch-crash-{messages}"
-    done = root.with_name(root.name + ".complete")
-    if not done.exists():
-        make_maildir(root, messages)
-        done.write_text("ok")
-    return root
+    return cached_maildir("ghostwatch-crash", messages)
 
 
 @dataclass

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from ghostwatch import logs
 from ghostwatch.providers.gmail import GmailSource, gmail_service
 from ghostwatch.sandbox import GmailSandbox
-from synth import ME, NOW, make_maildir
+from synth import ME, NOW, cached_maildir
 
 LOOKBACK = timedelta(days=90)
 
@@ -46,13 +46,7 @@ def log(text: str) -> None:
 
 
 def mailbox(messages: int) -> Path:
-    root = Path(f"/tmp/ghostwatch-gmail-bench-{messages}")
-    done = root.with_name(root.name + ".complete")
-    if not done.exists():
-        log(f"generating {messages:,} messages in {root}")
-        make_maildir(root, messages)
-        done.write_text("ok")
-    return root
+    return cached_maildir("ghostwatch-gmail-bench", messages)
 
 
 def metered(box: Any, read: GmailSource) -> dict[str, Any]:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ghostwatch.providers.outlook import OutlookSource
 from ghostwatch.sandbox.graph import GraphSandbox
-from synth import ME, NOW, make_maildir
+from synth import ME, NOW, cached_maildir
 
 
 def log(text: str) -> None:
@@ -41,13 +41,7 @@ def log(text: str) -> None:
 
 
 def mailbox(messages: int) -> Path:
-    root = Path(f"/tmp/ghostwatch-gmail-bench-{messages}")
-    done = root.with_name(root.name + ".complete")
-    if not done.exists():
-        log(f"generating {messages:,} messages in {root}")
-        make_maildir(root, messages)
-        done.write_text("ok")
-    return root
+    return cached_maildir("ghostwatch-gmail-bench", messages)
 
 
 def metered(graph: GraphSandbox, read: OutlookSource) -> dict[str, Any]:

@@ -27,6 +27,8 @@ import email.header
 import email.utils
 import math
 import random
+import sys
+import tempfile
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -651,3 +653,15 @@ def _generate(synth: Synth, messages: int) -> None:
         synth.junk()
     for _ in range(drafts):
         synth.draft()
+
+
+def cached_maildir(name: str, messages: int) -> Path:
+    """/tmp/<name>-<messages>, generated once: a sibling `.complete` file marks a finished
+    mailbox, so an interrupted generation is redone rather than measured."""
+    root = Path(tempfile.gettempdir()) / f"{name}-{messages}"
+    done = root.with_name(root.name + ".complete")
+    if not done.exists():
+        print(f"[synth] generating {messages:,} messages in {root}", file=sys.stderr, flush=True)
+        make_maildir(root, messages)
+        done.write_text("ok")
+    return root
