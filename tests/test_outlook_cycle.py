@@ -32,6 +32,7 @@ from ghostwatch.providers.outlook_graph import OutlookError
 from ghostwatch.providers.port import MailActions
 from ghostwatch.providers.retry import RetryPolicy
 from ghostwatch.sandbox.graph import GraphSandbox
+from ghostwatch.sandbox.graph.store import GraphMessage
 from ghostwatch.scan import run_scan
 from ghostwatch.service import CycleReport, run_cycle
 from ghostwatch.service.wiring import default_registry
@@ -170,6 +171,37 @@ def test_digest_is_delivered_once_unread_and_not_a_draft(world: World) -> None:
     assert (digest.is_draft, digest.is_read) == (False, False)
     assert digest.internet_message_id.startswith("<ghostwatch-digest-")
     assert world.graph.sent == []
+
+
+def _digests(world: World) -> list[GraphMessage]:
+    return [m for m in world.graph.mailbox.in_folder("inbox")
+            if m.internet_message_id.startswith("<ghostwatch-digest-")]  # fmt: skip
+
+
+# A failed mark-unread (5xx, or the connection lost after Graph acted), and a create that
+# Graph carried out but whose answer was lost (the next cycle finds it by Message-ID).
+DIGEST_FAULTS = [("500", "messages.update"), ("drop", "messages.update"),
+                 ("drop", "messages.create")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "method"), DIGEST_FAULTS, ids=lambda v: str(v))
+def test_a_fault_while_delivering_the_digest_leaves_one_unread_digest(
+    world: World, kind: str, method: str
+) -> None:
+    world.cycle()  # the drafts first, so the armed fault can only meet the digest's calls
+    world.graph.faults.add(kind, count=5, method=method)
+    world.cycle(digest=True)
+    fired = list(world.graph.faults.fired)
+    world.graph.faults.clear()
+    world.restart()
+    world.cycle(digest=True)
+    world.cycle(digest=True)
+
+    [digest] = _digests(world)
+    assert (digest.is_draft, digest.is_read) == (False, False)
+    assert fired or method == "messages.update"  # one request left no PATCH to fail
+    with world.store.transaction() as tx:
+        assert tx.pending(tx.account(ME, "outlook", ME)) == []
 
 
 class _CrashAfterCreate:

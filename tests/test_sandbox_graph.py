@@ -251,6 +251,21 @@ def test_created_messages_are_drafts_unless_the_flags_say_sent(http: httpx.Clien
     assert [m["id"] for m in found.json()["value"]] == [made.json()["id"]]
 
 
+@pytest.mark.parametrize(("flags", "is_read", "read"), [("0", None, False), ("1", None, True),
+                         ("1", False, True), ("0", True, False), ("9", None, True)])  # fmt: skip
+def test_the_flags_read_bit_decides_whether_a_created_message_is_read(
+    http: httpx.Client, flags: str, is_read: bool | None, read: bool
+) -> None:
+    """isRead is the read bit of PR_MESSAGE_FLAGS; given both, the flags win (the case a
+    client cannot rely on), so only flags without the bit make an unread message."""
+    body: dict[str, object] = {"singleValueExtendedProperties": [
+        {"id": "Integer 0x0E07", "value": flags}]}  # fmt: skip
+    if is_read is not None:
+        body["isRead"] = is_read
+    made = http.post("/me/mailFolders/inbox/messages", json=body).json()
+    assert (made["isRead"], made["isDraft"]) == (read, flags == "9")
+
+
 def test_sending_is_refused_and_recorded(http: httpx.Client, graph: GraphSandbox) -> None:
     original = find_id(http, "Re: Proposal")
     draft = http.post(f"/me/messages/{original}/createReply", json={}).json()

@@ -8,8 +8,11 @@ Every write makes something the user can see and undo; nothing here sends mail.
   subject, recipients and body in that same call, so no stepped draft is ever empty.
   A draft starting a conversation: one create in Drafts with all of it.
 - Junk rescue: `move` to the Inbox; with immutable ids the message keeps its key.
-- The digest: created in the Inbox with PR_MESSAGE_FLAGS (0x0E07) = read, not unsent,
-  so it is a received message and not a draft (API-NOTES.md), then marked unread.
+- The digest: created in the Inbox, unread, in one request: PR_MESSAGE_FLAGS (0x0E07)
+  without MSGFLAG_UNSENT makes it a received message and not a draft (API-NOTES.md), and
+  without MSGFLAG_READ an unread one; `isRead: false` says the same. A second request to
+  mark it unread could fail after the create, leaving a read digest that the next cycle
+  would find by its Message-ID and count as delivered.
 - The mailbox's own proof of existing steps: a delta of Drafts expanding the header as
   the named property Exchange stores a custom internet header in (PS_INTERNET_HEADERS,
   `String {00020386-0000-0000-C000-000000000046} Name X-Ghostwatch-Step`): extended
@@ -17,7 +20,8 @@ Every write makes something the user can see and undo; nothing here sends mail.
 
 References: https://learn.microsoft.com/en-us/graph/api/message-createreply,
 …/message-update, …/message-move, …/user-post-messages,
-https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxcmsg (flags).
+https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxcmsg (flags,
+2.2.1.6 PidTagMessageFlags).
 """
 
 from __future__ import annotations
@@ -33,8 +37,10 @@ from ghostwatch.providers.outlook_sync import FolderSync, Synced
 STEP_HEADER = "X-Ghostwatch-Step"
 STEP_PROPERTY = f"String {{00020386-0000-0000-C000-000000000046}} Name {STEP_HEADER}"
 STEP_EXPAND = f"singleValueExtendedProperties($filter=id eq '{STEP_PROPERTY}')"
-MESSAGE_FLAGS = {"id": "Integer 0x0E07", "value": "1"}
-"""PR_MESSAGE_FLAGS = MSGFLAG_READ without MSGFLAG_UNSENT: a received message."""
+MESSAGE_FLAGS = {"id": "Integer 0x0E07", "value": "0"}
+"""PR_MESSAGE_FLAGS with neither MSGFLAG_UNSENT (0x8) nor MSGFLAG_READ (0x1): a received,
+unread message. A client sets these bits only until the message is first saved
+(MS-OXCMSG 2.2.1.6), so the create is the one request that can decide both."""
 
 
 def _step_of(_folder: str, item: dict[str, Any]) -> str | None:
@@ -136,13 +142,11 @@ class OutlookActions:
                 "body": _body(html, _part(message, "plain")),
                 "internetMessageId": str(message.get("Message-ID", "")),
                 "internetMessageHeaders": _custom_headers(message),
+                "isRead": False,
                 "singleValueExtendedProperties": [MESSAGE_FLAGS],
             },
         )
-        digest_id = str(made.json()["id"])
-        path = f"{self.client.mailbox}/messages/{digest_id}"
-        self.client.request("PATCH", path, json={"isRead": False})
-        return digest_id
+        return str(made.json()["id"])
 
 
 def _part(message: EmailMessage, subtype: str) -> str:

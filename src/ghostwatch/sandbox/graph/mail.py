@@ -132,8 +132,12 @@ def create(call: Call) -> Response:
     message.sender = Recipient("", call.box.user)
     flags = _message_flags(body)
     message.is_draft = flags is None or bool(flags & _UNSENT)
-    message.is_read = flags is None or bool(flags & _READ)
     _apply(message, body, creating=True)
+    if flags is not None:
+        # isRead is PR_MESSAGE_FLAGS' read bit; which of the two Exchange applies last
+        # when a create gives both is not documented, so the flags win here: a client
+        # relying on isRead against its own flags would see its message read.
+        message.is_read = bool(flags & _READ)
     call.box.add(message)
     call.log("messages.create", [message.immutable_id])
     return call.shown(message, 201)
