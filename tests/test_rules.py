@@ -361,6 +361,31 @@ def test_a_non_standard_qmail_bounce_counts(box: Mailbox) -> None:
     assert only(scan(box, "2026-11-20 10:00"))["state"] == "bounced"
 
 
+NO_SUCH_USER = (
+    "This message was created automatically by the mail system.\n\n"
+    "A message that you sent could not be delivered to one or more of its recipients.\n"
+    "The following addresses failed:\n\n  <kathy@contoso.example>: 550 no such user\n"
+)
+
+
+# Bounces in no thread, under a subject that says nothing: only the sender tells them
+# apart, so the bounce pre-filter (which messages are indexed as delivery reports) and
+# the classifier must agree on which senders are mail daemons.
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "post_master@vtext.contoso.example",  # Verizon's and Apache James' spelling
+        "Mail Delivery System <notify@mx.contoso.example>",  # known by its name alone
+        "bounces+alex=ghostwatch.example@mx.contoso.example",  # a VERP return address
+        "mailer_daemon@mx.contoso.example",
+    ],
+)
+def test_a_bounce_known_only_by_its_daemon_sender_counts(box: Mailbox, sender: str) -> None:
+    sent(box, "2026-11-02 10:00")
+    box.add("INBOX", sender, ME, "Re: Nyaan", "2026-11-02 10:02", body=NO_SUCH_USER)
+    assert only(scan(box, "2026-11-20 10:00"))["state"] == "bounced"
+
+
 def test_one_bounced_recipient_of_two_leaves_the_other_to_follow_up(box: Mailbox) -> None:
     sent(box, "2026-11-02 10:00", to=f"{KATHY}, Raj <raj@tailspin.example>")
     add_dsn(box, "kathy@contoso.example", "2026-11-02 10:01")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ghostwatch.engine.classify import classify, may_be_automatic
-from ghostwatch.engine.people import Identity, is_bot
+from ghostwatch.engine.people import Identity, is_bot, is_mail_daemon
 from ghostwatch.engine.threads import Threads
 from ghostwatch.model import Classification, Folder, Message
 
@@ -73,8 +73,8 @@ def tracked_conversations(threads: Threads, me: Identity) -> dict[str, Tracked]:
 
 
 # Header-only hints that a message may be a delivery report: DSNs come from the null
-# sender or a daemon (RFC 3464 §2, RFC 5321 §4.5.5), non-standard ones say so in the subject.
-_DAEMON = re.compile(r"^(?:mailer-?daemon|mail-?daemon|postmaster|mdaemon|bounces?)\b", re.I)
+# sender or a mail daemon (`is_mail_daemon`, the classifier's test too), non-standard
+# ones say so in the subject.
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|deliver(?:y|ed)? (?:status|failure|failed|has failed|notification|problem)"
     r"|returned mail|failure notice|mail delivery|not be delivered|couldn.t be delivered"
@@ -89,14 +89,11 @@ def _bounce_subject(subject: str) -> bool:
     return bool(_BOUNCE_SUBJECT.search(subject))
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _daemon(local: str) -> bool:
-    return bool(_DAEMON.match(local))
-
-
 def may_be_bounce(message: Message) -> bool:
     sender = message.sender
-    if sender is None or _daemon(sender.local) or _bounce_subject(message.subject):
+    if sender is None or is_mail_daemon(sender.email, sender.name):
+        return True
+    if _bounce_subject(message.subject):
         return True
     for name, value in message.headers:
         if name == "x-failed-recipients":

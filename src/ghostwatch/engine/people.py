@@ -74,6 +74,25 @@ def is_bot(email: str) -> bool:
     return bool(_BOT_LOCAL.match(local)) or "noreply" in local or "no-reply" in local
 
 
+# The senders of delivery reports (RFC 3464 §2, RFC 5321 §4.5.5: MAILER-DAEMON, postmaster
+# and the MTAs' own spellings), by the local part's leading word, or a prefix the
+# mail systems extend (mail-delivery-subsystem, bounce-1234, bounces+verp=…); or by the
+# display name alone, since some MTAs write from an ordinary-looking address.
+_DAEMON_LOCAL = re.compile(
+    r"^(?:(?:mailer|mail)[-_.]?daemon|mdaemon|post_?master|poostmaster)\b"
+    r"|^(?:mail[-_.]?delivery|bounce)",
+    re.IGNORECASE,
+)
+_DAEMON_NAME = re.compile(r"mail delivery (?:sub)?system|mailer[- ]daemon|postmaster", re.I)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def is_mail_daemon(email: str, name: str = "") -> bool:
+    """A sender that writes delivery reports: the one test both the classifier and the
+    header-only bounce pre-filter use, so a message one calls a bounce the other reads."""
+    return bool(_DAEMON_LOCAL.match(email.rpartition("@")[0]) or _DAEMON_NAME.search(name))
+
+
 def is_public_domain(domain: str) -> bool:
     return domain in PUBLIC_DOMAINS
 
