@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from ghostwatch.sandbox.calendar_seed import seed_calendar
 from ghostwatch.sandbox.mailbox import Mailbox
 from ghostwatch.sandbox.quota import Meter, Quota, units
 from ghostwatch.sandbox.seed import seed_maildir
-from ghostwatch.sandbox.server import ApiError, Request, Response, serve
+from ghostwatch.sandbox.server import ApiError, Request, Response, seeded_and_hosted
 
 DEFAULT_USER = "alex@ghostwatch.example"
 BATCH_PATHS = ("/batch", "/batch/gmail/v1")
@@ -72,17 +72,12 @@ class GmailSandbox:
         self._lock = threading.RLock()
 
     @classmethod
-    @contextmanager
     def serve(
         cls, seed: Path | None = None, user: str = DEFAULT_USER, **options: Any
-    ) -> Iterator[GmailSandbox]:
-        """Run on 127.0.0.1 (an ephemeral port) in a background thread until the block ends."""
-        sandbox = cls(user, **options)
-        if seed is not None:
-            sandbox.seed(seed)
-        with serve(sandbox) as running:
-            sandbox.url = running.url
-            yield sandbox
+    ) -> AbstractContextManager[GmailSandbox]:
+        """Seeded from the Maildir `seed`, on 127.0.0.1 (an ephemeral port) in a background
+        thread until the block ends."""
+        return seeded_and_hosted(cls(user, **options), seed)
 
     # -- test controls ----------------------------------------------------------
     def seed(self, root: Path) -> int:

@@ -26,8 +26,8 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -36,7 +36,7 @@ import requests
 
 from ghostwatch.sandbox.auth import BEARER
 from ghostwatch.sandbox.graph.auth import Principal
-from ghostwatch.sandbox.server import Request, Response, serve
+from ghostwatch.sandbox.server import Request, Response, hosted
 
 PUBLIC_HOST = "https://login.microsoftonline.com"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -108,12 +108,8 @@ class IdentitySandbox:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
-    @contextmanager
-    def serve(cls, **options: Any) -> Iterator[IdentitySandbox]:
-        sandbox = cls(**options)
-        with serve(sandbox) as running:
-            sandbox.url = running.url
-            yield sandbox
+    def serve(cls, **options: Any) -> AbstractContextManager[IdentitySandbox]:
+        return hosted(cls(**options))
 
     # -- test controls ------------------------------------------------------------------
     def register(self, client_id: str, secret: str | None = None) -> None:

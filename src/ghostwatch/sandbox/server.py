@@ -1,5 +1,8 @@
 """A small threaded HTTP server and the request/response values the emulators share.
 
+Every emulator is put on the network the same way: `hosted` (served on 127.0.0.1, its
+`url` set) and, for the mail sandboxes, `seeded_and_hosted` (a Maildir loaded first).
+
 Stdlib only (`http.server.ThreadingHTTPServer`), HTTP/1.1 with keep-alive so that
 httplib2 (under google-api-python-client) reuses its connection as it does against
 Google. Error bodies follow Google's JSON error format
@@ -13,10 +16,11 @@ import json
 import sys
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 # google.rpc.Code names for the HTTP statuses the emulators answer with.
@@ -142,6 +146,21 @@ class App(Protocol):
     def handle(self, request: Request) -> Response: ...
 
 
+class Hosted(App, Protocol):
+    url: str
+    """Where it is served (`http://127.0.0.1:PORT`), set once the server is bound."""
+
+
+class Seedable(Hosted, Protocol):
+    def seed(self, root: Path) -> int:
+        """Load a Maildir (and its calendar.ics); how many messages."""
+        ...
+
+
+H = TypeVar("H", bound=Hosted)
+S = TypeVar("S", bound=Seedable)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     app: App
@@ -224,3 +243,20 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 0) -> Iterator[Running]
         yield running
     finally:
         running.stop()
+
+
+@contextmanager
+def hosted(app: H) -> Iterator[H]:
+    """`app` on 127.0.0.1 (an ephemeral port) in a background thread until the block ends,
+    with its `url` set to where."""
+    with serve(app) as running:
+        app.url = running.url
+        yield app
+
+
+def seeded_and_hosted(sandbox: S, seed: Path | None) -> AbstractContextManager[S]:
+    """A mail sandbox loaded from the Maildir `seed` (when given) before it answers its
+    first request, then hosted: what `GmailSandbox.serve` and `GraphSandbox.serve` do."""
+    if seed is not None:
+        sandbox.seed(seed)
+    return hosted(sandbox)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from ghostwatch.sandbox.graph.routes import SEND, Route, route
 from ghostwatch.sandbox.graph.seed import add_raw, seed_mail
 from ghostwatch.sandbox.graph.store import GraphMailbox, opaque
 from ghostwatch.sandbox.quota import Meter, Quota
-from ghostwatch.sandbox.server import ApiError, Request, Response, serve
+from ghostwatch.sandbox.server import ApiError, Request, Response, seeded_and_hosted
 
 if TYPE_CHECKING:
     from ghostwatch.providers.outlook import OutlookSource
@@ -83,17 +83,12 @@ class GraphSandbox:
         self._shuffle = random.Random(20)  # nosec B311
 
     @classmethod
-    @contextmanager
     def serve(
         cls, seed: Path | None = None, user: str = DEFAULT_USER, **options: Any
-    ) -> Iterator[GraphSandbox]:
-        """Run on 127.0.0.1 (an ephemeral port) in a background thread until the block ends."""
-        sandbox = cls(user, **options)
-        if seed is not None:
-            sandbox.seed(seed)
-        with serve(sandbox) as running:
-            sandbox.url = running.url
-            yield sandbox
+    ) -> AbstractContextManager[GraphSandbox]:
+        """Seeded from the Maildir `seed`, on 127.0.0.1 (an ephemeral port) in a background
+        thread until the block ends."""
+        return seeded_and_hosted(cls(user, **options), seed)
 
     # -- test controls ----------------------------------------------------------------
     @property
