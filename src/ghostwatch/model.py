@@ -294,3 +294,22 @@ class SyncDelta:
     removed: set[str] = field(default_factory=set)
     reset: bool = False
     """A full resync happened: every stored header of this source is replaced."""
+
+
+@dataclass(frozen=True, slots=True)
+class Trouble:
+    """An account's cycles that failed since its last delivered digest: the digest's
+    notice at the top. Never a token or mail: the message is one ghostwatch wrote."""
+
+    since: datetime
+    """When the first of these failures happened."""
+    failures: int
+    last_at: datetime
+    """When the latest one happened."""
+    kind: str
+    """The latest error's class name (TokenRevoked, GmailError, ...)."""
+    message: str
+    """The latest error's own message, written for people ('' for an unexpected error,
+    whose text may quote a provider's payload)."""
+    needs_you: bool
+    """The message says what the user must do (a `UserError`: sign in again, ...)."""

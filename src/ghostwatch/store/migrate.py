@@ -40,7 +40,8 @@ def current(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: sa.Engine) -> None:
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """To the newest schema, or to `revision` (tests upgrading from an older one)."""
     config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -48,4 +49,4 @@ def upgrade(engine: sa.Engine) -> None:
                 sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
             )
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

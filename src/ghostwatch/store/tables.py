@@ -75,6 +75,14 @@ class AccountRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_cycle_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+    # Failed cycles since the last delivered digest (migration 0003): the next digest
+    # reports them, and the transaction recording its delivery clears them.
+    trouble_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    trouble_last_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    trouble_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    trouble_kind: str | None = None
+    trouble_message: str | None = None
+    trouble_needs_you: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class CursorRow(SQLModel, table=True):

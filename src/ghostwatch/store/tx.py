@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, func, select
 
 from ghostwatch.errors import GhostwatchError
-from ghostwatch.model import ConversationDecision, Message, SyncDelta
+from ghostwatch.model import ConversationDecision, Message, SyncDelta, Trouble
 from ghostwatch.store.headers import header_data, message_from_data
 from ghostwatch.store.records import AccountInfo, ConversationSettings, LedgerEntry, Snapshot
 from ghostwatch.store.snapshots import UPDATED_FIELDS, snapshot_from_row, snapshot_values
@@ -29,10 +29,13 @@ from ghostwatch.store.tables import (
     LedgerStatus,
     SettingRow,
     SnapshotRow,
+    UTCDateTime,
 )
 
 # An error text is for a person reading `ghostwatch accounts`, not a full traceback.
 MAX_ERROR_CHARS = 2000
+# The digest's notice quotes the last error; a few lines at most.
+MAX_TROUBLE_CHARS = 500
 # Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound parameters.
 SNAPSHOT_CHUNK = 500
 
@@ -71,6 +74,56 @@ class Tx:
         """When the account's last cycle ran and how it ended (None: it succeeded)."""
         text = None if error is None else error[:MAX_ERROR_CHARS]
         self._update(AccountRow, AccountRow.id == account, last_cycle_at=at, last_error=text)
+
+    # -- trouble: failed cycles since the last delivered digest --------------------------
+
+    def record_failure(
+        self, account: int, at: datetime, kind: str, message: str, *, needs_you: bool
+    ) -> None:
+        """One more failed cycle for the next digest to report; the first sets `since`.
+        Counted in SQL, so failures two replicas record at once both count."""
+        when = sa.literal(at, type_=UTCDateTime())
+        self._update(
+            AccountRow,
+            AccountRow.id == account,
+            trouble_since=sa.func.coalesce(col(AccountRow.trouble_since), when),
+            trouble_last_at=when,
+            trouble_failures=col(AccountRow.trouble_failures) + 1,
+            trouble_kind=kind,
+            trouble_message=message[:MAX_TROUBLE_CHARS],
+            trouble_needs_you=needs_you,
+        )
+
+    def trouble(self, account: int) -> Trouble | None:
+        row = self._session.exec(select(AccountRow).where(AccountRow.id == account)).one()
+        if not row.trouble_failures or row.trouble_since is None or row.trouble_last_at is None:
+            return None
+        return Trouble(
+            since=row.trouble_since,
+            failures=row.trouble_failures,
+            last_at=row.trouble_last_at,
+            kind=row.trouble_kind or "",
+            message=row.trouble_message or "",
+            needs_you=row.trouble_needs_you,
+        )
+
+    def clear_trouble(self, account: int, shown: Trouble) -> bool:
+        """Forget the trouble a delivered digest showed (call it in the transaction that
+        records that digest). A failure recorded after the digest read it changes the row,
+        which is then kept whole and shown again: reported twice rather than never."""
+        changed = self._update(
+            AccountRow,
+            AccountRow.id == account,
+            AccountRow.trouble_failures == shown.failures,
+            AccountRow.trouble_last_at == shown.last_at,
+            trouble_since=None,
+            trouble_last_at=None,
+            trouble_failures=0,
+            trouble_kind=None,
+            trouble_message=None,
+            trouble_needs_you=False,
+        )
+        return changed == 1
 
     # -- sync cursors -----------------------------------------------------------------
 
