@@ -24,6 +24,7 @@ from ghostwatch.model import (
     Plan,
     State,
     Suggestion,
+    Trouble,
     WeekStats,
 )
 from ghostwatch.providers.maildir import MaildirMailbox
@@ -83,10 +84,12 @@ def example_drafts(plan: Plan) -> list[Draft]:
     ]
 
 
-def example_digest(since: datetime | None = BEFORE_LET_GO) -> Digest:
+def example_digest(
+    since: datetime | None = BEFORE_LET_GO, trouble: Trouble | None = None
+) -> Digest:
     """The example mailbox's digest, with every section filled (used by the browser test)."""
     plan = example_plan()
-    return build_digest(plan, example_drafts(plan), ALEX, LONDON, since=since)
+    return build_digest(plan, example_drafts(plan), ALEX, LONDON, since=since, trouble=trouble)
 
 
 def text_section(text: str, heading: str) -> str:

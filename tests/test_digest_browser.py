@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from tests.test_digest import example_digest
+from tests.test_digest_notice import not_signed_in, trouble
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -62,7 +63,15 @@ function measure(frame) {
     scrollHeight: doc.documentElement.scrollHeight,
     contentHeight: Math.ceil(doc.body.getBoundingClientRect().bottom),
     cardWidth: card ? Math.round(card.getBoundingClientRect().width) : null,
+    cardRight: card ? Math.round(card.getBoundingClientRect().right) : null,
     headings: Array.from(doc.querySelectorAll('h2')).map(h => h.textContent.trim()),
+    notice: (() => {
+      const n = doc.getElementById('trouble'), h = doc.querySelector('h2');
+      if (!n) return null;
+      const box = n.parentElement.getBoundingClientRect();
+      const heading = h.getBoundingClientRect().top;
+      return {right: Math.round(box.right), bottom: box.bottom, firstHeading: heading};
+    })(),
     overflowing: wide.slice(0, 20),
   };
 }
@@ -111,9 +120,19 @@ def wrapper(digest_html: str) -> str:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    folder = tmp_path_factory.mktemp("digest-browser")
+    return render(tmp_path_factory.mktemp("digest-browser"), example_digest().html)
+
+
+@pytest.fixture(scope="module")
+def troubled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same digest with the notice of failed checks at the top."""
+    digest = example_digest(trouble=trouble(not_signed_in()))
+    return render(tmp_path_factory.mktemp("digest-browser-trouble"), digest.html)
+
+
+def render(folder: Path, digest_html: str) -> dict[str, Any]:
     page = folder / "digest.html"
-    page.write_text(example_digest().html, encoding="utf-8")
+    page.write_text(digest_html, encoding="utf-8")
     measuring = folder / "measure.html"
     measuring.write_text(wrapper(page.read_text(encoding="utf-8")), encoding="utf-8")
     dom = chromium("--dump-dom", measuring.as_uri(), profile=folder / "profile", window=(1200, 900))
@@ -124,11 +143,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"page": page, "folder": folder, "metrics": metrics}
 
 
+@pytest.mark.parametrize("page", ["rendered", "troubled"])
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
 def test_digest_has_every_section_and_no_horizontal_overflow(
-    rendered: dict[str, Any], width: int
+    request: pytest.FixtureRequest, page: str, width: int
 ) -> None:
-    m = rendered["metrics"][f"w{width}"]
+    m = request.getfixturevalue(page)["metrics"][f"w{width}"]
     assert m["viewport"] == width
     assert m["headings"] == HEADINGS
     assert m["overflowing"] == [], "elements wider than the window"
@@ -140,6 +160,12 @@ def test_digest_has_every_section_and_no_horizontal_overflow(
     assert m["cardWidth"] >= min(width - 24, 640)
     # Sane height: the example's content, neither collapsed nor blown up.
     assert 1500 <= m["contentHeight"] <= 5000
+    if page == "troubled":  # the notice is drawn, inside the card, above the sections
+        assert m["notice"] is not None
+        assert m["notice"]["right"] < m["cardRight"] <= width
+        assert m["notice"]["bottom"] < m["notice"]["firstHeading"]
+    else:
+        assert m["notice"] is None
 
 
 def png_size(path: Path) -> tuple[int, int]:

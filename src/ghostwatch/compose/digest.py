@@ -1,10 +1,11 @@
 """The morning digest: one email, text and HTML, built from the same decisions.
 
-Sections (the issue and PLAYBOOK.md): **Needs you today** (replies rescued from Junk
-first, then the drafts written, missed meetings, bounces, held meetings with no next
-one booked, and due conversations without a new draft), **Waiting** (silent but not
-yet due, by how long; out-of-office snoozes), **Let go** since the last digest, and
-**Your numbers** over the last four weeks.
+First a notice if the account's cycles failed since the last digest (`Trouble`,
+digest_notice.py). Sections (the issue and PLAYBOOK.md): **Needs you today** (replies
+rescued from Junk first, then the drafts written, missed meetings, bounces, held
+meetings with no next one booked, and due conversations without a new draft),
+**Waiting** (silent but not yet due, by how long; out-of-office snoozes), **Let go**
+since the last digest, and **Your numbers** over the last four weeks.
 
 The module turns a `Plan` into small display values (`Item`, `Group`, `WeekRow`) and
 hands the same context to `digest.html` and `digest.txt`, so the two parts cannot
@@ -22,6 +23,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+from ghostwatch.compose.digest_notice import notice
 from ghostwatch.compose.digest_parts import (
     Dates,
     fit,
@@ -38,6 +40,7 @@ from ghostwatch.compose.values import Digest, Draft, Sender
 from ghostwatch.model import (
     Plan,
     State,
+    Trouble,
 )
 
 
@@ -49,10 +52,14 @@ def build_digest(
     since: datetime | None = None,
     links: Mapping[str, str] | None = None,
     templates: Path | None = None,
+    trouble: Trouble | None = None,
 ) -> Digest:
     """Render the digest for `plan`; `since` is the previous digest's time (default:
-    a day before `plan.now`), so each let-go conversation is shown exactly once."""
-    context = _context(plan, drafts, sender, tz, since, links or {})
+    a day before `plan.now`), so each let-go conversation is shown exactly once.
+    `trouble`: the account's failed cycles since then, shown first."""
+    context = _context(plan, drafts, sender, tz, since, links or {}) | {
+        "notice": notice(trouble, Dates(tz, plan.now))
+    }
     env = environment(templates)
     return Digest(
         subject=context["subject"],
