@@ -187,6 +187,8 @@ def _settle_digest(cycle: _Cycle, entry: LedgerEntry) -> None:
     with cycle.store.transaction() as tx:
         tx.confirm(cycle.account_id, entry.key, found)
         tx.record_digest(cycle.account_id, day, found, at=entry.intended_at)
+        # Trouble is not cleared here: what the found digest showed is not known, so the
+        # next digest shows it again (twice rather than never).
 
 
 def _abandon_deleted(cycle: _Cycle, drafts: list[Draft], existing: dict[str, str]) -> None:
@@ -259,9 +261,10 @@ def _deliver_digest(cycle: _Cycle, scan: Scan, drafts: list[Draft]) -> None:
     with cycle.store.transaction() as tx:
         fresh = tx.intend(cycle.account_id, key, DIGEST, "", day.isoformat())
         since = tx.last_digest(cycle.account_id)
+        trouble = tx.trouble(cycle.account_id)
     if not fresh and key not in cycle.retry:
         return
-    made = build_digest(scan.plan, drafts, cycle.sender, cycle.tz, since=since)
+    made = build_digest(scan.plan, drafts, cycle.sender, cycle.tz, since=since, trouble=trouble)
     message = digest_message(made, cycle.sender, at=cycle.now)
     # A Message-ID known in advance lets the next cycle find a digest whose
     # confirmation was lost (rfc822msgid: search) instead of inserting it twice.
@@ -273,6 +276,10 @@ def _deliver_digest(cycle: _Cycle, scan: Scan, drafts: list[Draft]) -> None:
     with cycle.store.transaction() as tx:
         tx.confirm(cycle.account_id, key, ref)
         tx.record_digest(cycle.account_id, day, ref, at=cycle.now)
+        if trouble is not None:
+            # Only now that the digest holding the notice is in the mailbox: a crash or a
+            # failed delivery before this line keeps the trouble for the next digest.
+            tx.clear_trouble(cycle.account_id, trouble)
     cycle.report.digest_delivered = True
 
 

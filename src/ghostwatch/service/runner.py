@@ -1,7 +1,8 @@
 """One account inside the daemon: when its cycles run, and their isolation.
 
 Every failure of one account is caught here and recorded (health, metrics, the store's
-last error), so one broken account never stops the others. The account's jobs share a
+last error, and the trouble its next digest reports), so one broken account never stops
+the others. The account's jobs share a
 lock: a mail poll, a calendar poll and the digest never run at once for one mailbox.
 """
 
@@ -17,7 +18,7 @@ import structlog
 from ghostwatch.compose.values import Sender
 from ghostwatch.config import AccountConfig
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import GhostwatchError
+from ghostwatch.errors import GhostwatchError, UserError
 from ghostwatch.model import CalendarEvent, Content, Message, SyncDelta
 from ghostwatch.providers.port import IncrementalSource, MailSource
 from ghostwatch.service.cycle import CycleReport, run_cycle
@@ -189,25 +190,34 @@ class AccountRunner:
         return self._source
 
     def _failed(self, now: datetime, error: Exception, seconds: float) -> None:
-        kind = type(error).__name__
-        expected = isinstance(error, GhostwatchError)
-        # Our own errors carry a message written for people; anything else may quote
-        # provider payloads, so only its kind is logged.
-        detail = str(error) if expected else kind
+        kind, message = _described(error)
+        detail = message or kind
         log.error("cycle_failed", account=self.name, kind=kind, error=detail)
         self.metrics.cycle_failed(self.name, kind, seconds)
         self.health.checked(self.name, now, kind)
-        self._record_error(now, detail)
-        if not expected:
-            self._source = None  # reconnect next time: the client may be what broke
+        self._record_error(now, kind, message, needs_you=isinstance(error, UserError))
+        if not isinstance(error, GhostwatchError) or isinstance(error, UserError):
+            # Reconnect next time: the client may be what broke, or the user did what the
+            # message asked (`ghostwatch auth ...` again) and the vault holds a sign-in
+            # that only a fresh client reads.
+            self._source = None
 
-    def _record_error(self, now: datetime, detail: str) -> None:
+    def _record_error(self, now: datetime, kind: str, message: str, *, needs_you: bool) -> None:
+        """The last error for `ghostwatch accounts`, and one more failure for the next
+        digest's notice."""
         try:
             with self.store.transaction() as tx:
                 account_id = tx.account(self.name, self.account.provider, self.account.address)
-                tx.record_cycle(account_id, now, detail)
+                tx.record_cycle(account_id, now, message or kind)
+                tx.record_failure(account_id, now, kind, message, needs_you=needs_you)
         except Exception as error:  # noqa: BLE001 - the database may be what failed
             log.error("cycle_error_unrecorded", account=self.name, kind=type(error).__name__)
+
+
+def _described(error: Exception) -> tuple[str, str]:
+    """(kind, message). Our own errors carry a message written for people; anything else
+    may quote provider payloads, so only its kind is kept (message '')."""
+    return type(error).__name__, str(error) if isinstance(error, GhostwatchError) else ""
 
 
 def _kind(error: str) -> str:
