@@ -6,15 +6,20 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.utils import getaddresses
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
@@ -26,6 +31,8 @@ from ghostwatch.service import health
 from ghostwatch.service.app import SignIns, build_daemon
 from ghostwatch.service.daemon import Daemon
 from ghostwatch.store import Store
+from tests.tcp_proxy import TcpProxy
+from tests.test_store import _pg_admin
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
 ME = "alex@ghostwatch.example"
@@ -131,6 +138,76 @@ def test_stale_or_failing_accounts_are_not_ready(running: Running) -> None:
     assert failed
     kinds = [dict(k[1]) for k in running.metrics() if k[0] == "ghostwatch_errors_total"]
     assert {"account": "alex", "kind": failed} in kinds
+
+
+# --- readiness when the database goes away ----------------------------------------------------
+
+
+@contextmanager
+def maildir_service(store: Store, tmp_path: Path) -> Iterator[tuple[Daemon, str]]:
+    """The daemon over a Maildir account (no provider to fail) and its health server."""
+    shutil.copytree(EXAMPLE, tmp_path / "mail")
+    options = config.MaildirOptions(path=tmp_path / "mail")
+    account = config.AccountConfig(name="alex", provider="maildir", address=ME, maildir=options)
+    settings = config.Settings(data_dir=tmp_path, accounts=[account])
+    daemon = build_daemon(settings, store, clock=lambda: NOW)
+    with health.serve("127.0.0.1", 0, daemon.health, daemon.metrics) as url:
+        yield daemon, url
+
+
+def readyz(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=20) as answer:
+            return int(answer.status), json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def assert_database_is_why(status: int, body: dict[str, Any]) -> None:
+    assert status == 503
+    assert body["database"] is False
+    assert body["database_error"].startswith("the database does not answer (OperationalError")
+    assert body["accounts"]["alex"]["ready"] is True  # the account alone would be ready
+
+
+def test_readyz_is_503_while_the_sqlite_folder_is_gone(tmp_path: Path) -> None:
+    folder = tmp_path / "db"
+    folder.mkdir()
+    with (
+        Store.open(f"sqlite:///{folder / 'ghostwatch.db'}") as store,
+        maildir_service(store, tmp_path) as (daemon, url),
+    ):
+        store.upgrade()
+        assert daemon.run_once()["alex"] is not None
+        assert readyz(url)[0] == 200
+        folder.rename(tmp_path / "moved")  # an unmounted volume, a deleted folder
+        assert_database_is_why(*readyz(url))
+        (tmp_path / "moved").rename(folder)
+        assert readyz(url) == (200, {**readyz(url)[1], "ready": True, "database": True})
+
+
+def test_readyz_is_503_while_postgresql_is_unreachable(tmp_path: Path) -> None:
+    schema = f"gw_test_{uuid.uuid4().hex[:12]}"
+    try:
+        _pg_admin(f"CREATE SCHEMA {schema}")
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable ({error}); `.ci/run` starts it")
+    try:
+        with TcpProxy(("127.0.0.1", 5432)) as server:
+            address = f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/test"
+            with (
+                Store.open(f"{address}?options=-csearch_path%3D{schema}") as store,
+                maildir_service(store, tmp_path) as (daemon, url),
+            ):
+                store.upgrade()
+                assert daemon.run_once()["alex"] is not None
+                assert readyz(url)[0] == 200
+                server.stop()  # the server goes away: refused, and open connections cut
+                assert_database_is_why(*readyz(url))
+                server.start()  # back on the same port
+                assert readyz(url)[0] == 200
+    finally:
+        _pg_admin(f"DROP SCHEMA {schema} CASCADE")
 
 
 # --- what the logs never hold -----------------------------------------------------------------

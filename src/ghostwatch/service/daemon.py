@@ -29,7 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.service.cycle import CycleReport
-from ghostwatch.service.health import HealthState, database_ok
+from ghostwatch.service.health import HealthState, database_probe
 from ghostwatch.service.metrics import Metrics
 from ghostwatch.service.runner import AccountRunner, Progress
 from ghostwatch.service.wiring import Mailbox
@@ -60,7 +60,7 @@ class Daemon:
         accounts = settings.enabled_accounts()
         stale = timedelta(minutes=settings.schedule.stale_after_minutes)
         names = [a.name for a in accounts]
-        self.health = HealthState(names, stale, clock, database_ok(store))
+        self.health = HealthState(names, stale, clock, database_probe(store))
         self.runners = [
             AccountRunner(a, open_mailbox, store, clock, self.health, self.metrics, progress)
             for a in accounts

@@ -18,14 +18,13 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from ghostwatch.errors import UserError
 from ghostwatch.service.metrics import Metrics
-from ghostwatch.store import Store
+from ghostwatch.store import Store, connect
 
 log = structlog.get_logger(__name__)
 
@@ -47,12 +46,13 @@ class HealthState:
         accounts: list[str],
         stale_after: timedelta,
         clock: Callable[[], datetime],
-        database_ok: Callable[[], bool],
+        database_error: Callable[[], str | None],
     ) -> None:
         self.accounts = {name: AccountHealth() for name in accounts}
         self.stale_after = stale_after
         self.clock = clock
-        self.database_ok = database_ok
+        self.database_error = database_error
+        """None when the database answers, else the kind of error it failed with."""
         self._lock = threading.Lock()
 
     def checked(self, account: str, at: datetime, error: str | None = None) -> None:
@@ -67,9 +67,12 @@ class HealthState:
         now = self.clock()
         with self._lock:
             accounts = {name: self._account(h, now) for name, h in self.accounts.items()}
-        database = self.database_ok()
-        ready = database and all(a["ready"] for a in accounts.values())
-        return ready, {"ready": ready, "database": database, "accounts": accounts}
+        failed = self.database_error()
+        ready = failed is None and all(a["ready"] for a in accounts.values())
+        body = {"ready": ready, "database": failed is None, "accounts": accounts}
+        if failed is not None:
+            body["database_error"] = f"the database does not answer ({failed})"
+        return ready, body
 
     def _account(self, health: AccountHealth, now: datetime) -> dict[str, Any]:
         fresh = health.checked_at is not None and now - health.checked_at <= self.stale_after
@@ -81,15 +84,22 @@ class HealthState:
         }
 
 
-def database_ok(store: Store) -> Callable[[], bool]:
-    def ping() -> bool:
+def database_probe(store: Store) -> Callable[[], str | None]:
+    """A probe for /readyz: None when the database answers, else the error's kind (its
+    text may carry the server's address; the log has the same kind)."""
+    engine = connect.probe_engine(store.engine)
+    # SQLite: read the file's header, which a vanished file cannot answer. PostgreSQL:
+    # the smallest round trip.
+    query = "PRAGMA schema_version" if engine.dialect.name == "sqlite" else "SELECT 1"
+
+    def ping() -> str | None:
         try:
-            with store.engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
+            with engine.connect() as connection:
+                connection.exec_driver_sql(query)
         except SQLAlchemyError as error:
             log.warning("database_unreachable", error=type(error).__name__)
-            return False
-        return True
+            return type(error).__name__
+        return None
 
     return ping
 

@@ -6,13 +6,16 @@ up so that a committed step survives a crash and concurrent writers wait, not fa
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
 
 from ghostwatch.errors import UserError
 
@@ -80,6 +83,22 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     # another process committed, fails at once with SQLITE_BUSY instead of waiting; with
     # IMMEDIATE, concurrent cycles queue on busy_timeout and each sees the other's rows.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def probe_engine(engine: Engine) -> Engine:
+    """The engine a readiness probe asks. PostgreSQL: the store's own (pre-ping replaces
+    dead connections, so a probe reaches the server). SQLite: a new connection per probe
+    that may not create the file. A pooled SQLite connection keeps answering, and taking
+    writes, from a file whose folder was deleted or moved: writes lost at the next start."""
+    if engine.url.get_backend_name() != "sqlite":
+        return engine
+    path = Path(engine.url.database or "").expanduser().resolve()
+    address = f"file:{quote(str(path))}?mode=rw"  # rw, not rwc: never create it
+
+    def existing() -> sqlite3.Connection:
+        return sqlite3.connect(address, uri=True, timeout=5)
+
+    return sa.create_engine("sqlite://", creator=existing, poolclass=NullPool)
 
 
 def describe(url: URL) -> str:
