@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -100,3 +102,36 @@ def test_scan_table_groups_conversations_by_state(tmp_path: Path) -> None:
     text = result.stdout
     assert text.index("Due now (1)") < text.index("Proposal") < text.index("Waiting (1)")
     assert text.index("Waiting (1)") < text.index("Pilot")
+
+
+def test_help_lists_every_command_and_each_loads_with_its_own_help() -> None:
+    """Service, auth and health commands load lazily; a wrong mapping must not hide one."""
+    runner = CliRunner()
+    listed = runner.invoke(main, ["--help"])
+    assert listed.exit_code == 0
+    expected = {"scan", "preview", "digest", "classify", "db", "config", "init", "run"}
+    expected |= {"accounts", "mute", "unmute", "note", "auth", "health"}
+    commands = listed.output.split("Commands:")[1]
+    assert expected <= {line.split()[0] for line in commands.splitlines() if line.strip()}
+    for name in sorted(expected):
+        shown = runner.invoke(main, [name, "--help"])
+        assert shown.exit_code == 0, (name, shown.output)
+        assert f"Usage: main {name}" in shown.output
+
+
+def test_a_plain_scan_does_not_import_the_service_or_the_sandboxes(tmp_path: Path) -> None:
+    """Startup counts in every scan's wall time (issue 2's benchmark runs the CLI)."""
+    Mailbox(tmp_path)
+    probe = (
+        "import sys; from ghostwatch.cli import main\n"
+        "try: main(sys.argv[1:])\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('ghostwatch.sandbox', "
+        "'ghostwatch.service', 'ghostwatch.auth', 'googleapiclient', 'msal', 'sqlalchemy'))))"
+    )
+    args = ["scan", "--maildir", str(tmp_path), "--me", ME, "--json"]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from ghostwatch import cli_auth, cli_health, cli_service, logs, parse, report
+from ghostwatch import logs, parse, report
+from ghostwatch.cli_lazy import LazyGroup
 from ghostwatch.compose.digest import build_digest, digest_message
 from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
@@ -27,12 +28,8 @@ from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import UserError
 from ghostwatch.model import Folder, plausible
 from ghostwatch.preview import compose_drafts, sender_from_mail
-from ghostwatch.providers.gmail import GmailSource, gmail_service
-from ghostwatch.providers.google_calendar import GoogleCalendar, calendar_service, meet_service
 from ghostwatch.providers.maildir import MaildirMailbox
 from ghostwatch.providers.port import MailSource
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.graph import GraphSandbox
 from ghostwatch.scan import Scan, run_scan
 
 
@@ -111,7 +108,21 @@ def _emit_json(payload: Any) -> None:
     click.echo(json.dumps(payload, ensure_ascii=False))
 
 
-@click.group()
+# Commands whose modules pull in the service, auth or health stack load when used.
+_LAZY_COMMANDS = {
+    "config": "ghostwatch.cli_service:config_group",
+    "init": "ghostwatch.cli_service:init",
+    "run": "ghostwatch.cli_service:run",
+    "accounts": "ghostwatch.cli_service:accounts",
+    "mute": "ghostwatch.cli_service:mute",
+    "unmute": "ghostwatch.cli_service:unmute",
+    "note": "ghostwatch.cli_service:note",
+    "auth": "ghostwatch.cli_auth:auth",
+    "health": "ghostwatch.cli_health:health",
+}
+
+
+@click.group(cls=LazyGroup, lazy=_LAZY_COMMANDS)
 @click.option(
     "--log-level",
     default="warning",
@@ -202,20 +213,14 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
 def _source(
     stack: contextlib.ExitStack[bool | None], maildir: Path, through: str, address: str
 ) -> MailSource:
-    """The Maildir itself, or the same mail served by a Gmail sandbox it seeds."""
+    """The Maildir itself, or the same mail served by a Gmail or Graph sandbox it seeds."""
     mailbox = MaildirMailbox(maildir)
     if through == "maildir":
         return mailbox
-    if through == "outlook":
-        return stack.enter_context(GraphSandbox.serve(seed=maildir, user=address)).outlook_source()
-    sandbox = stack.enter_context(GmailSandbox.serve(seed=maildir, user=address))
-    credentials = sandbox.credentials()
-    service = gmail_service(sandbox.url, credentials)
-    calendar = GoogleCalendar(
-        calendar_service(f"{sandbox.url}/calendar/v3/", credentials),
-        meet_service(sandbox.url, credentials),
-    )
-    return GmailSource(service, batch_uri=sandbox.batch_uri, calendar=calendar)
+    # Imported here: the sandboxes and Google's client load slowly and a plain scan skips them.
+    from ghostwatch.cli_through import sandbox_source
+
+    return sandbox_source(stack, maildir, through, address)
 
 
 def _scan(args: MailboxArgs) -> Scan:
@@ -376,16 +381,6 @@ def db_upgrade(database_url: str) -> None:
         store.upgrade()
         click.echo(f"database at revision {store.revision()} (head)")
 
-
-main.add_command(cli_service.config_group)
-main.add_command(cli_service.init)
-main.add_command(cli_auth.auth)
-main.add_command(cli_service.run)
-main.add_command(cli_service.accounts)
-main.add_command(cli_service.mute)
-main.add_command(cli_service.unmute)
-main.add_command(cli_service.note)
-main.add_command(cli_health.health)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

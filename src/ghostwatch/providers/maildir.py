@@ -82,25 +82,28 @@ def _fallback_date(path: str, unique: str) -> datetime | None:
 
 
 def _read_head(path: str) -> bytes:
-    """The start of a file, up to past its header block (unbuffered: measured 2x faster)."""
+    """A file's header block, read in small chunks until its end (unbuffered: 2x faster).
+
+    Cut here, where the end had to be found anyway, so no byte is scanned twice."""
     fd = os.open(path, os.O_RDONLY)
     try:
         data = os.read(fd, _HEAD_CHUNK)
-        # The blank line ends the header block (RFC 5322 §2.1); CRLF files contain "\n\r\n".
-        while b"\n\n" not in data and b"\n\r\n" not in data and len(data) < _HEAD_LIMIT:
+        end = parse.header_end(data)
+        while end == -1 and len(data) < _HEAD_LIMIT:
             more = os.read(fd, _HEAD_CHUNK)
             if not more:
                 break
             data += more
+            end = parse.header_end(data)
     finally:
         os.close(fd)
-    return data
+    return data[: _HEAD_LIMIT if end == -1 else min(end, _HEAD_LIMIT)]
 
 
 def _read_one(role: Folder, path: str, key: str) -> Message | None:
     try:
         fallback = _fallback_date(path, key.rpartition("/")[2])
-        return parse.parse_headers(_read_head(path), key, role, fallback)
+        return parse.parse_block(_read_head(path), key, role, fallback)
     except OSError as error:
         log.warning("message_skipped", key=key, reason=f"unreadable: {error.strerror}")
     except Exception as error:  # noqa: BLE001 - one bad message must never stop a scan
