@@ -193,10 +193,12 @@ def _wants_body(
         return False
     if may_be_bounce(message):
         return True
-    if not is_external_inbound(message, me) or not may_be_automatic(message):
+    if not is_external_inbound(message, me):
         return False
     assert message.sender is not None
-    if conversation_since is not None and message.date > conversation_since:
-        return True
     since = horizon.get(message.sender.email)
-    return since is not None and message.date > since
+    recent = (conversation_since is not None and message.date > conversation_since) or (
+        since is not None and message.date > since
+    )
+    # The date tests first: they are cheap and rule out most mail before the header scan.
+    return recent and may_be_automatic(message)
