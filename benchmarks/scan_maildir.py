@@ -89,7 +89,10 @@ def run_scan(root: Path) -> tuple[float, float, Path]:
     if done.returncode != 0:
         sys.stderr.write(done.stderr.decode(errors="replace")[-4000:])
         raise SystemExit(f"scan failed with exit code {done.returncode}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kb = used.ru_maxrss  # KiB on Linux
+    # CPU time is what a busy machine does not inflate: the figure to compare changes by.
+    log(f"cpu: {used.ru_utime:.2f} s user + {used.ru_stime:.2f} s sys, all scan processes")
     log_phases(done.stderr.decode(errors="replace"))
     return seconds, peak_kb / 1024, output
 

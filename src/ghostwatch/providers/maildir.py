@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import compat32
@@ -102,8 +102,10 @@ def _read_head(path: str) -> bytes:
 
 def _read_one(role: Folder, path: str, key: str) -> Message | None:
     try:
-        fallback = _fallback_date(path, key.rpartition("/")[2])
-        return parse.parse_block(_read_head(path), key, role, fallback)
+        message = parse.parse_block(_read_head(path), key, role)
+        if message.date is None:  # rare: worked out only then (a stat, a datetime)
+            message = replace(message, date=_fallback_date(path, key.rpartition("/")[2]))
+        return message
     except OSError as error:
         log.warning("message_skipped", key=key, reason=f"unreadable: {error.strerror}")
     except Exception as error:  # noqa: BLE001 - one bad message must never stop a scan
