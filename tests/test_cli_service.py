@@ -74,6 +74,23 @@ def test_run_once_then_accounts_shows_sign_in_and_last_cycle(setup: Path) -> Non
     )
 
 
+def test_accounts_shows_failing_cycles_until_a_digest_reports_them(setup: Path) -> None:
+    assert _run(setup, "run", "--once", "--now", NOW).exit_code == 0
+    assert "failing:" not in _run(setup, "accounts").output
+    shutil.move(setup.parent / "mail", setup.parent / "mail-away")
+    (setup.parent / "mail").mkdir()  # the folder is there, its Maildir is not
+    for at in ("2026-11-20T15:05:00+00:00", "2026-11-20T15:10:00+00:00"):
+        assert _run(setup, "run", "--once", "--now", at).exit_code == 1
+    shown = _run(setup, "accounts").output
+    assert "box: maildir" in shown
+    assert "failing: 2 cycle(s) since 2026-11-20T15:05:00" in shown
+    shutil.rmtree(setup.parent / "mail")
+    shutil.move(setup.parent / "mail-away", setup.parent / "mail")
+    monday = "2026-11-23T08:00:00+00:00"  # after the digest time: the digest goes out
+    assert _run(setup, "run", "--once", "--now", monday).exit_code == 0
+    assert "failing:" not in _run(setup, "accounts").output
+
+
 def test_mute_note_and_unmute_reach_the_next_cycle(setup: Path) -> None:
     assert _run(setup, "run", "--once", "--now", NOW).exit_code == 0
     with _store(setup) as store, store.transaction() as tx:

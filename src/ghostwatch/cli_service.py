@@ -211,6 +211,12 @@ def accounts(settings: config.Settings) -> None:
         last = row.last_cycle.isoformat(timespec="seconds") if row.last_cycle else "never"
         click.echo(f"  last cycle: {last}")
         click.echo(f"  last error: {row.last_error or 'none'}")
+        if row.trouble is not None:
+            since = row.trouble.since.isoformat(timespec="seconds")
+            click.echo(
+                f"  failing: {row.trouble.failures} cycle(s) since {since}, "
+                "reported in the next digest"
+            )
 
 
 account_option = click.option(

@@ -14,6 +14,7 @@ from ghostwatch.auth.accounts import sign_in_state
 from ghostwatch.auth.vault import SUFFIX, TokenVault
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import UserError
+from ghostwatch.model import Trouble
 from ghostwatch.store import Store
 
 _SIGN_IN = {"gmail": (google.entry_name, "google"), "outlook": (microsoft.entry_name, "microsoft")}
@@ -27,6 +28,8 @@ class AccountStatus:
     auth: str
     last_cycle: datetime | None
     last_error: str | None
+    trouble: Trouble | None = None
+    """Failed cycles the next digest will report (cleared when a digest shows them)."""
 
 
 def statuses(
@@ -36,6 +39,7 @@ def statuses(
     With the vault (its key is set) the sign-in says what kind; without, only whether."""
     with store.transaction() as tx:
         seen = {info.name: info for info in tx.accounts()}
+        troubles = {info.name: tx.trouble(info.id) for info in seen.values()}
     stored = _vault_entries(settings)
     rows = []
     for account in settings.accounts:
@@ -48,6 +52,7 @@ def statuses(
                 _auth_state(account, stored, vault),
                 info.last_cycle_at if info else None,
                 info.last_error if info else None,
+                troubles.get(account.name),
             )
         )
     return rows
