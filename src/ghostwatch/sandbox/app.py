@@ -122,6 +122,10 @@ class GmailSandbox:
         return f"{self.url}/token"
 
     @property
+    def revoke_uri(self) -> str:
+        return f"{self.url}/revoke"
+
+    @property
     def auth_uri(self) -> str:
         return f"{self.url}/o/oauth2/auth"
 

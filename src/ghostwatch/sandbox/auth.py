@@ -12,6 +12,13 @@ authorization endpoint consents at once for the signed-in user and redirects wit
 code; the token endpoint exchanges it (PKCE S256, RFC 7636) for a refresh token.
 Domain-wide delegation: the JWT-bearer grant (RFC 7523) signed RS256 by a service
 account the sandbox trusts, minting access tokens for the `sub` mailbox.
+
+Revocation, as Google's endpoint answers it (RFC 7009;
+https://developers.google.com/identity/protocols/oauth2/native-app#tokenrevoke):
+POST /revoke with `token` (a refresh or an access token) form-encoded (or in the query,
+as Google's curl example sends it) ends the whole grant and answers 200; a token that is
+unknown or already revoked gets 400 `{"error": "invalid_token"}`. No client
+authentication: Google asks for none.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from ghostwatch.sandbox.server import ApiError, Request, Response
 SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 CLIENT_ID = "ghostwatch-sandbox.apps.googleusercontent.com"
 BEARER = "Bearer"  # the token type of RFC 6750 §4
+REVOKE_PATH = "/revoke"  # beside /token, as oauth2.googleapis.com has them
 # The sandbox's fixed value: a test double, guarding nothing real.
 CLIENT_SECRET = "sandbox-secret"  # nosec B105
 _INVALID_CREDENTIALS = (
@@ -88,6 +96,15 @@ class TokenIssuer:
         with self._lock:
             self.grants[refresh_token].revoked = True
 
+    def live_grant(self, token: str) -> Grant | None:
+        """The unrevoked grant a refresh token or a live access token belongs to."""
+        with self._lock:
+            grant = self.grants.get(token)
+            if grant is None and token in self._access:
+                grant, expires = self._access[token]
+                grant = grant if expires > self.clock() else None
+        return grant if grant is not None and not grant.revoked else None
+
     def expire_access_tokens(self) -> None:
         """Make every access token stale, as if an hour had passed."""
         with self._lock:
@@ -115,7 +132,21 @@ class TokenIssuer:
             return consent.authorize(self, request)
         if request.path == "/token" and request.method == "POST":
             return self.token_endpoint(request)
+        if request.path == REVOKE_PATH and request.method == "POST":
+            return self.revoke_endpoint(request)
         return None
+
+    def revoke_endpoint(self, request: Request) -> Response:
+        """POST /revoke (RFC 7009 §2.1): the grant behind `token` ends, with its tokens."""
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        token = form.get("token") or request.param("token") or ""
+        if not token:
+            return oauth_error("invalid_request", "Missing required parameter: token")
+        grant = self.live_grant(token)
+        if grant is None:
+            return oauth_error("invalid_token", "Token expired or revoked")
+        self.revoke(grant.refresh_token)
+        return Response.json(200, {})
 
     def trust(self, account: ServiceAccount) -> None:
         """Accept JWT-bearer assertions this service account signs."""
