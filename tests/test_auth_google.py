@@ -8,11 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ghostwatch.auth import google as google_auth
 from ghostwatch.auth.errors import ConsentMissing, NotSignedIn, SignInFailed, TokenRevoked
+from ghostwatch.auth.forget import (
+    Revocation,
+    revocation_outcome,
+    revoke_google_token,
+    revoke_uri_for,
+)
 from ghostwatch.auth.google import LoginPrompt, google_credentials, google_scopes
 from ghostwatch.auth.vault import TokenVault
 from ghostwatch.errors import UserError
@@ -273,3 +280,61 @@ def test_no_token_or_secret_reaches_the_disk_or_the_logs(
     logs = log_lines.getvalue() + caplog.text
     assert "auth.google.refreshed" in logs
     assert_nowhere(secrets, disk_bytes(tmp_path), logs)
+
+
+# -- revocation (ghostwatch auth forget) ---------------------------------------------
+
+
+def test_revoking_an_access_token_ends_its_whole_grant_as_google_does(
+    google: GmailSandbox, vault: TokenVault, tmp_path: Path
+) -> None:
+    credentials = sign_in(google, vault, tmp_path)
+    assert profile(google, credentials) == ME
+
+    revoked = revoke_google_token(google.token_uri, credentials.token)
+
+    assert revoked == (Revocation.REVOKED, "")
+    assert google.tokens.grants[credentials.refresh_token].revoked
+    # The refresh token went with it: asking again is Google's 400 invalid_token.
+    again = revoke_google_token(google.token_uri, credentials.refresh_token)
+    assert again == (Revocation.ALREADY_REVOKED, "")
+    assert revoke_google_token(google.token_uri, "1//never-issued")[0] is Revocation.ALREADY_REVOKED
+    missing = requests.post(google.revoke_uri, data={}, timeout=10)
+    assert (missing.status_code, missing.json()["error"]) == (400, "invalid_request")
+    assert profile(google, google.credentials()) == ME  # the sandbox's own grant lives on
+
+
+@pytest.mark.parametrize(
+    ("token_uri", "revoke_uri"),
+    [
+        ("https://oauth2.googleapis.com/token", "https://oauth2.googleapis.com/revoke"),
+        (
+            "https://accounts.google.com/o/oauth2/token",
+            "https://accounts.google.com/o/oauth2/revoke",
+        ),
+        ("http://127.0.0.1:8080/token", "http://127.0.0.1:8080/revoke"),
+        ("https://example.com/oauth/exchange", "https://oauth2.googleapis.com/revoke"),
+    ],
+)
+def test_the_revocation_endpoint_sits_beside_the_token_endpoint(
+    token_uri: str, revoke_uri: str
+) -> None:
+    assert revoke_uri_for(token_uri) == revoke_uri
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "outcome"),
+    [
+        (200, "", Revocation.REVOKED),
+        (400, "invalid_token", Revocation.ALREADY_REVOKED),
+        (400, "invalid_request", Revocation.FAILED),
+        (503, "", Revocation.FAILED),
+        (429, "rate_limit_exceeded", Revocation.FAILED),
+    ],
+)
+def test_only_revoked_or_already_revoked_lets_the_tokens_go(
+    status: int, error: str, outcome: Revocation
+) -> None:
+    found, reason = revocation_outcome(status, error)
+    assert found is outcome
+    assert (str(status) in reason) == (outcome is Revocation.FAILED)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth.exceptions import RefreshError
+from google.auth.transport.requests import Request as GoogleRequest
 
+from ghostwatch.auth.google import google_scopes, import_service_account
 from ghostwatch.auth.keys import new_key, resolve_key
+from ghostwatch.auth.vault import TokenVault
 from ghostwatch.cli import main
 from ghostwatch.cli_auth import MSAL_HTTP_CLIENT
 from ghostwatch.sandbox import GmailSandbox
@@ -76,9 +84,110 @@ def test_google_sign_in_by_browser_then_check_then_revoked(
     assert_one_line_error(run(["check", "--account", "alex"], new_key(), data), "cannot decrypt")
 
     forgotten = run(["forget", "--account", "alex"], secret_key, data)
-    assert forgotten.stdout.strip() == "alex: forgotten"
+    assert forgotten.exit_code == 0, forgotten.output
+    assert "alex: Google grant was already revoked; tokens deleted" in forgotten.stdout
     assert not list(data.rglob("*.secret"))
     assert_one_line_error(run(["check", "--account", "alex"], secret_key, data), "no sign-in")
+
+
+def sign_in_google(sandbox: GmailSandbox, tmp_path: Path, browser: str, key: str) -> str:
+    """Sign `alex` in through the CLI; the refresh token the sandbox handed out."""
+    secrets_file = str(client_secrets(tmp_path, sandbox))
+    args = ["google", "--account", "alex", "--client-secrets", secrets_file, "--browser", browser]
+    signed = run(args, key, tmp_path / "data")
+    assert signed.exit_code == 0, signed.output
+    (grant,) = [
+        g for g in sandbox.tokens.grants.values() if g.refresh_token != sandbox.refresh_token
+    ]
+    return grant.refresh_token
+
+
+def refresh_error(sandbox: GmailSandbox, refresh_token: str) -> str:
+    """What the sandbox's token endpoint says to google-auth refreshing with this token."""
+    with pytest.raises(RefreshError) as refused:
+        sandbox.credentials(refresh_token=refresh_token).refresh(GoogleRequest())
+    return str(refused.value.args[1].get("error"))
+
+
+def test_forget_revokes_the_google_grant_then_deletes_the_tokens(
+    google: GmailSandbox, tmp_path: Path, browser: str, secret_key: str
+) -> None:
+    data = tmp_path / "data"
+    refresh_token = sign_in_google(google, tmp_path, browser, secret_key)
+    assert run(["check", "--account", "alex"], secret_key, data).exit_code == 0
+    vault = TokenVault(data / "tokens", resolve_key(secret_key, None))
+    access_token = (vault.get_json("google.alex") or {})["authorized_user"]["token"]
+
+    forgotten = run(["forget", "--account", "alex"], secret_key, data)
+
+    assert forgotten.exit_code == 0, forgotten.output
+    assert forgotten.stdout.strip() == "alex: Google grant revoked; tokens deleted"
+    assert refresh_error(google, refresh_token) == "invalid_grant"
+    profile = requests.get(
+        f"{google.url}/gmail/v1/users/me/profile",
+        headers={"Authorization": f"Bearer {access_token}"},
+        timeout=10,
+    )
+    assert profile.status_code == 401  # the grant's access tokens ended with it
+    assert vault.names() == []
+    assert_nowhere([refresh_token, access_token], disk_bytes(data), forgotten.output)
+    google.credentials().refresh(GoogleRequest())  # another grant still works: only ours ended
+
+
+def test_forget_keeps_the_tokens_while_google_is_unreachable_unless_local_only(
+    tmp_path: Path, browser: str, secret_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the sandbox is plain http
+    data = tmp_path / "data"
+    with GmailSandbox.serve() as sandbox:
+        refresh_token = sign_in_google(sandbox, tmp_path, browser, secret_key)
+    # The sandbox has stopped: its port refuses connections, as a network that is down.
+
+    refused = run(["forget", "--account", "alex"], secret_key, data)
+
+    assert_one_line_error(refused, "could not revoke", "cannot reach", "--local-only")
+    vault = TokenVault(data / "tokens", resolve_key(secret_key, None))
+    kept = vault.get_json("google.alex")
+    assert kept is not None
+    assert kept["authorized_user"]["refresh_token"] == refresh_token
+    assert not sandbox.tokens.grants[refresh_token].revoked
+
+    local = run(["forget", "--account", "alex", "--local-only"], secret_key, data)
+    assert local.exit_code == 0, local.output
+    assert "deleted here only" in local.stdout
+    assert "myaccount.google.com/permissions" in local.stdout
+    assert vault.names() == []
+
+
+def test_forget_a_service_account_deletes_it_without_a_grant_to_revoke(
+    tmp_path: Path, secret_key: str
+) -> None:
+    data = tmp_path / "data"
+    vault = TokenVault(data / "tokens", resolve_key(secret_key, None))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    info = {
+        "type": "service_account",
+        "private_key": pem,
+        "client_email": "ghostwatch@acme.iam.gserviceaccount.com",
+        "client_id": "1049",
+        "token_uri": "http://127.0.0.1:9/token",  # nothing listens: nothing may be asked
+    }
+    (tmp_path / "sa.json").write_text(json.dumps(info))
+    scopes = google_scopes(junk_rescue=False)
+    import_service_account(vault, "team", tmp_path / "sa.json", "sam@acme.example", scopes)
+
+    forgotten = run(["forget", "--account", "team"], secret_key, data)
+
+    assert forgotten.exit_code == 0, forgotten.output
+    assert "no user grant to revoke" in forgotten.stdout
+    assert "client id 1049" in forgotten.stdout
+    assert "Domain-wide delegation" in forgotten.stdout
+    assert vault.names() == []
+    nothing = run(["forget", "--account", "team"], secret_key, data)
+    assert nothing.stdout.strip() == "team: nothing stored"
 
 
 def test_no_browser_here_suggests_headless(
@@ -176,3 +285,27 @@ def test_microsoft_tenant_app_and_its_mistakes(
     assert_one_line_error(wrong, "AADSTS7000215")
     no_key = run_ms(with_secret, None, data, identity)
     assert_one_line_error(no_key, "ghostwatch auth key")
+
+
+def test_forget_a_microsoft_sign_in_says_where_consent_is_withdrawn(
+    identity: IdentitySandbox, tmp_path: Path, secret_key: str
+) -> None:
+    data, secret = tmp_path / "data", tmp_path / "secret"
+    secret.write_text("s3cr3t-value\n")
+    person = ["microsoft", "--account", "alex", "--client-id", "desktop"]
+    assert run_ms(person, secret_key, data, identity).exit_code == 0
+    app = ["microsoft", "--account", "team", "--client-id", "daemon"]
+    tenant = ["--tenant", "ghostwatch.example", "--client-secret-file", str(secret)]
+    assert run_ms([*app, *tenant], secret_key, data, identity).exit_code == 0
+
+    alex = run_ms(["forget", "--account", "alex"], secret_key, data, identity)
+    assert alex.exit_code == 0, alex.output
+    assert "alex: Microsoft tokens deleted" in alex.stdout
+    assert "https://myapps.microsoft.com" in alex.stdout
+    assert "Enterprise applications" in alex.stdout
+    team = run_ms(["forget", "--account", "team"], secret_key, data, identity)
+    assert team.exit_code == 0, team.output
+    assert "the secret itself stays valid" in team.stdout
+    assert "daemon → Certificates & secrets" in team.stdout
+    assert not list(data.rglob("*.secret"))
+    assert_nowhere(["s3cr3t-value", *identity.sessions], alex.output, team.output)

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ghostwatch.auth import google, microsoft
+from ghostwatch.auth.forget import forget_account
 from ghostwatch.auth.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
 from ghostwatch.auth.vault import TokenVault, vault_in
 from ghostwatch.errors import UserError
@@ -151,16 +152,23 @@ def check(ctx: click.Context, account: str, data_dir: Path) -> None:
 
 @auth.command()
 @account_option
+@click.option(
+    "--local-only",
+    is_flag=True,
+    help="Delete the stored tokens even when Google cannot be reached to revoke them.",
+)
 @data_dir_option
-def forget(account: str, data_dir: Path) -> None:
-    """Delete an account's stored tokens (revoke the grant at Google or Microsoft too)."""
+def forget(account: str, local_only: bool, data_dir: Path) -> None:
+    """Revoke an account's Google grant, then delete its stored tokens.
+
+    Microsoft offers no revocation to ghostwatch: its tokens are deleted and the
+    output says where to withdraw the app's consent.
+    """
     with user_errors():
         vault = open_vault(data_dir)
-        names = [google.entry_name(account), microsoft.entry_name(account)]
-        found = [name for name in names if vault.get(name) is not None]
-        for name in found:
-            vault.delete(name)
-    click.echo(f"{account}: {'forgotten' if found else 'nothing stored'}")
+        said = forget_account(vault, account, local_only=local_only)
+    for line in said:
+        click.echo(f"{account}: {line}")
 
 
 def describe(vault: TokenVault, account: str, http_client: Any = None) -> str:
