@@ -119,6 +119,7 @@ _LAZY_COMMANDS = {
     "note": "ghostwatch.cli_service:note",
     "auth": "ghostwatch.cli_auth:auth",
     "health": "ghostwatch.cli_health:health",
+    "sandbox": "ghostwatch.cli_sandbox:sandbox",
 }
 
 

@@ -73,11 +73,11 @@ class GmailSandbox:
 
     @classmethod
     def serve(
-        cls, seed: Path | None = None, user: str = DEFAULT_USER, **options: Any
+        cls, seed: Path | None = None, user: str = DEFAULT_USER, port: int = 0, **options: Any
     ) -> AbstractContextManager[GmailSandbox]:
-        """Seeded from the Maildir `seed`, on 127.0.0.1 (an ephemeral port) in a background
-        thread until the block ends."""
-        return seeded_and_hosted(cls(user, **options), seed)
+        """Seeded from the Maildir `seed`, on 127.0.0.1 (`port`, or an ephemeral one) in a
+        background thread until the block ends."""
+        return seeded_and_hosted(cls(user, **options), seed, port)
 
     # -- test controls ----------------------------------------------------------
     def seed(self, root: Path) -> int:
@@ -129,7 +129,12 @@ class GmailSandbox:
     def auth_uri(self) -> str:
         return f"{self.url}/o/oauth2/auth"
 
-    def credentials(self, refresh_token: str | None = None, token: str | None = None) -> Any:
+    def credentials(
+        self,
+        refresh_token: str | None = None,
+        token: str | None = None,
+        scopes: Sequence[str] = (SCOPE,),
+    ) -> Any:
         """google-auth user credentials that refresh against this sandbox's /token."""
         from google.oauth2.credentials import Credentials
 
@@ -139,8 +144,13 @@ class GmailSandbox:
             token_uri=self.token_uri,
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
-            scopes=[SCOPE],
+            scopes=list(scopes),
         )
+
+    def sign_in(self, scopes: Sequence[str]) -> Any:
+        """A new grant of `scopes` for the mailbox's user, as the consent screen would give
+        (what `ghostwatch sandbox` stores in the vault in place of a real sign-in)."""
+        return self.credentials(self.tokens.grant(self.user, scopes=tuple(scopes)), None, scopes)
 
     # -- HTTP -------------------------------------------------------------------
     def handle(self, request: Request) -> Response:

@@ -246,17 +246,17 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 0) -> Iterator[Running]
 
 
 @contextmanager
-def hosted(app: H) -> Iterator[H]:
-    """`app` on 127.0.0.1 (an ephemeral port) in a background thread until the block ends,
-    with its `url` set to where."""
-    with serve(app) as running:
+def hosted(app: H, port: int = 0) -> Iterator[H]:
+    """`app` on 127.0.0.1 (`port`, or an ephemeral one) in a background thread until the
+    block ends, with its `url` set to where. A port already taken raises OSError."""
+    with serve(app, port=port) as running:
         app.url = running.url
         yield app
 
 
-def seeded_and_hosted(sandbox: S, seed: Path | None) -> AbstractContextManager[S]:
+def seeded_and_hosted(sandbox: S, seed: Path | None, port: int = 0) -> AbstractContextManager[S]:
     """A mail sandbox loaded from the Maildir `seed` (when given) before it answers its
     first request, then hosted: what `GmailSandbox.serve` and `GraphSandbox.serve` do."""
     if seed is not None:
         sandbox.seed(seed)
-    return hosted(sandbox)
+    return hosted(sandbox, port)
