@@ -11,16 +11,20 @@ import builtins
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
+from ghostwatch.auth.keys import new_key, resolve_key
+from ghostwatch.auth.vault import vault_in
 from ghostwatch.cli import main
 from tests.builder import ME, Mailbox
 
@@ -390,6 +394,71 @@ def test_a_sent_message_dated_9999_does_not_stop_the_scan(box: Mailbox) -> None:
     assert (raj["state"], raj["due_at"][:4]) == ("due", "2023")
 
 
+# --- `ghostwatch sandbox`: every check before anything is bound or written ---------------
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        yield int(listening.getsockname()[1])
+
+
+def _elsewhere(config: Path, data: Path) -> None:
+    """A real account already named `sandbox` (a Maildir one)."""
+    account = {"name": "sandbox", "provider": "maildir", "address": ME, "maildir": {"path": "."}}
+    config.write_text(yaml.safe_dump({"accounts": [account]}))
+
+
+def _real_sign_in(config: Path, data: Path) -> None:
+    vault = vault_in(data, resolve_key(SANDBOX_KEY, None))
+    vault.put_json("google.sandbox", {"kind": "service_account", "subject": ME})
+
+
+SANDBOX_KEY = new_key()
+SANDBOX_CASES = [
+    ("missing mailbox", ["--mailbox", "{tmp}/nowhere"], True, None, ("--mailbox", "not exist")),
+    ("not a Maildir", ["--mailbox", "{tmp}/empty"], True, None, ("not a Maildir",)),
+    ("no key", [], False, None, ("ghostwatch auth key", "GHOSTWATCH_SECRET_KEY")),
+    ("port in use", ["--port", "{taken}"], True, None, ("in use", "--port")),
+    ("account is another", [], True, _elsewhere, ("not this sandbox", "--account")),
+    ("vault holds a real sign-in", [], True, _real_sign_in, ("real Google sign-in", "--account")),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "with_key", "setup", "hints"),
+    [case[1:] for case in SANDBOX_CASES],
+    ids=[case[0] for case in SANDBOX_CASES],
+)
+def test_sandbox_mistakes_exit_2_and_change_nothing(
+    tmp_path: Path,
+    taken_port: int,
+    extra: list[str],
+    with_key: bool,
+    setup: Callable[[Path, Path], None] | None,
+    hints: tuple[str, ...],
+) -> None:
+    (tmp_path / "empty").mkdir()
+    config, data = tmp_path / "ghostwatch.yaml", tmp_path / "data"
+    if setup is not None:
+        setup(config, data)
+    before = sorted(p.name for p in tmp_path.rglob("*")), config.exists() and config.read_text()
+    free = ["--port", str(_free_port())]
+    args = [a.format(tmp=tmp_path, taken=taken_port) for a in [*free, *extra]]
+    env = {"GHOSTWATCH_SECRET_KEY": SANDBOX_KEY if with_key else None}
+    env |= {"GHOSTWATCH_DATA_DIR": str(data), "GHOSTWATCH_CONFIG": str(config)}
+    result = CliRunner().invoke(main, ["sandbox", *args], env=env)
+    _assert_user_error(result, *hints)
+    after = sorted(p.name for p in tmp_path.rglob("*")), config.exists() and config.read_text()
+    assert after == before
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 # --- a real process: nothing escapes as a Python traceback --------------------------------
 
 
@@ -412,8 +481,17 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         (lambda root, tmp: _scan(root, "--now", "2026-13-01"), "ISO 8601"),
         (lambda root, tmp: _scan(root, "--tz", "Mars/Base"), "IANA"),
         (lambda root, tmp: ["classify", str(tmp)], "is a directory"),
+        (lambda root, tmp: ["sandbox", "--mailbox", str(tmp / "nowhere")], "does not exist"),
     ],
-    ids=["missing-maildir", "not-a-maildir", "bad-me", "bad-now", "bad-tz", "classify-dir"],
+    ids=[
+        "missing-maildir",
+        "not-a-maildir",
+        "bad-me",
+        "bad-now",
+        "bad-tz",
+        "classify-dir",
+        "sandbox-missing-mailbox",
+    ],
 )
 def test_subprocess_user_errors_have_no_traceback(
     box: Mailbox,

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from ghostwatch import config
 from ghostwatch.auth import google
@@ -51,7 +50,7 @@ class ConfigPlan:
 
 
 def sandbox_account(name: str, address: str, url: str) -> dict[str, Any]:
-    """A Gmail account at the sandbox, watched around the clock (not only office hours)."""
+    """A Gmail account at the sandbox, polled at any hour of a business day, rescuing junk."""
     return {
         "name": name,
         "provider": "gmail",
@@ -72,9 +71,12 @@ def plan_config(path: Path, account: str, address: str, url: str) -> ConfigPlan:
         _check_points_here(found, path, url)
         note = f"account {account!r} is already in {path}: left as it is"
         return ConfigPlan(path, None, config.build(data, str(path)), note)
-    new = with_account(text, sandbox_account(account, address, url), COMMENT)
+    entry = sandbox_account(account, address, url)
+    new = with_account(text, entry, COMMENT)  # checks that `new` reads as `data` + `entry`
+    # Validated from the file's data as config.load read it (clock times stay clock times).
+    settings = config.build({**data, "accounts": [*(data.get("accounts") or []), entry]}, str(path))
     note = f"account {account!r} {'added to' if exists else 'written to a new'} {path}"
-    return ConfigPlan(path, new, config.build(yaml.safe_load(new), str(path)), note)
+    return ConfigPlan(path, new, settings, note)
 
 
 def _new_file() -> str:
@@ -181,7 +183,11 @@ def _until_signalled(fake: GmailSandbox, say: Callable[[str], None]) -> None:
     help="The Maildir the sandbox's mail is copied from (it is never written to).",
 )
 @click.option(
-    "--port", default=8025, show_default=True, type=click.IntRange(1, 65535), help="On 127.0.0.1."
+    "--port",
+    default=8025,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The port to listen on (127.0.0.1 only).",
 )
 @click.option(
     "--config",
