@@ -189,6 +189,8 @@ def _settle_digest(cycle: _Cycle, entry: LedgerEntry) -> None:
         tx.record_digest(cycle.account_id, day, found, at=entry.intended_at)
         # Trouble is not cleared here: what the found digest showed is not known, so the
         # next digest shows it again (twice rather than never).
+    # Delivered in an earlier cycle whose answer was lost; counted now, when it is known.
+    cycle.report.digest_delivered = True
 
 
 def _abandon_deleted(cycle: _Cycle, drafts: list[Draft], existing: dict[str, str]) -> None:
