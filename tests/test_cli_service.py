@@ -151,6 +151,28 @@ def test_accounts_says_what_kind_of_sign_in_the_vault_holds(
     assert "g: gmail (disabled)\n  sign-in: signed in (tokens in the vault)" in shown
 
 
+def test_the_daemon_reads_the_key_from_the_file_the_deploy_files_name(
+    setup: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, other = new_key(), new_key()
+    vault = vault_in(config.load(setup).data_dir, resolve_key(key, None))
+    vault.put_json(google.entry_name("g"), {"kind": "service_account", "subject": ME})
+    key_file = tmp_path / "ghostwatch_secret_key"
+    key_file.write_text(key + "\n")
+    monkeypatch.setenv("GHOSTWATCH_SECRET_KEY_FILE", str(key_file))
+    shown = _run(setup, "accounts").output
+    assert f"sign-in: google: service account acting as {ME}" in shown
+    monkeypatch.setenv("GHOSTWATCH_SECRET_KEY", other)
+    clash = _run(setup, "accounts")
+    assert clash.exit_code == 2
+    assert "hold different keys: keep only one" in clash.output
+    monkeypatch.delenv("GHOSTWATCH_SECRET_KEY")
+    key_file.unlink()
+    missing = _run(setup, "accounts")
+    assert missing.exit_code == 2
+    assert "cannot read the key file" in missing.output
+
+
 def test_run_once_reports_progress_per_account(setup: Path) -> None:
     from ghostwatch.providers.maildir import MaildirMailbox
     from ghostwatch.service.app import run_once

@@ -52,10 +52,19 @@ def settings_options(command: Callable[..., None]) -> Callable[..., None]:
         help="A folder of mounted secrets, one file per setting, e.g. /run/secrets "
         "(env GHOSTWATCH_SECRETS_DIR).",
     )
+    @click.option(
+        "--secret-key-file",
+        envvar="GHOSTWATCH_SECRET_KEY_FILE",
+        default=None,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A file holding the token vault's key (env GHOSTWATCH_SECRET_KEY_FILE).",
+    )
     @functools.wraps(command)
-    def wrapper(config_path: Path, secrets_dir: Path | None, **rest: Any) -> None:
+    def wrapper(
+        config_path: Path, secrets_dir: Path | None, secret_key_file: Path | None, **rest: Any
+    ) -> None:
         with user_errors():
-            settings = config.load(config_path, secrets_dir)
+            settings = config.load(config_path, secrets_dir, secret_key_file)
         command(settings, **rest)
 
     return wrapper

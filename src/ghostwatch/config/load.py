@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from ghostwatch.config.model import Settings
@@ -100,8 +100,28 @@ def build(data: dict[str, Any], source: str, secrets_dir: Path | None = None) ->
         raise ConfigError(source, [describe(e) for e in error.errors()]) from None
 
 
-def load(path: Path, secrets_dir: Path | None = None) -> Settings:
-    return build(read_yaml(path), str(path), secrets_dir)
+def load(path: Path, secrets_dir: Path | None = None, key_file: Path | None = None) -> Settings:
+    settings = build(read_yaml(path), str(path), secrets_dir)
+    return settings if key_file is None else with_key_file(settings, key_file)
+
+
+def with_key_file(settings: Settings, file: Path) -> Settings:
+    """The vault key read from a mounted file (GHOSTWATCH_SECRET_KEY_FILE), as `ghostwatch
+    auth` reads it: the deploy files name it so, and the daemon must find the same key."""
+    try:
+        text = file.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not a text file"
+        raise UserError(
+            f"cannot read the key file {file} (GHOSTWATCH_SECRET_KEY_FILE): {reason}"
+        ) from None
+    held = settings.secret_key.get_secret_value().strip() if settings.secret_key else ""
+    if held and held != text:
+        raise UserError(
+            "GHOSTWATCH_SECRET_KEY (or secret_key in a secrets folder) and "
+            "GHOSTWATCH_SECRET_KEY_FILE hold different keys: keep only one"
+        )
+    return settings.model_copy(update={"secret_key": SecretStr(text)})
 
 
 def describe(error: ErrorDetails) -> str:
