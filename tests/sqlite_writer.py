@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from datetime import UTC, datetime
 
 from sqlalchemy import event
@@ -32,9 +31,9 @@ CURSOR = "writer"
 CONVERSATIONS = 200
 """Snapshot rows per transaction: many more pages than the cache below holds."""
 SMALL_CACHE = "cache_size=10"
-"""Pages SQLite keeps in memory (the least it allows; the store leaves the default 2 MB).
-A transaction bigger than its cache spills to disk before its commit, as a first sync of
-a large mailbox does: the kill then finds a transaction half on disk, not only in RAM."""
+"""Pages SQLite keeps in memory (the store leaves SQLite's default, 2 MB). A transaction
+bigger than its cache spills to disk before its commit, as a first sync of a large
+mailbox can: the kill then finds a transaction half on disk, not only in memory."""
 INTENTS = 3
 
 
@@ -54,15 +53,6 @@ def decisions(marker: int) -> list[ConversationDecision]:
 
 def intent_keys(marker: int) -> list[str]:
     return [f"w{marker}:{j}" for j in range(INTENTS)]
-
-
-def warm_up(folder: str) -> None:
-    """One transaction on a scratch file, so the forked writers start with SQLAlchemy's
-    mappers configured and its dialect loaded, and the first commit comes quickly."""
-    path = os.path.join(folder, "warm-up.db")
-    with Store.open(f"sqlite:///{path}") as store:
-        store.upgrade()
-        write(store, store_account(store), 0)
 
 
 def store_account(store: Store) -> int:
@@ -104,8 +94,6 @@ def main(argv: list[str]) -> None:
     parser.add_argument("databases", nargs="+")
     parser.add_argument("--pragma", action="append", default=[])
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as scratch:
-        warm_up(scratch)
     for path in args.databases:
         parent = os.getpid()
         pid = os.fork()
