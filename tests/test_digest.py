@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -363,6 +364,21 @@ def test_templates_folder_overrides_one_part(tmp_path: Path) -> None:
         == "ghostwatch: nothing needs you today — Fri 20 Nov / Nothing needs you today.\n"
     )
     assert 'id="needs-you-today"' in digest.html
+
+
+def test_an_edited_template_is_used_without_a_restart(tmp_path: Path) -> None:
+    """The daemon runs for months: editing an override must not need a restart."""
+    template = tmp_path / "digest.txt"
+    template.write_text("first {{ subject }}\n")
+    assert build_digest(Plan(now=NOW), [], ALEX, LONDON, templates=tmp_path).text.startswith(
+        "first "
+    )
+    template.write_text("second {{ subject }}\n")
+    later = template.stat().st_mtime + 5  # coarse file-system clocks: make the edit visible
+    os.utime(template, (later, later))
+    assert build_digest(Plan(now=NOW), [], ALEX, LONDON, templates=tmp_path).text.startswith(
+        "second "
+    )
 
 
 def test_local_time_zone_decides_the_day() -> None:
