@@ -163,6 +163,10 @@ def steps(w: World) -> Counter[str]:
 
 def double_actions(w: World) -> int:
     """Rescues of one message, or digests, beyond the first."""
+    return sum(n - 1 for n in _actions(w).values() if n > 1)
+
+
+def _actions(w: World) -> Counter[tuple[str, str]]:
     acts: Counter[tuple[str, str]] = Counter()
     for box, kinds in ((w.gmail, ("messages.modify", "messages.insert")),
                        (w.graph, ("messages.move", "messages.create"))):  # fmt: skip
@@ -170,7 +174,7 @@ def double_actions(w: World) -> int:
             if write.method in kinds:
                 target = write.ids[0] if write.method.endswith(("modify", "move")) else ""
                 acts[(f"{type(box).__name__}:{write.method}", target)] += 1
-    return sum(n - 1 for n in acts.values() if n > 1)
+    return acts
 
 
 @dataclass
@@ -193,9 +197,12 @@ def reference(root: Path) -> tuple[set[str], float]:
 
 def trial(root: Path, expected: set[str], limit: float, rng: random.Random, totals: Totals) -> None:
     with tempfile.TemporaryDirectory() as work, world(root, Path(work)) as w:
+        plan: list[str] = []
         for _ in range(rng.randint(1, 3)):
-            if not w.run(rng.choice(MODES), limit, rng):
+            mode = rng.choice(MODES)
+            if not w.run(mode, limit, rng):
                 totals.kills += 1
+            plan.append(f"{mode}->{w.writes()} writes")
         while not w.run():  # a kill that came too late to land: run to the end
             pass
         before = w.writes()
@@ -206,6 +213,18 @@ def trial(root: Path, expected: set[str], limit: float, rng: random.Random, tota
         totals.missing += len(expected - set(found))
         totals.double_actions += double_actions(w)
         totals.trials += 1
+        _explain(w, found, expected, plan)
+
+
+def _explain(w: World, found: Counter[str], expected: set[str], plan: list[str]) -> None:
+    """What went wrong in a trial, and the kills that led there: enough to reproduce it."""
+    doubled = {f"{kind} {target}": n for (kind, target), n in _actions(w).items() if n > 1}
+    extra = {step: n for step, n in found.items() if n > 1}
+    missing = sorted(expected - set(found))
+    if doubled or extra or missing:
+        log(f"trial went wrong after {plan}: doubled {doubled} drafts {extra} missing {missing}")
+        for box in (w.gmail, w.graph):
+            log(f"  {type(box).__name__} writes: {[(x.method, x.ids) for x in box.writes]}")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
