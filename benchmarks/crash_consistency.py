@@ -167,13 +167,21 @@ def double_actions(w: World) -> int:
 
 
 def _actions(w: World) -> Counter[tuple[str, str]]:
+    """Rescues from the sandboxes' write logs (by message), digests from the mailboxes
+    themselves (by their Message-ID, one per day): a new draft is a `messages.create`
+    too, so counting that method would take a draft and a digest for a digest twice."""
     acts: Counter[tuple[str, str]] = Counter()
-    for box, kinds in ((w.gmail, ("messages.modify", "messages.insert")),
-                       (w.graph, ("messages.move", "messages.create"))):  # fmt: skip
+    for box, method in ((w.gmail, "messages.modify"), (w.graph, "messages.move")):
         for write in box.writes:
-            if write.method in kinds:
-                target = write.ids[0] if write.method.endswith(("modify", "move")) else ""
-                acts[(f"{type(box).__name__}:{write.method}", target)] += 1
+            if write.method == method:
+                acts[(f"{type(box).__name__}:{method}", write.ids[0])] += 1
+    for stored in w.gmail.mailbox.messages.values():
+        found = stored.header("Message-ID") or ""
+        if found.startswith("<ghostwatch-digest-"):
+            acts[("GmailSandbox:digest", found)] += 1
+    for message in w.graph.mailbox.in_folder("inbox"):
+        if message.internet_message_id.startswith("<ghostwatch-digest-"):
+            acts[("GraphSandbox:digest", message.internet_message_id)] += 1
     return acts
 
 
