@@ -65,13 +65,13 @@ def resolve_key(value: str | None, file: Path | None) -> SecretKey:
     if value and file:
         raise BadKey(f"both {KEY_ENV} and {KEY_FILE_ENV} are set: keep only one")
     if file is not None:
-        return SecretKey.parse(_read_key_file(file), f"the key file {file}")
+        return SecretKey.parse(read_key_file(file), f"the key file {file}")
     if value:
         return SecretKey.parse(value, KEY_ENV)
     raise MissingKey(f"tokens are stored encrypted and no key is set: {KEY_HOWTO}")
 
 
-def _read_key_file(file: Path) -> str:
+def read_key_file(file: Path) -> str:
     try:
         return file.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as error:

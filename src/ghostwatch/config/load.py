@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from ghostwatch.auth.keys import read_key_file
 from ghostwatch.config.model import Settings
 from ghostwatch.errors import UserError
 
@@ -108,13 +109,7 @@ def load(path: Path, secrets_dir: Path | None = None, key_file: Path | None = No
 def with_key_file(settings: Settings, file: Path) -> Settings:
     """The vault key read from a mounted file (GHOSTWATCH_SECRET_KEY_FILE), as `ghostwatch
     auth` reads it: the deploy files name it so, and the daemon must find the same key."""
-    try:
-        text = file.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or "not a text file"
-        raise UserError(
-            f"cannot read the key file {file} (GHOSTWATCH_SECRET_KEY_FILE): {reason}"
-        ) from None
+    text = read_key_file(file).strip()
     held = settings.secret_key.get_secret_value().strip() if settings.secret_key else ""
     if held and held != text:
         raise UserError(
