@@ -31,6 +31,7 @@ from ghostwatch.providers.gmail import GmailError, GmailSource
 from ghostwatch.providers.gmail_actions import GmailActions
 from ghostwatch.providers.maildir import MaildirMailbox
 from ghostwatch.providers.port import MailActions
+from ghostwatch.providers.retry import RetryPolicy
 from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.scan import run_scan
 from ghostwatch.service import CycleReport, run_cycle
@@ -287,6 +288,27 @@ def test_a_digest_whose_confirmation_was_lost_is_found_not_resent(world: World) 
     with world.store.transaction() as tx:
         assert tx.pending(1) == []
         assert tx.last_digest(1) is not None
+
+
+def test_a_lost_digest_is_not_resent_while_the_mailbox_cannot_be_searched(
+    world: World,
+) -> None:
+    world.cycle()  # a stored history cursor: later scans read history, not messages.list
+    with pytest.raises(Crash):
+        world.cycle(_CrashAfterDigest(world.actions), digest=True)
+    waits: list[float] = []
+    patient = GmailActions(world.gmail, world.sandbox.batch_uri, retry=RetryPolicy(
+        sleep=waits.append))  # fmt: skip
+    # Every attempt of the rfc822msgid: search fails: "unknown" must not read as "absent".
+    world.sandbox.faults.add("500", count=RetryPolicy().attempts, method="messages.list")
+    failed = world.cycle(patient, digest=True)
+    assert [e.split(":")[0] for e in failed.errors] == ["find_message"]
+    assert not failed.digest_delivered
+    assert world.calls("messages.insert") == 1
+    assert len(waits) == RetryPolicy().attempts - 1
+    # Once the search answers, the digest is found and counted, still never inserted again.
+    assert world.cycle(digest=True).digest_delivered
+    assert world.calls("messages.insert") == 1
 
 
 def test_one_summary_line_per_cycle_without_mail_or_contacts(world: World) -> None:

@@ -205,6 +205,21 @@ def test_a_fault_while_delivering_the_digest_leaves_one_unread_digest(
         assert tx.pending(tx.account(ME, "outlook", ME)) == []
 
 
+def test_a_lost_digest_is_not_made_again_while_graph_cannot_find_it(world: World) -> None:
+    world.cycle()
+    world.graph.faults.add("drop", method="messages.create")  # made, answer lost
+    lost = world.cycle(digest=True)
+    # Every attempt of the internetMessageId search fails: unknown is not absent.
+    world.graph.faults.add("500", count=FAST.attempts, method="messages.list")
+    world.restart()
+    failed = world.cycle(digest=True)
+    assert [e.split(":")[0] for e in failed.errors] == ["find_message"]
+    world.restart()
+    found = world.cycle(digest=True)
+    assert len(_digests(world)) == 1
+    assert [r.digest_delivered for r in (lost, failed, found)] == [False, False, True]
+
+
 class _CrashAfterCreate:
     """The draft reaches Graph, then the process dies before the confirmation."""
 

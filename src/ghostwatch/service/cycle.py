@@ -180,7 +180,13 @@ def _settle_rescue(cycle: _Cycle, entry: LedgerEntry, junk: set[str]) -> None:
 
 def _settle_digest(cycle: _Cycle, entry: LedgerEntry) -> None:
     day = date.fromisoformat(entry.step)
-    found = _guarded(cycle, "find_message", cycle.actions.find_message, _digest_id(cycle, day))
+    try:
+        found = cycle.actions.find_message(_digest_id(cycle, day))
+    except GhostwatchError as error:
+        # Not knowing is not "not there": delivering now could put a second digest in
+        # the inbox. The intent stays pending and the next cycle looks again.
+        _failed(cycle, "find_message", error)
+        return
     if found is None:
         cycle.retry.add(entry.key)
         return
@@ -329,9 +335,13 @@ def _guarded(
     try:
         return call(*args, **kwargs)
     except GhostwatchError as error:
-        cycle.report.errors.append(f"{what}: {error}")
-        log.warning("cycle_action_failed", action=what, error=str(error))
+        _failed(cycle, what, error)
         return None
+
+
+def _failed(cycle: _Cycle, what: str, error: GhostwatchError) -> None:
+    cycle.report.errors.append(f"{what}: {error}")
+    log.warning("cycle_action_failed", action=what, error=str(error))
 
 
 def _summary(account: str, report: CycleReport, dry_run: bool, seconds: float) -> None:
