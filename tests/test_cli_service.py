@@ -83,11 +83,32 @@ def test_accounts_shows_failing_cycles_until_a_digest_reports_them(setup: Path) 
         assert _run(setup, "run", "--once", "--now", at).exit_code == 1
     shown = _run(setup, "accounts").output
     assert "box: maildir" in shown
-    assert "failing: 2 cycle(s) since 2026-11-20T15:05:00" in shown
+    assert (
+        "failing: 2 cycle(s) since 2026-11-20T15:05:00+00:00, reported in the next digest" in shown
+    )
     shutil.rmtree(setup.parent / "mail")
     shutil.move(setup.parent / "mail-away", setup.parent / "mail")
     monday = "2026-11-23T08:00:00+00:00"  # after the digest time: the digest goes out
     assert _run(setup, "run", "--once", "--now", monday).exit_code == 0
+    assert "failing:" not in _run(setup, "accounts").output
+
+
+@pytest.mark.parametrize("no_digest", [{"digest": False}, {"dry_run": True}], ids=str)
+def test_without_a_digest_failing_ends_with_the_next_good_cycle(
+    setup: Path, no_digest: dict[str, bool]
+) -> None:
+    data = yaml.safe_load(setup.read_text())
+    data["accounts"][0] |= no_digest
+    setup.write_text(yaml.safe_dump(data))
+    shutil.move(setup.parent / "mail", setup.parent / "mail-away")
+    (setup.parent / "mail").mkdir()
+    assert _run(setup, "run", "--once", "--now", NOW).exit_code == 1
+    shown = _run(setup, "accounts").output
+    assert "failing: 1 cycle(s) since 2026-11-20T15:00:00+00:00, until a cycle succeeds" in shown
+    shutil.rmtree(setup.parent / "mail")
+    shutil.move(setup.parent / "mail-away", setup.parent / "mail")
+    # No digest will ever report it: the good cycle is the end of it.
+    assert _run(setup, "run", "--once", "--now", "2026-11-20T15:05:00+00:00").exit_code == 0
     assert "failing:" not in _run(setup, "accounts").output
 
 

@@ -222,10 +222,8 @@ def accounts(settings: config.Settings) -> None:
         click.echo(f"  last error: {row.last_error or 'none'}")
         if row.trouble is not None:
             since = row.trouble.since.isoformat(timespec="seconds")
-            click.echo(
-                f"  failing: {row.trouble.failures} cycle(s) since {since}, "
-                "reported in the next digest"
-            )
+            until = "reported in the next digest" if row.digest else "until a cycle succeeds"
+            click.echo(f"  failing: {row.trouble.failures} cycle(s) since {since}, {until}")
 
 
 account_option = click.option(

@@ -220,6 +220,12 @@ class AccountConfig(_Section):
     def identity_addresses(self) -> list[str]:
         return [self.address, *self.aliases]
 
+    @property
+    def gets_digest(self) -> bool:
+        """A digest arrives (and reports failed cycles): not in a dry run, which writes
+        nothing, nor with `digest: false`."""
+        return self.digest and not self.dry_run
+
 
 class HealthConfig(_Section):
     address: Annotated[str, AfterValidator(_host_port)] = Field(

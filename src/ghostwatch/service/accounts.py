@@ -29,7 +29,10 @@ class AccountStatus:
     last_cycle: datetime | None
     last_error: str | None
     trouble: Trouble | None = None
-    """Failed cycles the next digest will report (cleared when a digest shows them)."""
+    """Failed cycles since a digest showed them (or, without a digest, since the last
+    good cycle)."""
+    digest: bool = True
+    """Whether a digest will report `trouble` (not for a dry run or a digest turned off)."""
 
 
 def statuses(
@@ -53,6 +56,7 @@ def statuses(
                 info.last_cycle_at if info else None,
                 info.last_error if info else None,
                 troubles.get(account.name),
+                account.gets_digest,
             )
         )
     return rows

@@ -153,12 +153,23 @@ class AccountRunner:
             started, now = time.perf_counter(), self.clock()
             try:
                 report = self._run(now, calendar=calendar, digest=digest)
+                if not report.errors and not self.account.gets_digest:
+                    self._forget_trouble()
             except Exception as error:  # noqa: BLE001 - one account must never stop the others
                 self._failed(now, error, time.perf_counter() - started)
                 return None
             self.metrics.cycle_done(self.name, report, time.perf_counter() - started)
             self.health.checked(self.name, now, _kind(report.errors[0]) if report.errors else None)
             return report
+
+    def _forget_trouble(self) -> None:
+        """Without a digest to report it, a good cycle ends the trouble: otherwise
+        `ghostwatch accounts` would say "failing" for ever after one bad night."""
+        with self.store.transaction() as tx:
+            account_id = tx.account(self.name, self.account.provider, self.account.address)
+            trouble = tx.trouble(account_id)
+            if trouble is not None:
+                tx.clear_trouble(account_id, trouble)
 
     def _run(self, now: datetime, *, calendar: bool, digest: bool) -> CycleReport:
         source = self._source_for_cycle()
