@@ -163,7 +163,20 @@ def assert_failed_cleanly(daemon: Daemon, name: str, result: dict[str, Any]) -> 
     assert result == {name: None}
     ready, body = daemon.health.report()
     assert not ready
-    assert body["accounts"][name]["error"] == "OperationalError"
+    assert body["accounts"][name]["error"] == "StoreError"
+
+
+def assert_last_error_names_the_database(store: Store, name: str) -> None:
+    """What `ghostwatch accounts` shows: one line naming the database and the driver's
+    reason, not SQLAlchemy's text (the statement, its parameters, a link)."""
+    with store.transaction() as tx:
+        [error] = [a.last_error for a in tx.accounts() if a.name == name]
+    assert error is not None
+    assert error.startswith("cannot use database postgresql+psycopg://postgres@127.0.0.1:5432/")
+    assert "; check that the server is running" in error
+    assert "\n" not in error
+    assert "sqlalche.me" not in error
+    assert "[SQL" not in error
 
 
 # --- connections terminated ----------------------------------------------------------------
@@ -204,6 +217,7 @@ def test_connections_terminated_at_any_point_of_a_cycle(
             fired[tripwire.fired] += 1
             assert_failed_cleanly(daemon, name, result)
             tripwire.arm(None)  # the server is back: the same daemon, no restart
+            assert_last_error_names_the_database(store, name)
             report = daemon.run_once()[name]
             assert report is not None, name
             assert report.errors == [], name

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from sqlmodel import SQLModel
 
 from ghostwatch.cli import main
-from ghostwatch.errors import UserError
+from ghostwatch.errors import StoreError, StoreUnavailable, UserError
 from ghostwatch.model import Action, ConversationDecision, State
 from ghostwatch.store import ConversationSettings, LedgerError, LedgerStatus, Store
 from ghostwatch.store.tables import TABLES
@@ -375,6 +375,53 @@ def test_cursors_are_per_account_and_name(store: Store, account: int) -> None:
 def test_a_bad_url_says_how_to_fix_it(url: str, says: str) -> None:
     with pytest.raises(UserError, match=says):
         Store.open(url)
+
+
+def test_an_unreachable_database_is_named_without_its_password() -> None:
+    """A password in the URL, or in its query (libpq reads both), is never shown."""
+    url = "postgresql://postgres:s3cret@127.0.0.1:1/test?password=s3cret&sslpassword=s3cret"
+    with pytest.raises(StoreUnavailable) as raised:
+        Store.open(url)
+    said = str(raised.value)
+    assert said.startswith("cannot open database postgresql+psycopg://postgres:***@127.0.0.1:1/")
+    assert "Connection refused; check that the server is running" in said
+    assert "s3cret" not in said
+    assert "\n" not in said
+    assert isinstance(raised.value, UserError)  # a setting to fix: exit code 2
+    assert isinstance(raised.value.__cause__, sa.exc.OperationalError)
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda tmp: tmp / "nowhere" / "gw.db", "nowhere does not exist"),
+        (lambda tmp: tmp / "a-file" / "gw.db", "a-file is a file, not a folder"),
+        (lambda tmp: tmp / "a-file", "file is not a database; check that the path names"),
+    ],
+)
+def test_an_unusable_sqlite_path_says_why(
+    tmp_path: Path, make: Callable[[Path], Path], says: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a database, and long enough to be read as one\n")
+    with pytest.raises(UserError, match=says):
+        Store.open(f"sqlite:///{make(tmp_path)}")
+
+
+def test_a_failed_statement_leaves_as_a_store_error(store: Store, account: int) -> None:
+    """Inside a transaction too: the driver's first line, no SQL and no parameters (they
+    may hold mail headers), and no "check the server" for what is not the server's."""
+    with pytest.raises(StoreError) as raised, store.transaction() as tx:
+        tx.set_cursor(account + 1000, "gmail.history", "secret-cursor-value")  # no such account
+    said = str(raised.value)
+    assert said.startswith(f"cannot use database {store.engine.url.render_as_string()}: ")
+    assert "foreign key" in said.lower()
+    assert "secret-cursor-value" not in said
+    assert "[SQL" not in said
+    assert "check that" not in said
+    assert not isinstance(raised.value, UserError)  # mid-run: not the user's to fix
+    assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)
+    with store.transaction() as tx:  # rolled back, and the store still works
+        assert tx.cursor(account, "gmail.history") is None
 
 
 def test_cli_db_upgrade(tmp_path: Path) -> None:

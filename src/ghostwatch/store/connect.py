@@ -7,6 +7,8 @@ up so that a committed step survives a crash and concurrent writers wait, not fa
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,16 +16,39 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InternalError,
+    NotSupportedError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
-from ghostwatch.errors import UserError
+from ghostwatch.errors import StoreError, UserError
 
 EXAMPLES = "sqlite:///path/to/ghostwatch.db or postgresql+psycopg://user:password@host:5432/db"
 
 # How long a writer waits for another writer's lock before giving up. Cycles are short,
 # so half a minute only runs out when something is truly stuck.
 BUSY_TIMEOUT_MS = 30_000
+
+# What to check when a database does not answer or its file cannot be used, by backend.
+HINTS = {
+    "sqlite": "check that the path names a SQLite file in a folder that exists and is writable",
+    "postgresql": "check that the server is running and reachable, and the URL's user, "
+    "password and database",
+}
+# Errors of one statement (a bug, or a schema another program changed): no setting to check.
+STATEMENT_ERRORS = (IntegrityError, DataError, ProgrammingError, NotSupportedError, InternalError)
+# How SQLAlchemy's own errors end: a link to its error catalogue, not for the user.
+BACKGROUND = "(Background on this error at:"
+# Query parameters libpq reads as a password; never shown (the URL's own is masked).
+SECRET_QUERY = frozenset({"password", "sslpassword"})
 
 
 def parse_url(text: str) -> URL:
@@ -56,7 +81,11 @@ def create_engine(url: URL) -> Engine:
 def _sqlite_engine(url: URL) -> Engine:
     folder = Path(url.database or "").expanduser().resolve().parent
     if not folder.is_dir():
-        raise UserError(f"cannot create the database file: folder {folder} does not exist")
+        problem = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise UserError(
+            f"cannot create the database file: {folder} {problem}; "
+            "create the folder or give another path"
+        )
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
@@ -103,4 +132,41 @@ def probe_engine(engine: Engine) -> Engine:
 
 def describe(url: URL) -> str:
     """The URL for messages and logs, without its password."""
-    return url.render_as_string(hide_password=True)
+    shown = url.set(query={k: v for k, v in url.query.items() if k not in SECRET_QUERY})
+    return shown.render_as_string(hide_password=True)
+
+
+@contextmanager
+def translated(url: URL, doing: str, error: type[StoreError] = StoreError) -> Iterator[None]:
+    """The store's edge: a driver error leaves as `error`, in one line that says `doing`
+    what to which database, why, and what to check. The original stays as its cause."""
+    try:
+        yield
+    except (DBAPIError, PoolTimeout) as failure:  # PoolTimeout: every connection busy
+        raise error(explain(url, doing, failure)) from failure
+
+
+def explain(url: URL, doing: str, failure: SQLAlchemyError) -> str:
+    message = f"{doing} database {describe(url)}: {_reason(url, failure)}"
+    hint = HINTS.get(url.get_backend_name())
+    if hint is None or isinstance(failure, STATEMENT_ERRORS):
+        return message
+    return f"{message}; {hint}"
+
+
+def _reason(url: URL, failure: SQLAlchemyError) -> str:
+    """The driver's own first line: SQLAlchemy's text adds the statement, its parameters
+    (which may hold mail headers) and a link, none of it for the person reading."""
+    driver = getattr(failure, "orig", None) or failure
+    text = str(driver).split(BACKGROUND)[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = " ".join(lines[0].split()) if lines else type(driver).__name__
+    for secret in _secrets(url):
+        reason = reason.replace(secret, "***")
+    return reason
+
+
+def _secrets(url: URL) -> list[str]:
+    given = [url.password, *(url.query.get(key) for key in SECRET_QUERY)]
+    values = [v for value in given for v in (value if isinstance(value, tuple) else (value,))]
+    return [str(value) for value in values if value]

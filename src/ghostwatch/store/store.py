@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from ghostwatch.errors import UserError
+from ghostwatch.errors import StoreError, StoreUnavailable
 from ghostwatch.store import connect, migrate
 from ghostwatch.store.tx import Tx
 
@@ -21,11 +20,15 @@ def utc_now() -> datetime:
 
 
 class Store:
-    """Thread-safe: each `transaction()` takes its own connection from the pool."""
+    """Thread-safe: each `transaction()` takes its own connection from the pool.
+
+    Every driver error leaves as a `StoreError` naming the database (never its password);
+    at start (`open`, `upgrade`) as a `StoreUnavailable`, which is also a `UserError`."""
 
     def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now) -> None:
         self.engine = engine
         self._clock = clock
+        self._probe = connect.probe_engine(engine)
 
     @classmethod
     def open(cls, url: str, clock: Callable[[], datetime] = utc_now) -> Store:
@@ -34,21 +37,22 @@ class Store:
         parsed = connect.parse_url(url)
         engine = connect.create_engine(parsed)
         try:
-            with engine.connect():
+            with connect.translated(parsed, "cannot open", StoreUnavailable), engine.connect():
                 pass  # fail here, with a message, rather than in the middle of a cycle
-        except DBAPIError as error:
+        except StoreError:
             engine.dispose()
-            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-            raise UserError(f"cannot open database {connect.describe(parsed)}: {reason}") from None
+            raise
         return cls(engine, clock)
 
     def upgrade(self) -> None:
         """Migrate to the newest schema; a no-op at head; safe for replicas starting at once."""
-        migrate.upgrade(self.engine)
+        with connect.translated(self.engine.url, "cannot upgrade", StoreUnavailable):
+            migrate.upgrade(self.engine)
 
     def revision(self) -> str | None:
         """The schema revision the database is at (None: never upgraded)."""
-        return migrate.current(self.engine)
+        with connect.translated(self.engine.url, "cannot read the schema of"):
+            return migrate.current(self.engine)
 
     @staticmethod
     def head() -> str | None:
@@ -58,8 +62,22 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with (
+            connect.translated(self.engine.url, "cannot use"),
+            Session(self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield Tx(session, self._clock)
+
+    def ping(self) -> None:
+        """One round trip for a readiness probe (through `connect.probe_engine`):
+        `StoreError` if the database does not answer."""
+        engine = self._probe
+        # SQLite: read the file's header, which a vanished file cannot answer. PostgreSQL:
+        # the smallest round trip.
+        query = "PRAGMA schema_version" if engine.dialect.name == "sqlite" else "SELECT 1"
+        with connect.translated(self.engine.url, "cannot reach"), engine.connect() as connection:
+            connection.exec_driver_sql(query)
 
     def close(self) -> None:
         self.engine.dispose()
