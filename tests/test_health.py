@@ -163,10 +163,24 @@ def readyz(url: str) -> tuple[int, dict[str, Any]]:
         return error.code, json.loads(error.read())
 
 
-def assert_database_is_why(status: int, body: dict[str, Any]) -> None:
+# Trust auth at 127.0.0.1 ignores it: a password that must never be shown or logged.
+PASSWORD = "s3cret-pw"
+
+
+def assert_database_is_why(status: int, body: dict[str, Any], database: str, reason: str) -> None:
+    """503, and why in one line: which database (no password), the driver's reason, what
+    to check; not SQLAlchemy's text (the statement, a link to its error catalogue)."""
     assert status == 503
     assert body["database"] is False
-    assert body["database_error"].startswith("the database does not answer (OperationalError")
+    why = body["database_error"]
+    assert why.startswith(f"cannot reach database {database}"), why
+    assert reason in why, why
+    assert "; check that " in why, why
+    assert "\n" not in why
+    assert "sqlalche.me" not in why
+    assert "[SQL" not in why
+    assert "OperationalError" not in why
+    assert PASSWORD not in json.dumps(body)
     assert body["accounts"]["alex"]["ready"] is True  # the account alone would be ready
 
 
@@ -181,20 +195,25 @@ def test_readyz_is_503_while_the_sqlite_folder_is_gone(tmp_path: Path) -> None:
         assert daemon.run_once()["alex"] is not None
         assert readyz(url)[0] == 200
         folder.rename(tmp_path / "moved")  # an unmounted volume, a deleted folder
-        assert_database_is_why(*readyz(url))
+        database = f"sqlite:///{folder / 'ghostwatch.db'}: "
+        assert_database_is_why(*readyz(url), database, "unable to open database file")
         (tmp_path / "moved").rename(folder)
         assert readyz(url) == (200, {**readyz(url)[1], "ready": True, "database": True})
 
 
 def test_readyz_is_503_while_postgresql_is_unreachable(tmp_path: Path) -> None:
+    """And a cycle in that time fails with a named error, logged in one line; the
+    database's password is in no answer and no log line."""
     schema = f"gw_test_{uuid.uuid4().hex[:12]}"
     try:
         _pg_admin(f"CREATE SCHEMA {schema}")
     except psycopg.OperationalError as error:
         pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable ({error}); `.ci/run` starts it")
+    saved, out = structlog.get_config(), io.StringIO()
+    logs.configure("debug", stream=out, fmt="json")
     try:
         with TcpProxy(("127.0.0.1", 5432)) as server:
-            address = f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/test"
+            address = f"postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:{server.port}/test"
             with (
                 Store.open(f"{address}?options=-csearch_path%3D{schema}") as store,
                 maildir_service(store, tmp_path) as (daemon, url),
@@ -203,11 +222,25 @@ def test_readyz_is_503_while_postgresql_is_unreachable(tmp_path: Path) -> None:
                 assert daemon.run_once()["alex"] is not None
                 assert readyz(url)[0] == 200
                 server.stop()  # the server goes away: refused, and open connections cut
-                assert_database_is_why(*readyz(url))
+                shown = f"postgresql+psycopg://postgres:***@127.0.0.1:{server.port}/test?options="
+                assert_database_is_why(*readyz(url), shown, "Connection refused")
+                assert daemon.run_once()["alex"] is None
+                status, body = readyz(url)
+                assert (status, body["accounts"]["alex"]["error"]) == (503, "StoreError")
                 server.start()  # back on the same port
+                assert daemon.run_once()["alex"] is not None  # no restart needed
                 assert readyz(url)[0] == 200
     finally:
+        structlog.configure(**saved)
         _pg_admin(f"DROP SCHEMA {schema} CASCADE")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    [failed] = [line for line in lines if line["event"] == "cycle_failed"]
+    assert failed["kind"] == "StoreError"
+    assert failed["error"].startswith(f"cannot use database {shown}"), failed
+    assert "Connection refused" in failed["error"]
+    assert "sqlalche.me" not in failed["error"]
+    assert "database_unreachable" in [line["event"] for line in lines]
+    assert PASSWORD not in out.getvalue()
 
 
 # --- what the logs never hold -----------------------------------------------------------------

@@ -4,7 +4,8 @@
 answers 200 only if the database answers and every enabled account was checked recently
 without an error (readiness, Kubernetes probe semantics:
 https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/).
-/metrics is the Prometheus text exposition. Bodies name accounts, never addresses.
+/metrics is the Prometheus text exposition. Bodies name accounts, never addresses; a
+database that does not answer is named by its URL without the password.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from typing import Any
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy.exc import SQLAlchemyError
 
-from ghostwatch.errors import UserError
+from ghostwatch.errors import StoreError, UserError
 from ghostwatch.service.metrics import Metrics
-from ghostwatch.store import Store, connect
+from ghostwatch.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +52,7 @@ class HealthState:
         self.stale_after = stale_after
         self.clock = clock
         self.database_error = database_error
-        """None when the database answers, else the kind of error it failed with."""
+        """None when the database answers, else why not, in one line (no password)."""
         self._lock = threading.Lock()
 
     def checked(self, account: str, at: datetime, error: str | None = None) -> None:
@@ -71,7 +71,7 @@ class HealthState:
         ready = failed is None and all(a["ready"] for a in accounts.values())
         body = {"ready": ready, "database": failed is None, "accounts": accounts}
         if failed is not None:
-            body["database_error"] = f"the database does not answer ({failed})"
+            body["database_error"] = failed
         return ready, body
 
     def _account(self, health: AccountHealth, now: datetime) -> dict[str, Any]:
@@ -85,20 +85,16 @@ class HealthState:
 
 
 def database_probe(store: Store) -> Callable[[], str | None]:
-    """A probe for /readyz: None when the database answers, else the error's kind (its
-    text may carry the server's address; the log has the same kind)."""
-    engine = connect.probe_engine(store.engine)
-    # SQLite: read the file's header, which a vanished file cannot answer. PostgreSQL:
-    # the smallest round trip.
-    query = "PRAGMA schema_version" if engine.dialect.name == "sqlite" else "SELECT 1"
+    """A probe for /readyz: None when the database answers, else the store's one-line
+    reason. It names the database by its URL without the password, as the log does: the
+    health server is for whoever runs the daemon (it listens on loopback by default)."""
 
     def ping() -> str | None:
         try:
-            with engine.connect() as connection:
-                connection.exec_driver_sql(query)
-        except SQLAlchemyError as error:
-            log.warning("database_unreachable", error=type(error).__name__)
-            return type(error).__name__
+            store.ping()
+        except StoreError as error:
+            log.warning("database_unreachable", error=str(error))
+            return str(error)
         return None
 
     return ping
