@@ -87,6 +87,53 @@ def _scan(maildir: Path, *extra: str, me: str = ME) -> list[str]:
     return ["scan", "--maildir", str(maildir), "--me", me, "--now", NOW, *extra]
 
 
+# Trust auth at 127.0.0.1 ignores it: a password that must never be shown.
+PASSWORD = "s3cret-pw"
+NOTHING_LISTENS = f"postgresql://ghost:{PASSWORD}@127.0.0.1:1/ghostwatch"
+
+
+def _service(md: Path, tmp: Path, database: str, *command: str) -> list[str]:
+    """A service command over a good Maildir account and the given database URL."""
+    account = {"name": "box", "provider": "maildir", "address": ME, "maildir": {"path": str(md)}}
+    settings = {"data_dir": str(tmp / "data"), "database_url": database, "accounts": [account]}
+    path = tmp / "ghostwatch.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return [*command, "--config", str(path)]
+
+
+DATABASE_CASES = [
+    Case(
+        "run --once: PostgreSQL where nothing listens",
+        lambda md, tmp: _service(md, tmp, NOTHING_LISTENS, "run", "--once", "--now", NOW),
+        ("cannot open database", "ghost:***@127.0.0.1:1/", "Connection refused", "server"),
+    ),
+    Case(
+        "accounts: PostgreSQL where nothing listens",
+        lambda md, tmp: _service(md, tmp, NOTHING_LISTENS, "accounts"),
+        ("cannot open database", "127.0.0.1:1", "Connection refused"),
+    ),
+    Case(
+        "db upgrade: PostgreSQL where nothing listens",
+        lambda md, tmp: ["db", "upgrade", "--database-url", NOTHING_LISTENS],
+        ("cannot open database", "127.0.0.1:1", "Connection refused"),
+    ),
+    Case(
+        "run --once: SQLite in a folder that does not exist",
+        lambda md, tmp: _service(md, tmp, f"sqlite:///{tmp}/nowhere/gw.db", "run", "--once"),
+        (f"{os.sep}nowhere does not exist", "create the folder"),
+    ),
+    Case(
+        "accounts: SQLite in a 'folder' that is a file",
+        lambda md, tmp: _service(md, tmp, f"sqlite:///{tmp}/a-file.txt/gw.db", "accounts"),
+        ("a-file.txt is a file, not a folder",),
+    ),
+    Case(
+        "mute: SQLite file that is not a database",
+        lambda md, tmp: _service(md, tmp, f"sqlite:///{tmp}/a-file.txt", "mute", "c1"),
+        ("cannot open database sqlite:///", "file is not a database", "check that"),
+    ),
+]
+
 CASES = [
     Case("missing --maildir", lambda md, tmp: ["scan", "--me", ME], ("--maildir",)),
     Case(
@@ -151,16 +198,22 @@ CASES = [
         lambda md, tmp: ["classify", str(tmp / "a-file.txt"), str(tmp / "missing.eml")],
         ("missing.eml",),
     ),
+    *DATABASE_CASES,
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_user_mistakes_exit_2_with_one_clear_line(case: Case, box: Mailbox, tmp_path: Path) -> None:
+def test_user_mistakes_exit_2_with_one_clear_line(
+    case: Case, box: Mailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GHOSTWATCH_DATABASE_URL", "GHOSTWATCH_DATA_DIR", "GHOSTWATCH_CONFIG"):
+        monkeypatch.delenv(name, raising=False)  # the cases' own settings, not the shell's
     scratch = tmp_path / "scratch"
     (scratch / "empty").mkdir(parents=True)
     (scratch / "a-file.txt").write_text("From: a@b.c\n\nhello\n")
     result = _invoke(case.args(box.root, scratch))
     _assert_user_error(result, *case.hints)
+    assert PASSWORD not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -482,6 +535,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         (lambda root, tmp: _scan(root, "--tz", "Mars/Base"), "IANA"),
         (lambda root, tmp: ["classify", str(tmp)], "is a directory"),
         (lambda root, tmp: ["sandbox", "--mailbox", str(tmp / "nowhere")], "does not exist"),
+        (lambda root, tmp: _service(root, tmp, NOTHING_LISTENS, "accounts"), "Connection refused"),
     ],
     ids=[
         "missing-maildir",
@@ -491,6 +545,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         "bad-tz",
         "classify-dir",
         "sandbox-missing-mailbox",
+        "postgresql-nothing-listens",
     ],
 )
 def test_subprocess_user_errors_have_no_traceback(
@@ -506,6 +561,7 @@ def test_subprocess_user_errors_have_no_traceback(
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     assert hint in _error_line(done.stderr)
+    assert PASSWORD not in done.stderr
 
 
 def test_subprocess_garbage_message_scans_cleanly(box: Mailbox) -> None:

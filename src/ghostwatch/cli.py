@@ -25,7 +25,7 @@ from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
 from ghostwatch.engine.classify import classify
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import UserError
+from ghostwatch.errors import StoreError, UserError
 from ghostwatch.model import Folder, plausible
 from ghostwatch.preview import compose_drafts, sender_from_mail
 from ghostwatch.providers.maildir import MaildirMailbox
@@ -87,10 +87,11 @@ def _calendar(zone: ZoneInfo, country: str | None) -> BusinessCalendar:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Turn our own `UserError`s into click's one-line message with exit code 2."""
+    """Turn our own `UserError`s, and a database that fails a command, into click's
+    one-line message with exit code 2."""
     try:
         yield
-    except UserError as error:
+    except (UserError, StoreError) as error:
         raise click.UsageError(str(error)) from error
 
 

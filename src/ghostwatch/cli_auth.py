@@ -18,7 +18,7 @@ from ghostwatch.auth import google, microsoft
 from ghostwatch.auth.forget import forget_account
 from ghostwatch.auth.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
 from ghostwatch.auth.vault import TokenVault, vault_in
-from ghostwatch.errors import UserError
+from ghostwatch.errors import StoreError, UserError
 
 DATA_DIR_ENV = "GHOSTWATCH_DATA_DIR"
 MSAL_HTTP_CLIENT = "msal_http_client"
@@ -42,7 +42,7 @@ class AuthProblem(click.ClickException):
 def user_errors() -> Iterator[None]:
     try:
         yield
-    except UserError as error:
+    except (UserError, StoreError) as error:
         raise AuthProblem(str(error)) from error
 
 

@@ -20,15 +20,16 @@ from typing import Any
 import click
 
 from ghostwatch import config, logs
-from ghostwatch.errors import UserError
+from ghostwatch.errors import StoreError, UserError
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Our own `UserError`s become click's message on stderr with exit code 2."""
+    """Our own `UserError`s, and a database that fails a command (it went away after it
+    opened), become click's message on stderr with exit code 2."""
     try:
         yield
-    except UserError as error:
+    except (UserError, StoreError) as error:
         raise click.UsageError(str(error)) from error
 
 
