@@ -161,9 +161,9 @@ def steps(w: World) -> Counter[str]:
     return found
 
 
-def double_actions(w: World) -> int:
-    """Rescues of one message, or digests, beyond the first."""
-    return sum(n - 1 for n in _actions(w).values() if n > 1)
+def doubled(acts: Counter[tuple[str, str]]) -> dict[str, int]:
+    """Rescues of one message, or digests of one day, done more than once."""
+    return {f"{kind} {target}": n for (kind, target), n in acts.items() if n > 1}
 
 
 def _actions(w: World) -> Counter[tuple[str, str]]:
@@ -219,18 +219,20 @@ def trial(root: Path, expected: set[str], limit: float, rng: random.Random, tota
         found = steps(w)
         totals.duplicates += sum(n - 1 for n in found.values())
         totals.missing += len(expected - set(found))
-        totals.double_actions += double_actions(w)
+        twice = doubled(_actions(w))
+        totals.double_actions += sum(n - 1 for n in twice.values())
         totals.trials += 1
-        _explain(w, found, expected, plan)
+        _explain(w, found, expected, plan, twice)
 
 
-def _explain(w: World, found: Counter[str], expected: set[str], plan: list[str]) -> None:
+def _explain(
+    w: World, found: Counter[str], expected: set[str], plan: list[str], twice: dict[str, int]
+) -> None:
     """What went wrong in a trial, and the kills that led there: enough to reproduce it."""
-    doubled = {f"{kind} {target}": n for (kind, target), n in _actions(w).items() if n > 1}
     extra = {step: n for step, n in found.items() if n > 1}
     missing = sorted(expected - set(found))
-    if doubled or extra or missing:
-        log(f"trial went wrong after {plan}: doubled {doubled} drafts {extra} missing {missing}")
+    if twice or extra or missing:
+        log(f"trial went wrong after {plan}: doubled {twice} drafts {extra} missing {missing}")
         for box in (w.gmail, w.graph):
             log(f"  {type(box).__name__} writes: {[(x.method, x.ids) for x in box.writes]}")
 
