@@ -181,15 +181,21 @@ def test_a_restart_keeps_the_config_and_starts_from_fresh_mail(
     written = terminal.config.read_text()
     done = terminal.run("run", "--once", "--now", NOW, "--config", str(terminal.config))
     assert done.returncode == 0, done.stderr
-    assert drafts_in(first.url, terminal)
+    made = drafts_in(first.url, terminal)
+    assert made
     assert first.stop() == 0
     again = start(port)
     lines = again.wait_for(READY)
     assert any("already in" in line and "left as it is" in line for line in lines)
+    assert any("memory of the last sandbox for 'sandbox' was reset" in line for line in lines)
     assert terminal.config.read_text() == written
     settings = config.load(terminal.config)
     assert [a.name for a in settings.accounts] == ["sandbox"]
     assert drafts_in(again.url, terminal) == {}  # its mail is new: the drafts are gone
+    # ... and so is ghostwatch's memory of them: the same run writes them again.
+    done = terminal.run("run", "--once", "--now", NOW, "--config", str(terminal.config))
+    assert done.returncode == 0, done.stderr
+    assert drafts_in(again.url, terminal) == made
     assert again.stop() == 0
 
 

@@ -434,3 +434,32 @@ def test_cli_db_upgrade(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["db", "upgrade"], env={"GHOSTWATCH_DATABASE_URL": "mysql://x"})
     assert bad.exit_code == 2
     assert "unsupported database" in bad.output
+
+
+def test_forgetting_a_mailbox_keeps_the_users_choices_and_other_accounts(store: Store) -> None:
+    with store.transaction() as tx:
+        sandbox, other = (
+            tx.account("sandbox", "gmail", "a@x.example"),
+            tx.account("o", "gmail", "b@x.example"),
+        )
+        for account in (sandbox, other):
+            tx.set_cursor(account, "gmail", "4242")
+            tx.save_snapshots(account, [_decision("c1")], NOW)
+            tx.intend(account, "draft:c1/nudge/1", "draft", "c1", "c1/nudge/1")
+            tx.record_digest(account, date(2026, 11, 20), "msg-1", at=NOW)
+            tx.record_cycle(account, NOW, "it broke")
+            tx.record_failure(account, NOW, "GmailError", "it broke", needs_you=False)
+            tx.set_conversation(account, "c1", muted=True, note="met at the fair")
+    with store.transaction() as tx:
+        assert tx.forget_mailbox("sandbox")
+        assert not tx.forget_mailbox("nobody")
+    with store.transaction() as tx:
+        learned = [
+            (tx.cursor(a, "gmail"), len(tx.snapshots(a)), len(tx.pending(a)), tx.last_digest(a))
+            for a in (sandbox, other)
+        ]
+        assert learned == [(None, 0, 0, None), ("4242", 1, 1, NOW)]
+        assert [tx.trouble(a) is None for a in (sandbox, other)] == [True, False]
+        assert [info.last_error for info in tx.accounts()] == ["it broke", None]  # o, sandbox
+        kept = ConversationSettings(muted=True, note="met at the fair")
+        assert [tx.conversation_settings(a) for a in (sandbox, other)] == [{"c1": kept}] * 2

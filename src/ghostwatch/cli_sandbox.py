@@ -129,6 +129,17 @@ def check_vault_entry(vault: TokenVault, account: str) -> None:
         )
 
 
+def start_afresh(settings: config.Settings, account: str) -> bool:
+    """The sandbox's mail begins again from the Maildir, so ghostwatch's memory of the
+    last one must go too: its history cursor would skip the new mailbox's changes, and
+    its ledger would take the drafts it no longer holds as deleted by the user. True if
+    there was something to forget."""
+    from ghostwatch.service.app import open_store
+
+    with open_store(settings) as store, store.transaction() as tx:
+        return tx.forget_mailbox(account)
+
+
 def _host(stack: ExitStack, fake: GmailSandbox, port: int) -> None:
     try:
         stack.enter_context(hosted(fake, port))
@@ -227,17 +238,27 @@ def sandbox(mailbox: Path, port: int, config_path: Path, account: str, address: 
         google.store_user_login(
             vault, account, fake.sign_in(google.google_scopes(junk_rescue=True))
         )
-        _announce(fake, mailbox, count, plan, vault, account)
+        forgot = start_afresh(plan.settings, account)
+        _announce(fake, mailbox, count, plan, vault, account, forgot)
         _until_signalled(fake, click.echo)
     click.echo("sandbox stopped")
 
 
 def _announce(
-    fake: GmailSandbox, mailbox: Path, count: int, plan: ConfigPlan, vault: TokenVault, account: str
+    fake: GmailSandbox,
+    mailbox: Path,
+    count: int,
+    plan: ConfigPlan,
+    vault: TokenVault,
+    account: str,
+    forgot: bool,
 ) -> None:
     click.echo(f"Gmail sandbox for {fake.user} on {fake.url}: {count} messages from {mailbox}")
     click.echo("  its mail is in memory: each start begins again from the Maildir")
     click.echo(f"  {plan.note}")
     click.echo(f"  sign-in for account {account!r} stored in {vault.directory}")
+    if forgot:
+        click.echo(f"  ghostwatch's memory of the last sandbox for {account!r} was reset")
+        click.echo("  (restart any `ghostwatch run` still going, so that it forgets it too)")
     click.echo(f"In another terminal: ghostwatch run --once --config {plan.path}")
     click.echo("Ctrl-C stops the sandbox. ghostwatch's writes to the mailbox show here:")

@@ -39,6 +39,23 @@ MAX_TROUBLE_CHARS = 500
 # Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound parameters.
 SNAPSHOT_CHUNK = 500
 
+# What a mailbox taught us, per account (`forget_mailbox`); conversation_settings is the
+# user's own and stays.
+_LEARNED = tuple(
+    sa.inspect(table).columns["account_id"]
+    for table in (CursorRow, HeaderRow, SnapshotRow, LedgerRow, DigestRow)
+)
+_NOTHING_LEARNED: dict[str, Any] = {
+    "last_cycle_at": None,
+    "last_error": None,
+    "trouble_since": None,
+    "trouble_last_at": None,
+    "trouble_failures": 0,
+    "trouble_kind": None,
+    "trouble_message": None,
+    "trouble_needs_you": False,
+}
+
 
 class LedgerError(GhostwatchError):
     """A ledger transition that cannot happen: a bug in the caller, never a user mistake."""
@@ -69,6 +86,20 @@ class Tx:
             AccountInfo(r.id or 0, r.name, r.provider, r.address, r.last_cycle_at, r.last_error)
             for r in rows
         ]
+
+    def forget_mailbox(self, name: str) -> bool:
+        """Forget what was learned from the account's mailbox (sync cursors and cached
+        headers, snapshots, ledger, digests, last cycle, trouble), keeping the user's own
+        choices (mutes, notes): for a mailbox that started again from nothing. False: no
+        account of that name."""
+        query = select(AccountRow.id).where(AccountRow.name == name)
+        account = self._session.exec(query).first()
+        if account is None:
+            return False
+        for column in _LEARNED:
+            self._session.exec(sa.delete(column.table).where(column == account))
+        self._update(AccountRow, AccountRow.id == account, **_NOTHING_LEARNED)
+        return True
 
     def record_cycle(self, account: int, at: datetime, error: str | None) -> None:
         """When the account's last cycle ran and how it ended (None: it succeeded)."""
