@@ -34,6 +34,11 @@ KATHY = "Kathy Lopez <kathy@contoso.example>"
 GARBAGE = bytes(range(256)) * 8 + b"\x00\r\x00\xff\xfe" * 50
 
 
+CLICK_REFUSALS = ("Error: Invalid value", "Error: No such", "Error: Missing", "Error: Got unex")
+"""How click's own parsing errors begin (click.exceptions: BadParameter, NoSuchOption,
+MissingParameter, unexpected extra arguments)."""
+
+
 def _invoke(args: list[str]) -> Result:
     return CliRunner().invoke(main, args)
 
@@ -212,8 +217,11 @@ def test_user_mistakes_exit_2_with_one_clear_line(
     (scratch / "empty").mkdir(parents=True)
     (scratch / "a-file.txt").write_text("From: a@b.c\n\nhello\n")
     result = _invoke(case.args(box.root, scratch))
-    _assert_user_error(result, *case.hints)
+    line = _assert_user_error(result, *case.hints)
     assert PASSWORD not in result.stderr
+    # Usage text only for a command line click itself refused; when the command line was
+    # fine and the file, folder or database was not, "Try --help" would mislead.
+    assert ("Usage:" in result.stderr) == line.startswith(CLICK_REFUSALS), result.stderr
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from ghostwatch import logs, parse, report
+from ghostwatch.cli_errors import user_errors
 from ghostwatch.cli_lazy import LazyGroup
 from ghostwatch.compose.digest import build_digest, digest_message
 from ghostwatch.compose.values import Draft, Sender
@@ -25,7 +26,7 @@ from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
 from ghostwatch.engine.classify import classify
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import StoreError, UserError
+from ghostwatch.errors import UserError
 from ghostwatch.model import Folder, plausible
 from ghostwatch.preview import compose_drafts, sender_from_mail
 from ghostwatch.providers.maildir import MaildirMailbox
@@ -83,16 +84,6 @@ def _calendar(zone: ZoneInfo, country: str | None) -> BusinessCalendar:
             f"no holiday calendar for {country!r}: use an ISO 3166 country code such as US or DE",
             param_hint="--country",
         ) from None
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn our own `UserError`s, and a database that fails a command, into click's
-    one-line message with exit code 2."""
-    try:
-        yield
-    except (UserError, StoreError) as error:
-        raise click.UsageError(str(error)) from error
 
 
 @contextmanager
@@ -203,7 +194,7 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
         )
         address = me.split(",")[0].strip().lower()
         now = _now(now_text, zone)
-        with contextlib.ExitStack() as stack, _user_errors():
+        with contextlib.ExitStack() as stack, user_errors():
             source = _source(stack, maildir, through, address)
             command(MailboxArgs(source, rules, zone, now, address), **rest)
 
@@ -226,7 +217,7 @@ def _source(
 
 
 def _scan(args: MailboxArgs) -> Scan:
-    with _user_errors():
+    with user_errors():
         source = args.mailbox
         # Only a Maildir can be counted up front, and a bar only helps a person watching.
         watched = sys.stderr.isatty()
@@ -266,7 +257,7 @@ def _drafts(
 ) -> tuple[Scan, Sender, list[Draft]]:
     done = _scan(args)
     sender = sender_from_mail(done, args.rules.me, args.address, signature)
-    with _user_errors():
+    with user_errors():
         drafts = compose_drafts(done, args.mailbox, sender, args.zone, templates=templates)
     return done, sender, drafts
 
@@ -321,7 +312,7 @@ def digest(
     since = _now(since_text, args.zone, "--since") if since_text else None
     done, sender, drafts = _drafts(args, signature, templates)
     made = build_digest(done.plan, drafts, sender, args.zone, since=since, templates=templates)
-    with _user_errors():
+    with user_errors():
         _write(out, made.html.encode())
         if eml is not None:
             _write(eml, bytes(digest_message(made, sender, at=done.plan.now)))
@@ -379,7 +370,7 @@ def db_upgrade(database_url: str) -> None:
     # Imported here: SQLAlchemy and Alembic take a while to load and only these commands need them.
     from ghostwatch.store import Store
 
-    with _user_errors(), Store.open(database_url) as store:
+    with user_errors(), Store.open(database_url) as store:
         store.upgrade()
         click.echo(f"database at revision {store.revision()} (head)")
 

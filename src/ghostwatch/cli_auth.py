@@ -7,8 +7,7 @@ hands the resolved key to the vault (see auth/keys.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,8 @@ from ghostwatch.auth import google, microsoft
 from ghostwatch.auth.forget import forget_account
 from ghostwatch.auth.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
 from ghostwatch.auth.vault import TokenVault, vault_in
-from ghostwatch.errors import StoreError, UserError
+from ghostwatch.cli_errors import user_errors
+from ghostwatch.errors import UserError
 
 DATA_DIR_ENV = "GHOSTWATCH_DATA_DIR"
 MSAL_HTTP_CLIENT = "msal_http_client"
@@ -30,20 +30,6 @@ def open_vault(data_dir: Path) -> TokenVault:
     key_file = os.environ.get(KEY_FILE_ENV)
     key = resolve_key(os.environ.get(KEY_ENV), Path(key_file) if key_file else None)
     return vault_in(data_dir, key)
-
-
-class AuthProblem(click.ClickException):
-    """A user mistake: "Error: ..." on one line, exit code 2 (no usage text: not a typo)."""
-
-    exit_code = 2
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    try:
-        yield
-    except (UserError, StoreError) as error:
-        raise AuthProblem(str(error)) from error
 
 
 @click.group()

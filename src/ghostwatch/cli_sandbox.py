@@ -26,7 +26,7 @@ from ghostwatch.auth import google
 from ghostwatch.auth.errors import MissingKey
 from ghostwatch.auth.keys import resolve_key
 from ghostwatch.auth.vault import TokenVault, vault_in
-from ghostwatch.cli_auth import user_errors
+from ghostwatch.cli_errors import user_errors
 from ghostwatch.cli_service import template
 from ghostwatch.config.edit import with_account
 from ghostwatch.errors import UserError

@@ -20,17 +20,8 @@ from typing import Any
 import click
 
 from ghostwatch import config, logs
-from ghostwatch.errors import StoreError, UserError
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Our own `UserError`s, and a database that fails a command (it went away after it
-    opened), become click's message on stderr with exit code 2."""
-    try:
-        yield
-    except (UserError, StoreError) as error:
-        raise click.UsageError(str(error)) from error
+from ghostwatch.cli_errors import user_errors
+from ghostwatch.errors import UserError
 
 
 def settings_options(command: Callable[..., None]) -> Callable[..., None]:
