@@ -93,6 +93,7 @@ GMAIL = [
     Cell("503", "history.list", 10, recovers=False),
     Cell("slow", "history.list"),
     Cell("drop", "history.list"),
+    Cell("drop", "history.list", 10, recovers=False),  # Google unreachable for a while
     Cell("truncate", "history.list"),
     Cell("malformed", "history.list"),
     # Batch parts: the new mail's headers come back in one batch; one part fails.
@@ -119,6 +120,7 @@ OUTLOOK = [
     Cell("503", "$batch", 1),
     Cell("slow", "$batch"),
     Cell("drop", "$batch"),
+    Cell("drop", "$batch", 20, recovers=False),  # Graph unreachable for a while
     Cell("truncate", "$batch"),
     Cell("malformed", "$batch"),
     # The write side: a reply draft refused for rate, failed, or maybe done.
@@ -213,6 +215,9 @@ def test_a_fault_is_recovered_or_named_and_nothing_is_lost_or_doubled(
         assert failed is None, f"{provider} did not recover from {fault}: {failed}"
     if not fault.recovers:
         assert failed is not None, f"{provider} hid a lasting {fault}"
+    if failed is not None:
+        # Its class is the `kind` in logs, /metrics and the digest's notice: a public name.
+        assert not type(failed).__name__.startswith("_"), type(failed)
     if fault.retry_after > 1 and fault.recovers:
         assert rig.sleeps, f"{provider} did not wait after {fault}"
         assert all(s >= fault.retry_after for s in rig.sleeps[: fault.count]), rig.sleeps

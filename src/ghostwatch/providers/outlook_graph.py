@@ -49,14 +49,14 @@ class OutlookError(GhostwatchError):
         """Seconds Graph asked to wait (Retry-After), 0 when it did not say."""
 
 
-class _Unreachable(OutlookError):
+class GraphUnreachable(OutlookError):
     """A transport failure (no answer, or one cut short): the request may or may not
     have been carried out."""
 
 
 def graph_advice(error: BaseException) -> Retry | None:
     """The retry policy's reading of an `OutlookError`."""
-    if isinstance(error, _Unreachable):
+    if isinstance(error, GraphUnreachable):
         return Retry()
     if isinstance(error, OutlookError) and error.status is not None:
         return advice_for_status(error.status, error.wait)
@@ -169,7 +169,7 @@ class GraphClient:
             response = self.http.request(method, url, params=params, json=json, headers=headers)
         except httpx.HTTPError as error:
             text = f"Microsoft Graph unreachable ({type(error).__name__})"
-            raise _Unreachable(text) from error
+            raise GraphUnreachable(text) from error
         return self._answer(response, f"{method} {path.split('?')[0]}")
 
     def _answer(self, response: httpx.Response, what: str) -> Answer:
@@ -179,7 +179,7 @@ class GraphClient:
         except ValueError as error:
             # A body cut short on the way (a proxy, a reset) is a transfer that failed:
             # a read is tried again, a write is left to the cycle's ledger.
-            raise _Unreachable(f"Microsoft Graph sent a broken answer to {what}") from error
+            raise GraphUnreachable(f"Microsoft Graph sent a broken answer to {what}") from error
         if response.status_code >= 400:
             raise error_of(response.status_code, body, what, dict(response.headers))
         if body is None:
