@@ -1,10 +1,12 @@
 """One account's whole service loop against a sandbox, the same way for Gmail and Outlook.
 
-The fault matrix and the safety tests drive `run_cycle` through the real clients (Gmail:
-google-api-python-client over httplib2 with refreshing credentials; Outlook: httpx)
-against the in-package emulators, with a SQLite store and a retry policy whose sleeps
-are recorded instead of slept. A `Rig` hides which provider it is, so every test runs
-the same story against both.
+The fault matrix, the safety tests and the cycle contract (`tests/contract_cycle.py`)
+drive `run_cycle` through the real clients (Gmail: google-api-python-client over httplib2
+with refreshing credentials; Outlook: httpx) against the in-package emulators, or through
+a real Maildir in a temporary folder, with a SQLite store and a retry policy whose sleeps
+are recorded instead of slept. A rig hides which provider it is, so every test runs the
+same story against each: a `CycleRig` is any mailbox, a `Rig` one whose API can be made
+to fail (the sandboxes; a Maildir has no API to arm).
 
 The story (`story_mailbox`): on Monday 9 November I wrote to Kathy; on Friday 13th a
 nudge is due (cycle one). Then Kathy answers and I write to Raj; on Friday 20th Kathy's
@@ -29,11 +31,12 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from ghostwatch.auth.google import VaultedCredentials
-from ghostwatch.compose.values import Sender
+from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import State
+from ghostwatch.model import Folder, State
+from ghostwatch.preview import compose_drafts
 from ghostwatch.providers.gmail import GmailSource
 from ghostwatch.providers.gmail_actions import GmailActions
 from ghostwatch.providers.google_api import google_http
@@ -41,11 +44,13 @@ from ghostwatch.providers.outlook import OutlookSource
 from ghostwatch.providers.outlook_actions import OutlookActions
 from ghostwatch.providers.outlook_calendar import OutlookCalendar
 from ghostwatch.providers.outlook_graph import GraphClient
+from ghostwatch.providers.port import MailActions, MailSource
 from ghostwatch.providers.retry import RetryPolicy
 from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.sandbox.app import Write
 from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET, SCOPE
 from ghostwatch.sandbox.graph import GraphSandbox
+from ghostwatch.scan import run_scan
 from ghostwatch.service import CycleReport, run_cycle
 from ghostwatch.store import Store
 from tests.builder import ME, Mailbox, when
@@ -61,6 +66,9 @@ SECOND = when("2026-11-20 15:00")
 """Cycle two: Kathy has answered; Raj's nudge is due."""
 TIMEOUT = 0.4
 """The clients' read timeout: a `slow` fault of a second is a timeout."""
+ATTEMPTS = 4
+"""Tries per call under the rigs' retry policy."""
+DIGEST_ID = "<ghostwatch-digest-"
 PROPOSAL_ID = "<proposal-1@ghostwatch.example>"
 STEP = "X-Ghostwatch-Step"
 
@@ -84,7 +92,7 @@ class Sleeps(list[float]):
 
 
 def policy(sleeps: Sleeps) -> RetryPolicy:
-    return RetryPolicy(attempts=4, base=0.01, cap=0.05, sleep=sleeps, now=lambda: SECOND)
+    return RetryPolicy(attempts=ATTEMPTS, base=0.01, cap=0.05, sleep=sleeps, now=lambda: SECOND)
 
 
 def message(sender: str, to: str, subject: str, date: str, body: str, **headers: str) -> bytes:
@@ -114,8 +122,8 @@ def i_write_to_raj() -> bytes:
     return message(ME, RAJ, "Integration plan", "2026-11-16 10:00", "The plan, attached.\n")
 
 
-class Rig(Protocol):
-    """One account: its sandbox, its store row, and a service process reading it."""
+class CycleRig(Protocol):
+    """One account: its mailbox, its store row, and a service process reading it."""
 
     provider: str
     account: str
@@ -123,16 +131,27 @@ class Rig(Protocol):
     store: Store
     actions: Any
 
-    def cycle(self, now: datetime, **options: Any) -> CycleReport: ...
+    def cycle(
+        self, now: datetime, actions: MailActions | None = None, **options: Any
+    ) -> CycleReport: ...
     def restart(self) -> None: ...
+    def preview(self, now: datetime) -> list[Draft]: ...
+    def steps(self) -> Counter[str]: ...
+    def digests(self) -> int: ...
+    def count(self, folder: Folder) -> int: ...
+    def delete_draft(self, draft_id: str) -> None: ...
+    def mutations(self) -> list[Any]: ...
+
+
+class Rig(CycleRig, Protocol):
+    """A sandboxed account: its API's answers can be armed to fail."""
+
     def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None: ...
     def clear_faults(self) -> None: ...
     def fired(self) -> list[tuple[str, str]]: ...
     def deliver(self, raw: bytes, sent: bool = False) -> None: ...
-    def steps(self) -> Counter[str]: ...
     def draft_bodies(self) -> dict[str, str]: ...
     def writes(self) -> list[Write]: ...
-    def mutations(self) -> list[Write]: ...
     def sent(self) -> list[Write]: ...
 
 
@@ -151,6 +170,7 @@ class GmailRig:
     provider: str = "gmail"
     sleeps: Sleeps = field(default_factory=Sleeps)
     refresh_token: str = ""
+    timeout: float = TIMEOUT
 
     def __post_init__(self) -> None:
         self.refresh_token = self.refresh_token or self.sandbox.refresh_token
@@ -167,7 +187,7 @@ class GmailRig:
         """A new process: new clients and provider objects, the same database."""
         from googleapiclient.discovery import build
 
-        http = google_http(self.credentials(), timeout=TIMEOUT)
+        http = google_http(self.credentials(), timeout=self.timeout)
         self.service = build("gmail", "v1", http=http, static_discovery=True,
                              client_options={"api_endpoint": self.sandbox.url},
                              cache_discovery=False)  # fmt: skip
@@ -175,9 +195,14 @@ class GmailRig:
         self.source = GmailSource(self.service, batch_uri=self.sandbox.batch_uri, retry=retry)
         self.actions = GmailActions(self.service, batch_uri=self.sandbox.batch_uri, retry=retry)
 
-    def cycle(self, now: datetime, **options: Any) -> CycleReport:
-        return run_cycle(self.account, self.source, self.actions, self.store, RULES, SENDER,
-                         now, TZ, provider=self.provider, **options)  # fmt: skip
+    def cycle(
+        self, now: datetime, actions: MailActions | None = None, **options: Any
+    ) -> CycleReport:
+        return run_cycle(self.account, self.source, actions or self.actions, self.store, RULES,
+                         SENDER, now, TZ, provider=self.provider, **options)  # fmt: skip
+
+    def preview(self, now: datetime) -> list[Draft]:
+        return preview(GmailSource(self.service, batch_uri=self.sandbox.batch_uri), now)
 
     def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None:
         self.sandbox.faults.add(kind, count, method, delay=1.0, retry_after=retry_after)
@@ -209,6 +234,18 @@ class GmailRig:
                 found[step] = _text_of(stored.raw)
         return found
 
+    def digests(self) -> int:
+        found = self.sandbox.mailbox.messages.values()
+        return sum(1 for m in found if m.header("Message-ID").startswith(DIGEST_ID))
+
+    def count(self, folder: Folder) -> int:
+        label = {Folder.INBOX: "INBOX", Folder.JUNK: "SPAM"}[folder]
+        return sum(1 for m in self.sandbox.mailbox.messages.values() if label in m.labels)
+
+    def delete_draft(self, draft_id: str) -> None:
+        """What the user does in Gmail: the draft is gone, unsent."""
+        self.service.users().drafts().delete(userId="me", id=draft_id).execute()
+
     def writes(self) -> list[Write]:
         return list(self.sandbox.writes)
 
@@ -227,23 +264,33 @@ class OutlookRig:
     provider: str = "outlook"
     sleeps: Sleeps = field(default_factory=Sleeps)
     token: str = ""
+    timeout: float = TIMEOUT
 
     def __post_init__(self) -> None:
         self.token = self.token or self.graph.token
         self.restart()
 
     def restart(self) -> None:
-        http = httpx.Client(timeout=httpx.Timeout(TIMEOUT))
+        self.source = self._source(auto_commit=False)
+        self.actions = OutlookActions(self.source.client)
+
+    def _source(self, auto_commit: bool) -> OutlookSource:
+        http = httpx.Client(timeout=httpx.Timeout(self.timeout))
         client = GraphClient(lambda: self.token, base_url=self.graph.base_url, http=http,
                              **_retry_option(self.sleeps))  # fmt: skip
-        self.source = OutlookSource(client, OutlookCalendar(client, ME), auto_commit=False)
-        self.actions = OutlookActions(client)
+        return OutlookSource(client, OutlookCalendar(client, ME), auto_commit=auto_commit)
 
-    def cycle(self, now: datetime, **options: Any) -> CycleReport:
-        report = run_cycle(self.account, self.source, self.actions, self.store, RULES, SENDER,
-                           now, TZ, provider=self.provider, **options)  # fmt: skip
+    def cycle(
+        self, now: datetime, actions: MailActions | None = None, **options: Any
+    ) -> CycleReport:
+        report = run_cycle(self.account, self.source, actions or self.actions, self.store,
+                           RULES, SENDER, now, TZ, provider=self.provider,
+                           **options)  # fmt: skip
         self.source.commit()  # what the service does once the cycle is recorded
         return report
+
+    def preview(self, now: datetime) -> list[Draft]:
+        return preview(self._source(auto_commit=True), now)
 
     def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None:
         self.graph.faults.add(kind, count, method, delay=1.0, retry_after=retry_after)
@@ -271,6 +318,18 @@ class OutlookRig:
                 found[step] = stored.body
         return found
 
+    def digests(self) -> int:
+        found = self.graph.mailbox.messages.values()
+        return sum(1 for m in found if m.folder and m.internet_message_id.startswith(DIGEST_ID))
+
+    def count(self, folder: Folder) -> int:
+        key = {Folder.INBOX: "inbox", Folder.JUNK: "junkemail"}[folder]
+        return sum(1 for _ in self.graph.mailbox.in_folder(key))
+
+    def delete_draft(self, draft_id: str) -> None:
+        """What the user does in Outlook: the draft goes to Deleted Items, unsent."""
+        self.actions.client.request("DELETE", f"/me/messages/{draft_id}")
+
     def writes(self) -> list[Write]:
         return list(self.graph.writes)
 
@@ -279,6 +338,11 @@ class OutlookRig:
 
     def sent(self) -> list[Write]:
         return self.graph.sent
+
+
+def preview(source: MailSource, now: datetime) -> list[Draft]:
+    """The drafts due at `now`, read by a fresh source: what `ghostwatch preview` lists."""
+    return compose_drafts(run_scan(source, RULES, now), source, SENDER, TZ)
 
 
 def _text_of(raw: bytes) -> str:
@@ -301,14 +365,15 @@ PROVIDERS = ("gmail", "outlook")
 
 @contextmanager
 def rig_for(
-    provider: str, seed: Path, store: Store, account: str = "alex"
+    provider: str, seed: Path, store: Store, account: str = "alex", timeout: float = TIMEOUT
 ) -> Iterator[GmailRig | OutlookRig]:
+    """A sandboxed account seeded from the Maildir `seed` (`timeout`: the clients')."""
     if provider == "gmail":
         with GmailSandbox.serve(seed=seed, user=ME) as sandbox:
-            yield GmailRig(sandbox, store, account)
+            yield GmailRig(sandbox, store, account, timeout=timeout)
     else:
         with GraphSandbox.serve(seed=seed, user=ME) as graph:
-            yield OutlookRig(graph, store, account)
+            yield OutlookRig(graph, store, account, timeout=timeout)
 
 
 @contextmanager
