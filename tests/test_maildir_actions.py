@@ -1,43 +1,31 @@
-"""MaildirActions holds to what tests/test_cycle.py asks of GmailActions: drafts once, in
-Drafts, never twice, never lost; one rescue; one digest a day; and the account wiring
-that picks it (and Gmail) from the configuration."""
+"""The service cycle on a Maildir: the cycle contract on a real Maildir++ tree, and what
+only a Maildir shows; then the account wiring that picks it (and Gmail) from the
+configuration.
+
+`TestMaildirCycle` runs every story of `tests/contract_cycle.py` (drafts once, never twice,
+never lost; one rescue; one digest a day; dry runs write nothing) through `MaildirActions`
+on a copy of examples/mailbox in a temporary folder, with a SQLite store in tmp; its own
+test adds what is a Maildir's alone: flags, and the folders the files land in.
+"""
 
 from __future__ import annotations
 
-import shutil
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from ghostwatch import config
 from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.errors import UserError
-from ghostwatch.preview import compose_drafts
+from ghostwatch.model import Folder
 from ghostwatch.providers.gmail import GmailSource
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.providers.maildir_actions import MaildirActions
-from ghostwatch.providers.port import MailActions
 from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.scan import run_scan
-from ghostwatch.service import CycleReport, run_cycle
 from ghostwatch.service.wiring import ProviderRegistry, default_registry, rules_for, sender_for
-from ghostwatch.store import LedgerStatus, Store
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
-ME = "alex@ghostwatch.example"
-NOW = datetime.fromisoformat("2026-11-20T15:00:00+00:00")
-TZ = ZoneInfo("Europe/London")
-
-
-class Crash(Exception):
-    """Not a GhostwatchError: it escapes the cycle as a killed process would."""
+from tests.builder import ME
+from tests.contract_cycle import EXAMPLE, NOW, CycleContract
+from tests.maildir_rig import MaildirRig
+from tests.provider_rigs import DIGEST_ID, STEP
 
 
 def _account(root: Path) -> config.AccountConfig:
@@ -50,159 +38,32 @@ def _account(root: Path) -> config.AccountConfig:
     )
 
 
-@dataclass
-class World:
-    root: Path
-    store: Store
-    account: config.AccountConfig
+class TestMaildirCycle(CycleContract):
+    provider = "maildir"
+    search_cannot_fail = (
+        "MaildirActions.find_message reads local files: there is no search call to arm, "
+        "and a tree it cannot read fails the scan first, before any digest is looked for"
+    )
 
-    @property
-    def actions(self) -> MaildirActions:
-        return MaildirActions(self.root)
-
-    def cycle(self, actions: MailActions | None = None, **options: Any) -> CycleReport:
-        return run_cycle(
-            "alex",
-            MaildirMailbox(self.root),
-            actions or self.actions,
-            self.store,
-            rules_for(self.account),
-            sender_for(self.account),
-            NOW,
-            TZ,
-            provider="maildir",
-            **options,
-        )
-
-    def due(self) -> list[Draft]:
-        source = MaildirMailbox(self.root)
-        scan = run_scan(source, rules_for(self.account), NOW)
-        return compose_drafts(scan, source, sender_for(self.account), TZ)
-
-    def files(self, folder: str, sub: str = "*") -> list[Path]:
-        base = self.root / folder if folder else self.root
-        return sorted(base.glob(f"{sub}/*"))
-
-    def steps(self) -> Counter[str]:
-        found: Counter[str] = Counter()
-        for path in self.files(".Drafts"):
-            for line in path.read_text(errors="replace").splitlines():
-                if line.startswith("X-Ghostwatch-Step:"):
-                    found[line.partition(":")[2].strip()] += 1
-        return found
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    root = tmp_path / "mail"
-    shutil.copytree(EXAMPLE, root)
-    with Store.open(f"sqlite:///{tmp_path / 'ghostwatch.db'}") as store:
-        store.upgrade()
-        yield World(root, store, _account(root))
-
-
-def test_first_cycle_writes_every_due_draft_into_drafts_flagged_d(world: World) -> None:
-    due = world.due()
-    report = world.cycle()
-    assert report.drafts_created == len(due) > 0
-    assert world.steps() == Counter(d.step_key for d in due)
-    assert [p.name for p in (world.root / ".Drafts" / "tmp").iterdir()] in ([], [".gitkeep"])
-    written = [p for p in world.files(".Drafts") if "X-Ghostwatch-Step" in p.read_text()]
-    assert len(written) == len(due)
-    assert all(p.parent.name == "cur" and p.name.endswith(":2,D") for p in written)
-
-
-def test_a_second_cycle_writes_nothing_new(world: World) -> None:
-    world.cycle()
-    count = len(world.files(".Drafts"))
-    assert world.cycle().drafts_created == 0
-    assert len(world.files(".Drafts")) == count
-    assert all(n == 1 for n in world.steps().values())
-
-
-def test_dry_run_writes_no_file(world: World) -> None:
-    before = sorted(p.name for p in world.root.rglob("*") if p.is_file())
-    report = world.cycle(dry_run=True, junk_rescue=True, digest=True)
-    assert report.drafts_due > 0
-    assert sorted(p.name for p in world.root.rglob("*") if p.is_file()) == before
-
-
-class _Wrapped:
-    """The real MaildirActions, with one method replaced by a subclass."""
-
-    def __init__(self, inner: MaildirActions) -> None:
-        self.inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-class _CrashAfterCreate(_Wrapped):
-    def create_draft(self, draft: Draft, message: EmailMessage, thread_id: str | None) -> str:
-        self.inner.create_draft(draft, message, thread_id)
-        raise Crash
-
-
-def test_crash_after_the_write_is_confirmed_next_cycle_not_duplicated(world: World) -> None:
-    with pytest.raises(Crash):
-        world.cycle(_CrashAfterCreate(world.actions))
-    report = world.cycle()
-    assert report.drafts_reconciled == 1
-    assert report.drafts_created == len(world.due()) - 1
-    assert all(n == 1 for n in world.steps().values())
-    with world.store.transaction() as tx:
-        assert tx.pending(1) == []
-
-
-def test_a_draft_the_user_deleted_is_not_made_again(world: World) -> None:
-    world.cycle()
-    gone, key = next(iter(world.actions.existing_steps().items()))
-    folder, _, unique = key.partition("/")
-    next((world.root / f".{folder}").glob(f"*/{unique}*")).unlink()
-    report = world.cycle()
-    assert report.drafts_created == 0
-    assert report.steps_abandoned == 1
-    assert gone not in world.steps()
-    with world.store.transaction() as tx:
-        entry = tx.entry(1, f"draft:{gone}")
-    assert entry is not None
-    assert entry.status == LedgerStatus.ABANDONED
-
-
-def test_junk_rescue_moves_the_reply_into_the_inbox_once(world: World) -> None:
-    junk = len(world.files(".Junk"))
-    inbox = len(world.files("", "cur")) + len(world.files("", "new"))
-    first = world.cycle(junk_rescue=True)
-    assert first.rescued == 1
-    assert world.cycle(junk_rescue=True).rescued == 0
-    assert len(world.files(".Junk")) == junk - 1
-    assert len(world.files("", "cur")) + len(world.files("", "new")) == inbox + 1
-
-
-def test_digest_lands_unseen_in_the_inbox_once_a_day(world: World) -> None:
-    before = set(world.files("", "new"))
-    assert world.cycle(digest=True).digest_delivered
-    assert not world.cycle(digest=True).digest_delivered
-    [digest] = set(world.files("", "new")) - before
-    assert "ghostwatch-digest-" in digest.read_text(errors="replace")
-
-
-class _CrashAfterDigest(_Wrapped):
-    def deliver_digest(self, message: EmailMessage) -> str:
-        self.inner.deliver_digest(message)
-        raise Crash
-
-
-def test_a_digest_whose_confirmation_was_lost_is_found_not_delivered_again(
-    world: World,
-) -> None:
-    before = set(world.files("", "new"))
-    with pytest.raises(Crash):
-        world.cycle(_CrashAfterDigest(world.actions), digest=True)
-    # The crashed cycle reported nothing: the one that finds the digest counts it (once).
-    assert world.cycle(digest=True).digest_delivered
-    assert not world.cycle(digest=True).digest_delivered
-    assert len(set(world.files("", "new")) - before) == 1
+    def test_a_cycle_writes_as_a_maildir_does(
+        self, rig: MaildirRig, previewed: list[Draft]
+    ) -> None:
+        """Drafts in .Drafts/cur/ flagged D (https://cr.yp.to/proto/maildir.html), the
+        digest unseen in the INBOX's new/, the rescued reply renamed into cur/ with its
+        name kept; nothing left in tmp/."""
+        junk = {p.name for p in rig.files(Folder.JUNK)}
+        report = rig.cycle(NOW, junk_rescue=True, digest=True)
+        counts = (report.drafts_created, report.rescued, report.digest_delivered)
+        assert (report.errors, counts) == ([], (len(previewed), 1, True))
+        made = {p for p in rig.mutations() if p.exists()}
+        drafts = {p for p in made if STEP in p.read_text(errors="replace")}
+        assert len(drafts) == len(previewed)
+        assert {(p.parent, p.name[-4:]) for p in drafts} == {(rig.root / ".Drafts/cur", ":2,D")}
+        [digest] = [p for p in made if DIGEST_ID in p.read_text(errors="replace")]
+        assert digest.parent == rig.root / "new"
+        [rescued] = made - drafts - {digest}
+        assert (rescued.parent, rescued.name in junk) == (rig.root / "cur", True)
+        assert [p.name for p in rig.root.glob("**/tmp/*") if p.name != ".gitkeep"] == []
 
 
 # --- wiring -----------------------------------------------------------------------------
