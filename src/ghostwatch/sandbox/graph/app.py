@@ -12,7 +12,7 @@ mailbox (400/403/404), the per-mailbox throttle (429 + Retry-After), the call.
 Test controls: `.meter` (HTTP requests, calls, by name), `.faults` (as the Gmail
 sandbox's; `"$batch"` names the batch request itself), `.writes` (every mutating
 call; `.sent` the refused send attempts), `.tokens` (register tokens or a verifier),
-`.expire_delta()`, `.deliver(raw)`.
+`.expire_delta()`, `.deliver(raw, folder)`, `.add_folder(path)`, `.folder_id(path)`.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from ghostwatch.sandbox import faults
 from ghostwatch.sandbox.app import Write
-from ghostwatch.sandbox.graph import batch, calendar, mail
+from ghostwatch.sandbox.graph import batch, calendar, folders, mail
 from ghostwatch.sandbox.graph.auth import GraphTokens, Principal
 from ghostwatch.sandbox.graph.errors import GraphError, graph_error, refused_send, throttled
 from ghostwatch.sandbox.graph.routes import SEND, Route, route
 from ghostwatch.sandbox.graph.seed import add_raw, seed_mail
-from ghostwatch.sandbox.graph.store import GraphMailbox, opaque
+from ghostwatch.sandbox.graph.store import ROOT, WELL_KNOWN, GraphMailbox, opaque
 from ghostwatch.sandbox.quota import Meter, Quota
 from ghostwatch.sandbox.server import ApiError, Request, Response, seeded_and_hosted
 
@@ -50,7 +50,8 @@ BATCH = "$batch"
 MAILBOX_LIMIT, MAILBOX_WINDOW = 10_000, 600.0
 MUTATING = frozenset(
     {"messages.create", "messages.update", "messages.delete", "messages.createReply",
-     "messages.move", SEND}
+     "messages.move", "mailFolders.create", "mailFolders.move", "mailFolders.delete",
+     "mailFolders.permanentDelete", SEND}
 )  # fmt: skip
 
 
@@ -104,6 +105,33 @@ class GraphSandbox:
         """New mail arriving (not an API call, not metered); its immutable id."""
         with self._lock:
             return add_raw(self.mailbox, raw, folder, self._now())
+
+    def folder_id(self, path: str) -> str:
+        """The id of a well-known folder (`archive`) or of a folder by its display names
+        from the top (`Clients/Contoso`)."""
+        with self._lock:
+            return self.mailbox.folder_id(self._folder_at(path))
+
+    def add_folder(self, path: str, *, hidden: bool = False, search: str | None = None) -> str:
+        """A new folder at `path` (its parent must exist), as the user makes one in
+        Outlook (not an API call, not metered); its id."""
+        parent, _, name = path.rpartition("/")
+        with self._lock:
+            key = self._folder_at(parent) if parent else ROOT
+            return self.mailbox.folder_id(
+                self.mailbox.add_folder(key, name, hidden=hidden, search=search).key
+            )
+
+    def _folder_at(self, path: str) -> str:
+        if path.lower() in WELL_KNOWN:
+            return self.mailbox.folder_key(path)
+        key = ROOT
+        for name in path.split("/"):
+            found = self.mailbox.child_named(key, name)
+            if found is None:
+                raise KeyError(f"no folder {name!r} in {path!r}")
+            key = found.key
+        return key
 
     def expire_delta(self) -> None:
         """Forget every delta round so far: old delta links answer 410."""
@@ -244,6 +272,14 @@ _MAIL: dict[str, Callable[[mail.Call], Response]] = {
     "messages.move": mail.move,
     "messages.create": mail.create,
     "messages.delete": mail.delete,
+    "mailFolders.delta": folders.delta,
+    "mailFolders.list": folders.list_top,
+    "mailFolders.childFolders": folders.list_children,
+    "mailFolders.get": folders.get,
+    "mailFolders.create": folders.create,
+    "mailFolders.move": folders.move,
+    "mailFolders.delete": folders.delete,
+    "mailFolders.permanentDelete": folders.permanent_delete,
 }
 
 

@@ -54,7 +54,16 @@ class Call:
 
 
 def delta(call: Call) -> Response:
-    return message_delta(call.box, call.box.folder_key(call.args["folder"]), call.request)
+    return message_delta(call.box, mail_folder(call.box, call.args["folder"]), call.request)
+
+
+def mail_folder(box: GraphMailbox, name_or_id: str) -> str:
+    """A folder that holds messages of its own: not a search folder, whose contents the
+    sandbox does not emulate (they are other folders' messages)."""
+    key = box.folder_key(name_or_id)
+    if box.folders[key].search is not None:
+        raise bad_request("The ghostwatch sandbox does not emulate search folder contents.")
+    return key
 
 
 def get(call: Call) -> Response:
@@ -119,7 +128,7 @@ def move(call: Call) -> Response:
     destination = str(json_body(call.request).get("destinationId") or "")
     if not destination:
         raise bad_request("The destinationId parameter is required.", "ErrorInvalidRequest")
-    target = call.box.folder_key(destination)
+    target = mail_folder(call.box, destination)
     call.box.move(message, target)
     call.log("messages.move", [message.immutable_id])
     return call.shown(message, 201)
@@ -127,7 +136,7 @@ def move(call: Call) -> Response:
 
 def create(call: Call) -> Response:
     body = json_body(call.request)
-    folder = call.box.folder_key(call.args.get("folder", "drafts"))
+    folder = mail_folder(call.box, call.args.get("folder", "drafts"))
     message = _new(call, folder, str(body.get("subject", "")), None)
     message.sender = Recipient("", call.box.user)
     flags = _message_flags(body)

@@ -16,8 +16,19 @@ _KEY = re.compile(r"(?P<name>[A-Za-z]+)\('(?P<key>[^']*)'\)")
 SEND = "send"
 """The name every refused send endpoint is metered and logged under."""
 
+_DELTA = r"delta(?:\(\))?"
+"""`delta` or, as OData function-call syntax writes it, `delta()`."""
 _ROUTES: list[tuple[str, str, str]] = [
-    ("GET", r"mailFolders/(?P<folder>[^/]+)/messages/delta", "messages.delta"),
+    ("GET", rf"mailFolders/{_DELTA}", "mailFolders.delta"),
+    ("GET", r"mailFolders", "mailFolders.list"),
+    ("POST", r"mailFolders", "mailFolders.create"),
+    ("GET", r"mailFolders/(?P<folder>[^/]+)", "mailFolders.get"),
+    ("DELETE", r"mailFolders/(?P<folder>[^/]+)", "mailFolders.delete"),
+    ("GET", r"mailFolders/(?P<folder>[^/]+)/childFolders", "mailFolders.childFolders"),
+    ("POST", r"mailFolders/(?P<folder>[^/]+)/childFolders", "mailFolders.create"),
+    ("POST", r"mailFolders/(?P<folder>[^/]+)/move", "mailFolders.move"),
+    ("POST", r"mailFolders/(?P<folder>[^/]+)/permanentDelete", "mailFolders.permanentDelete"),
+    ("GET", rf"mailFolders/(?P<folder>[^/]+)/messages/{_DELTA}", "messages.delta"),
     ("POST", r"mailFolders/(?P<folder>[^/]+)/messages", "messages.create"),
     ("GET", r"messages", "messages.list"),
     ("POST", r"messages", "messages.create"),

@@ -1,7 +1,10 @@
 """Seed a Graph mailbox from the same Maildir++ tree the Gmail sandbox reads.
 
 Folder roles (DESIGN.md §2): INBOX → inbox, Sent → sentitems, Junk → junkemail,
-Drafts → drafts, Trash → deleteditems, any other folder → a user folder of that name.
+Drafts → drafts, Trash → deleteditems. Any other folder is a user folder, nested as
+Maildir++ names nest (`.Clients.Contoso` → Contoso inside Clients; `.INBOX.X` → X inside
+the Inbox); a top-level `.Archive` is the well-known Archive, where Outlook's Archive
+button files mail.
 `receivedDateTime` is the date the Maildir reader gives the message (its Date header,
 else the delivery time in the file name), so the provider's fallback agrees with it.
 Messages are added oldest first, so a reply joins the conversation of what it answers.
@@ -18,8 +21,8 @@ from pathlib import Path
 
 from ghostwatch import parse
 from ghostwatch.model import Address, Folder, Message
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.sandbox.graph.store import GraphMailbox, GraphMessage, Recipient, new_ids
+from ghostwatch.providers.maildir import MaildirFolder, MaildirMailbox
+from ghostwatch.sandbox.graph.store import ROOT, GraphMailbox, GraphMessage, Recipient, new_ids
 
 _ROLE_FOLDERS = {
     Folder.INBOX: "inbox",
@@ -28,6 +31,8 @@ _ROLE_FOLDERS = {
     Folder.DRAFTS: "drafts",
     Folder.TRASH: "deleteditems",
 }
+_SYSTEM = frozenset({"deleteditems", "outbox", "conversationhistory", "syncissues"})
+"""Well-known folders a Maildir folder of the same name is never merged into."""
 
 
 def _text(value: bytes) -> str:
@@ -68,17 +73,32 @@ def seed_mail(box: GraphMailbox, root: Path) -> int:
     """Add every message of the Maildir at `root`; returns how many were added."""
     reader = MaildirMailbox(root)
     headers = {m.key: m for m in reader.read_headers(workers=1)}
+    keys = {folder.name: folder_for(box, folder) for folder in reader.folders}
     entries = []
     for folder, path, key in reader.files():
         message = headers.get(key)
         if message is not None:
             when = message.date or datetime.fromtimestamp(0, UTC)
-            entries.append((when, path, folder.role, folder.name, message))
+            entries.append((when, path, folder.role, keys[folder.name], message))
     entries.sort(key=lambda entry: (entry[0], entry[1]))
-    for when, path, role, name, message in entries:
-        key = _ROLE_FOLDERS.get(role) or box.user_folder(name)
+    for when, path, role, key, message in entries:
         _add(box, Path(path).read_bytes(), key, when, message, _unread(role, path))
     return len(entries)
+
+
+def folder_for(box: GraphMailbox, folder: MaildirFolder) -> str:
+    """The Graph folder a Maildir folder's mail goes to, made if it does not exist yet."""
+    if folder.role in _ROLE_FOLDERS:
+        return _ROLE_FOLDERS[folder.role]
+    names = folder.name.split(".")
+    parent = ROOT
+    if len(names) > 1 and names[0].lower() == "inbox":
+        parent, names = "inbox", names[1:]
+    for name in names:
+        found = box.child_named(parent, name)
+        usable = found is not None and found.key not in _SYSTEM
+        parent = found.key if found is not None and usable else box.add_folder(parent, name).key
+    return parent
 
 
 def _add(

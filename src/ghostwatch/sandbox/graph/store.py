@@ -9,6 +9,9 @@ Delta sync state: every change bumps `seq` and stamps the message with the seq a
 it last changed in each folder it entered or left. A delta round for a folder since
 seq `s` is every message stamped there after `s`: still in the folder → the message,
 gone → `@removed`. Rounds older than `oldest_seq` are forgotten (410, `delta.py`).
+Folders are stamped the same way when they are made, moved or deleted (folder delta,
+`folders.py`). Deleting a folder through the API moves it into Deleted Items, as Outlook
+does; `permanentDelete` removes it with its subfolders and messages.
 """
 
 from __future__ import annotations
@@ -24,15 +27,24 @@ from ghostwatch import parse
 from ghostwatch.sandbox.graph.errors import not_found
 from ghostwatch.sandbox.message import subject_key
 
-WELL_KNOWN = ("inbox", "sentitems", "junkemail", "drafts", "deleteditems", "archive")
-DISPLAY_NAMES = {
+ROOT = "msgfolderroot"
+"""Top of Information Store: the parent of the top-level folders, itself never listed."""
+TOP_LEVEL = {
     "inbox": "Inbox",
-    "sentitems": "Sent Items",
-    "junkemail": "Junk Email",
     "drafts": "Drafts",
+    "sentitems": "Sent Items",
     "deleteditems": "Deleted Items",
+    "junkemail": "Junk Email",
+    "outbox": "Outbox",
     "archive": "Archive",
+    "conversationhistory": "Conversation History",
+    "syncissues": "Sync Issues",
 }
+SYNC_ISSUES = {"conflicts": "Conflicts", "localfailures": "Local Failures",
+               "serverfailures": "Server Failures"}  # fmt: skip
+"""Children of Sync Issues, each a well-known folder of its own."""
+WELL_KNOWN = frozenset({ROOT, *TOP_LEVEL, *SYNC_ISSUES})
+"""The well-known names the sandbox has (https://learn.microsoft.com/en-us/graph/api/resources/mailfolder)."""
 
 
 def opaque(prefix: str, *parts: object) -> str:
@@ -89,38 +101,112 @@ class GraphMessage:
         return self.immutable_id if immutable else self.rest_id
 
 
+@dataclass(slots=True)
+class MailFolder:
+    """A mail folder: a well-known one (key = its well-known name) or a user's (key made
+    from its place and name). A search folder has a `search` filter and holds no mail."""
+
+    key: str
+    name: str
+    parent: str | None
+    """The parent's key; None for the root only."""
+    serial: int
+    touched: int = 0
+    """The seq of its last change (create, rename, move, delete), for folder delta."""
+    hidden: bool = False
+    search: str | None = None
+    deleted: bool = False
+
+
+def _well_known() -> dict[str, MailFolder]:
+    serials = itertools.count(1)
+    folders = {ROOT: MailFolder(ROOT, "Top of Information Store", None, next(serials))}
+    for key, name in TOP_LEVEL.items():
+        folders[key] = MailFolder(key, name, ROOT, next(serials))
+    for key, name in SYNC_ISSUES.items():
+        folders[key] = MailFolder(key, name, "syncissues", next(serials))
+    return folders
+
+
 @dataclass
 class GraphMailbox:
     user: str
     user_id: str
     messages: dict[str, GraphMessage] = field(default_factory=dict)
     """immutable id → message, deleted ones included (delta reports their removal)."""
-    folders: dict[str, str] = field(default_factory=lambda: dict(DISPLAY_NAMES))
-    """folder key → display name."""
+    folders: dict[str, MailFolder] = field(default_factory=_well_known)
+    """folder key → folder, deleted ones included (folder delta reports their removal)."""
     seq: int = 0
     oldest_seq: int = 0
     _rest: dict[str, str] = field(default_factory=dict)
     _by_rfc_id: dict[str, str] = field(default_factory=dict)
     _serials: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _folder_serials: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
+    _id_keys: dict[str, str] = field(default_factory=dict)
 
     # -- folders ------------------------------------------------------------------------
     def folder_key(self, name_or_id: str) -> str:
-        """A well-known name (any case), a folder id, or 404."""
+        """A well-known name (any case) or a folder id of a folder that exists, or 404."""
         lowered = name_or_id.lower()
-        if lowered in self.folders:
-            return lowered
-        for key in self.folders:
-            if self.folder_id(key) == name_or_id:
-                return key
-        raise not_found("The specified folder could not be found in the store.")
+        key = lowered if lowered in WELL_KNOWN else self._folder_ids().get(name_or_id)
+        if key is None or self.folders[key].deleted:
+            raise not_found("The specified folder could not be found in the store.")
+        return key
+
+    def _folder_ids(self) -> dict[str, str]:
+        # Folders are never dropped from `folders` (deleted ones stay, flagged): a count
+        # that changed means new ones.
+        if len(self._id_keys) != len(self.folders):
+            self._id_keys = {self.folder_id(key): key for key in self.folders}
+        return self._id_keys
 
     def folder_id(self, key: str) -> str:
         return opaque("AQMkA", self.user, "folder", key)
 
-    def user_folder(self, name: str) -> str:
-        key = opaque("", "user-folder", name.lower())[:16].lower()
-        self.folders.setdefault(key, name)
-        return key
+    def live_folders(self) -> Iterator[MailFolder]:
+        return (f for f in self.folders.values() if not f.deleted)
+
+    def children(self, key: str) -> list[MailFolder]:
+        return sorted((f for f in self.live_folders() if f.parent == key), key=lambda f: f.name)
+
+    def add_folder(
+        self, parent: str, name: str, *, hidden: bool = False, search: str | None = None
+    ) -> MailFolder:
+        serial = next(self._folder_serials)
+        key = opaque("", "user-folder", parent, name.lower(), serial)[:16].lower()
+        self.seq += 1
+        folder = MailFolder(key, name, parent, serial, self.seq, hidden, search)
+        self.folders[key] = folder
+        return folder
+
+    def child_named(self, parent: str, name: str) -> MailFolder | None:
+        wanted = name.lower()
+        return next((f for f in self.children(parent) if f.name.lower() == wanted), None)
+
+    def move_folder(self, key: str, parent: str) -> None:
+        """A folder keeps its id when it moves (a deleted one goes to Deleted Items)."""
+        self.seq += 1
+        self.folders[key].parent = parent
+        self.folders[key].touched = self.seq
+
+    def purge_folder(self, key: str) -> None:
+        """Gone for good, its subfolders and its messages with it."""
+        for child in self.children(key):
+            self.purge_folder(child.key)
+        for message in list(self.in_folder(key)):
+            self.delete(message)
+        self.seq += 1
+        self.folders[key].deleted = True
+        self.folders[key].touched = self.seq
+
+    def within(self, key: str, ancestor: str) -> bool:
+        """Whether `key` is `ancestor` or somewhere below it."""
+        found: str | None = key
+        while found is not None:
+            if found == ancestor:
+                return True
+            found = self.folders[found].parent
+        return False
 
     # -- messages -----------------------------------------------------------------------
     def get(self, message_id: str) -> GraphMessage:
