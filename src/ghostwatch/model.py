@@ -149,6 +149,9 @@ class Message:
     headers: tuple[tuple[str, str], ...] = ()
     """Classification evidence only: (lower-case name, decoded value) of signal headers."""
     content: Content | None = None
+    place: str | None = None
+    """The provider's own folder where `folder` does not tell it (Graph: the mail folder
+    id of a message of role OTHER, such as Archive or Clients/Contoso); else None."""
 
     def header(self, name: str) -> str | None:
         """The first value of a signal header (name lower-case), or None."""

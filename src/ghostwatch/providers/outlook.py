@@ -1,18 +1,26 @@
 """Outlook / Microsoft 365 through Microsoft Graph: the `MailSource` read side.
 
-Mail comes from one delta round per watched folder (Inbox, Sent Items, Junk Email,
-Drafts) bundled into one JSON batch (`outlook_sync.py`), selecting only what decisions
-read: `internetMessageHeaders` (the same fields the Maildir reader parses), plus
+Mail comes from one delta round per mail folder: the Inbox, Sent Items, Junk Email and
+Drafts, and also Archive and every folder of the user's own, since a reply counts in any
+folder (DESIGN.md §1; which folders: `outlook_folders.py`). The rounds are bundled into
+JSON batches (`outlook_sync.py`) and select only what decisions read:
+`internetMessageHeaders` (the same fields the Maildir reader parses), plus
 `conversationId` and `receivedDateTime`. Exchange keeps no internet headers for the copy
 in Sent Items; those messages' headers are read once from their MIME (`/$value`).
-Message keys are immutable ids, so a message moved between folders (a junk rescue)
-keeps its key. Bodies are the MIME (`/$value`), batched. Meetings come from `outlook_calendar.py`.
+Message keys are immutable ids, so a message moved between folders (a junk rescue, an
+archived reply) keeps its key. A message in a folder of no role (Archive,
+Clients/Contoso) is role OTHER and carries its folder in `Message.place`, so a restarted
+process files it back where it was. Bodies are the MIME (`/$value`), batched. Meetings
+come from `outlook_calendar.py`.
 
 `since` is a look-back: only mail received from then on is read (`$filter=
 receivedDateTime ge …` on the first delta call), which keeps a first sync of a large
-mailbox small. The source keeps the folders' state between polls. With `auto_commit=False` a poll is
-only staged: the caller makes it current with `commit()` after recording what it
-decided, and may store `cursors` (the folders' delta links) with `tx.set_cursor`.
+mailbox small. The source keeps the folders' state between polls. With
+`auto_commit=False` a poll is only staged: the caller makes it current with `commit()`
+after recording what it decided, and may store `cursors` (the folders' delta links)
+with `tx.set_cursor`. The cursor the cycle stores (`delta()`) holds the delta links and
+the folder tree; one written before every folder was read (the four links alone) is
+continued, and the other folders are read in full once.
 """
 
 from __future__ import annotations
@@ -26,27 +34,37 @@ from typing import Any
 import structlog
 
 from ghostwatch import mime, parse
-from ghostwatch.model import CalendarEvent, Content, Folder, Message, SyncDelta
+from ghostwatch.model import CalendarEvent, Content, Message, SyncDelta
 from ghostwatch.providers.outlook_calendar import OutlookCalendar
+from ghostwatch.providers.outlook_folders import ROLES, Tree, role_of
 from ghostwatch.providers.outlook_graph import GraphClient, Part
 from ghostwatch.providers.outlook_sync import MAX_PAGE, FolderSync, Synced
 
 log = structlog.get_logger(__name__)
 
-WATCHED = {
-    "inbox": Folder.INBOX,
-    "sentitems": Folder.SENT,
-    "junkemail": Folder.JUNK,
-    "drafts": Folder.DRAFTS,
-}
 SELECT = "internetMessageHeaders,conversationId,receivedDateTime"
-
-
-_FOLDER_KEYS = {role: key for key, role in WATCHED.items()}
+_ROLE_KEYS = {role: key for key, role in ROLES.items()}
 
 
 def _flat(synced: Synced) -> dict[str, Message]:
+    """Every message once (one that moved may, for a poll, be in two folders' lists)."""
     return {key: m for folder in synced.items.values() for key, m in folder.items()}
+
+
+def _placed(message: Message, folder: str) -> Message:
+    """The message's role from its folder's key, and the folder itself when no role says
+    it (`Message.place`)."""
+    place = None if folder in ROLES else folder
+    return replace(message, folder=role_of(folder), place=place)
+
+
+def _synced(cursor: str | None) -> tuple[dict[str, str], Tree]:
+    """(links, tree) of a stored cursor: `{"links", "tree"}`, or the four folders' links
+    alone, as a cursor was before every folder was read."""
+    data: dict[str, Any] = json.loads(cursor) if cursor else {}
+    if "links" not in data:
+        return {str(k): str(v) for k, v in data.items()}, Tree()
+    return dict(data["links"]), Tree.from_data(data.get("tree"))
 
 
 def received_of(item: dict[str, Any]) -> datetime | None:
@@ -61,9 +79,10 @@ def message_from_item(folder: str, item: dict[str, Any]) -> Message:
     fields: dict[str, list[str]] = {}
     for header in item.get("internetMessageHeaders") or []:
         fields.setdefault(str(header["name"]).lower(), []).append(str(header.get("value", "")))
-    message = parse.message_from_fields(fields, item["id"], WATCHED[folder], received_of(item))
+    message = parse.message_from_fields(fields, item["id"], role_of(folder), received_of(item))
     thread = item.get("conversationId")
-    return replace(message, thread_id=str(thread)) if thread else message
+    message = replace(message, thread_id=str(thread)) if thread else message
+    return _placed(message, folder)
 
 
 class OutlookSource:
@@ -87,7 +106,7 @@ class OutlookSource:
         self.auto_commit = auto_commit
         self.sync = FolderSync(
             client,
-            tuple(WATCHED),
+            None,  # every mail folder of the mailbox
             SELECT,
             message_from_item,
             page_size,
@@ -102,13 +121,13 @@ class OutlookSource:
     # --- IncrementalSource -------------------------------------------------------------
 
     def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
-        links: dict[str, str] = json.loads(cursor) if cursor else {}
-        items: dict[str, dict[str, Message]] = {folder: {} for folder in WATCHED}
+        links, tree = _synced(cursor)
+        items: dict[str, dict[str, Message]] = {}
         for message in headers if links else ():
-            folder = _FOLDER_KEYS.get(message.folder)
+            folder = message.place or _ROLE_KEYS.get(message.folder)
             if folder is not None:
-                items[folder][message.key] = message
-        self._stored = Synced(items, links)
+                items.setdefault(folder, {})[message.key] = message
+        self._stored = Synced(items, links, tree)
         self.sync.commit(self._stored)
 
     @property
@@ -124,7 +143,8 @@ class OutlookSource:
         before, after = _flat(stored), _flat(current)
         upserts = {key: m for key, m in after.items() if before.get(key) != m}
         removed = set(before) - set(after)
-        cursor = json.dumps(dict(sorted(current.links.items())))
+        tree = (current.tree or Tree()).data()
+        cursor = json.dumps({"links": dict(sorted(current.links.items())), "tree": tree})
         return SyncDelta(cursor, upserts, removed, reset=not stored.links)
 
     def committed(self) -> None:
@@ -163,11 +183,11 @@ class OutlookSource:
                 log.info("outlook_message_unread", status=mime.status)
                 continue
             full = {**item, **(props.json() if props is not None and props.ok() else {})}
-            message = parse.parse_headers(
-                mime.content(), item["id"], WATCHED[folder], received_of(full)
-            )
+            message = parse.parse_headers(mime.content(), item["id"], role_of(folder),
+                                          received_of(full))  # fmt: skip
             thread = full.get("conversationId")
-            found[item["id"]] = replace(message, thread_id=str(thread)) if thread else message
+            message = replace(message, thread_id=str(thread)) if thread else message
+            found[item["id"]] = _placed(message, folder)
         return found
 
     # --- MailSource ---------------------------------------------------------------------
@@ -177,7 +197,7 @@ class OutlookSource:
         self._staged = staged
         if self.auto_commit:
             self.commit()
-        messages: list[Message] = [m for folder in WATCHED for m in staged.items[folder].values()]
+        messages = list(_flat(staged).values())
         if progress is not None:
             progress(len(messages))
         return messages

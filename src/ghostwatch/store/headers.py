@@ -21,7 +21,7 @@ def _parse_addresses(values: list[list[str]]) -> tuple[Address, ...]:
 
 
 def header_data(message: Message) -> dict[str, Any]:
-    return {
+    data = {
         "folder": message.folder.value,
         "sender": None if message.sender is None else [message.sender.email, message.sender.name],
         "to": _addresses(message.to),
@@ -36,6 +36,9 @@ def header_data(message: Message) -> dict[str, Any]:
         "thread_id": message.thread_id,
         "headers": [list(pair) for pair in message.headers],
     }
+    if message.place is not None:  # only where a provider files it (Outlook's OTHER)
+        data["place"] = message.place
+    return data
 
 
 def message_from_data(key: str, data: dict[str, Any]) -> Message:
@@ -55,4 +58,5 @@ def message_from_data(key: str, data: dict[str, Any]) -> Message:
         references=tuple(data["references"]),
         thread_id=data["thread_id"],
         headers=tuple((name, value) for name, value in data["headers"]),
+        place=data.get("place"),
     )
