@@ -1,10 +1,11 @@
 """Benchmark reading an Outlook mailbox through the provider, against the Graph sandbox.
 
-    .venv/bin/python benchmarks/graph_sync.py [--messages 20000] [--changed 10]
+    .venv/bin/python benchmarks/graph_sync.py [--messages 20000] [--changed 10] [--folders 0]
 
 Seeds the Graph sandbox from a synthetic Maildir (`synth.py`, cached in /tmp, shared
 with gmail_sync.py), then measures, from the sandbox's own meter, what the Outlook
-provider (`OutlookSource`, one batched delta per watched folder) costs:
+provider (`OutlookSource`: the folder tree's delta and one delta per mail folder, in
+JSON batches of 20) costs:
 
 - initial: the first read of the mailbox (every folder's full delta round);
 - idle_poll: a second read with nothing changed;
@@ -15,8 +16,11 @@ Prints progress to stderr and, last, one JSON line:
      "poll_with_changes": {"changed", "requests", "calls"}}
 `requests` are HTTP requests (a JSON batch is one), `calls` the Graph calls in them.
 `--look-back-days N` reads only mail received in the N days before synth's NOW.
-The issue's targets: an idle poll is 1 request; a poll with k changes costs
-O(k / page size) requests; the first read uses Graph's largest delta page (1000).
+`--folders N` adds a Clients folder holding N folders (Client 1 … N, empty), as rules
+and filing make them: each is one more delta per poll.
+The issue's targets: an idle poll is 1 request (while there are fewer than 20 folders);
+a poll with k changes costs O(k / page size) requests; the first read uses Graph's
+largest delta page (1000).
 """
 
 from __future__ import annotations
@@ -72,11 +76,16 @@ def main() -> None:
     parser.add_argument(
         "--look-back-days", type=int, default=0, help="read only mail this recent (0: all)"
     )
+    parser.add_argument("--folders", type=int, default=0, help="folders of the user's own")
     args = parser.parse_args()
     root = mailbox(args.messages)
     started = time.perf_counter()
     with GraphSandbox.serve(seed=root, user=ME, throttle_limit=10**9) as graph:
         log(f"seeded the Graph sandbox in {time.perf_counter() - started:.1f}s")
+        if args.folders:
+            graph.add_folder("Clients")
+        for n in range(args.folders):
+            graph.add_folder(f"Clients/Client {n + 1}")
         read = graph.outlook_source()
         if args.look_back_days:
             since = datetime.fromisoformat(NOW) - timedelta(days=args.look_back_days)

@@ -65,7 +65,7 @@ def test_a_restarted_process_continues_the_deltas(world: tuple[GraphSandbox, Sto
         restarted.resume(tx.cursor(1, "outlook"), tx.cached_headers(1, "outlook"))
     graph.meter.reset()
     assert _keys(restarted.read_headers()) == held
-    assert graph.meter.requests == 1  # one batch of four empty delta pages
+    assert graph.meter.requests == 1  # one batch: the folder tree's and each folder's delta
 
 
 def test_a_delta_read_but_not_committed_is_read_again(world: tuple[GraphSandbox, Store]) -> None:
