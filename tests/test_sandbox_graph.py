@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,9 @@ import pytest
 from ghostwatch.sandbox.graph import GraphSandbox
 from ghostwatch.sandbox.graph.auth import Principal
 from tests.builder import ME, Mailbox
+from tests.graph_fixtures import graph, http
 
+__all__ = ["graph", "http"]  # fixtures, used by name
 KATHY = "Kathy Lee <kathy@contoso.example>"
 IMMUTABLE = 'IdType="ImmutableId"'
 EVENT = """BEGIN:VCALENDAR
@@ -44,19 +45,6 @@ def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     box.add("Clients", "lee@fabrikam.example", ME, "Demo", "2026-11-14 16:00")
     box.calendar(EVENT)
     return root
-
-
-@pytest.fixture
-def graph(seed_dir: Path) -> Iterator[GraphSandbox]:
-    with GraphSandbox.serve(seed=seed_dir, user=ME) as running:
-        yield running
-
-
-@pytest.fixture
-def http(graph: GraphSandbox) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {graph.token}"}
-    with httpx.Client(base_url=graph.base_url, headers=headers) as client:
-        yield client
 
 
 def delta_all(http: httpx.Client, folder: str, **headers: str) -> tuple[list[Any], str, int]:

@@ -3,7 +3,6 @@ tree's delta, making, moving and deleting folders, and mail in folders of the us
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,9 @@ import pytest
 
 from ghostwatch.sandbox.graph import GraphSandbox
 from tests.builder import ME, Mailbox
+from tests.graph_fixtures import graph, http
 
+__all__ = ["graph", "http"]  # fixtures, used by name
 KATHY = "Kathy Lee <kathy@contoso.example>"
 IMMUTABLE = {"Prefer": 'IdType="ImmutableId"'}
 TOP_LEVEL = ["Archive", "Clients", "Conversation History", "Deleted Items", "Drafts",
@@ -29,19 +30,6 @@ def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     box.add("INBOX.Leads", "lee@fabrikam.example", ME, "Hello", "2026-11-12 11:00")
     box.folder("Clients.Empty")
     return root
-
-
-@pytest.fixture
-def graph(seed_dir: Path) -> Iterator[GraphSandbox]:
-    with GraphSandbox.serve(seed=seed_dir, user=ME) as running:
-        yield running
-
-
-@pytest.fixture
-def http(graph: GraphSandbox) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {graph.token}"}
-    with httpx.Client(base_url=graph.base_url, headers=headers) as client:
-        yield client
 
 
 def names(page: dict[str, Any]) -> list[str]:
