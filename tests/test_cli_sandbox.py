@@ -72,16 +72,19 @@ class Sandbox:
         command += ["--port", str(port), "--config", str(terminal.config)]
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, text=True, env=terminal.env()
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=terminal.env(),
+        )  # fmt: skip
+        self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
+        self.ended = False
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)  # the process closed its output: it ended
 
     def wait_for(self, text: str, count: int = 1, timeout: float = 60) -> list[str]:
         """Every line seen so far, once `count` of them contain `text`."""
@@ -89,11 +92,27 @@ class Sandbox:
         while sum(text in line for line in self.seen) < count:
             left = deadline - time.monotonic()
             assert left > 0, f"no {count}x {text!r} in {self.seen}"
+            assert not self.ended, f"no {count}x {text!r} in {self.seen}"
             try:
-                self.seen.append(self.lines.get(timeout=left))
+                line = self.lines.get(timeout=left)
             except queue.Empty:
                 continue
+            if line is None:
+                self.ended = True
+            else:
+                self.seen.append(line)
         return list(self.seen)
+
+    def lost_its_port(self) -> bool:
+        """It refused to start because another process took the port after `free_port`
+        let go of it (other tests and benchmarks bind ephemeral ports all the time)."""
+        try:
+            self.wait_for(READY)
+        except AssertionError:
+            if self.ended and any("is in use" in line for line in self.seen):
+                return True
+            raise
+        return False
 
     def ready(self) -> None:
         self.wait_for(READY)
@@ -112,17 +131,21 @@ def terminal(tmp_path: Path) -> Terminal:
     return Terminal(tmp_path / "config" / "ghostwatch.yaml", tmp_path / "data")
 
 
-Start = Callable[[int], Sandbox]
+Start = Callable[..., Sandbox]
 
 
 @pytest.fixture
 def start(terminal: Terminal) -> Iterator[Start]:
     started: list[Sandbox] = []
 
-    def launch(port: int) -> Sandbox:
-        sandbox = Sandbox(terminal, port)
-        started.append(sandbox)
-        return sandbox
+    def launch(port: int | None = None) -> Sandbox:
+        """On `port`, or on a free one (a fresh one if it was taken before the start)."""
+        for _attempt in range(3):
+            sandbox = Sandbox(terminal, port or free_port())
+            started.append(sandbox)
+            if port is not None or not sandbox.lost_its_port():
+                return sandbox
+        raise AssertionError("three free ports were taken before the sandbox could bind one")
 
     yield launch
     for sandbox in started:
@@ -149,7 +172,7 @@ def drafts_in(url: str, terminal: Terminal) -> dict[str, str]:
 
 
 def test_run_against_the_sandbox_writes_drafts_it_prints(terminal: Terminal, start: Start) -> None:
-    sandbox = start(free_port())
+    sandbox = start()
     sandbox.ready()
     checked = terminal.run(
         "auth", "check", "--account", "sandbox", "--data-dir", str(terminal.data)
@@ -217,7 +240,7 @@ health:
   enabled: false  # no health here
 """
     terminal.config.write_text(text)
-    sandbox = start(free_port())
+    sandbox = start()
     sandbox.ready()
     now = terminal.config.read_text()
     for line in text.splitlines():
