@@ -34,6 +34,7 @@ import random
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -199,7 +200,12 @@ WARM = START + timedelta(hours=10)
 
 
 def play(
-    daemon: Daemon, fleet: Fleet, hours: float, rng: random.Random, rss: dict[str, float]
+    daemon: Daemon,
+    fleet: Fleet,
+    hours: float,
+    rng: random.Random,
+    rss: dict[str, float],
+    trace: bool = False,
 ) -> int:
     """Fire each job at its trigger's next time, in order, on the simulated clock."""
     end = START + timedelta(hours=hours)
@@ -216,6 +222,8 @@ def play(
         if "warm" not in rss and fleet.clock.now >= WARM:
             gc.collect()
             rss["warm"] = rss_mb()
+            if trace:
+                tracemalloc.start(TRACE_FRAMES)
         job.func(*job.args, **job.kwargs)
         fired += 1
         following = job.trigger.get_next_fire_time(when, fleet.clock.now)
@@ -224,6 +232,41 @@ def play(
         if fired % 500 == 0:
             log(f"{fired} jobs, simulated {fleet.clock.now:%a %H:%M}, rss {rss_mb()} MB")
     return fired
+
+
+TRACE_FRAMES = 30
+"""Deep enough to reach a sandbox handler's or the daemon's frame from any allocation."""
+
+
+def held_since_warm() -> dict[str, float]:
+    """MB allocated after warm-up and still alive, by who holds it: the sandboxes (every
+    message, write and meter entry they keep), the daemon (any other ghostwatch frame),
+    or neither (this script's own bookkeeping, the scheduler). RSS cannot tell them apart."""
+    held: Counter[str] = Counter()
+    sites: Counter[str] = Counter()
+    for stat in tracemalloc.take_snapshot().statistics("traceback"):
+        who = _holder(stat.traceback)
+        held[who] += stat.size
+        if who == "daemon":
+            sites[_innermost_own(stat.traceback)] += stat.size
+    tracemalloc.stop()
+    for site, size in sites.most_common(8):
+        log(f"held by the daemon since warm-up: {size / 2**10:.0f} KB from {site}")
+    return {who: round(size / 2**20, 1) for who, size in sorted(held.items())}
+
+
+def _innermost_own(traceback: tracemalloc.Traceback) -> str:
+    """The most recent ghostwatch frame: where in our code the allocation was made."""
+    own = [f for f in traceback if "/ghostwatch/" in f.filename]
+    frame = own[-1] if own else traceback[-1]
+    return f"{frame.filename.rpartition('/src/')[2]}:{frame.lineno}"
+
+
+def _holder(traceback: tracemalloc.Traceback) -> str:
+    files = [frame.filename for frame in traceback]
+    if any("/ghostwatch/sandbox/" in name for name in files):
+        return "sandboxes"
+    return "daemon" if any("/ghostwatch/" in name for name in files) else "other"
 
 
 def counted(fleet: Fleet, store: Store, daemon: Daemon) -> dict[str, int]:
@@ -306,6 +349,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--fault-rate", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--trace-memory", action="store_true",
+        help="also split what is held since warm-up between sandboxes and daemon "
+        "(tracemalloc: about 3x slower)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logs.configure("error", sys.stderr)
     rng, clock = random.Random(args.seed), Clock()
@@ -323,9 +371,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         daemon = Daemon(settings, store, fleet.open, clock=clock)
         gc.collect()
         rss = {"boot": rss_mb()}
-        fired = play(daemon, fleet, args.hours, rng, rss)
+        fired = play(daemon, fleet, args.hours, rng, rss, args.trace_memory)
         gc.collect()
         rss_end = rss_mb()
+        held = held_since_warm() if tracemalloc.is_tracing() else None
         noise.rate = 0.0
         result: dict[str, Any] = {
             "accounts": args.accounts, "hours": args.hours, "jobs": fired,
@@ -339,6 +388,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         result |= {"rss_boot_mb": rss["boot"], "rss_start_mb": warm, "rss_end_mb": rss_end,
                    "rss_growth": round(rss_end / warm - 1, 3),
                    "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+        if held is not None:
+            result["held_since_warm_mb"] = held
     print(json.dumps(result))
     return result
 
