@@ -45,9 +45,8 @@ _LEARNED = tuple(
     sa.inspect(table).columns["account_id"]
     for table in (CursorRow, HeaderRow, SnapshotRow, LedgerRow, DigestRow)
 )
-_NOTHING_LEARNED: dict[str, Any] = {
-    "last_cycle_at": None,
-    "last_error": None,
+# An account's trouble columns with no failure recorded (`clear_trouble`).
+_NO_TROUBLE: dict[str, Any] = {
     "trouble_since": None,
     "trouble_last_at": None,
     "trouble_failures": 0,
@@ -55,6 +54,7 @@ _NOTHING_LEARNED: dict[str, Any] = {
     "trouble_message": None,
     "trouble_needs_you": False,
 }
+_NOTHING_LEARNED: dict[str, Any] = {"last_cycle_at": None, "last_error": None, **_NO_TROUBLE}
 
 
 class LedgerError(GhostwatchError):
@@ -147,12 +147,7 @@ class Tx:
             AccountRow.id == account,
             AccountRow.trouble_failures == shown.failures,
             AccountRow.trouble_last_at == shown.last_at,
-            trouble_since=None,
-            trouble_last_at=None,
-            trouble_failures=0,
-            trouble_kind=None,
-            trouble_message=None,
-            trouble_needs_you=False,
+            **_NO_TROUBLE,
         )
         return changed == 1
 
