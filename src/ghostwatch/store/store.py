@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,7 +29,6 @@ class Store:
     def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now) -> None:
         self.engine = engine
         self._clock = clock
-        self._probe = connect.probe_engine(engine)
 
     @classmethod
     def open(cls, url: str, clock: Callable[[], datetime] = utc_now) -> Store:
@@ -69,10 +69,15 @@ class Store:
         ):
             yield Tx(session, self._clock)
 
+    @functools.cached_property
+    def _probe_engine(self) -> sa.Engine:
+        """Made on the first ping: only the daemon's readiness probe needs it."""
+        return connect.probe_engine(self.engine)
+
     def ping(self) -> None:
         """One round trip for a readiness probe (through `connect.probe_engine`):
         `StoreError` if the database does not answer."""
-        engine = self._probe
+        engine = self._probe_engine
         # SQLite: read the file's header, which a vanished file cannot answer. PostgreSQL:
         # the smallest round trip.
         query = "PRAGMA schema_version" if engine.dialect.name == "sqlite" else "SELECT 1"
