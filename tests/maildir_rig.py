@@ -21,9 +21,9 @@ from ghostwatch.model import Folder
 from ghostwatch.providers.maildir import MaildirMailbox
 from ghostwatch.providers.maildir_actions import MaildirActions
 from ghostwatch.providers.port import MailActions
-from ghostwatch.service import CycleReport, run_cycle
+from ghostwatch.service import CycleReport
 from ghostwatch.store import Store
-from tests.provider_rigs import DIGEST_ID, RULES, SENDER, STEP, TZ, Sleeps, preview
+from tests.provider_rigs import DIGEST_ID, STEP, Sleeps, one_cycle, preview
 
 _MAILDIR_FOLDERS = {Folder.INBOX: "", Folder.JUNK: ".Junk", Folder.DRAFTS: ".Drafts"}
 
@@ -52,8 +52,7 @@ class MaildirRig:
     def cycle(
         self, now: datetime, actions: MailActions | None = None, **options: Any
     ) -> CycleReport:
-        return run_cycle(self.account, self.source, actions or self.actions, self.store, RULES,
-                         SENDER, now, TZ, provider=self.provider, **options)  # fmt: skip
+        return one_cycle(self, self.source, now, actions, **options)
 
     def preview(self, now: datetime) -> list[Draft]:
         return preview(MaildirMailbox(self.root), now)

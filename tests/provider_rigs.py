@@ -155,6 +155,15 @@ class Rig(CycleRig, Protocol):
     def sent(self) -> list[Write]: ...
 
 
+def one_cycle(
+    rig: CycleRig, source: Any, now: datetime, actions: MailActions | None, **options: Any
+) -> CycleReport:
+    """`run_cycle` for the rig's account, as the service runs it (the story's rules,
+    sender and zone), with the rig's own actions unless a test gives others."""
+    return run_cycle(rig.account, source, actions or rig.actions, rig.store, RULES, SENDER,
+                     now, TZ, provider=rig.provider, **options)  # fmt: skip
+
+
 def states(rig: Rig) -> dict[str, State]:
     """Subject → the state the last committed cycle saved for its conversation."""
     with rig.store.transaction() as tx:
@@ -198,8 +207,7 @@ class GmailRig:
     def cycle(
         self, now: datetime, actions: MailActions | None = None, **options: Any
     ) -> CycleReport:
-        return run_cycle(self.account, self.source, actions or self.actions, self.store, RULES,
-                         SENDER, now, TZ, provider=self.provider, **options)  # fmt: skip
+        return one_cycle(self, self.source, now, actions, **options)
 
     def preview(self, now: datetime) -> list[Draft]:
         return preview(GmailSource(self.service, batch_uri=self.sandbox.batch_uri), now)
@@ -283,9 +291,7 @@ class OutlookRig:
     def cycle(
         self, now: datetime, actions: MailActions | None = None, **options: Any
     ) -> CycleReport:
-        report = run_cycle(self.account, self.source, actions or self.actions, self.store,
-                           RULES, SENDER, now, TZ, provider=self.provider,
-                           **options)  # fmt: skip
+        report = one_cycle(self, self.source, now, actions, **options)
         self.source.commit()  # what the service does once the cycle is recorded
         return report
 
