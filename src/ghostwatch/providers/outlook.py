@@ -51,11 +51,12 @@ def _flat(synced: Synced) -> dict[str, Message]:
     return {key: m for folder in synced.items.values() for key, m in folder.items()}
 
 
-def _placed(message: Message, folder: str) -> Message:
-    """The message's role from its folder's key, and the folder itself when no role says
-    it (`Message.place`)."""
+def _placed(message: Message, folder: str, thread: object) -> Message:
+    """The message in its conversation (Graph's `conversationId`, when given), with its
+    folder itself when no role says it (`Message.place`); parsed with `role_of(folder)`."""
     place = None if folder in ROLES else folder
-    return replace(message, folder=role_of(folder), place=place)
+    thread_id = str(thread) if thread else message.thread_id
+    return replace(message, place=place, thread_id=thread_id)
 
 
 def _synced(cursor: str | None) -> tuple[dict[str, str], Tree]:
@@ -80,9 +81,7 @@ def message_from_item(folder: str, item: dict[str, Any]) -> Message:
     for header in item.get("internetMessageHeaders") or []:
         fields.setdefault(str(header["name"]).lower(), []).append(str(header.get("value", "")))
     message = parse.message_from_fields(fields, item["id"], role_of(folder), received_of(item))
-    thread = item.get("conversationId")
-    message = replace(message, thread_id=str(thread)) if thread else message
-    return _placed(message, folder)
+    return _placed(message, folder, item.get("conversationId"))
 
 
 class OutlookSource:
@@ -185,9 +184,7 @@ class OutlookSource:
             full = {**item, **(props.json() if props is not None and props.ok() else {})}
             message = parse.parse_headers(mime.content(), item["id"], role_of(folder),
                                           received_of(full))  # fmt: skip
-            thread = full.get("conversationId")
-            message = replace(message, thread_id=str(thread)) if thread else message
-            found[item["id"]] = _placed(message, folder)
+            found[item["id"]] = _placed(message, folder, full.get("conversationId"))
         return found
 
     # --- MailSource ---------------------------------------------------------------------
