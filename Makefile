@@ -31,7 +31,7 @@ DEMO_ARGS := --maildir examples/mailbox --me alex@ghostwatch.example \
 demo: install
 	$(BIN)/ghostwatch scan $(DEMO_ARGS)
 	@echo
-	$(BIN)/python -m ghostwatch.service.demo --mailbox examples/mailbox --out out/demo
+	$(BIN)/python -m ghostwatch_sandbox.playground.demo --mailbox examples/mailbox --out out/demo
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -43,9 +43,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from ghostwatch.sandbox import GmailSandbox  # noqa: E402 (after the path line)
-from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET  # noqa: E402
-from ghostwatch.sandbox.graph.app import GraphSandbox  # noqa: E402
+from ghostwatch_sandbox.google import GmailSandbox  # noqa: E402 (after the path line)
+from ghostwatch_sandbox.google.consent import CLIENT_ID, CLIENT_SECRET  # noqa: E402
+from ghostwatch_sandbox.microsoft.app import GraphSandbox  # noqa: E402
 from synth import ME, NOW, cached_maildir  # noqa: E402
 
 STEP = "X-Ghostwatch-Step"

@@ -18,16 +18,16 @@ from zoneinfo import ZoneInfo
 from google.oauth2.credentials import Credentials
 
 from ghostwatch import logs
-from ghostwatch.compose.values import Sender
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.providers.gmail import GmailSource
-from ghostwatch.providers.gmail_actions import GmailActions
-from ghostwatch.providers.google_api import google_service
-from ghostwatch.providers.outlook import OutlookSource
-from ghostwatch.providers.outlook_actions import OutlookActions
-from ghostwatch.providers.outlook_graph import GraphClient
+from ghostwatch.model.outbox import Sender
+from ghostwatch.providers.google.actions import GmailActions
+from ghostwatch.providers.google.api import google_service
+from ghostwatch.providers.google.gmail import GmailSource
+from ghostwatch.providers.microsoft.actions import OutlookActions
+from ghostwatch.providers.microsoft.graph import GraphClient
+from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.service.cycle import run_cycle
 from ghostwatch.store import Store
 

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from datetime import datetime, timedelta
 
 from ghostwatch import logs
-from ghostwatch.providers.gmail import GmailSource, gmail_service
-from ghostwatch.sandbox import GmailSandbox
+from ghostwatch.providers.google.gmail import GmailSource, gmail_service
+from ghostwatch_sandbox.google import GmailSandbox
 from synth import ME, NOW, cached_maildir
 
 LOOKBACK = timedelta(days=90)

@@ -35,8 +35,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ghostwatch.providers.outlook import OutlookSource
-from ghostwatch.sandbox.graph import GraphSandbox
+from ghostwatch.providers.microsoft.outlook import OutlookSource
+from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.playground.sources import outlook_source
 from synth import ME, NOW, cached_maildir
 
 
@@ -86,7 +87,7 @@ def main() -> None:
             graph.add_folder("Clients")
         for n in range(args.folders):
             graph.add_folder(f"Clients/Client {n + 1}")
-        read = graph.outlook_source()
+        read = outlook_source(graph)
         if args.look_back_days:
             since = datetime.fromisoformat(NOW) - timedelta(days=args.look_back_days)
             read = OutlookSource(read.client, read.calendar, since=since)

@@ -47,23 +47,22 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from ghostwatch import config, logs
 from ghostwatch.config import AccountConfig
-from ghostwatch.preview import compose_drafts
-from ghostwatch.providers.gmail import GmailSource
-from ghostwatch.providers.gmail_actions import GmailActions
-from ghostwatch.providers.google_api import google_service
-from ghostwatch.providers.google_calendar import GoogleCalendar
-from ghostwatch.providers.outlook import OutlookSource
-from ghostwatch.providers.outlook_actions import OutlookActions
-from ghostwatch.providers.outlook_calendar import OutlookCalendar
-from ghostwatch.providers.outlook_graph import GraphClient
+from ghostwatch.providers.google.actions import GmailActions
+from ghostwatch.providers.google.api import google_service
+from ghostwatch.providers.google.calendar import GoogleCalendar
+from ghostwatch.providers.google.gmail import GmailSource
+from ghostwatch.providers.microsoft.actions import OutlookActions
+from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.graph import GraphClient
+from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.providers.retry import RetryPolicy
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox import faults as sandbox_faults
-from ghostwatch.sandbox.graph.app import GraphSandbox
-from ghostwatch.scan import run_scan
 from ghostwatch.service.daemon import Daemon
+from ghostwatch.service.pipeline import compose_drafts, run_scan
 from ghostwatch.service.wiring import Mailbox
 from ghostwatch.store import Store
+from ghostwatch_sandbox import faults as sandbox_faults
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.microsoft.app import GraphSandbox
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
 ME = "alex@ghostwatch.example"

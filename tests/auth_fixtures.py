@@ -16,10 +16,10 @@ import pytest
 import requests
 
 from ghostwatch import logs
-from ghostwatch.auth.keys import new_key, resolve_key
-from ghostwatch.auth.vault import TokenVault
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET
+from ghostwatch.vault.keys import new_key, resolve_key
+from ghostwatch.vault.tokens import TokenVault
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.google.consent import CLIENT_ID, CLIENT_SECRET
 
 BROWSER = "ghostwatch-sandbox-consent"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from ghostwatch.cli import main
+from ghostwatch.cli.main import main
 
 ME = "alex@ghostwatch.example"
 

@@ -22,8 +22,8 @@ from typing import Any, cast
 
 import pytest
 
-from ghostwatch.compose.values import Draft
-from ghostwatch.model import Folder
+from ghostwatch.model.mail import Folder
+from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.port import MailActions
 from ghostwatch.store import LedgerEntry, LedgerStatus, Store
 from tests.maildir_rig import maildir_rig

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.model import Folder
+from ghostwatch.model.mail import Folder
 from ghostwatch.providers.port import MailSource
 from tests.builder import ME, Mailbox
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ghostwatch.sandbox.graph import GraphSandbox
+from ghostwatch_sandbox.microsoft import GraphSandbox
 from tests.builder import ME
 
 

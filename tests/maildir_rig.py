@@ -16,12 +16,12 @@ from email.policy import default
 from pathlib import Path
 from typing import Any
 
-from ghostwatch.compose.values import Draft
-from ghostwatch.model import Folder
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.providers.maildir_actions import MaildirActions
+from ghostwatch.model.mail import Folder
+from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.maildir.actions import MaildirActions
+from ghostwatch.providers.maildir.source import MaildirMailbox
 from ghostwatch.providers.port import MailActions
-from ghostwatch.service import CycleReport
+from ghostwatch.service.cycle import CycleReport
 from ghostwatch.store import Store
 from tests.provider_rigs import DIGEST_ID, STEP, Sleeps, one_cycle, preview
 

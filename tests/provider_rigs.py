@@ -30,29 +30,30 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from ghostwatch.auth.google import VaultedCredentials
-from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import Folder, State
-from ghostwatch.preview import compose_drafts
-from ghostwatch.providers.gmail import GmailSource
-from ghostwatch.providers.gmail_actions import GmailActions
-from ghostwatch.providers.google_api import google_http
-from ghostwatch.providers.outlook import OutlookSource
-from ghostwatch.providers.outlook_actions import OutlookActions
-from ghostwatch.providers.outlook_calendar import OutlookCalendar
-from ghostwatch.providers.outlook_graph import GraphClient
+from ghostwatch.model.decisions import State
+from ghostwatch.model.mail import Folder
+from ghostwatch.model.outbox import Draft, Sender
+from ghostwatch.providers.google.actions import GmailActions
+from ghostwatch.providers.google.api import google_http
+from ghostwatch.providers.google.gmail import GmailSource
+from ghostwatch.providers.google.signin import VaultedCredentials
+from ghostwatch.providers.microsoft.actions import OutlookActions
+from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.graph import GraphClient
+from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.providers.port import MailActions, MailSource
 from ghostwatch.providers.retry import RetryPolicy
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.app import Write
-from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET, SCOPE
-from ghostwatch.sandbox.graph import GraphSandbox
-from ghostwatch.scan import run_scan
-from ghostwatch.service import CycleReport, run_cycle
+from ghostwatch.service.cycle import CycleReport, run_cycle
+from ghostwatch.service.pipeline import compose_drafts, run_scan
 from ghostwatch.store import Store
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.google.app import Write
+from ghostwatch_sandbox.google.auth import SCOPE
+from ghostwatch_sandbox.google.consent import CLIENT_ID, CLIENT_SECRET
+from ghostwatch_sandbox.microsoft import GraphSandbox
 from tests.builder import ME, Mailbox, when
 
 KATHY = "Kathy Lee <kathy@contoso.example>"

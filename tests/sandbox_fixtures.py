@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from googleapiclient.discovery import build
 
-from ghostwatch.providers.google_api import google_http
-from ghostwatch.sandbox import GmailSandbox
+from ghostwatch.providers.google.api import google_http
+from ghostwatch_sandbox.google import GmailSandbox
 from tests.builder import ME, Mailbox
 
 KATHY = "Kathy Lee <kathy@contoso.example>"

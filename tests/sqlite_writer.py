@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event
 
-from ghostwatch.model import Action, ConversationDecision, State
+from ghostwatch.model.decisions import Action, ConversationDecision, State
 from ghostwatch.store import Store
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)

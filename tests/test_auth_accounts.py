@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.auth import google, microsoft
-from ghostwatch.auth.accounts import (
+from ghostwatch.errors import ConsentMissing, NotSignedIn
+from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.google.api import google_service
+from ghostwatch.providers.microsoft import signin as microsoft
+from ghostwatch.service.signins import (
     google_credentials_from,
     microsoft_tokens_from,
     sign_in_state,
 )
-from ghostwatch.auth.errors import ConsentMissing, NotSignedIn
-from ghostwatch.auth.vault import TokenVault
-from ghostwatch.providers.google_api import google_service
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.identity import IdentitySandbox
+from ghostwatch.vault.tokens import TokenVault
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.microsoft.identity import IdentitySandbox
 from tests.auth_fixtures import client_secrets, consent, secret_key, vault
 from tests.auth_fixtures import google as google_sandbox
 

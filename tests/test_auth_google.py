@@ -12,21 +12,19 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ghostwatch.auth import google as google_auth
-from ghostwatch.auth.errors import ConsentMissing, NotSignedIn, SignInFailed, TokenRevoked
-from ghostwatch.auth.forget import (
+from ghostwatch.errors import ConsentMissing, NotSignedIn, SignInFailed, TokenRevoked, UserError
+from ghostwatch.providers.google import signin as google_auth
+from ghostwatch.providers.google.api import google_service
+from ghostwatch.providers.google.signin import LoginPrompt, google_credentials, google_scopes
+from ghostwatch.service.forget import (
     Revocation,
     revocation_outcome,
     revoke_google_token,
     revoke_uri_for,
 )
-from ghostwatch.auth.google import LoginPrompt, google_credentials, google_scopes
-from ghostwatch.auth.vault import TokenVault
-from ghostwatch.errors import UserError
-from ghostwatch.providers.google_api import google_service
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.auth import CLIENT_SECRET
-from ghostwatch.sandbox.consent import ServiceAccount
+from ghostwatch.vault.tokens import TokenVault
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.google.consent import CLIENT_SECRET, ServiceAccount
 from tests.auth_fixtures import (
     assert_nowhere,
     browser,

@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from ghostwatch.auth import microsoft
-from ghostwatch.auth.errors import ConsentMissing, NotSignedIn, SignInFailed, TokenRevoked
-from ghostwatch.auth.microsoft import EntraApp, graph_scopes, graph_token
-from ghostwatch.auth.vault import TokenVault
-from ghostwatch.errors import UserError
-from ghostwatch.providers.outlook_graph import GraphClient
-from ghostwatch.sandbox.graph import GraphSandbox
-from ghostwatch.sandbox.identity import IdentitySandbox, RoutedSession
+from ghostwatch.errors import ConsentMissing, NotSignedIn, SignInFailed, TokenRevoked, UserError
+from ghostwatch.providers.microsoft import signin as microsoft
+from ghostwatch.providers.microsoft.graph import GraphClient
+from ghostwatch.providers.microsoft.signin import EntraApp, graph_scopes, graph_token
+from ghostwatch.vault.tokens import TokenVault
+from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.microsoft.identity import IdentitySandbox, RoutedSession
 from tests.auth_fixtures import assert_nowhere, disk_bytes, log_lines, secret_key, vault
 
 __all__ = ["log_lines", "secret_key", "vault"]  # fixtures

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.auth.errors import BadKey, MissingKey, WrongKey
-from ghostwatch.auth.keys import SecretKey, new_key, resolve_key
-from ghostwatch.auth.vault import TokenVault
-from ghostwatch.errors import UserError
+from ghostwatch.errors import BadKey, MissingKey, UserError, WrongKey
+from ghostwatch.vault.keys import SecretKey, new_key, resolve_key
+from ghostwatch.vault.tokens import TokenVault
 
 REFRESH = "1//0gREFRESH-token-value-that-must-never-be-on-disk"
 ACCESS = "ya29.a0ACCESS-token-value-that-must-never-be-on-disk"

@@ -8,9 +8,10 @@ from email.message import EmailMessage
 
 import pytest
 
-from ghostwatch.engine.classify import classify, may_be_automatic
-from ghostwatch.model import Classification, Folder, InboundClass, Message
-from ghostwatch.parse import parse_headers, parse_message
+from ghostwatch.engine.classify.verdict import classify, may_be_automatic
+from ghostwatch.mail.parse import parse_headers, parse_message
+from ghostwatch.model.decisions import Classification, InboundClass
+from ghostwatch.model.mail import Folder, Message
 
 DATE = "Fri, 20 Nov 2026 09:30:00 +0000"
 ME = "alex@northwind.example"

@@ -14,13 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import Request as GoogleRequest
 
-from ghostwatch.auth.google import google_scopes, import_service_account
-from ghostwatch.auth.keys import new_key, resolve_key
-from ghostwatch.auth.vault import TokenVault
-from ghostwatch.cli import main
-from ghostwatch.cli_auth import MSAL_HTTP_CLIENT
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.identity import IdentitySandbox
+from ghostwatch.cli.auth import MSAL_HTTP_CLIENT
+from ghostwatch.cli.main import main
+from ghostwatch.providers.google.signin import google_scopes, import_service_account
+from ghostwatch.vault.keys import new_key, resolve_key
+from ghostwatch.vault.tokens import TokenVault
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.microsoft.identity import IdentitySandbox
 from tests.auth_fixtures import (
     assert_nowhere,
     browser,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from ghostwatch.cli import main
+from ghostwatch.cli.main import main
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
 ARGS = [

@@ -23,9 +23,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from ghostwatch.auth.keys import new_key, resolve_key
-from ghostwatch.auth.vault import vault_in
-from ghostwatch.cli import main
+from ghostwatch.cli.main import main
+from ghostwatch.vault.keys import new_key, resolve_key
+from ghostwatch.vault.tokens import vault_in
 from tests.builder import ME, Mailbox
 
 NOW = "2026-11-20T15:00:00+00:00"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from ghostwatch.cli import main
+from ghostwatch.cli.main import main
 from tests.builder import ME, Mailbox, scan
 
 OOO = b"""From: Kathy Lopez <kathy@contoso.example>
@@ -123,11 +123,13 @@ def test_a_plain_scan_does_not_import_the_service_or_the_sandboxes(tmp_path: Pat
     """Startup counts in every scan's wall time (issue 2's benchmark runs the CLI)."""
     Mailbox(tmp_path)
     probe = (
-        "import sys; from ghostwatch.cli import main\n"
+        "import sys; from ghostwatch.cli.main import main\n"
         "try: main(sys.argv[1:])\n"
         "except SystemExit: pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('ghostwatch.sandbox', "
-        "'ghostwatch.service', 'ghostwatch.auth', 'googleapiclient', 'msal', 'sqlalchemy'))))"
+        "print(sorted(m for m in sys.modules if m.startswith(('ghostwatch_sandbox', "
+        "'ghostwatch.service.cycle', 'ghostwatch.service.app', 'ghostwatch.store', "
+        "'ghostwatch.vault', 'ghostwatch.providers.google', 'ghostwatch.providers.microsoft', "
+        "'googleapiclient', 'msal', 'sqlalchemy'))))"
     )
     args = ["scan", "--maildir", str(tmp_path), "--me", ME, "--json"]
     done = subprocess.run(

@@ -28,11 +28,11 @@ import pytest
 import requests
 
 from ghostwatch import config
-from ghostwatch.auth import google
-from ghostwatch.auth.keys import new_key, resolve_key
-from ghostwatch.auth.vault import vault_in
-from ghostwatch.providers.gmail import gmail_service
-from ghostwatch.providers.gmail_actions import GmailActions
+from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.google.actions import GmailActions
+from ghostwatch.providers.google.gmail import gmail_service
+from ghostwatch.vault.keys import new_key, resolve_key
+from ghostwatch.vault.tokens import vault_in
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
 NOW = "2026-11-20T15:00:00+00:00"  # examples/README.md's "now"

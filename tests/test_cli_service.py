@@ -13,12 +13,12 @@ import yaml
 from click.testing import CliRunner, Result
 
 from ghostwatch import config
-from ghostwatch.auth import google
-from ghostwatch.auth.keys import new_key, resolve_key
-from ghostwatch.auth.vault import vault_in
-from ghostwatch.cli import main
-from ghostwatch.model import State
+from ghostwatch.cli.main import main
+from ghostwatch.model.decisions import State
+from ghostwatch.providers.google import signin as google
 from ghostwatch.store import Store
+from ghostwatch.vault.keys import new_key, resolve_key
+from ghostwatch.vault.tokens import vault_in
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
 ME = "alex@ghostwatch.example"
@@ -195,7 +195,7 @@ def test_the_daemon_reads_the_key_from_the_file_the_deploy_files_name(
 
 
 def test_run_once_reports_progress_per_account(setup: Path) -> None:
-    from ghostwatch.providers.maildir import MaildirMailbox
+    from ghostwatch.providers.maildir.source import MaildirMailbox
     from ghostwatch.service.app import run_once
 
     counted: dict[str, int] = {}

@@ -14,7 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from ghostwatch import config
-from ghostwatch.cli import main
+from ghostwatch.cli.main import main
 from ghostwatch.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]

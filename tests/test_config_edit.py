@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ghostwatch.cli_service import template
+from ghostwatch.cli.service import template
 from ghostwatch.config.edit import with_account
 from ghostwatch.errors import UserError
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.engine.classify import classify
-from ghostwatch.model import Classification, Folder, InboundClass
-from ghostwatch.parse import parse_message
+from ghostwatch.engine.classify.verdict import classify
+from ghostwatch.mail.parse import parse_message
+from ghostwatch.model.decisions import Classification, InboundClass
+from ghostwatch.model.mail import Folder
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 

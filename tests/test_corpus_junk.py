@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.parse import decode_words
+from ghostwatch.mail.parse import decode_words
 from tests.builder import ME, Mailbox, scan
 
 SPAM = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "spamassassin" / "spam"

@@ -20,14 +20,13 @@ import pytest
 import structlog
 
 from ghostwatch import logs
-from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import Action
-from ghostwatch.preview import compose_drafts
-from ghostwatch.providers.gmail import GmailError
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.scan import run_scan
+from ghostwatch.model.decisions import Action
+from ghostwatch.model.outbox import Draft, Sender
+from ghostwatch.providers.google.gmail import GmailError
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.service.pipeline import compose_drafts, run_scan
 from tests.builder import ME, Mailbox, when
 from tests.contract_cycle import NOW, CycleContract, Wrapped
 from tests.provider_rigs import GMAIL_MUTATING, GmailRig

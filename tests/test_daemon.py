@@ -29,11 +29,9 @@ from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.base import BaseScheduler
 
 from ghostwatch import config
-from ghostwatch.preview import compose_drafts
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.scan import run_scan
 from ghostwatch.service.app import SignIns, build_daemon
 from ghostwatch.service.daemon import Daemon
+from ghostwatch.service.pipeline import compose_drafts, run_scan
 from ghostwatch.service.wiring import (
     Mailbox,
     ProviderRegistry,
@@ -42,6 +40,7 @@ from ghostwatch.service.wiring import (
     sender_for,
 )
 from ghostwatch.store import LedgerStatus, Store
+from ghostwatch_sandbox.google import GmailSandbox
 from tests.sandbox_fixtures import client
 
 ROOT = Path(__file__).resolve().parents[1]

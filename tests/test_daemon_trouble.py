@@ -20,19 +20,20 @@ from google.oauth2.credentials import Credentials
 from markupsafe import escape
 
 from ghostwatch import config
-from ghostwatch.auth import google, microsoft
-from ghostwatch.auth.accounts import google_credentials_from, microsoft_tokens_from
-from ghostwatch.auth.vault import TokenVault
-from ghostwatch.providers.gmail_actions import GmailActions
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.auth import CLIENT_ID, CLIENT_SECRET
-from ghostwatch.sandbox.graph import GraphSandbox
-from ghostwatch.sandbox.identity import IdentitySandbox
+from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.google.actions import GmailActions
+from ghostwatch.providers.microsoft import signin as microsoft
 from ghostwatch.service.app import SignIns, build_daemon
 from ghostwatch.service.cycle import digest_message_id
 from ghostwatch.service.daemon import Daemon
-from ghostwatch.service.demo import OutlookReadback
+from ghostwatch.service.signins import google_credentials_from, microsoft_tokens_from
 from ghostwatch.store import Store
+from ghostwatch.vault.tokens import TokenVault
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.google.consent import CLIENT_ID, CLIENT_SECRET
+from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.microsoft.identity import IdentitySandbox
+from ghostwatch_sandbox.playground.demo import OutlookReadback
 from tests.auth_fixtures import secret_key, vault
 from tests.sandbox_fixtures import client
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.service import demo
+from ghostwatch_sandbox.playground import demo
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
 

@@ -12,8 +12,8 @@ import time
 import pytest
 from click.testing import CliRunner, Result
 
-from ghostwatch.cli import main
-from ghostwatch.cli_health import target
+from ghostwatch.cli.health import target
+from ghostwatch.cli.main import main
 from tests.health_server import StatusServer, server
 
 __all__ = ["server"]  # the fixture

@@ -149,7 +149,7 @@ def test_the_wheel_carries_every_file_the_package_reads(installed: Installed) ->
     assert wanted - packed == set()
     entry_points = next(n for n in packed if n.endswith(".dist-info/entry_points.txt"))
     with zipfile.ZipFile(wheel) as archive:
-        assert "ghostwatch = ghostwatch.cli:main" in archive.read(entry_points).decode()
+        assert "ghostwatch = ghostwatch.cli.main:main" in archive.read(entry_points).decode()
 
 
 def test_the_image_user_runs_the_command_line(installed: Installed) -> None:

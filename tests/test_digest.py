@@ -14,22 +14,22 @@ from zoneinfo import ZoneInfo
 
 from ghostwatch.compose.digest import build_digest, digest_message
 from ghostwatch.compose.digest_parts import IN_ALL, PER_GROUP
-from ghostwatch.compose.values import Digest, Draft, Sender
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import (
+from ghostwatch.model.decisions import (
     Action,
-    Address,
     ConversationDecision,
     Plan,
     State,
     Suggestion,
-    Trouble,
     WeekStats,
 )
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.scan import scan_maildir
+from ghostwatch.model.mail import Address
+from ghostwatch.model.outbox import Digest, Draft, Sender
+from ghostwatch.model.sync import Trouble
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.service.pipeline import scan_maildir
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "mailbox"
 LONDON = ZoneInfo("Europe/London")

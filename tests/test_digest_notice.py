@@ -11,8 +11,9 @@ import pytest
 from ghostwatch.compose.digest import build_digest
 from ghostwatch.config import AccountConfig
 from ghostwatch.errors import UserError
-from ghostwatch.model import Plan, Trouble
-from ghostwatch.providers.gmail import GmailError
+from ghostwatch.model.decisions import Plan
+from ghostwatch.model.sync import Trouble
+from ghostwatch.providers.google.gmail import GmailError
 from ghostwatch.service.wiring import no_google_credentials
 from tests.test_digest import ALEX, HTML_IDS, LONDON, NOW, TEXT_HEADINGS, example_digest
 

@@ -25,22 +25,19 @@ from ghostwatch.compose.drafts import (
     meeting_draft,
     template_name,
 )
-from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import (
+from ghostwatch.model.decisions import (
     Action,
-    Address,
-    Content,
     ConversationDecision,
-    Folder,
     MeetingDecision,
     MeetingState,
-    Message,
     State,
 )
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.scan import run_scan
+from ghostwatch.model.mail import Address, Content, Folder, Message
+from ghostwatch.model.outbox import Draft, Sender
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.service.pipeline import run_scan
 from tests.builder import ME, Mailbox, when
 
 ALEX = f"Alex Morgan <{ME}>"

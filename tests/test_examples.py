@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from ghostwatch.cli import main
+from ghostwatch.cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ghostwatch.errors import GhostwatchError
-from ghostwatch.model import State
+from ghostwatch.model.decisions import State
 from tests.builder import Mailbox
 from tests.provider_rigs import (
     FIRST,

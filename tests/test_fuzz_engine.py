@@ -22,11 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ghostwatch import engine, parse
-from ghostwatch.engine.classify import classify
+from ghostwatch import engine
+from ghostwatch.engine.classify.verdict import classify
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import Folder, Message, Plan
+from ghostwatch.mail import parse
+from ghostwatch.model.decisions import Plan
+from ghostwatch.model.mail import Folder, Message
 from tests.test_corpora import ALL_FOLDERS, CORPORA
 
 ME = "alex@ghostwatch.example"

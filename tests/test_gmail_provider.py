@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.providers.gmail import GmailSource
-from ghostwatch.providers.google_calendar import GoogleCalendar, calendar_service, meet_service
+from ghostwatch.providers.google.calendar import GoogleCalendar, calendar_service, meet_service
+from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.providers.port import MailSource
-from ghostwatch.sandbox import GmailSandbox
+from ghostwatch_sandbox.google import GmailSandbox
 from tests.builder import ME
 from tests.contract_mail_source import MailSourceContract
 from tests.sandbox_fixtures import client

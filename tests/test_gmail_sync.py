@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.model import Folder, Message
-from ghostwatch.providers.gmail import GmailSource
-from ghostwatch.sandbox import GmailSandbox
+from ghostwatch.model.mail import Folder, Message
+from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.store import Store
+from ghostwatch_sandbox.google import GmailSandbox
 from tests.builder import ME, Mailbox
 from tests.sandbox_fixtures import client
 

@@ -25,12 +25,12 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from ghostwatch import config, logs
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.auth import CLIENT_SECRET
 from ghostwatch.service import health
 from ghostwatch.service.app import SignIns, build_daemon
 from ghostwatch.service.daemon import Daemon
 from ghostwatch.store import Store
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.google.consent import CLIENT_SECRET
 from tests.tcp_proxy import TcpProxy
 from tests.test_store import _pg_admin
 

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from ghostwatch.model import Address, Attendee, CalendarEvent, PartStat
-from ghostwatch.providers.ics import read_calendar
+from ghostwatch.mail.ics import read_calendar
+from ghostwatch.model.calendar import Attendee, CalendarEvent, PartStat
+from ghostwatch.model.mail import Address
 
 WINDOW_START = datetime(2026, 11, 6, tzinfo=UTC)
 WINDOW_END = datetime(2026, 12, 4, tzinfo=UTC)

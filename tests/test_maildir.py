@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.model import Folder
-from ghostwatch.providers.maildir import MaildirMailbox, folder_role
+from ghostwatch.mail.maildir import folder_role
+from ghostwatch.model.mail import Folder
+from ghostwatch.providers.maildir.source import MaildirMailbox
 from ghostwatch.providers.port import MailSource
 from tests.builder import ME, Mailbox
 from tests.contract_mail_source import MailSourceContract

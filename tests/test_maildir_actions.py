@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from ghostwatch import config
-from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.errors import UserError
-from ghostwatch.model import Folder
-from ghostwatch.providers.gmail import GmailSource
-from ghostwatch.sandbox import GmailSandbox
+from ghostwatch.model.mail import Folder
+from ghostwatch.model.outbox import Draft, Sender
+from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.service.wiring import ProviderRegistry, default_registry, rules_for, sender_for
+from ghostwatch_sandbox.google import GmailSandbox
 from tests.builder import ME
 from tests.contract_cycle import EXAMPLE, NOW, CycleContract
 from tests.maildir_rig import MaildirRig

@@ -11,16 +11,10 @@ from hypothesis import strategies as st
 
 from ghostwatch.engine.meetings import decide_meetings
 from ghostwatch.engine.people import Identity
-from ghostwatch.model import (
-    Action,
-    Address,
-    Attendee,
-    CalendarEvent,
-    MeetingDecision,
-    MeetingState,
-    PartStat,
-)
-from ghostwatch.providers.ics import read_calendar
+from ghostwatch.mail.ics import read_calendar
+from ghostwatch.model.calendar import Attendee, CalendarEvent, PartStat
+from ghostwatch.model.decisions import Action, MeetingDecision, MeetingState
+from ghostwatch.model.mail import Address
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 ME = Identity.of(["me@contoso.example"])

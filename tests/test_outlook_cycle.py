@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import pytest
 
-from ghostwatch.compose.values import Draft
 from ghostwatch.config import AccountConfig, OutlookOptions
-from ghostwatch.model import Folder
-from ghostwatch.providers.outlook_graph import OutlookError
-from ghostwatch.sandbox.graph.store import GraphMessage
+from ghostwatch.model.mail import Folder
+from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.microsoft.graph import OutlookError
 from ghostwatch.service.wiring import default_registry
+from ghostwatch_sandbox.microsoft.store import GraphMessage
+from ghostwatch_sandbox.playground.sources import outlook_source
 from tests.builder import ME
 from tests.contract_cycle import NOW, CycleContract, pending
 from tests.provider_rigs import ATTEMPTS, DIGEST_ID, STEP, OutlookRig
@@ -107,4 +108,4 @@ class TestOutlookCycle(CycleContract):
         token = rig.graph.token
         wired = default_registry(microsoft_tokens=lambda _account: lambda: token).open(account)
         assert wired.provider == "outlook"
-        assert len(wired.source.read_headers()) == len(rig.graph.outlook_source().read_headers())
+        assert len(wired.source.read_headers()) == len(outlook_source(rig.graph).read_headers())

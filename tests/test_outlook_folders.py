@@ -13,18 +13,19 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from ghostwatch.compose.values import Sender
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import Folder, Message
-from ghostwatch.providers.outlook import OutlookSource
-from ghostwatch.providers.outlook_actions import OutlookActions
-from ghostwatch.providers.outlook_graph import GraphClient
+from ghostwatch.model.mail import Folder, Message
+from ghostwatch.model.outbox import Sender
+from ghostwatch.providers.microsoft.actions import OutlookActions
+from ghostwatch.providers.microsoft.graph import GraphClient
+from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.providers.retry import NO_RETRY
-from ghostwatch.sandbox.graph import GraphSandbox
-from ghostwatch.service import CycleReport, run_cycle
+from ghostwatch.service.cycle import CycleReport, run_cycle
 from ghostwatch.store import Store
+from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.playground.sources import graph_client
 from tests.builder import ME, Mailbox, by_subject, scan, when
 
 KATHY = "Kathy Lopez <kathy@contoso.example>"
@@ -64,7 +65,7 @@ def graph(tmp_path: Path) -> Iterator[GraphSandbox]:
 
 
 def source(graph: GraphSandbox, client: GraphClient | None = None) -> OutlookSource:
-    return OutlookSource(client or graph.client(retry=NO_RETRY))
+    return OutlookSource(client or graph_client(graph, retry=NO_RETRY))
 
 
 def by_subject_of(messages: list[Message]) -> dict[str, Message]:
@@ -133,7 +134,7 @@ def test_past_nineteen_folders_an_idle_poll_takes_a_second_batch(graph: GraphSan
 def test_a_folder_made_after_the_first_sync_is_read(graph: GraphSandbox) -> None:
     outlook = source(graph)
     outlook.read_headers()
-    made = graph.client().request(
+    made = graph_client(graph).request(
         "POST",
         f"/me/mailFolders/{graph.folder_id('Clients')}/childFolders",
         json={"displayName": "Northwind"},
@@ -149,7 +150,7 @@ def test_a_folder_made_after_the_first_sync_is_read(graph: GraphSandbox) -> None
 def test_a_deleted_folder_takes_its_messages_with_it(graph: GraphSandbox) -> None:
     outlook = source(graph)
     assert "Re: Pricing" in by_subject_of(outlook.read_headers())
-    client = graph.client()
+    client = graph_client(graph)
     client.request("DELETE", f"/me/mailFolders/{graph.folder_id('Clients')}")  # into Trash
     assert "Re: Pricing" not in by_subject_of(outlook.read_headers())
     restored = graph.folder_id("Deleted Items/Clients")
@@ -169,10 +170,14 @@ def test_a_move_between_folders_in_one_poll_keeps_the_message(
     key = by_subject_of(outlook.read_headers())["Re: Pricing"].key
     tailspin = graph.folder_id("Clients/Tailspin")
     if towards_the_inbox:
-        graph.client().request("POST", f"/me/messages/{key}/move", json={"destinationId": "inbox"})
+        graph_client(graph).request(
+            "POST", f"/me/messages/{key}/move", json={"destinationId": "inbox"}
+        )
     else:
         contoso = graph.folder_id("Clients/Contoso")
-        graph.client().request("POST", f"/me/messages/{key}/move", json={"destinationId": contoso})
+        graph_client(graph).request(
+            "POST", f"/me/messages/{key}/move", json={"destinationId": contoso}
+        )
     graph.meter.reset()
     moved = {m.key: m for m in outlook.read_headers()}[key]
     expected = (Folder.INBOX, None) if towards_the_inbox else (Folder.OTHER, contoso)
@@ -199,7 +204,7 @@ def test_a_message_that_left_before_its_new_folder_was_read_is_looked_up(
             batches.append(1)
             if len(batches) == 1:
                 target = "inbox" if into == "inbox" else graph.add_folder("Clients/Fabrikam")
-                graph.client().request(
+                graph_client(graph).request(
                     "POST", f"/me/messages/{key}/move", json={"destinationId": target}
                 )
 
@@ -223,7 +228,7 @@ def test_a_cursor_from_before_folders_were_read_continues_and_reads_the_rest(
     # What a cursor held before: the four role folders' links and their messages.
     links = {folder: link for folder, link in old.cursors.items() if folder in ROLE_FOLDERS}
     headers = [m for m in old.read_headers() if m.place is None]
-    upgraded = OutlookSource(graph.client(retry=NO_RETRY), auto_commit=False)
+    upgraded = OutlookSource(graph_client(graph, retry=NO_RETRY), auto_commit=False)
     upgraded.resume(json.dumps(links), headers)
     graph.meter.reset()
     assert sorted(m.key for m in upgraded.read_headers()) == everything
@@ -249,18 +254,18 @@ def test_a_reply_filed_away_between_two_polls_stays_a_reply(tmp_path: Path) -> N
         answer = graph.deliver(reply("Re: Proposal", "answer@contoso.example"))
 
         def cycle(outlook: OutlookSource, now: str) -> CycleReport:
-            actions = OutlookActions(graph.client())
+            actions = OutlookActions(graph_client(graph))
             return run_cycle(ME, outlook, actions, store, RULES, SENDER, when(now), TZ,
                              provider="outlook")  # fmt: skip
 
-        outlook = OutlookSource(graph.client(), auto_commit=False)
+        outlook = OutlookSource(graph_client(graph), auto_commit=False)
         assert cycle(outlook, "2026-11-20 15:00").states == {"replied": 1}
         contoso = graph.folder_id("Clients/Contoso")
-        graph.client().request("POST", f"/me/messages/{answer}/move",
+        graph_client(graph).request("POST", f"/me/messages/{answer}/move",
                                json={"destinationId": contoso})  # fmt: skip
         later = cycle(outlook, "2026-11-23 15:00")
         assert (later.states, later.drafts_due, later.drafts_created) == ({"replied": 1}, 0, 0)
-        restarted = cycle(OutlookSource(graph.client(), auto_commit=False), "2026-11-24 15:00")
+        restarted = cycle(OutlookSource(graph_client(graph), auto_commit=False), "2026-11-24 15:00")
         assert (restarted.states, restarted.drafts_created) == ({"replied": 1}, 0)
         with store.transaction() as tx:
             stored = {m.key: m for m in tx.cached_headers(1, "outlook")}

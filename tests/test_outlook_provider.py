@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.model import Folder
-from ghostwatch.providers.outlook import OutlookSource
-from ghostwatch.providers.outlook_calendar import OutlookCalendar
-from ghostwatch.providers.outlook_graph import OutlookError
+from ghostwatch.model.mail import Folder
+from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.graph import OutlookError
+from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.providers.port import MailSource
 from ghostwatch.providers.retry import NO_RETRY, RetryPolicy
-from ghostwatch.sandbox.graph import GraphSandbox
+from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.playground.sources import graph_client
 from tests.builder import ME
 from tests.contract_mail_source import NOW, MailSourceContract, seed
 
@@ -26,7 +27,7 @@ ARRIVAL = (
 
 
 def outlook(sandbox: GraphSandbox, retry: RetryPolicy = NO_RETRY, **options: bool) -> OutlookSource:
-    client = sandbox.client(retry=retry)
+    client = graph_client(sandbox, retry=retry)
     return OutlookSource(client, OutlookCalendar(client, ME), **options)
 
 
@@ -68,7 +69,9 @@ def test_changes_arrive_and_moves_keep_the_key(graph: GraphSandbox) -> None:
     source = outlook(graph)
     junk = next(m for m in source.read_headers() if m.folder == Folder.JUNK)
     graph.deliver(ARRIVAL)
-    graph.client().request("POST", f"/me/messages/{junk.key}/move", json={"destinationId": "inbox"})
+    graph_client(graph).request(
+        "POST", f"/me/messages/{junk.key}/move", json={"destinationId": "inbox"}
+    )
     after = {m.key: m for m in source.read_headers()}
     assert after[junk.key].folder == Folder.INBOX
     assert any(m.message_id == "lead-1@northwind.example" for m in after.values())
@@ -79,7 +82,7 @@ def test_a_slim_change_keeps_what_was_known(graph: GraphSandbox) -> None:
     source = outlook(graph)
     before = {m.key: m for m in source.read_headers()}
     inbox = next(m for m in before.values() if m.folder == Folder.INBOX)
-    graph.client().request("PATCH", f"/me/messages/{inbox.key}", json={"isRead": False})
+    graph_client(graph).request("PATCH", f"/me/messages/{inbox.key}", json={"isRead": False})
     graph.meter.reset()
     assert {m.key: m for m in source.read_headers()} == before
     assert graph.meter.requests == 1  # nothing fetched again
@@ -135,7 +138,7 @@ def test_throttled_parts_are_retried_after_what_graph_asked(graph: GraphSandbox)
 
 def test_a_write_graph_may_have_done_is_not_retried(graph: GraphSandbox) -> None:
     waits: list[float] = []
-    client = graph.client(retry=RetryPolicy(sleep=waits.append))
+    client = graph_client(graph, retry=RetryPolicy(sleep=waits.append))
     graph.faults.add("503", method="messages.create")
     with pytest.raises(OutlookError, match="503"):
         client.request("POST", "/me/messages", json={"subject": "x"})
@@ -148,7 +151,7 @@ def test_a_look_back_reads_only_recent_mail_and_keeps_it_in_the_links(
     graph: GraphSandbox,
 ) -> None:
     since = datetime(2026, 11, 17, tzinfo=UTC)
-    source = OutlookSource(graph.client(retry=NO_RETRY), since=since)
+    source = OutlookSource(graph_client(graph, retry=NO_RETRY), since=since)
     recent = source.read_headers()
     assert all(m.date is not None and m.date >= since for m in recent)
     assert {m.folder for m in recent} == {Folder.INBOX, Folder.JUNK, Folder.DRAFTS}
@@ -157,7 +160,7 @@ def test_a_look_back_reads_only_recent_mail_and_keeps_it_in_the_links(
 
 
 def test_app_only_reads_the_user_mailbox(graph: GraphSandbox) -> None:
-    client = graph.client(app_only=True)
+    client = graph_client(graph, app_only=True)
     assert client.mailbox == f"/users/{ME}"
     assert len(OutlookSource(client).read_headers()) == 4
 

@@ -11,16 +11,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ghostwatch.compose.values import Sender
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import Message
-from ghostwatch.providers.outlook import OutlookSource
-from ghostwatch.providers.outlook_actions import OutlookActions
-from ghostwatch.sandbox.graph import GraphSandbox
-from ghostwatch.service import run_cycle
+from ghostwatch.model.mail import Message
+from ghostwatch.model.outbox import Sender
+from ghostwatch.providers.microsoft.actions import OutlookActions
+from ghostwatch.providers.microsoft.outlook import OutlookSource
+from ghostwatch.service.cycle import run_cycle
 from ghostwatch.store import Store
+from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.playground.sources import graph_client
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mailbox"
 ME = "alex@ghostwatch.example"
@@ -46,8 +47,8 @@ def world(tmp_path: Path) -> Iterator[tuple[GraphSandbox, Store]]:
 
 
 def _cycle(graph: GraphSandbox, store: Store, source: OutlookSource | None = None) -> OutlookSource:
-    source = source or OutlookSource(graph.client(), auto_commit=False)
-    actions = OutlookActions(graph.client())
+    source = source or OutlookSource(graph_client(graph), auto_commit=False)
+    actions = OutlookActions(graph_client(graph))
     run_cycle(ME, source, actions, store, RULES, SENDER, NOW, TZ, provider="outlook")
     return source
 
@@ -60,7 +61,7 @@ def test_a_restarted_process_continues_the_deltas(world: tuple[GraphSandbox, Sto
     graph, store = world
     first = _cycle(graph, store)
     held = _keys(first.read_headers())
-    restarted = OutlookSource(graph.client(), auto_commit=False)
+    restarted = OutlookSource(graph_client(graph), auto_commit=False)
     with store.transaction() as tx:
         restarted.resume(tx.cursor(1, "outlook"), tx.cached_headers(1, "outlook"))
     graph.meter.reset()
@@ -73,7 +74,7 @@ def test_a_delta_read_but_not_committed_is_read_again(world: tuple[GraphSandbox,
     source = _cycle(graph, store)
     late = graph.deliver(LATE)
     assert late in _keys(source.read_headers())  # read, then the process dies: no commit
-    restarted = _cycle(graph, store, OutlookSource(graph.client(), auto_commit=False))
+    restarted = _cycle(graph, store, OutlookSource(graph_client(graph), auto_commit=False))
     assert late in _keys(restarted.read_headers())
     with store.transaction() as tx:
         assert late in {m.key for m in tx.cached_headers(1, "outlook")}

@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ghostwatch import config
-from ghostwatch.sandbox import GmailSandbox
 from ghostwatch.service.app import SignIns, build_daemon
 from ghostwatch.service.daemon import Daemon
 from ghostwatch.store import LedgerStatus, Store
+from ghostwatch_sandbox.google import GmailSandbox
 from tests.provider_rigs import KATHY, message
 from tests.tcp_proxy import TcpProxy
 from tests.test_health import EXAMPLE, ME, NOW

@@ -23,14 +23,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ghostwatch import engine, parse
-from ghostwatch.engine.classify import classify
+from ghostwatch import engine
+from ghostwatch.cli.report import plan_json
+from ghostwatch.engine.classify.verdict import classify
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import Action, Folder, Message, Plan, State
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.report import plan_json
-from ghostwatch.scan import scan_maildir
+from ghostwatch.mail import parse
+from ghostwatch.model.decisions import Action, Plan, State
+from ghostwatch.model.mail import Folder, Message
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.service.pipeline import scan_maildir
 
 ME = "alex@ghostwatch.example"
 ALIAS = "alex.morgan@gmail.com"

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from ghostwatch.compose.values import Draft
 from ghostwatch.errors import GhostwatchError
-from ghostwatch.model import Action
-from ghostwatch.providers.gmail import GmailError, GmailSource
-from ghostwatch.providers.gmail_actions import GmailActions
+from ghostwatch.model.decisions import Action
+from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.google.actions import GmailActions
+from ghostwatch.providers.google.gmail import GmailError, GmailSource
 from ghostwatch.providers.retry import RetryPolicy, TooLongToWait, retry_after
-from ghostwatch.sandbox import GmailSandbox
+from ghostwatch_sandbox.google import GmailSandbox
 from tests.builder import ME
 from tests.sandbox_fixtures import client, sandbox, seed_dir
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from ghostwatch.engine.datewords import guess_language
-from ghostwatch.engine.returndate import find_return_date
+from ghostwatch.engine.classify.datewords import guess_language
+from ghostwatch.engine.classify.returndate import find_return_date
 
 SENT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 DEC_1 = date(2026, 12, 1)

@@ -21,7 +21,7 @@ import pytest
 import structlog
 
 from ghostwatch import logs
-from ghostwatch.sandbox.app import Write
+from ghostwatch_sandbox.google.app import Write
 from tests.builder import ME
 from tests.provider_rigs import (
     FIRST,

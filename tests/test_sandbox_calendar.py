@@ -14,8 +14,9 @@ import googleapiclient
 import pytest
 from googleapiclient.errors import HttpError
 
-from ghostwatch.model import Address, Attendee, CalendarEvent, PartStat
-from ghostwatch.providers.google_calendar import (
+from ghostwatch.model.calendar import Attendee, CalendarEvent, PartStat
+from ghostwatch.model.mail import Address
+from ghostwatch.providers.google.calendar import (
     CalendarError,
     GoogleCalendar,
     SyncTokenExpired,
@@ -23,8 +24,8 @@ from ghostwatch.providers.google_calendar import (
     meet_service,
 )
 from ghostwatch.providers.retry import NO_RETRY
-from ghostwatch.sandbox import GmailSandbox
-from ghostwatch.sandbox.calendar_seed import meeting_code
+from ghostwatch_sandbox.google import GmailSandbox
+from ghostwatch_sandbox.google.calendar_seed import meeting_code
 from tests.builder import ME, Mailbox, scan
 
 DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache/documents"

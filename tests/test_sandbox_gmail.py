@@ -20,7 +20,7 @@ from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
-from ghostwatch.sandbox import GmailSandbox
+from ghostwatch_sandbox.google import GmailSandbox
 from tests.builder import ME
 from tests.sandbox_fixtures import KATHY, client, gmail, sandbox, seed_dir
 

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ghostwatch.sandbox.graph import GraphSandbox
-from ghostwatch.sandbox.graph.auth import Principal
+from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.microsoft.auth import Principal
 from tests.builder import ME, Mailbox
 from tests.graph_fixtures import graph, http
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ghostwatch.sandbox.graph import GraphSandbox
+from ghostwatch_sandbox.microsoft import GraphSandbox
 from tests.builder import ME, Mailbox
 from tests.graph_fixtures import graph, http
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ghostwatch.sandbox.server import Request, Response, hosted, seeded_and_hosted
+from ghostwatch_sandbox.server import Request, Response, hosted, seeded_and_hosted
 
 
 class Echo:

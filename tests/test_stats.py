@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.scan import scan_maildir
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.service.pipeline import scan_maildir
 from tests.builder import ME, Mailbox, when
 
 

@@ -21,9 +21,9 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlmodel import SQLModel
 
-from ghostwatch.cli import main
+from ghostwatch.cli.main import main
 from ghostwatch.errors import StoreError, StoreUnavailable, UserError
-from ghostwatch.model import Action, ConversationDecision, State
+from ghostwatch.model.decisions import Action, ConversationDecision, State
 from ghostwatch.store import ConversationSettings, LedgerError, LedgerStatus, Store
 from ghostwatch.store.tables import TABLES
 

@@ -31,22 +31,19 @@ from ghostwatch.compose.drafts import (
     template_name,
 )
 from ghostwatch.compose.tone import MAX_WORDS, PRESSURE_PHRASES, pressure_phrases, word_count
-from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import (
+from ghostwatch.model.decisions import (
     Action,
-    Address,
-    Content,
     ConversationDecision,
-    Folder,
     MeetingDecision,
     MeetingState,
-    Message,
     State,
 )
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.scan import run_scan
+from ghostwatch.model.mail import Address, Content, Folder, Message
+from ghostwatch.model.outbox import Draft, Sender
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.service.pipeline import run_scan
 from tests.builder import ME, when
 
 LONDON = ZoneInfo("Europe/London")

@@ -10,9 +10,9 @@ import pytest
 from ghostwatch import engine
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import Plan, State
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.scan import scan_maildir
+from ghostwatch.model.decisions import Plan, State
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.service.pipeline import scan_maildir
 from tests.builder import ME, Mailbox, by_subject, scan, when
 
 KATHY = "Kathy Lopez <kathy@contoso.example>"

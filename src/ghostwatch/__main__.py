@@ -1,3 +1,3 @@
-from ghostwatch.cli import main
+from ghostwatch.cli.main import main
 
 main()

@@ -36,12 +36,9 @@ from ghostwatch.compose.digest_parts import (
     weeks_title,
 )
 from ghostwatch.compose.templating import environment
-from ghostwatch.compose.values import Digest, Draft, Sender
-from ghostwatch.model import (
-    Plan,
-    State,
-    Trouble,
-)
+from ghostwatch.model.decisions import Plan, State
+from ghostwatch.model.outbox import Digest, Draft, Sender
+from ghostwatch.model.sync import Trouble
 
 
 def build_digest(

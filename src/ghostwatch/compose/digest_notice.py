@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ghostwatch.compose.digest_parts import Dates
-from ghostwatch.model import Trouble
+from ghostwatch.model.sync import Trouble
 
 # Commands in our error messages are set in backticks (`ghostwatch auth ...`).
 _COMMAND = re.compile(r"`([^`]+)`")

@@ -10,8 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 
-from ghostwatch.compose.values import Draft
-from ghostwatch.model import (
+from ghostwatch.model.decisions import (
     Action,
     ConversationDecision,
     JunkReply,
@@ -22,6 +21,7 @@ from ghostwatch.model import (
     Suggestion,
     WeekStats,
 )
+from ghostwatch.model.outbox import Draft
 
 # Fixed English names: the digest must not change with the server's C locale.
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -38,16 +38,9 @@ import jinja2
 
 from ghostwatch.compose import personal
 from ghostwatch.compose.templating import environment
-from ghostwatch.compose.values import Draft, Sender
-from ghostwatch.engine.threads import display_subject
-from ghostwatch.model import (
-    Action,
-    Address,
-    ConversationDecision,
-    MeetingDecision,
-    Message,
-    State,
-)
+from ghostwatch.model.decisions import Action, ConversationDecision, MeetingDecision, State
+from ghostwatch.model.mail import Address, Message, display_subject
+from ghostwatch.model.outbox import Draft, Sender
 
 DRAFT_TEMPLATES = ("nudge", "nudge_second", "nudge_after_absence", "breakup", "meeting_followup")
 """Every built-in draft template (each as `<name>.txt` and `<name>.html`)."""

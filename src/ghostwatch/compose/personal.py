@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Literal
 
 from ghostwatch.compose.tone import pressure_phrases
-from ghostwatch.model import Address
+from ghostwatch.model.mail import Address
 
 # --- names -----------------------------------------------------------------------------
 

@@ -18,9 +18,9 @@ import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
-from ghostwatch.auth.keys import read_key_file
 from ghostwatch.config.model import Settings
 from ghostwatch.errors import UserError
+from ghostwatch.vault.keys import read_key_file
 
 DEFAULT_PATH = Path("config/ghostwatch.yaml")
 _CLOCK = re.compile(r"^[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?$")

@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ghostwatch.engine.cadence import Cadence, Step, holiday_dates
-from ghostwatch.model import Action
+from ghostwatch.model.decisions import Action
 
 # One local part, one @, one domain; the same shape `--me` accepts (cli.py).
 _ADDRESS = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+")

@@ -25,17 +25,11 @@ from ghostwatch.engine.evidence import (
 )
 from ghostwatch.engine.meetings import decide_meetings
 from ghostwatch.engine.rules import Rules
-from ghostwatch.engine.threads import Threads, display_subject, thread
+from ghostwatch.engine.threads import Threads, thread
 from ghostwatch.engine.voices import one_voice
-from ghostwatch.model import (
-    CalendarEvent,
-    ConversationDecision,
-    InboundClass,
-    JunkReply,
-    Message,
-    Plan,
-    State,
-)
+from ghostwatch.model.calendar import CalendarEvent
+from ghostwatch.model.decisions import ConversationDecision, InboundClass, JunkReply, Plan, State
+from ghostwatch.model.mail import Message, display_subject
 
 __all__ = ["Rules", "Threads", "content_wanted", "decide", "thread"]
 

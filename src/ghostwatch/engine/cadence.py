@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from ghostwatch.model import Action
+from ghostwatch.model.decisions import Action
 
 UTC_ZONE = ZoneInfo("UTC")
 

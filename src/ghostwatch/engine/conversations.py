@@ -12,15 +12,9 @@ from datetime import date, datetime, time
 
 from ghostwatch.engine.evidence import Evidence, Tracked, is_external_inbound
 from ghostwatch.engine.rules import Rules
-from ghostwatch.engine.threads import display_subject, sort_key
-from ghostwatch.model import (
-    Action,
-    ConversationDecision,
-    Folder,
-    InboundClass,
-    Message,
-    State,
-)
+from ghostwatch.engine.threads import sort_key
+from ghostwatch.model.decisions import Action, ConversationDecision, InboundClass, State
+from ghostwatch.model.mail import Folder, Message, display_subject
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ghostwatch.engine.classify import classify, may_be_automatic
+from ghostwatch.engine.classify.verdict import classify, may_be_automatic
 from ghostwatch.engine.people import Identity, is_bot, is_mail_daemon
 from ghostwatch.engine.threads import Threads
-from ghostwatch.model import Classification, Folder, Message
+from ghostwatch.model.decisions import Classification
+from ghostwatch.model.mail import Folder, Message
 
 
 def is_outbound(message: Message, me: Identity) -> bool:

@@ -30,15 +30,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ghostwatch.engine.people import Identity
-from ghostwatch.model import (
-    Action,
-    Address,
-    Attendee,
-    CalendarEvent,
-    MeetingDecision,
-    MeetingState,
-    PartStat,
-)
+from ghostwatch.model.calendar import Attendee, CalendarEvent, PartStat
+from ghostwatch.model.decisions import Action, MeetingDecision, MeetingState
+from ghostwatch.model.mail import Address
 
 _YES = frozenset({PartStat.ACCEPTED, PartStat.TENTATIVE})
 

@@ -7,53 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# Consumer mail services: an address there says nothing about who else is "the same
-# company", so only exact addresses count (DESIGN.md §1 "Me" and "Replied").
-PUBLIC_DOMAINS = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "outlook.com",
-        "hotmail.com",
-        "hotmail.co.uk",
-        "hotmail.fr",
-        "hotmail.de",
-        "live.com",
-        "msn.com",
-        "yahoo.com",
-        "yahoo.co.uk",
-        "yahoo.fr",
-        "yahoo.de",
-        "ymail.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "pm.me",
-        "gmx.de",
-        "gmx.net",
-        "gmx.com",
-        "web.de",
-        "t-online.de",
-        "mail.com",
-        "zoho.com",
-        "yandex.com",
-        "yandex.ru",
-        "mail.ru",
-        "fastmail.com",
-        "hey.com",
-        "tutanota.com",
-        "orange.fr",
-        "free.fr",
-        "laposte.net",
-        "libero.it",
-        "qq.com",
-        "163.com",
-        "naver.com",
-    }
-)
+from ghostwatch.model.mail import is_public_domain
 
 # Local parts (or their leading word) of addresses no person reads.
 _BOT_LOCAL = re.compile(
@@ -91,16 +45,6 @@ def is_mail_daemon(email: str, name: str = "") -> bool:
     """A sender that writes delivery reports: the one test both the classifier and the
     header-only bounce pre-filter use, so a message one calls a bounce the other reads."""
     return bool(_DAEMON_LOCAL.match(email.rpartition("@")[0]) or _DAEMON_NAME.search(name))
-
-
-def is_public_domain(domain: str) -> bool:
-    return domain in PUBLIC_DOMAINS
-
-
-def organization(email: str) -> str:
-    """The address's organization: its domain, or the exact address on a public domain."""
-    domain = email.rpartition("@")[2]
-    return email if is_public_domain(domain) else domain
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from ghostwatch.engine.cadence import BusinessCalendar, Cadence
 from ghostwatch.engine.conversations import Answers
 from ghostwatch.engine.evidence import Tracked
-from ghostwatch.model import WeekStats
+from ghostwatch.model.decisions import WeekStats
 
 
 def _monday(day: date) -> date:

@@ -13,9 +13,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta, timezone
 
-from ghostwatch.engine.people import Identity, is_public_domain
+from ghostwatch.engine.people import Identity
 from ghostwatch.engine.threads import sort_key
-from ghostwatch.model import Action, ConversationDecision, Message, State, Suggestion
+from ghostwatch.model.decisions import Action, ConversationDecision, State, Suggestion
+from ghostwatch.model.mail import Message, is_public_domain
 
 SILENT = frozenset({State.DUE, State.WAITING, State.LET_GO, State.BOUNCED})
 _MORNING, _EVENING = (7, 30), (17, 30)

@@ -10,7 +10,6 @@ messages were read in.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections import Counter, defaultdict
@@ -19,43 +18,21 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ghostwatch.engine.people import Identity
-from ghostwatch.model import Content, Folder, Message, plausible
+from ghostwatch.model.mail import (
+    SUBJECT_PREFIX,
+    Content,
+    Folder,
+    Message,
+    normalize_subject,
+    plausible,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Reply/forward markers in the languages our users' prospects write in, plus the
-# auto-reply prefixes, so "Automatic reply: Proposal" lands beside "Proposal".
-_PREFIX = re.compile(
-    r"""^\s*(?:
-        (?:re|aw|wg|sv|vs|tr|fw|fwd|réf|ref|antw|antwort|rif|r|enc|res|odp|rv|vl|ynt|atb)
-            \s*(?:\[\d+\]|\(\d+\))?\s*[:：]
-      | (?:automatic\s+reply|auto(?:matische?)?\s*(?:reply|antwort|antwoord)|autoreply
-         |out\s+of\s+(?:the\s+)?office|abwesenheitsnotiz|abwesend|réponse\s+automatique
-         |respuesta\s+automática|risposta\s+automatica|automatisch\s+antwoord
-         |resposta\s+automática)\s*[:：]
-      | \[[^\]]{0,40}\]
-    )\s*""",
-    re.IGNORECASE | re.VERBOSE,
-)
 _REPLY_MARK = re.compile(
     r"^\s*(?:re|aw|sv|vs|antw|rif|r|res|odp|ynt|réf|ref|tr|fw|fwd|wg|enc|rv|vl)\s*[:：]",
     re.IGNORECASE,
 )
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def normalize_subject(subject: str) -> str:
-    """Strip reply/forward/auto-reply prefixes and tags, fold case and whitespace."""
-    return " ".join(display_subject(subject).lower().split()) if subject.strip() else ""
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def display_subject(subject: str) -> str:
-    """The subject as people wrote it, without reply/forward prefixes."""
-    previous = None
-    while previous != subject:
-        previous, subject = subject, _PREFIX.sub("", subject, count=1)
-    return " ".join(subject.split()) or "(no subject)"
 
 
 def sort_key(message: Message) -> tuple[datetime, str, str]:
@@ -192,7 +169,7 @@ def _may_be_reply(message: Message, written_to: set[str]) -> bool:
     someone I wrote to (newsletters and other strangers' mail do neither)."""
     if message.sender is None or not normalize_subject(message.subject):
         return False
-    return bool(_PREFIX.match(message.subject)) or message.sender.email in written_to
+    return bool(SUBJECT_PREFIX.match(message.subject)) or message.sender.email in written_to
 
 
 def _subject_index(

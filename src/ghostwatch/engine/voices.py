@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from ghostwatch.engine.rules import Rules
-from ghostwatch.model import Action, ConversationDecision, MeetingDecision, State
+from ghostwatch.model.decisions import Action, ConversationDecision, MeetingDecision, State
 
 
 def one_voice(

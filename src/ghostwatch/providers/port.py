@@ -12,8 +12,10 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol, runtime_checkable
 
-from ghostwatch.compose.values import Draft
-from ghostwatch.model import CalendarEvent, Content, Message, SyncDelta
+from ghostwatch.model.calendar import CalendarEvent
+from ghostwatch.model.mail import Content, Message
+from ghostwatch.model.outbox import Draft
+from ghostwatch.model.sync import SyncDelta
 
 
 class MailSource(Protocol):

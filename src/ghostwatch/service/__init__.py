@@ -1,5 +1,3 @@
-"""The imperative shell that runs ghostwatch for accounts: one cycle per account."""
-
-from ghostwatch.service.cycle import CycleReport, run_cycle
-
-__all__ = ["CycleReport", "run_cycle"]
+"""The imperative shell: the pipeline every command and cycle takes, one cycle per account
+(collect → decide → apply, through the action ledger), the runner and daemon that schedule
+cycles, their health and metrics, and the wiring from settings to providers."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ghostwatch.auth import google, microsoft
-from ghostwatch.auth.accounts import sign_in_state
-from ghostwatch.auth.vault import SUFFIX, TokenVault
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import UserError
-from ghostwatch.model import Trouble
+from ghostwatch.model.sync import Trouble
+from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.microsoft import signin as microsoft
+from ghostwatch.service.signins import sign_in_state
 from ghostwatch.store import Store
+from ghostwatch.vault.tokens import SUFFIX, TokenVault
 
 _SIGN_IN = {"gmail": (google.entry_name, "google"), "outlook": (microsoft.entry_name, "microsoft")}
 

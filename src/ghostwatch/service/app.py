@@ -15,9 +15,7 @@ from typing import Any
 
 import structlog
 
-from ghostwatch.auth.accounts import google_credentials_from, microsoft_tokens_from
-from ghostwatch.auth.keys import resolve_key
-from ghostwatch.auth.vault import TokenVault, vault_in
+from ghostwatch.clock import utc_now
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import UserError
 from ghostwatch.service import health
@@ -25,6 +23,7 @@ from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.daemon import Daemon
 from ghostwatch.service.metrics import Metrics
 from ghostwatch.service.runner import Progress
+from ghostwatch.service.signins import google_credentials_from, microsoft_tokens_from
 from ghostwatch.service.wiring import (
     GoogleCredentials,
     MicrosoftTokens,
@@ -33,7 +32,8 @@ from ghostwatch.service.wiring import (
     no_microsoft_tokens,
 )
 from ghostwatch.store import Store
-from ghostwatch.store.store import utc_now
+from ghostwatch.vault.keys import resolve_key
+from ghostwatch.vault.tokens import TokenVault, vault_in
 
 log = structlog.get_logger(__name__)
 

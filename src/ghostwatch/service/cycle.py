@@ -24,13 +24,12 @@ import structlog
 
 from ghostwatch.compose.digest import build_digest, digest_message
 from ghostwatch.compose.drafts import draft_message
-from ghostwatch.compose.values import Draft, Sender
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import GhostwatchError
-from ghostwatch.model import JunkReply
-from ghostwatch.preview import compose_drafts
+from ghostwatch.model.decisions import JunkReply
+from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.port import IncrementalSource, MailActions, MailSource
-from ghostwatch.scan import Scan, run_scan
+from ghostwatch.service.pipeline import Scan, compose_drafts, run_scan
 from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store, Tx
 
 log = structlog.get_logger(__name__)

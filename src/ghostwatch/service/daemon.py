@@ -27,6 +27,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from ghostwatch.clock import utc_now
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.health import HealthState, database_probe
@@ -34,7 +35,6 @@ from ghostwatch.service.metrics import Metrics
 from ghostwatch.service.runner import AccountRunner, Progress
 from ghostwatch.service.wiring import Mailbox
 from ghostwatch.store import Store
-from ghostwatch.store.store import utc_now
 
 log = structlog.get_logger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 from googleapiclient.http import HttpRequest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from ghostwatch.sandbox.quota import units as gmail_units
+from ghostwatch.providers.google.quota import units as gmail_units
 from ghostwatch.service.cycle import CycleReport
 
 _DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)

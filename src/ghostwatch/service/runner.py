@@ -15,11 +15,13 @@ from datetime import datetime
 
 import structlog
 
-from ghostwatch.compose.values import Sender
 from ghostwatch.config import AccountConfig
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import GhostwatchError, UserError
-from ghostwatch.model import CalendarEvent, Content, Message, SyncDelta
+from ghostwatch.model.calendar import CalendarEvent
+from ghostwatch.model.mail import Content, Message
+from ghostwatch.model.outbox import Sender
+from ghostwatch.model.sync import SyncDelta
 from ghostwatch.providers.port import IncrementalSource, MailSource
 from ghostwatch.service.cycle import CycleReport, run_cycle
 from ghostwatch.service.health import HealthState

@@ -12,22 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ghostwatch.compose.values import Sender
 from ghostwatch.config import AccountConfig, GmailOptions, OutlookOptions
 from ghostwatch.engine.cadence import BusinessCalendar, Cadence, holiday_dates
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import UserError
-from ghostwatch.providers.gmail import GmailSource
-from ghostwatch.providers.gmail_actions import GmailActions
-from ghostwatch.providers.google_api import google_service
-from ghostwatch.providers.google_calendar import GoogleCalendar
-from ghostwatch.providers.maildir import MaildirMailbox
-from ghostwatch.providers.maildir_actions import MaildirActions
-from ghostwatch.providers.outlook import OutlookSource
-from ghostwatch.providers.outlook_actions import OutlookActions
-from ghostwatch.providers.outlook_calendar import OutlookCalendar
-from ghostwatch.providers.outlook_graph import GraphClient
+from ghostwatch.model.outbox import Sender
+from ghostwatch.providers.google.actions import GmailActions
+from ghostwatch.providers.google.api import google_service
+from ghostwatch.providers.google.calendar import GoogleCalendar
+from ghostwatch.providers.google.gmail import GmailSource
+from ghostwatch.providers.maildir.actions import MaildirActions
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.providers.microsoft.actions import OutlookActions
+from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.graph import GraphClient
+from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.providers.port import MailActions, MailSource
 
 GoogleCredentials = Callable[[AccountConfig], Any]

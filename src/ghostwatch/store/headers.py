@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ghostwatch.model import Address, Folder, Message
+from ghostwatch.model.mail import Address, Folder, Message
 
 
 def _addresses(values: tuple[Address, ...]) -> list[list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ghostwatch.model import Action, State
+from ghostwatch.model.decisions import Action, State
 from ghostwatch.store.tables import LedgerStatus
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ghostwatch.model import Action, ConversationDecision, State
+from ghostwatch.model.decisions import Action, ConversationDecision, State
 from ghostwatch.store.records import Snapshot
 from ghostwatch.store.tables import SnapshotRow
 

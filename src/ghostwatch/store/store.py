@@ -5,19 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from ghostwatch.clock import utc_now
 from ghostwatch.errors import StoreError, StoreUnavailable
 from ghostwatch.store import connect, migrate
 from ghostwatch.store.tx import Tx
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Store:

@@ -16,7 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, func, select
 
 from ghostwatch.errors import GhostwatchError
-from ghostwatch.model import ConversationDecision, Message, SyncDelta, Trouble
+from ghostwatch.model.decisions import ConversationDecision
+from ghostwatch.model.mail import Message
+from ghostwatch.model.sync import SyncDelta, Trouble
 from ghostwatch.store.headers import header_data, message_from_data
 from ghostwatch.store.records import AccountInfo, ConversationSettings, LedgerEntry, Snapshot
 from ghostwatch.store.snapshots import UPDATED_FIELDS, snapshot_from_row, snapshot_values

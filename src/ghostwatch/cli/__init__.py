@@ -1,0 +1,1 @@
+"""The command line: one module per command family, loaded only when its command runs."""

@@ -1,0 +1,236 @@
+"""`ghostwatch auth …`: make a key, sign accounts in, check what the vault holds.
+
+This module is an entry point: it alone reads the key's environment variables and
+hands the resolved key to the vault (see auth/keys.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ghostwatch.cli.errors import user_errors
+from ghostwatch.errors import UserError
+from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.microsoft import signin as microsoft
+from ghostwatch.service.forget import forget_account
+from ghostwatch.vault.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
+from ghostwatch.vault.tokens import TokenVault, vault_in
+
+DATA_DIR_ENV = "GHOSTWATCH_DATA_DIR"
+MSAL_HTTP_CLIENT = "msal_http_client"
+DEFAULT_DATA_DIR = "data"  # the service's default data_dir (config/model.py)
+
+
+def open_vault(data_dir: Path) -> TokenVault:
+    """The vault under DATA_DIR/tokens, with the key from the environment or its file."""
+    key_file = os.environ.get(KEY_FILE_ENV)
+    key = resolve_key(os.environ.get(KEY_ENV), Path(key_file) if key_file else None)
+    return vault_in(data_dir, key)
+
+
+@click.group()
+def auth() -> None:
+    """Sign accounts in; their tokens are kept encrypted under the data directory."""
+
+
+@auth.command()
+def key() -> None:
+    """Print a new random encryption key for GHOSTWATCH_SECRET_KEY."""
+    click.echo(new_key())
+    click.echo(
+        f"Keep it secret and keep it safe: put it in {KEY_ENV} or in a file named by "
+        f"{KEY_FILE_ENV}. Tokens encrypted with it cannot be read without it.",
+        err=True,
+    )
+
+
+def data_dir_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--data-dir",
+        envvar=DATA_DIR_ENV,
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_DATA_DIR,
+        show_default=True,
+        help=f"The service's data directory; tokens go in its tokens/ (env {DATA_DIR_ENV}).",
+    )(command)
+
+
+account_option = click.option(
+    "--account", required=True, help="The account's name, as in the configuration."
+)
+
+
+@auth.command(name="google")
+@account_option
+@click.option(
+    "--client-secrets",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="GHOSTWATCH_GOOGLE_CLIENT_SECRETS",
+    help="The OAuth client JSON (Desktop app) from Google Cloud console.",
+)
+@click.option("--headless", is_flag=True, help="Print the address; paste back where it led.")
+@click.option("--browser", default=None, help="A browser to open (default: the system's).")
+@click.option("--junk-rescue", is_flag=True, help="Also ask for gmail.modify (junk rescue).")
+@click.option(
+    "--service-account",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Workspace: a service account key with domain-wide delegation, instead of a sign-in.",
+)
+@click.option("--subject", help="With --service-account: the mailbox address to act as.")
+@data_dir_option
+def google_command(
+    account: str,
+    client_secrets: Path | None,
+    headless: bool,
+    browser: str | None,
+    junk_rescue: bool,
+    service_account: Path | None,
+    subject: str | None,
+    data_dir: Path,
+) -> None:
+    """Sign a Gmail / Google Workspace account in (or import a delegated service account)."""
+    scopes = google.google_scopes(junk_rescue=junk_rescue)
+    with user_errors():
+        vault = open_vault(data_dir)
+        # Before a browser opens: a sign-in that could not be stored is wasted.
+        vault.check_name(google.entry_name(account))
+        if service_account is not None:
+            _import_delegation(vault, account, service_account, subject, scopes)
+            return
+        if client_secrets is None:
+            raise UserError(
+                "give --client-secrets FILE: the OAuth client JSON (Desktop app) from "
+                "Google Cloud console, or --service-account KEY --subject ADDRESS"
+            )
+        prompt = google.LoginPrompt(
+            show=click.echo, ask=click.prompt, headless=headless, browser=browser
+        )
+        credentials = google.installed_app_login(client_secrets, scopes, prompt)
+        google.store_user_login(vault, account, credentials)
+    click.echo(f"signed in: account {account} (Google), tokens encrypted in {vault.directory}")
+
+
+def _import_delegation(
+    vault: TokenVault, account: str, key_file: Path, subject: str | None, scopes: list[str]
+) -> None:
+    if not subject:
+        raise UserError("--service-account needs --subject ADDRESS: the mailbox to act as")
+    google.import_service_account(vault, account, key_file, subject, scopes)
+    google.check_google(vault, account)  # the admin learns now if delegation is missing
+    click.echo(f"service account ready: account {account} acts as {subject} (Google)")
+
+
+@auth.command()
+@account_option
+@data_dir_option
+@click.pass_context
+def check(ctx: click.Context, account: str, data_dir: Path) -> None:
+    """Prove an account's stored sign-in still works (gets a fresh token once)."""
+    with user_errors():
+        vault = open_vault(data_dir)
+        found = describe(vault, account, _msal_http_client(ctx))
+    click.echo(f"{account}: {found}: ok")
+
+
+@auth.command()
+@account_option
+@click.option(
+    "--local-only",
+    is_flag=True,
+    help="Delete the stored tokens even when Google cannot be reached to revoke them.",
+)
+@data_dir_option
+def forget(account: str, local_only: bool, data_dir: Path) -> None:
+    """Revoke an account's Google grant, then delete its stored tokens.
+
+    Microsoft offers no revocation to ghostwatch: its tokens are deleted and the
+    output says where to withdraw the app's consent.
+    """
+    with user_errors():
+        vault = open_vault(data_dir)
+        said = forget_account(vault, account, local_only=local_only)
+    for line in said:
+        click.echo(f"{account}: {line}")
+
+
+def describe(vault: TokenVault, account: str, http_client: Any = None) -> str:
+    """Which sign-in the vault holds for `account`, after proving it works."""
+    if vault.get(google.entry_name(account)) is not None:
+        return google.check_google(vault, account)
+    if vault.get(microsoft.entry_name(account)) is not None:
+        return microsoft.check_microsoft(vault, account, http_client=http_client)
+    raise UserError(
+        f"no sign-in stored for account {account!r} in {vault.directory}: run "
+        f"`ghostwatch auth google --account {account}` or `ghostwatch auth microsoft ...`"
+    )
+
+
+@auth.command(name="microsoft")
+@account_option
+@click.option(
+    "--client-id",
+    required=True,
+    envvar="GHOSTWATCH_MICROSOFT_CLIENT_ID",
+    help="The Entra app registration's Application (client) ID.",
+)
+@click.option(
+    "--tenant",
+    default="organizations",
+    show_default=True,
+    help="Tenant id or domain (required with --client-secret-file).",
+)
+@click.option("--attendance", is_flag=True, help="Also ask for OnlineMeetingArtifact.Read.All.")
+@click.option(
+    "--client-secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tenant-wide: a file holding the app's client secret (application permissions).",
+)
+@click.option("--timeout", default=900, show_default=True, help="Seconds to wait for sign-in.")
+@data_dir_option
+@click.pass_context
+def microsoft_command(
+    ctx: click.Context,
+    account: str,
+    client_id: str,
+    tenant: str,
+    attendance: bool,
+    client_secret_file: Path | None,
+    timeout: int,
+    data_dir: Path,
+) -> None:
+    """Sign an Outlook / Microsoft 365 account in (device code), or a whole tenant's app."""
+    app = microsoft.EntraApp(client_id, tenant)
+    http_client = _msal_http_client(ctx)
+    with user_errors():
+        vault = open_vault(data_dir)
+        vault.check_name(microsoft.entry_name(account))  # before the device code is shown
+        if client_secret_file is not None:
+            secret = _read_secret(client_secret_file)
+            microsoft.client_credentials_login(vault, account, app, secret, http_client=http_client)
+            click.echo(f"application ready: account {account} (Microsoft, tenant {tenant})")
+            return
+        scopes = microsoft.graph_scopes(attendance=attendance)
+        user = microsoft.device_code_login(
+            vault, account, app, scopes, click.echo, http_client=http_client, timeout=timeout
+        )
+    click.echo(f"signed in: account {account} as {user} (Microsoft), tokens stored encrypted")
+
+
+def _msal_http_client(ctx: click.Context) -> Any:
+    """Tests pass the identity fake's routed session as `obj`; production uses msal's own."""
+    return ctx.obj.get(MSAL_HTTP_CLIENT) if isinstance(ctx.obj, dict) else None
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        raise UserError(f"cannot read the client secret file {path}") from None
+    if not secret:
+        raise UserError(f"the client secret file {path} is empty: paste the secret's Value")
+    return secret

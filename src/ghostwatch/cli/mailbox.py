@@ -1,0 +1,127 @@
+"""The commands that read a Maildir and print what ghostwatch decides: `scan`, `preview`,
+`digest`, and `classify` for single messages. They touch no mailbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ghostwatch.cli import report
+from ghostwatch.cli.errors import user_errors
+from ghostwatch.cli.options import (
+    MailboxArgs,
+    compose_options,
+    drafts_for,
+    emit_json,
+    mailbox_options,
+    parse_now,
+    scanned,
+)
+from ghostwatch.compose.digest import build_digest, digest_message
+from ghostwatch.engine.classify.verdict import classify
+from ghostwatch.errors import UserError
+from ghostwatch.mail import parse
+from ghostwatch.model.mail import Folder
+
+
+@click.command()
+@mailbox_options
+@click.option("--all", "show_all", is_flag=True, help="Also list conversations not tracked.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract of DESIGN.md §2.")
+def scan(args: MailboxArgs, show_all: bool, as_json: bool) -> None:
+    """Decide, for every conversation and meeting, what (if anything) is due."""
+    plan = scanned(args).plan
+    if as_json:
+        emit_json(report.plan_json(plan, args.zone, show_all))
+    else:
+        click.echo(report.plan_table(plan, args.zone, show_all))
+
+
+@click.command()
+@mailbox_options
+@compose_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON list of drafts.")
+def preview(
+    args: MailboxArgs, signature: str | None, templates: Path | None, as_json: bool
+) -> None:
+    """Show the drafts ghostwatch would write now, without touching the mailbox."""
+    _, _, drafts = drafts_for(args, signature, templates)
+    if as_json:
+        emit_json([report.draft_json(d) for d in drafts])
+    else:
+        click.echo(report.drafts_text(drafts) if drafts else "No drafts are due.")
+
+
+@click.command()
+@mailbox_options
+@compose_options
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the digest's HTML here.",
+)
+@click.option(
+    "--eml",
+    "eml",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the whole message (.eml).",
+)
+@click.option(
+    "--since",
+    "since_text",
+    default=None,
+    help="The previous digest's time (ISO 8601): 'let go' lists what happened after it.",
+)
+def digest(
+    args: MailboxArgs,
+    signature: str | None,
+    templates: Path | None,
+    out: Path,
+    eml: Path | None,
+    since_text: str | None,
+) -> None:
+    """Write the morning digest: what needs you today, what waits, your numbers."""
+    since = parse_now(since_text, args.zone, "--since") if since_text else None
+    done, sender, drafts = drafts_for(args, signature, templates)
+    made = build_digest(done.plan, drafts, sender, args.zone, since=since, templates=templates)
+    with user_errors():
+        _write(out, made.html.encode())
+        if eml is not None:
+            _write(eml, bytes(digest_message(made, sender, at=done.plan.now)))
+    click.echo(f"digest written to {out}" + (f" and {eml}" if eml else ""), err=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}") from error
+
+
+@click.command(name="classify")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, per line.")
+def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
+    """Say whether each message is human, an out-of-office, an auto-ack or a bounce."""
+    for path in files:
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise click.UsageError(f"cannot read {path}: {error.strerror}") from error
+        found = classify(parse.parse_message(raw, path.name, Folder.INBOX))
+        row = report.classification_json(str(path), found)
+        if as_json:
+            emit_json(row)
+        else:
+            back = f" (back {row['return_date']})" if row["return_date"] else ""
+            failed = (
+                f" failed: {', '.join(row['failed_recipients'])}" if found.failed_recipients else ""
+            )
+            signals = "; ".join(found.signals) or "no signals"
+            click.echo(f"{path}: {row['class']}{back}{failed} — {signals}")

@@ -1,0 +1,306 @@
+"""The service's commands: `init`, `config check|schema`, and (below) the daemon's.
+
+Registered in cli.py one line each. Settings are built here, at the entry point, and
+handed down as one typed object; nothing deeper reads the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ghostwatch import config, logs
+from ghostwatch.cli.errors import user_errors
+from ghostwatch.errors import UserError
+
+
+def settings_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--config and --secrets-dir → a validated `config.Settings` as the first argument."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        envvar="GHOSTWATCH_CONFIG",
+        default=str(config.DEFAULT_PATH),
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The YAML configuration (env GHOSTWATCH_CONFIG).",
+    )
+    @click.option(
+        "--secrets-dir",
+        envvar="GHOSTWATCH_SECRETS_DIR",
+        default=None,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="A folder of mounted secrets, one file per setting, e.g. /run/secrets "
+        "(env GHOSTWATCH_SECRETS_DIR).",
+    )
+    @click.option(
+        "--secret-key-file",
+        envvar="GHOSTWATCH_SECRET_KEY_FILE",
+        default=None,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A file holding the token vault's key (env GHOSTWATCH_SECRET_KEY_FILE).",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        config_path: Path, secrets_dir: Path | None, secret_key_file: Path | None, **rest: Any
+    ) -> None:
+        with user_errors():
+            settings = config.load(config_path, secrets_dir, secret_key_file)
+        command(settings, **rest)
+
+    return wrapper
+
+
+@click.group(name="config")
+def config_group() -> None:
+    """Check the configuration file, or print its JSON schema."""
+
+
+@config_group.command(name="schema")
+def config_schema() -> None:
+    """Print the configuration's JSON schema (for editors and CI checks)."""
+    click.echo(json.dumps(config.schema(), indent=2))
+
+
+@config_group.command(name="check")
+@settings_options
+def config_check(settings: config.Settings) -> None:
+    """Validate the configuration (file + environment + secrets) and summarise it."""
+    click.echo(f"configuration is valid: {len(settings.accounts)} account(s)")
+    for account in settings.accounts:
+        state = "enabled" if account.enabled else "disabled"
+        dry = ", dry run" if account.dry_run else ""
+        click.echo(f"  {account.name}: {account.provider} {account.address} ({state}{dry})")
+    database = "configured" if settings.database_url else settings.database()
+    click.echo(f"  database: {database}")
+    health = settings.health.address if settings.health.enabled else "off"
+    click.echo(f"  health: {health}")
+
+
+def template() -> str:
+    """The commented configuration `init` writes (also config/ghostwatch.yaml)."""
+    return resources.files("ghostwatch.config").joinpath("template.yaml").read_text("utf-8")
+
+
+@click.command(name="init")
+@click.option(
+    "--path",
+    "path",
+    default=str(config.DEFAULT_PATH),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the configuration.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented configuration to start from."""
+    with user_errors():
+        if path.exists() and not force:
+            raise UserError(f"{path} exists: edit it, or pass --force to overwrite it")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(template(), encoding="utf-8")
+        except OSError as error:
+            raise UserError(f"cannot write {path}: {error.strerror}") from error
+    click.echo(f"wrote {path}: set your address and provider, then `ghostwatch config check`")
+
+
+@click.command(name="run")
+@settings_options
+@click.option("--once", is_flag=True, help="Run every enabled account once, then exit (cron, CI).")
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="With --once: decide as of this ISO 8601 time instead of now (demos, tests).",
+)
+def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
+    """Watch every enabled account on its schedule, with health and metrics (the service).
+
+    SIGTERM or SIGINT lets the cycles in flight finish, then exits."""
+    # Imported here: the scheduler, SQLAlchemy and the Google client load slowly, and only
+    # this command needs them.
+    from ghostwatch.service import app
+
+    logs.configure(settings.log_level, fmt=settings.log_format)
+    now = _when(now_text, once)
+    with user_errors():
+        if once:
+            reports = app.run_once(settings, now=now, progress=_counter())
+            failed = sorted(name for name, report in reports.items() if report is None)
+            if failed:
+                raise click.ClickException(f"cycle failed for {', '.join(failed)}: see the log")
+            return
+        finished = app.run_forever(settings)
+    if not finished:
+        # A cycle did not finish in time: leave without waiting for its thread. The
+        # action ledger makes this safe (the next start settles pending intents).
+        sys.stderr.flush()
+        os._exit(3)
+
+
+def _counter() -> Callable[[str], Callable[[int], None]] | None:
+    """A running count of messages read per account, only for a person at a terminal
+    (a first sync of a large mailbox takes minutes; the total is not known in advance)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def for_account(name: str) -> Callable[[int], None]:
+        read = 0
+
+        def tick(count: int) -> None:
+            nonlocal read
+            read += count
+            click.echo(f"\r{name}: {read} messages read", nl=False, err=True)
+
+        return tick
+
+    return for_account
+
+
+def _when(value: str | None, once: bool) -> datetime | None:
+    if value is None:
+        return None
+    if not once:
+        raise click.BadParameter(
+            "only with --once: the daemon runs on the real clock", param_hint="--now"
+        )
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time: write e.g. 2026-11-20T15:00:00+00:00",
+            param_hint="--now",
+        ) from None
+    if when.tzinfo is None:
+        raise click.BadParameter("give the time zone offset, e.g. +00:00", param_hint="--now")
+    return when
+
+
+@contextmanager
+def _store(settings: config.Settings) -> Iterator[Any]:
+    from ghostwatch.service.app import open_store
+
+    with user_errors(), open_store(settings) as store:
+        yield store
+
+
+@click.command(name="accounts")
+@settings_options
+def accounts(settings: config.Settings) -> None:
+    """Each account's sign-in, last cycle and last error (from the store)."""
+    from ghostwatch.service.accounts import statuses
+    from ghostwatch.service.app import settings_vault
+
+    with _store(settings) as store:
+        rows = statuses(settings, store, settings_vault(settings))
+    for row in rows:
+        state = "" if row.enabled else " (disabled)"
+        click.echo(f"{row.name}: {row.provider}{state}")
+        click.echo(f"  sign-in: {row.auth}")
+        last = row.last_cycle.isoformat(timespec="seconds") if row.last_cycle else "never"
+        click.echo(f"  last cycle: {last}")
+        click.echo(f"  last error: {row.last_error or 'none'}")
+        if row.trouble is not None:
+            since = row.trouble.since.isoformat(timespec="seconds")
+            until = "reported in the next digest" if row.digest else "until a cycle succeeds"
+            click.echo(f"  failing: {row.trouble.failures} cycle(s) since {since}, {until}")
+
+
+account_option = click.option(
+    "--account", "account_name", default=None, help="The account (default: the only one)."
+)
+
+
+def _change(
+    settings: config.Settings, account_name: str | None, conversation: str, **what: Any
+) -> None:
+    from ghostwatch.service.accounts import pick_account, set_conversation
+
+    with _store(settings) as store:
+        account = pick_account(settings, account_name)
+        set_conversation(store, account, conversation, **what)
+
+
+@click.command(name="mute")
+@settings_options
+@click.argument("conversation")
+@account_option
+def mute(settings: config.Settings, conversation: str, account_name: str | None) -> None:
+    """Leave CONVERSATION alone: no drafts, no digest entry, until unmuted."""
+    _change(settings, account_name, conversation, muted=True)
+    click.echo(f"muted {conversation}")
+
+
+@click.command(name="unmute")
+@settings_options
+@click.argument("conversation")
+@account_option
+def unmute(settings: config.Settings, conversation: str, account_name: str | None) -> None:
+    """Follow CONVERSATION up again."""
+    _change(settings, account_name, conversation, muted=False)
+    click.echo(f"unmuted {conversation}")
+
+
+@click.command(name="note")
+@settings_options
+@click.argument("conversation")
+@click.argument("text", required=False, default="")
+@account_option
+@click.option(
+    "--high-value/--not-high-value",
+    "high_value",
+    default=None,
+    help="Mark the deal high-value (escalation suggestions in the digest), or unmark it.",
+)
+def note(
+    settings: config.Settings,
+    conversation: str,
+    text: str,
+    account_name: str | None,
+    high_value: bool | None,
+) -> None:
+    """Why CONVERSATION matters: TEXT feeds the draft's "reason they cared" line. An empty
+    TEXT clears the note, unless only --high-value/--not-high-value is being changed."""
+    keep = text == "" and high_value is not None
+    _change(
+        settings, account_name, conversation, note=None if keep else text, high_value=high_value
+    )
+    click.echo(
+        f"noted {conversation}" + ("" if high_value is None else f" (high value: {high_value})")
+    )
+
+
+@click.group()
+def db() -> None:
+    """The state database: accounts, the action ledger, conversation snapshots."""
+
+
+@db.command(name="upgrade")
+@click.option(
+    "--database-url",
+    envvar="GHOSTWATCH_DATABASE_URL",
+    default="sqlite:///ghostwatch.db",
+    show_default=True,
+    help="sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB "
+    "(env GHOSTWATCH_DATABASE_URL).",
+)
+def db_upgrade(database_url: str) -> None:
+    """Create or migrate the database's tables to this version's schema."""
+    # Imported here: SQLAlchemy and Alembic take a while to load and only these commands need them.
+    from ghostwatch.store import Store
+
+    with user_errors(), Store.open(database_url) as store:
+        store.upgrade()
+        click.echo(f"database at revision {store.revision()} (head)")

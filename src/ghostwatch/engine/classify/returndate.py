@@ -1,0 +1,205 @@
+"""When will the absent person be back? A return date from an out-of-office notice.
+
+Month and weekday names come from Babel's CLDR data, never from hand-typed tables.
+Numeric dates are read in the writer's order where it can be told: a dotted date is
+always day-first (no locale writes month-first with dots), a first number above 12
+is a day, otherwise the language decides — day-first everywhere ghostwatch reads
+except US English.
+
+Which date: one right after a return/until keyword ("back on", "bis", "jusqu'au",
+"hasta", "fino al", "tot en met", "até", ...) wins; of a range "from X to Y", Y; else
+the latest plausible one. Plausible means between a few days before the notice was
+sent and a year after it — older dates are quoted history, later ones are noise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+
+from ghostwatch.engine.classify import datewords
+from ghostwatch.engine.classify.datewords import LANGUAGES
+
+_TOLERANCE = timedelta(days=7)
+_HORIZON = timedelta(days=366)
+_KEYWORD_REACH = 32
+"""Characters between a keyword's end and the date it governs ("back in the office on Monday, ")."""
+_SCAN_LIMIT = 2500
+"""Absence notices are short; further down are signatures, disclaimers and quotes."""
+_DAY_FIRST_ENGLISH = frozenset({"gb", "uk", "ie", "au", "nz", "in", "za"})
+_DIGITS_RE = re.compile(r"\d+")
+_MONTH_REACH = 24
+"""Longest stretch between a date's digits and its edge ("septiembre de ", "Sept. the ")."""
+_ORDINAL = r"(?:st|nd|rd|th|er|re|e|ème|eme|º|°|ª|\.)?"
+_RANGE_GAP_RE = re.compile(
+    r"^\W{0,3}(?:to|until|till|through|thru|bis(?: zum| einschlie(?:ß|ss)lich)?|au|à|al|a"
+    r"|hasta(?: el)?|fino al|tot(?: en met)?|t/m|até|ao|-|–|—)\W{0,3}$",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    start: int
+    end: int
+    year: int | None
+    month: int
+    day: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """How to read the text: its language, and whether 01/02 means 1 February."""
+
+    language: str
+    day_first: bool
+
+
+def _reading(text: str, language: str | None) -> _Reading:
+    tag = (language or "").split(",")[0].strip().lower().replace("_", "-")
+    base, _, region = tag.partition("-")
+    if base not in LANGUAGES:
+        base = datewords.guess_language(text)
+        region = ""
+    day_first = base != "en" or region in _DAY_FIRST_ENGLISH
+    return _Reading(base, day_first)
+
+
+@cache
+def _date_re(language: str) -> re.Pattern[str]:
+    months = datewords.month_alternation(language)
+    return re.compile(
+        rf"(?<![\w.])(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})(?!\d)"
+        rf"|(?<![\w.])(?P<d>\d{{1,2}}){_ORDINAL}(?:\s+de|\s+of)?\s*(?P<m>{months})\.?"
+        rf"(?:,?\s*(?:de\s+)?(?P<y>\d{{4}}))?(?!\w)"
+        rf"|(?<!\w)(?P<m2>{months})\.?\s+(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s*[-–]\s*)?"
+        rf"(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?(?!\d)"
+        rf"(?:,?\s*(?P<y2>\d{{4}})(?!\d))?"
+        rf"|(?<![\w.])(?P<a>\d{{1,2}})(?P<sep>[./-])(?P<b>\d{{1,2}})"
+        rf"(?:(?P=sep)(?P<ny>\d{{4}}|\d{{2}})(?![\d.]\d)|(?P<dot>\.)(?![\d]))",
+        re.I,
+    )
+
+
+def _numeric(found: re.Match[str], reading: _Reading) -> tuple[int | None, int, int] | None:
+    first, second = int(found["a"]), int(found["b"])
+    if found["sep"] == "." and found["ny"] is None and found["dot"] is None:
+        return None
+    if found["sep"] != "." and found["ny"] is None:
+        return None  # "3/4" alone is a fraction as often as a date
+    year = int(found["ny"]) if found["ny"] else None
+    if year is not None and year < 100:
+        year += 2000
+    day_first = found["sep"] == "." or first > 12 or (second <= 12 and reading.day_first)
+    return (year, second, first) if day_first else (year, first, second)
+
+
+def _fields(found: re.Match[str], reading: _Reading) -> tuple[int | None, int, int] | None:
+    if found["iy"]:
+        return int(found["iy"]), int(found["im"]), int(found["id"])
+    if found["m"]:
+        year = int(found["y"]) if found["y"] else None
+        return year, datewords.month_number(found["m"]), int(found["d"])
+    if found["m2"]:
+        year = int(found["y2"]) if found["y2"] else None
+        return year, datewords.month_number(found["m2"]), int(found["d2"])
+    return _numeric(found, reading)
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Spans around digit runs: every date form has a digit, and scanning only near
+    digits keeps the long month-name alternation off the rest of the text."""
+    spans: list[tuple[int, int]] = []
+    for digits in _DIGITS_RE.finditer(text):
+        start, end = max(0, digits.start() - _MONTH_REACH), digits.end() + _MONTH_REACH
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _candidates(text: str, reading: _Reading) -> list[_Candidate]:
+    found_all = []
+    pattern = _date_re(reading.language)
+    for start, end in _windows(text):
+        for found in pattern.finditer(text, start, end):
+            fields = _fields(found, reading)
+            if fields is not None and 1 <= fields[1] <= 12 and 1 <= fields[2] <= 31:
+                found_all.append(_Candidate(found.start(), found.end(), *fields))
+    return found_all
+
+
+def _shifted(day: date, delta: timedelta) -> date:
+    """`day + delta`, clamped to the calendar's ends (a Date header can say year 9999)."""
+    try:
+        return day + delta
+    except OverflowError:
+        return date.max if delta > timedelta(0) else date.min
+
+
+def _resolve(candidate: _Candidate, sent: date | None) -> date | None:
+    """The calendar date, the year inferred as the first one on/after the sent date."""
+    if candidate.year is None and sent is None:
+        return None
+    floor = _shifted(sent, -_TOLERANCE) if sent else None
+    years = [candidate.year] if candidate.year else [floor.year, floor.year + 1] if floor else []
+    for year in years:
+        try:
+            when = date(year, candidate.month, candidate.day)
+        except ValueError:
+            continue
+        if floor is None or floor <= when <= _shifted(floor, _HORIZON + _TOLERANCE):
+            return when
+    return None
+
+
+def _after_keyword(text: str, candidate: _Candidate, keyword_ends: list[int]) -> bool:
+    return any(candidate.start - _KEYWORD_REACH <= end <= candidate.start for end in keyword_ends)
+
+
+def _preferred(text: str, candidates: list[_Candidate], keyword_ends: list[int]) -> list[bool]:
+    """Which candidates follow a return keyword or end a "from X to Y" range."""
+    preferred = [_after_keyword(text, c, keyword_ends) for c in candidates]
+    for i in range(len(candidates) - 1):
+        gap = text[candidates[i].end : candidates[i + 1].start]
+        if _RANGE_GAP_RE.match(gap):
+            preferred[i], preferred[i + 1] = False, True
+    return preferred
+
+
+def _weekday_return(
+    text: str, reading: _Reading, sent: date | None, ends: list[int]
+) -> date | None:
+    """ "Back on Monday": the next such weekday after the notice was sent."""
+    if sent is None:
+        return None
+    for found in datewords.weekday_re(reading.language).finditer(text):
+        if any(found.start() - _KEYWORD_REACH <= end <= found.start() for end in ends):
+            ahead = (datewords.weekday_number(found.group(0)) - sent.weekday() - 1) % 7 + 1
+            return _shifted(sent, timedelta(days=ahead))
+    return None
+
+
+def find_return_date(
+    text: str, subject: str, sent: datetime | None, language: str | None = None
+) -> date | None:
+    """The date an absence notice says its writer returns, or None when it does not say."""
+    body = f"{subject}\n{text[:_SCAN_LIMIT]}"
+    reading = _reading(body, language)
+    day_sent = sent.date() if sent else None
+    keyword_ends = [m.end() for m in datewords.keyword_re().finditer(body)]
+    candidates = _candidates(body, reading)
+    preferred = _preferred(body, candidates, keyword_ends)
+    dated = [
+        (p, when)
+        for c, p in zip(candidates, preferred, strict=True)
+        if (when := _resolve(c, day_sent))
+    ]
+    if any(p for p, _ in dated):
+        return max(when for p, when in dated if p)
+    if dated:
+        return max(when for _, when in dated)
+    return _weekday_return(body, reading, day_sent, keyword_ends)

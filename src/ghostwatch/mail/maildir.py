@@ -1,0 +1,95 @@
+"""The Maildir++ layout (DESIGN.md §2 as docs/scan-contract.md states it): folders and their roles.
+
+INBOX is the root (`cur/`, `new/`); other folders are `.Name` subfolders whose role is
+recognised by name, case-insensitively. `tmp/` holds deliveries in progress and is never
+read (Maildir spec: a file there may be incomplete). This module lists a tree's folders and
+message files; reading them is the Maildir provider's work, and the sandboxes seed from it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ghostwatch.errors import MailboxError
+from ghostwatch.model.mail import Folder
+
+_ROLES: dict[Folder, frozenset[str]] = {
+    Folder.SENT: frozenset(
+        {"sent", "sent items", "sent messages", "sent mail", "[gmail].sent mail", "gesendet"}
+    ),
+    Folder.JUNK: frozenset(
+        {"junk", "junk e-mail", "junk email", "spam", "bulk mail", "[gmail].spam"}
+    ),
+    Folder.DRAFTS: frozenset({"drafts", "[gmail].drafts", "draft"}),
+    Folder.TRASH: frozenset(
+        {"trash", "deleted items", "deleted messages", "[gmail].trash", "[gmail].bin", "bin"}
+    ),
+}
+
+
+def folder_role(name: str) -> Folder:
+    """The role of a Maildir++ folder, from its name (`.Sent`, `.INBOX.Junk`, ...)."""
+    plain = name.lstrip(".").strip().lower()
+    if plain.startswith("inbox."):
+        plain = plain[len("inbox.") :]
+    if plain in ("", "inbox"):
+        return Folder.INBOX
+    return next((role for role, names in _ROLES.items() if plain in names), Folder.OTHER)
+
+
+@dataclass(frozen=True, slots=True)
+class MaildirFolder:
+    name: str
+    path: Path
+    role: Folder
+
+
+def _is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() or (path / "new").is_dir()
+
+
+class MaildirTree:
+    """The folders and message files of one Maildir++ tree."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise MailboxError(f"{root} is not a folder: pass --maildir the root of a Maildir")
+        self.root = root
+        self.folders = self._find_folders()
+        if not self.folders:
+            raise MailboxError(
+                f"{root} is not a Maildir: expected cur/ and new/ (or .Folder subfolders) in it"
+            )
+
+    def _find_folders(self) -> list[MaildirFolder]:
+        found = [MaildirFolder("INBOX", self.root, Folder.INBOX)] if _is_maildir(self.root) else []
+        for entry in sorted(self.root.iterdir()):
+            if entry.name.startswith(".") and entry.is_dir() and _is_maildir(entry):
+                name = entry.name[1:]
+                found.append(MaildirFolder(name, entry, folder_role(name)))
+        return found
+
+    def files(self) -> Iterator[tuple[MaildirFolder, str, str]]:
+        """(folder, path, key) for every message; keys are stable across flag changes."""
+        for folder in self.folders:
+            for sub in ("cur", "new"):
+                try:
+                    entries = sorted(os.scandir(folder.path / sub), key=lambda e: e.name)
+                except (FileNotFoundError, NotADirectoryError):
+                    continue  # a Maildir may lack new/ or cur/; a stray file is not one
+                except OSError as error:
+                    raise MailboxError(
+                        f"cannot read {folder.path / sub}: {error.strerror} "
+                        "(check the folder's permissions)"
+                    ) from error
+                for entry in entries:
+                    if not entry.name.startswith(".") and entry.is_file():
+                        unique = entry.name.partition(":")[0]
+                        # Plain str paths: pathlib costs ~20 us a file at this scale.
+                        yield folder, entry.path, f"{folder.name}/{unique}"
+
+    def count(self) -> int:
+        return sum(1 for _ in self.files())

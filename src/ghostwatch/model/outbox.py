@@ -1,0 +1,46 @@
+"""What composing produces: drafts and the digest, as plain values (MIME comes last)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ghostwatch.model.decisions import Action
+from ghostwatch.model.mail import Address
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The user, as drafts and the digest sign and address them."""
+
+    name: str
+    address: str
+    signature: str = ""
+    """Plain text, possibly several lines; appended to every draft."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One follow-up the user will find in their Drafts folder."""
+
+    conversation: str
+    """The conversation id (or, for a missed meeting, the meeting uid)."""
+    step: Action
+    to: tuple[Address, ...]
+    subject: str
+    in_reply_to: str | None
+    """Message-ID of the message answered, without angle brackets (None: a new thread)."""
+    references: tuple[str, ...]
+    text: str
+    html: str
+    step_key: str
+    """Identity of this step, carried as the X-Ghostwatch-Step header so the mailbox
+    itself can prove whether the draft exists: '<conversation>/<step>/<attempt>'."""
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The morning email: a subject and two renderings of the same content."""
+
+    subject: str
+    text: str
+    html: str

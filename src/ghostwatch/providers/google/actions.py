@@ -1,0 +1,161 @@
+"""Gmail through google-api-python-client: the `MailActions` write side.
+
+Every write is a call that makes something the user can see and undo: a draft in the
+thread (`drafts.create`), a message moved out of Spam (`messages.modify`), the digest
+put into the inbox (`messages.insert`). Nothing here sends mail.
+
+References: Gmail API v1 `users.drafts`
+(https://developers.google.com/gmail/api/reference/rest/v1/users.drafts),
+`users.messages.modify` / `users.messages.insert`. Messages go as `raw` base64url in the
+JSON body: the client's media upload keeps `https` and only swaps the host
+(API-NOTES.md), so it cannot reach a local sandbox and gains nothing for small mail.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import structlog
+from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
+
+from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.google.api import DEFAULT_POLICY, execute
+from ghostwatch.providers.google.gmail import BATCH_SIZE, PAGE_SIZE, GmailError
+from ghostwatch.providers.retry import RetryPolicy
+
+log = structlog.get_logger(__name__)
+
+STEP_HEADER = "X-Ghostwatch-Step"
+"""The header `compose.drafts.draft_message` writes: the mailbox's own proof of a step."""
+
+
+def raw_of(message: EmailMessage) -> str:
+    """The RFC 5322 bytes as Gmail's `raw` field wants them (base64url, padded)."""
+    return base64.urlsafe_b64encode(bytes(message)).decode("ascii")
+
+
+class GmailActions:
+    """One Gmail mailbox's writes (implements `MailActions`)."""
+
+    def __init__(
+        self,
+        service: Any,
+        batch_uri: str | None = None,
+        user: str = "me",
+        retry: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self.service = service
+        self.batch_uri = batch_uri
+        self.user = user
+        self.retry = retry
+
+    def _execute(self, request: Any, *, idempotent: bool = True) -> Any:
+        return execute(request, GmailError, policy=self.retry, idempotent=idempotent)
+
+    # --- reading back what ghostwatch wrote ---------------------------------------------
+
+    def existing_steps(self) -> dict[str, str]:
+        """step key → draft id, for every draft carrying X-Ghostwatch-Step.
+
+        `drafts.get` takes no `metadataHeaders` (discovery document), so the header is
+        read with `messages.get` on each draft's message: one header, not all of them.
+        """
+        drafts = dict(self._drafts())  # message id → draft id
+        headers = self._step_headers(list(drafts))
+        return {step: drafts[message_id] for message_id, step in headers.items()}
+
+    def find_message(self, message_id: str) -> str | None:
+        """The Gmail id of the message with this Message-ID (no brackets), if any."""
+        query = f"rfc822msgid:{message_id}"
+        listing = self.service.users().messages()
+        found = self._execute(listing.list(userId=self.user, q=query, includeSpamTrash=True))
+        messages = found.get("messages") or []
+        return str(messages[0]["id"]) if messages else None
+
+    def _drafts(self) -> Iterator[tuple[str, str]]:
+        drafts = self.service.users().drafts()
+        token: str | None = None
+        while True:
+            page = self._execute(
+                drafts.list(userId=self.user, maxResults=PAGE_SIZE, pageToken=token)
+            )
+            for item in page.get("drafts", []):
+                yield item["message"]["id"], item["id"]
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
+    def _step_headers(self, message_ids: list[str]) -> dict[str, str]:
+        messages = self.service.users().messages()
+        steps: dict[str, str] = {}
+        failed: list[int | None] = []
+
+        def keep(request_id: str, response: Any, error: Exception | None) -> None:
+            if error is not None:
+                status = error.resp.status if isinstance(error, HttpError) else None
+                # Deleted or sent between the list and the get: it proves nothing. Any
+                # other failure could hide a draft that exists, and a step missing from
+                # the answer reads as "deleted by the user": refuse to answer instead.
+                if status != 404:
+                    failed.append(status)
+                log.info("gmail_draft_unread", id=request_id, status=status)
+                return
+            if not isinstance(response, dict):  # a part whose JSON did not parse
+                failed.append(None)
+                return
+            step = _header(response, STEP_HEADER)
+            if step:
+                steps[request_id] = step
+
+        for start in range(0, len(message_ids), BATCH_SIZE):
+            batch = BatchHttpRequest(callback=keep, batch_uri=self.batch_uri)
+            for message_id in message_ids[start : start + BATCH_SIZE]:
+                get = messages.get(
+                    userId=self.user,
+                    id=message_id,
+                    format="metadata",
+                    metadataHeaders=[STEP_HEADER],
+                )
+                batch.add(get, request_id=message_id)
+            self._execute(batch)
+        if failed:
+            raise GmailError(f"could not read {len(failed)} drafts' headers: {failed[0]}")
+        return steps
+
+    # --- writes -------------------------------------------------------------------------
+
+    def create_draft(self, draft: Draft, message: EmailMessage, thread_id: str | None) -> str:
+        """Put `message` in Drafts, in `thread_id`'s thread; the new draft's id."""
+        body: dict[str, Any] = {"raw": raw_of(message)}
+        if thread_id:
+            body["threadId"] = thread_id
+        drafts = self.service.users().drafts()
+        # Not retried after a 5xx or a dropped connection: the draft may exist already,
+        # and the cycle's ledger asks the mailbox (X-Ghostwatch-Step) before trying again.
+        create = drafts.create(userId=self.user, body={"message": body})
+        made = self._execute(create, idempotent=False)
+        return str(made["id"])
+
+    def rescue(self, message_key: str) -> None:
+        """Move a message out of Spam into the inbox (both labels in one call)."""
+        labels = {"removeLabelIds": ["SPAM"], "addLabelIds": ["INBOX"]}
+        messages = self.service.users().messages()
+        self._execute(messages.modify(userId=self.user, id=message_key, body=labels))
+
+    def deliver_digest(self, message: EmailMessage) -> str:
+        """Put the digest into the inbox, unread (no sending, no spam scan); its id."""
+        body = {"raw": raw_of(message), "labelIds": ["INBOX", "UNREAD"]}
+        messages = self.service.users().messages()
+        made = self._execute(messages.insert(userId=self.user, body=body), idempotent=False)
+        return str(made["id"])
+
+
+def _header(item: dict[str, Any], name: str) -> str | None:
+    for header in item.get("payload", {}).get("headers", []):
+        if header.get("name", "").lower() == name.lower():
+            return str(header.get("value", "")).strip()
+    return None

@@ -1,0 +1,353 @@
+"""Gmail through google-api-python-client: the `MailSource` read side.
+
+Headers come from `messages.get(format=metadata)` with only the headers decisions read
+(`metadataHeaders`), fetched in batches; bodies from `format=raw` for the few keys the
+engine asks about. Message keys are Gmail message ids; thread ids are Gmail's.
+
+References: Gmail API v1 `users.messages.list` / `users.messages.get`
+(https://developers.google.com/gmail/api/reference/rest/v1/users.messages) and batching
+(https://developers.google.com/gmail/api/guides/batch). The client's batch path ignores
+`api_endpoint` (API-NOTES.md), so the batch URI is passed explicitly.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
+
+from ghostwatch.mail import mime, parse
+from ghostwatch.model.calendar import CalendarEvent
+from ghostwatch.model.mail import Content, Folder, Message
+from ghostwatch.model.sync import SyncDelta
+from ghostwatch.providers.google.api import (
+    DEFAULT_POLICY,
+    GoogleApiError,
+    MalformedAnswer,
+    execute,
+    google_advice,
+    google_service,
+)
+from ghostwatch.providers.google.calendar import GoogleCalendar
+from ghostwatch.providers.google.sync import (
+    HISTORY_TYPES,
+    HistoryChanges,
+    SyncState,
+    contact_queries,
+    relabelled,
+)
+from ghostwatch.providers.retry import RetryPolicy
+
+log = structlog.get_logger(__name__)
+
+# The headers `parse.message_from_fields` reads: addresses, threading, dates, signals.
+METADATA_HEADERS = (
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    *sorted(parse.SIGNAL_HEADERS),
+)
+# Label → folder role, strongest first: a draft is a draft even if it is also in INBOX.
+_ROLES = (
+    ("DRAFT", Folder.DRAFTS),
+    ("TRASH", Folder.TRASH),
+    ("SPAM", Folder.JUNK),
+    ("SENT", Folder.SENT),
+    ("INBOX", Folder.INBOX),
+)
+PAGE_SIZE = 500  # messages.list maximum
+BATCH_SIZE = 50  # Google's advice for Gmail batches (max 100)
+
+
+class GmailError(GoogleApiError):
+    """Gmail answered with an error ghostwatch cannot work around."""
+
+
+def folder_of(labels: Iterable[str]) -> Folder:
+    present = set(labels)
+    return next((role for label, role in _ROLES if label in present), Folder.OTHER)
+
+
+def message_from_metadata(item: dict[str, Any]) -> Message:
+    """A `messages.get(format=metadata)` resource → `Message` (key = Gmail id)."""
+    fields: dict[str, list[str]] = {}
+    for header in item.get("payload", {}).get("headers", []):
+        fields.setdefault(header["name"].lower(), []).append(header.get("value", ""))
+    received = datetime.fromtimestamp(int(item.get("internalDate", "0")) / 1000, UTC)
+    message = parse.message_from_fields(fields, item["id"], folder_of(item.get("labelIds", [])))
+    fallback = message if message.date else _dated(message, received)
+    return _threaded(fallback, item.get("threadId"))
+
+
+def _dated(message: Message, when: datetime) -> Message:
+    return replace(message, date=when)
+
+
+def _threaded(message: Message, thread_id: str | None) -> Message:
+    return replace(message, thread_id=thread_id) if thread_id else message
+
+
+def gmail_service(api_endpoint: str, credentials: Any) -> Any:
+    """The real client from its bundled discovery document, at `api_endpoint`."""
+    return google_service("gmail", "v1", api_endpoint, credentials)
+
+
+class HistoryExpired(GmailError):
+    """history.list answered 404: the stored id is too old; a full sync is due."""
+
+
+class GmailSource:
+    """One Gmail mailbox, read through the API (implements `MailSource` and
+    `IncrementalSource`; what is read and when is explained in `gmail_sync`)."""
+
+    sync_name = "gmail"
+
+    def __init__(
+        self,
+        service: Any,
+        batch_uri: str | None = None,
+        user: str = "me",
+        calendar: GoogleCalendar | None = None,
+        retry: RetryPolicy = DEFAULT_POLICY,
+        *,
+        since: datetime | None = None,
+    ) -> None:
+        self.retry = retry
+        self.service = service
+        self.batch_uri = batch_uri
+        self.user = user
+        self.calendar = calendar
+        self.since = since
+        """Sent mail older than this is not read on a first sync (None: all of it)."""
+        self.state: SyncState | None = None
+        self._contents: dict[str, Content] = {}
+
+    def _execute(self, request: Any) -> Any:
+        return execute(request, GmailError, policy=self.retry)
+
+    # --- IncrementalSource ---------------------------------------------------------------
+
+    def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
+        self.state = SyncState(cursor, {m.key: m for m in headers} if cursor else {})
+
+    @property
+    def resumed(self) -> bool:
+        return self.state is not None
+
+    def delta(self) -> SyncDelta | None:
+        return None if self.state is None else self.state.pending
+
+    def committed(self) -> None:
+        if self.state is not None:
+            self.state.pending = None
+
+    # --- MailSource --------------------------------------------------------------------
+
+    def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
+        state = self.state = self.state or SyncState()
+        if state.history_id is not None:
+            try:
+                self._poll(state)
+            except HistoryExpired:
+                log.info("gmail_history_expired", action="full sync")
+                state.history_id = None
+        if state.history_id is None:
+            self._first_sync(state)
+        if progress is not None:
+            progress(len(state.headers))
+        return list(state.headers.values())
+
+    def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
+        """Bodies are fetched once per process: a Gmail message never changes."""
+        messages = self.service.users().messages()
+        wanted = sorted(set(keys) - self._contents.keys())
+        raw = self._batched(wanted, lambda i: messages.get(userId=self.user, id=i, format="raw"))
+        self._contents.update((key, _content(item)) for key, item in raw.items())
+        return {key: self._contents[key] for key in keys if key in self._contents}
+
+    def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
+        """The account's Calendar (and Meet attendance) when given one; no events otherwise."""
+        return self.calendar.events(start, end) if self.calendar is not None else ()
+
+    # --- first sync ----------------------------------------------------------------------
+
+    def _first_sync(self, state: SyncState) -> None:
+        profile = self._execute(self.service.users().getProfile(userId=self.user))
+        started = str(profile["historyId"])
+        state.reset(started)
+        # The id counts only once everything is read: a sync cut short must leave none,
+        # or the next poll would read later changes only, never what this one missed.
+        state.history_id = None
+        after = f" after:{int(self.since.timestamp())}" if self.since is not None else ""
+        sent_threads = {t for _, t in self._listed("in:sent" + after)}
+        state.put(self._threads(sorted(sent_threads)))
+        sent = [m for m in state.headers.values() if m.folder == Folder.SENT]
+        me = str(profile.get("emailAddress", "")).lower()
+        extra: set[str] = set()
+        attendees = self._attendees(sent)
+        for query in contact_queries(sent, attendees, me, self.since):
+            extra.update(i for i, _ in self._listed(query) if i not in state.headers)
+        state.put(self._metadata(sorted(extra)))
+        state.history_id = started
+        log.info("gmail_first_sync", threads=len(sent_threads), messages=len(state.headers))
+
+    def _attendees(self, sent: Sequence[Message]) -> set[str]:
+        """People I met since the look-back began (or since my first sent message)."""
+        dates = [m.date for m in sent if m.date is not None]
+        start = self.since or (min(dates) if dates else None)
+        if self.calendar is None or start is None:
+            return set()
+        events = self.calendar.events(start, start)
+        return {a.address.email for e in events for a in e.attendees if not a.is_resource}
+
+    def _listed(self, query: str) -> Iterator[tuple[str, str]]:
+        """(message id, thread id) of every message matching `query`, Spam included."""
+        messages = self.service.users().messages()
+        token: str | None = None
+        while True:
+            request = messages.list(
+                userId=self.user, q=query, includeSpamTrash=True, maxResults=PAGE_SIZE,
+                pageToken=token,
+            )  # fmt: skip
+            page = self._execute(request)
+            yield from ((m["id"], m.get("threadId", "")) for m in page.get("messages", []))
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
+    def _threads(self, thread_ids: Sequence[str]) -> list[Message]:
+        threads = self.service.users().threads()
+
+        def get(thread_id: str) -> Any:
+            return threads.get(
+                userId=self.user, id=thread_id, format="metadata",
+                metadataHeaders=list(METADATA_HEADERS),
+            )  # fmt: skip
+
+        found = self._batched(thread_ids, get)
+        return [
+            message_from_metadata(item)
+            for thread_id in thread_ids
+            for item in found.get(thread_id, {}).get("messages", [])
+        ]
+
+    def _metadata(self, ids: Sequence[str]) -> list[Message]:
+        messages = self.service.users().messages()
+
+        def get(message_id: str) -> Any:
+            return messages.get(
+                userId=self.user, id=message_id, format="metadata",
+                metadataHeaders=list(METADATA_HEADERS),
+            )  # fmt: skip
+
+        found = self._batched(ids, get)
+        return [message_from_metadata(found[i]) for i in ids if i in found]
+
+    # --- later polls ---------------------------------------------------------------------
+
+    def _poll(self, state: SyncState) -> None:
+        changes, history_id = self._history(str(state.history_id))
+        state.drop(changes.deleted)
+        known = state.threads()
+        new_threads = sorted(t for t in changes.sent_threads if t and t not in known)
+        state.put(self._threads(new_threads))
+        fetch = sorted(i for i in changes.added if i not in state.headers)
+        state.put(self._metadata(fetch))
+        for key, labels in changes.labels.items():
+            cached = state.headers.get(key)
+            if cached is not None and key not in changes.deleted:
+                state.put([relabelled(cached, folder_of(labels))])
+        state.advance(history_id)
+
+    def _history(self, start: str) -> tuple[HistoryChanges, str]:
+        history = self.service.users().history()
+        changes, token, latest = HistoryChanges(), None, start
+        while True:
+            request = history.list(
+                userId=self.user, startHistoryId=start, historyTypes=list(HISTORY_TYPES),
+                maxResults=PAGE_SIZE, pageToken=token,
+            )  # fmt: skip
+            try:
+                page = self._execute(request)
+            except GmailError as error:
+                if error.status == 404:
+                    raise HistoryExpired(str(error)) from error
+                raise
+            for record in page.get("history", []):
+                changes.read(record)
+            # The id to store comes with the last page (API-NOTES.md).
+            latest, token = str(page.get("historyId", latest)), page.get("nextPageToken")
+            if not token:
+                return changes, latest
+
+    # --- batches -------------------------------------------------------------------------
+
+    def _batched(self, ids: Sequence[str], request: Callable[[str], Any]) -> dict[str, Any]:
+        """Run `request(id)` for every id, BATCH_SIZE calls per HTTP request.
+
+        A part can fail alone (429 inside a 200 batch): those are sent again, after the
+        wait they ask for. A part gone (404: deleted since it was listed) is skipped; any
+        other failure raises, because a message silently missing could read as silence.
+        """
+        found: dict[str, Any] = {}
+        pending = list(ids)
+        for attempt in range(self.retry.attempts):
+            failed = self._batch_round(pending, request, found)
+            again = {i: e for i, e in failed.items() if google_advice(e) is not None}
+            fatal = [e for i, e in failed.items() if i not in again and _status(e) != 404]
+            if fatal:
+                first = fatal[0]
+                raise GmailError(f"{len(fatal)} batched calls failed: {first}", _status(first))
+            if not again:
+                return found
+            if attempt + 1 < self.retry.attempts:
+                self.retry.pause(attempt, max(_asked(e, self.retry) for e in again.values()))
+            pending = list(again)
+        raise GmailError(f"{len(pending)} batched calls still failing after retries", 429)
+
+    def _batch_round(
+        self, ids: Sequence[str], request: Callable[[str], Any], found: dict[str, Any]
+    ) -> dict[str, Exception]:
+        failed: dict[str, Exception] = {}
+
+        def keep(request_id: str, response: Any, error: Exception | None) -> None:
+            if error is not None:
+                failed[request_id] = error
+            elif isinstance(response, str):
+                # A part whose JSON did not parse comes back as text (as `execute` does).
+                failed[request_id] = MalformedAnswer(f"not JSON: {response[:40]!r}")
+            else:
+                found[request_id] = response
+
+        for start in range(0, len(ids), BATCH_SIZE):
+            batch = BatchHttpRequest(callback=keep, batch_uri=self.batch_uri)
+            for item_id in ids[start : start + BATCH_SIZE]:
+                batch.add(request(item_id), request_id=item_id)
+            self._execute(batch)
+        return failed
+
+
+def _status(error: Exception) -> int:
+    return int(error.resp.status) if isinstance(error, HttpError) else 0
+
+
+def _asked(error: Exception, policy: RetryPolicy) -> float:
+    found = google_advice(error, policy.now)
+    return found.after if found is not None else 0.0
+
+
+def _content(item: dict[str, Any]) -> Content:
+    data = base64.urlsafe_b64decode(item["raw"] + "=" * (-len(item["raw"]) % 4))
+    return mime.content_of(data)

@@ -1,0 +1,158 @@
+"""Outlook / Microsoft 365 through Microsoft Graph: the `MailActions` write side.
+
+Every write makes something the user can see and undo; nothing here sends mail.
+
+- A draft answering a message: `createReply` on it (201, a draft in its conversation,
+  with Outlook's threading headers), carrying the `X-Ghostwatch-Step` header — Graph
+  sets custom `x-` headers only when a message is created (API-NOTES.md) — and our
+  subject, recipients and body in that same call, so no stepped draft is ever empty.
+  A draft starting a conversation: one create in Drafts with all of it.
+- Junk rescue: `move` to the Inbox; with immutable ids the message keeps its key.
+- The digest: created in the Inbox, unread, in one request: PR_MESSAGE_FLAGS (0x0E07)
+  without MSGFLAG_UNSENT makes it a received message and not a draft (API-NOTES.md), and
+  without MSGFLAG_READ an unread one; `isRead: false` says the same. A second request to
+  mark it unread could fail after the create, leaving a read digest that the next cycle
+  would find by its Message-ID and count as delivered.
+- The mailbox's own proof of existing steps: a delta of Drafts expanding the header as
+  the named property Exchange stores a custom internet header in (PS_INTERNET_HEADERS,
+  `String {00020386-0000-0000-C000-000000000046} Name X-Ghostwatch-Step`): extended
+  properties are readable on any item, where `internetMessageHeaders` is transport data.
+
+References: https://learn.microsoft.com/en-us/graph/api/message-createreply,
+…/message-update, …/message-move, …/user-post-messages,
+https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxcmsg (flags,
+2.2.1.6 PidTagMessageFlags).
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import getaddresses
+from typing import Any
+
+from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.microsoft.graph import GraphClient
+from ghostwatch.providers.microsoft.sync import FolderSync, Synced
+
+STEP_HEADER = "X-Ghostwatch-Step"
+STEP_PROPERTY = f"String {{00020386-0000-0000-C000-000000000046}} Name {STEP_HEADER}"
+STEP_EXPAND = f"singleValueExtendedProperties($filter=id eq '{STEP_PROPERTY}')"
+MESSAGE_FLAGS = {"id": "Integer 0x0E07", "value": "0"}
+"""PR_MESSAGE_FLAGS with neither MSGFLAG_UNSENT (0x8) nor MSGFLAG_READ (0x1): a received,
+unread message. A client sets these bits only until the message is first saved
+(MS-OXCMSG 2.2.1.6), so the create is the one request that can decide both."""
+
+
+def _step_of(_folder: str, item: dict[str, Any]) -> str | None:
+    for prop in item.get("singleValueExtendedProperties") or []:
+        if str(prop.get("id", "")).lower() == STEP_PROPERTY.lower():
+            return str(prop.get("value", "")).strip() or None
+    return None
+
+
+def _people(value: str | None) -> list[dict[str, Any]]:
+    pairs = getaddresses([value]) if value else []
+    return [{"emailAddress": {"name": name, "address": address}} for name, address in pairs
+            if address]  # fmt: skip
+
+
+def _custom_headers(message: EmailMessage) -> list[dict[str, str]]:
+    """The message's own `X-` fields, the only ones Graph lets a client set."""
+    return [{"name": k, "value": str(v)} for k, v in message.items() if k.lower().startswith("x-")]
+
+
+def _body(draft_html: str, text: str) -> dict[str, str]:
+    return {"contentType": "html", "content": draft_html} if draft_html else {
+        "contentType": "text", "content": text}  # fmt: skip
+
+
+class OutlookActions:
+    """One Outlook mailbox's writes (implements `MailActions`)."""
+
+    def __init__(self, client: GraphClient) -> None:
+        self.client = client
+        self.drafts = FolderSync(client, ("drafts",), "isDraft", _step_of, expand=STEP_EXPAND)
+
+    # --- reading back what ghostwatch wrote ---------------------------------------------
+
+    def existing_steps(self) -> dict[str, str]:
+        """step key → draft id, for every draft carrying X-Ghostwatch-Step (one request
+        when nothing changed: a delta of Drafts)."""
+        synced: Synced = self.drafts.poll()
+        self.drafts.commit(synced)
+        return {step: key for key, step in synced.items["drafts"].items() if step}
+
+    def find_message(self, message_id: str) -> str | None:
+        """The immutable id of the message with this Message-ID (no brackets), if any."""
+        quoted = f"<{message_id}>".replace("'", "''")
+        found = self.client.request(
+            "GET",
+            f"{self.client.mailbox}/messages",
+            params={"$filter": f"internetMessageId eq '{quoted}'", "$select": "id"},
+        )
+        value = found.json().get("value") or []
+        return str(value[0]["id"]) if value else None
+
+    # --- writes -------------------------------------------------------------------------
+
+    def create_draft(self, draft: Draft, message: EmailMessage, thread_id: str | None) -> str:
+        """A draft in Drafts: a reply in the answered message's conversation when it is
+        in the mailbox, else a new message; its id."""
+        headers = _custom_headers(message)
+        content = {
+            "subject": draft.subject,
+            "toRecipients": _people(message.get("To")),
+            "ccRecipients": _people(message.get("Cc")),
+            "body": _body(draft.html, draft.text),
+        }
+        answered = self.find_message(draft.in_reply_to) if draft.in_reply_to else None
+        if answered is None:
+            made = self.client.request(
+                "POST",
+                f"{self.client.mailbox}/messages",
+                json={**content, "internetMessageHeaders": headers},
+            )
+            return str(made.json()["id"])
+        # The whole draft in the one call that makes it: createReply takes "any writeable
+        # properties" of the reply (https://learn.microsoft.com/graph/api/message-createreply).
+        # A separate PATCH could fail after the create, leaving a stepped but empty draft
+        # that the next cycle would adopt as done.
+        reply = self.client.request(
+            "POST",
+            f"{self.client.mailbox}/messages/{answered}/createReply",
+            json={"message": {**content, "internetMessageHeaders": headers}},
+        )
+        return str(reply.json()["id"])
+
+    def rescue(self, message_key: str) -> None:
+        """Move a message out of Junk Email into the Inbox (its immutable id stays)."""
+        path = f"{self.client.mailbox}/messages/{message_key}/move"
+        self.client.request("POST", path, json={"destinationId": "inbox"})
+
+    def deliver_digest(self, message: EmailMessage) -> str:
+        """The digest in the Inbox as a received, unread message (never sent); its id."""
+        html = _part(message, "html")
+        made = self.client.request(
+            "POST",
+            f"{self.client.mailbox}/mailFolders/inbox/messages",
+            json={
+                "subject": str(message.get("Subject", "")),
+                "from": next(iter(_people(message.get("From"))), None),
+                "toRecipients": _people(message.get("To")),
+                "body": _body(html, _part(message, "plain")),
+                "internetMessageId": str(message.get("Message-ID", "")),
+                "internetMessageHeaders": _custom_headers(message),
+                "isRead": False,
+                "singleValueExtendedProperties": [MESSAGE_FLAGS],
+            },
+        )
+        return str(made.json()["id"])
+
+
+def _part(message: EmailMessage, subtype: str) -> str:
+    body = message.get_body(preferencelist=(subtype,))
+    return (
+        str(body.get_content())
+        if body is not None and body.get_content_subtype() == subtype
+        else ""
+    )

@@ -1,0 +1,220 @@
+"""Outlook / Microsoft 365 through Microsoft Graph: the `MailSource` read side.
+
+Mail comes from one delta round per mail folder: the Inbox, Sent Items, Junk Email and
+Drafts, and also Archive and every folder of the user's own, since a reply counts in any
+folder (DESIGN.md §1; which folders: `outlook_folders.py`). The rounds are bundled into
+JSON batches (`outlook_sync.py`) and select only what decisions read:
+`internetMessageHeaders` (the same fields the Maildir reader parses), plus
+`conversationId` and `receivedDateTime`. Exchange keeps no internet headers for the copy
+in Sent Items; those messages' headers are read once from their MIME (`/$value`).
+Message keys are immutable ids, so a message moved between folders (a junk rescue, an
+archived reply) keeps its key. A message in a folder of no role (Archive,
+Clients/Contoso) is role OTHER and carries its folder in `Message.place`, so a restarted
+process files it back where it was. Bodies are the MIME (`/$value`), batched. Meetings
+come from `outlook_calendar.py`.
+
+`since` is a look-back: only mail received from then on is read (`$filter=
+receivedDateTime ge …` on the first delta call), which keeps a first sync of a large
+mailbox small. The source keeps the folders' state between polls. With
+`auto_commit=False` a poll is only staged: the caller makes it current with `commit()`
+after recording what it decided, and may store `cursors` (the folders' delta links)
+with `tx.set_cursor`. The cursor the cycle stores (`delta()`) holds the delta links and
+the folder tree; one written before every folder was read (the four links alone) is
+continued, and the other folders are read in full once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from ghostwatch.mail import mime, parse
+from ghostwatch.model.calendar import CalendarEvent
+from ghostwatch.model.mail import Content, Message
+from ghostwatch.model.sync import SyncDelta
+from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.folders import ROLES, Tree, role_of
+from ghostwatch.providers.microsoft.graph import GraphClient, Part
+from ghostwatch.providers.microsoft.sync import MAX_PAGE, FolderSync, Synced
+
+log = structlog.get_logger(__name__)
+
+SELECT = "internetMessageHeaders,conversationId,receivedDateTime"
+_ROLE_KEYS = {role: key for key, role in ROLES.items()}
+
+
+def _flat(synced: Synced) -> dict[str, Message]:
+    """Every message once (one that moved may, for a poll, be in two folders' lists)."""
+    return {key: m for folder in synced.items.values() for key, m in folder.items()}
+
+
+def _placed(message: Message, folder: str, thread: object) -> Message:
+    """The message in its conversation (Graph's `conversationId`, when given), with its
+    folder itself when no role says it (`Message.place`); parsed with `role_of(folder)`."""
+    place = None if folder in ROLES else folder
+    thread_id = str(thread) if thread else message.thread_id
+    return replace(message, place=place, thread_id=thread_id)
+
+
+def _synced(cursor: str | None) -> tuple[dict[str, str], Tree]:
+    """(links, tree) of a stored cursor: `{"links", "tree"}`, or the four folders' links
+    alone, as a cursor was before every folder was read."""
+    data: dict[str, Any] = json.loads(cursor) if cursor else {}
+    if "links" not in data:
+        return {str(k): str(v) for k, v in data.items()}, Tree()
+    return dict(data["links"]), Tree.from_data(data.get("tree"))
+
+
+def received_of(item: dict[str, Any]) -> datetime | None:
+    value = item.get("receivedDateTime")
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def message_from_item(folder: str, item: dict[str, Any]) -> Message:
+    """A delta item → `Message` (key = immutable id, thread = conversationId)."""
+    fields: dict[str, list[str]] = {}
+    for header in item.get("internetMessageHeaders") or []:
+        fields.setdefault(str(header["name"]).lower(), []).append(str(header.get("value", "")))
+    message = parse.message_from_fields(fields, item["id"], role_of(folder), received_of(item))
+    return _placed(message, folder, item.get("conversationId"))
+
+
+class OutlookSource:
+    """One Outlook mailbox, read through Graph (implements `MailSource` and
+    `IncrementalSource`: the cycle stores the folders' delta links with the headers they
+    cover, so a restarted process continues the deltas instead of reading everything)."""
+
+    sync_name = "outlook"
+
+    def __init__(
+        self,
+        client: GraphClient,
+        calendar: OutlookCalendar | None = None,
+        *,
+        auto_commit: bool = True,
+        page_size: int = MAX_PAGE,
+        since: datetime | None = None,
+    ) -> None:
+        self.client = client
+        self.calendar = calendar
+        self.auto_commit = auto_commit
+        self.sync = FolderSync(
+            client,
+            None,  # every mail folder of the mailbox
+            SELECT,
+            message_from_item,
+            page_size,
+            complete=lambda item: bool(item.get("internetMessageHeaders")),
+            repair=self._from_mime,
+            since=since,
+        )
+        self._staged: Synced | None = None
+        self._stored: Synced | None = None
+        """What the store holds (None: never resumed, as in a one-shot scan)."""
+
+    # --- IncrementalSource -------------------------------------------------------------
+
+    def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
+        links, tree = _synced(cursor)
+        items: dict[str, dict[str, Message]] = {}
+        for message in headers if links else ():
+            folder = message.place or _ROLE_KEYS.get(message.folder)
+            if folder is not None:
+                items.setdefault(folder, {})[message.key] = message
+        self._stored = Synced(items, links, tree)
+        self.sync.commit(self._stored)
+
+    @property
+    def resumed(self) -> bool:
+        return self._stored is not None
+
+    def delta(self) -> SyncDelta | None:
+        """The difference between what the store holds and the newest poll."""
+        current = self._staged or self.sync.committed
+        if not current.links:
+            return None
+        stored = self._stored or Synced()
+        before, after = _flat(stored), _flat(current)
+        upserts = {key: m for key, m in after.items() if before.get(key) != m}
+        removed = set(before) - set(after)
+        tree = (current.tree or Tree()).data()
+        cursor = json.dumps({"links": dict(sorted(current.links.items())), "tree": tree})
+        return SyncDelta(cursor, upserts, removed, reset=not stored.links)
+
+    def committed(self) -> None:
+        self.commit()
+        self._stored = self.sync.committed
+
+    # --- cursors ------------------------------------------------------------------------
+
+    @property
+    def cursors(self) -> dict[str, str]:
+        """Folder → committed delta link (what the next poll continues from)."""
+        return dict(self.sync.committed.links)
+
+    def commit(self) -> dict[str, str]:
+        """Make the last poll current; returns the new cursors to store."""
+        if self._staged is not None:
+            self.sync.commit(self._staged)
+            self._staged = None
+        return self.cursors
+
+    def _from_mime(self, wanted: list[tuple[str, dict[str, Any]]]) -> dict[str, Message]:
+        """Messages Graph gave no headers for (Sent Items), read from their MIME: the same
+        header block the Maildir reader parses. Batched, 20 to a request."""
+        box = self.client.mailbox
+        parts = [Part(f"v{n}", f"{box}/messages/{item['id']}/$value")
+                 for n, (_, item) in enumerate(wanted)]  # fmt: skip
+        slim = [
+            (n, item["id"]) for n, (_, item) in enumerate(wanted) if "conversationId" not in item
+        ]
+        parts += [Part(f"p{n}", f"{box}/messages/{key}?$select={SELECT}") for n, key in slim]
+        answers = self.client.batch(parts)
+        found: dict[str, Message] = {}
+        for n, (folder, item) in enumerate(wanted):
+            mime, props = answers[f"v{n}"], answers.get(f"p{n}")
+            if not mime.ok():
+                log.info("outlook_message_unread", status=mime.status)
+                continue
+            full = {**item, **(props.json() if props is not None and props.ok() else {})}
+            message = parse.parse_headers(mime.content(), item["id"], role_of(folder),
+                                          received_of(full))  # fmt: skip
+            found[item["id"]] = _placed(message, folder, full.get("conversationId"))
+        return found
+
+    # --- MailSource ---------------------------------------------------------------------
+
+    def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
+        staged = self.sync.poll()
+        self._staged = staged
+        if self.auto_commit:
+            self.commit()
+        messages = list(_flat(staged).values())
+        if progress is not None:
+            progress(len(messages))
+        return messages
+
+    def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
+        wanted = sorted(set(keys))
+        parts = [Part(str(n), f"{self.client.mailbox}/messages/{key}/$value")
+                 for n, key in enumerate(wanted)]  # fmt: skip
+        answers = self.client.batch(parts)
+        contents: dict[str, Content] = {}
+        for n, key in enumerate(wanted):
+            answer = answers[str(n)]
+            if not answer.ok():
+                log.info("outlook_body_unread", status=answer.status)
+                continue
+            contents[key] = mime.content_of(answer.content())
+        return contents
+
+    def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
+        """The mailbox's calendar (and Teams attendance) when given one; else none."""
+        return self.calendar.events(start, end) if self.calendar is not None else ()

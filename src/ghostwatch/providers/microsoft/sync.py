@@ -1,0 +1,298 @@
+"""Delta sync of Outlook mail folders: one delta per folder, all in one batch.
+
+Graph tracks changes per folder (`mailFolders/{id}/messages/delta`,
+https://learn.microsoft.com/en-us/graph/delta-query-messages). Each folder's round is one
+request of a JSON batch, so an idle poll — every folder answering an empty page with its
+delta link — is a single HTTP request while there are fewer than 20 folders; folders
+with more pages keep going in the next batch until every one has its `@odata.deltaLink`.
+A folder whose link is too old (410 / syncStateNotFound) is read again in full, alone;
+the others keep theirs.
+
+The folders are given (Drafts, for the mailbox's proof of a step) or are every mail
+folder of the mailbox (`outlook_folders.py`): then the folder tree's own delta rides in
+the same batches, a folder that appears is read from scratch in the same poll, and one
+that is deleted (or moved into Deleted Items) takes its messages with it.
+
+A message that moves keeps its immutable id: it leaves one folder (`@removed`) and enters
+another. Each folder's messages are kept apart, so the order in which the folders'
+answers are applied cannot lose it; and a message that left a folder without turning up
+in another read this poll (the batch may have read the second folder a moment before the
+move) is looked up by id before it is let go: it is kept if it sits in a folder that is
+read, and the tree is read again if its folder is one not known yet.
+
+Exchange does not always send what `$select` asked: a read-state change comes as a slim
+item (id, isRead, parentFolderId; microsoftgraph/microsoft-graph-docs#7776), which keeps
+what was known, and some messages lack a property the owner needs (Sent Items have no
+internet headers): those go to the owner's `repair`, in one batch after the rounds.
+
+A poll never changes the committed state: `poll()` returns a `Synced` (the folders'
+messages, their new delta links, the tree) that the owner makes current with `commit()`
+once what it decided from them is safely recorded. Until then the next poll starts again
+from the last committed links; replaying a delta is harmless (entries are upserts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+
+from ghostwatch.providers.microsoft.folders import Tree, TreeRound
+from ghostwatch.providers.microsoft.graph import (
+    Answer,
+    DeltaExpired,
+    GraphClient,
+    OutlookError,
+    Part,
+    checked,
+)
+
+log = structlog.get_logger(__name__)
+
+MAX_PAGE = 1000
+"""The largest page Graph serves for message delta (`Prefer: odata.maxpagesize`)."""
+LOOKUPS = 2
+"""How many times a poll looks up messages that left a folder (and reads the tree again
+for one whose folder it did not know) before it lets them go."""
+Item = dict[str, Any]
+Repair = Callable[[list[tuple[str, Item]]], dict[str, Any]]
+"""(folder, item) of items that lack what `convert` needs → id → converted."""
+
+
+@dataclass(frozen=True)
+class Synced:
+    """Folder → message id → what `convert` made of the item; folder → delta link; and,
+    when every folder is read, the folder tree."""
+
+    items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    links: Mapping[str, str] = field(default_factory=dict)
+    tree: Tree | None = None
+
+
+class FolderSync:
+    """Delta rounds for a set of folders (given, or `None`: every mail folder of the
+    mailbox), converting each message item once."""
+
+    def __init__(
+        self,
+        client: GraphClient,
+        folders: tuple[str, ...] | None,
+        select: str,
+        convert: Callable[[str, Item], Any],
+        page_size: int = MAX_PAGE,
+        *,
+        complete: Callable[[Item], bool] = lambda _item: True,
+        repair: Repair | None = None,
+        since: datetime | None = None,
+        expand: str = "",
+    ) -> None:
+        self.client = client
+        self.folders = folders
+        self.select = select
+        self.convert = convert
+        self.page_size = page_size
+        self.complete = complete
+        self.repair = repair
+        self.since = since
+        self.expand = expand
+        self.committed = Synced()
+        self.resyncs = 0
+        """How many folders had to be read in full again after their link expired."""
+
+    def commit(self, synced: Synced) -> None:
+        self.committed = synced
+
+    def poll(self) -> Synced:
+        """Every folder brought up to date (from the committed state)."""
+        run = _Poll(self)
+        run.rounds()
+        for _ in range(LOOKUPS):
+            if not run.look_up_lost():
+                break
+            run.read_tree_again()
+        run.repair()
+        return run.result()
+
+    def part(self, part_id: str, folder: str, link: str | None) -> Part:
+        """The next page of a round, or (no link) a fresh round of the whole folder."""
+        headers = {"Prefer": f"odata.maxpagesize={self.page_size}"}
+        if link is not None:
+            return Part(part_id, self.client.relative(link), headers=headers)
+        box = self.client.mailbox
+        url = f"{box}/mailFolders/{folder}/messages/delta?$select={self.select}"
+        if self.since is not None:
+            # The one filter message delta takes; it travels in the links from then on.
+            url += "&$filter=" + quote(f"receivedDateTime ge {_stamp(self.since)}")
+        return Part(part_id, url + self._expand(), headers=headers)
+
+    def _expand(self) -> str:
+        return "&$expand=" + quote(self.expand) if self.expand else ""
+
+    def lookup(self, part_id: str, message_id: str) -> Part:
+        select = f"{self.select},parentFolderId"
+        return Part(part_id, f"{self.client.mailbox}/messages/{message_id}?$select={select}"
+                    + self._expand())  # fmt: skip
+
+    def too_old(self, item: Item) -> bool:
+        received = item.get("receivedDateTime")
+        if self.since is None or not received:
+            return False
+        return datetime.fromisoformat(str(received).replace("Z", "+00:00")) < self.since
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Poll:
+    """One poll's state: the folders' messages and links as the answers come in."""
+
+    def __init__(self, sync: FolderSync) -> None:
+        self.sync = sync
+        committed = sync.committed
+        tree = committed.tree or Tree()
+        self.tree = TreeRound(sync.client, tree, sync.page_size) if sync.folders is None else None
+        start = tuple(tree.watched()) if sync.folders is None else sync.folders
+        self.items = {f: dict(committed.items.get(f, {})) for f in start}
+        self.pending = {f: committed.links.get(f) for f in start}
+        self.links: dict[str, str] = {}
+        self.missing: list[tuple[str, Item]] = []
+        self.left: dict[str, str] = {}
+        """Message id → the folder it left this poll."""
+        self.looked: set[str] = set()
+        self.ids: dict[str, str] = {}
+
+    def _id(self, folder: str) -> str:
+        return self.ids.setdefault(folder, f"m{len(self.ids)}")
+
+    def rounds(self) -> None:
+        """Batches until the tree is read and every folder has its delta link."""
+        while self.pending or (self.tree is not None and not self.tree.done):
+            tree_parts = self.tree.parts() if self.tree is not None else []
+            asked = dict(self.pending)
+            parts = [self.sync.part(self._id(f), f, link) for f, link in asked.items()]
+            answers = self.sync.client.batch(tree_parts + parts)
+            if self.tree is not None and tree_parts:
+                self.tree.take(answers)
+                if self.tree.done:  # it was not before: parts are asked only until then
+                    self._adopt(self.tree.tree())
+            for folder, link in asked.items():
+                self._folder(folder, link, answers[self._id(folder)])
+
+    def read_tree_again(self) -> None:
+        if self.tree is not None:
+            self.tree.again()
+            self.rounds()
+
+    def _adopt(self, tree: Tree) -> None:
+        """Start the folders that appeared, drop the ones that went (with their mail)."""
+        watched = tree.watched()
+        for folder in watched:
+            if folder not in self.items:
+                self.items[folder], self.pending[folder] = {}, None
+        for folder in set(self.items) - set(watched):
+            log.info("outlook_folder_dropped", messages=len(self.items[folder]))
+            del self.items[folder]
+            self.pending.pop(folder, None)
+            self.links.pop(folder, None)
+
+    def _folder(self, folder: str, asked: str | None, answer: Answer) -> None:
+        if folder not in self.items:
+            return  # dropped by the tree in this very batch
+        if answer.status == 404 and self.tree is not None:
+            self._vanished(folder)
+            return
+        done, link = self._step(folder, answer)
+        if link is None and asked is None:
+            raise OutlookError(f"Microsoft Graph refused a fresh delta of {folder}")
+        if done and link is not None:
+            self.links[folder] = link
+            del self.pending[folder]
+        else:
+            self.pending[folder] = link
+
+    def _vanished(self, folder: str) -> None:
+        """A folder that is gone though the tree still had it: keep what was known of it
+        for now and read the tree again, which drops it if it really went."""
+        committed = self.sync.committed
+        self.items[folder] = dict(committed.items.get(folder, {}))
+        del self.pending[folder]
+        if folder in committed.links:
+            self.links[folder] = committed.links[folder]
+        if self.tree is not None:
+            self.tree.again()
+
+    def _step(self, folder: str, answer: Answer) -> tuple[bool, str | None]:
+        """Apply one page: (True, delta link) at the end of the round, (False, next link)
+        before it, (False, None) to read the folder again from scratch."""
+        try:
+            page = checked(answer, "a folder's delta").json()
+        except DeltaExpired:
+            self.sync.resyncs += 1
+            self.items[folder] = {}
+            return False, None
+        for item in page.get("value", []):
+            self._item(folder, item)
+        if "@odata.nextLink" in page:
+            return False, str(page["@odata.nextLink"])
+        return True, str(page["@odata.deltaLink"])
+
+    def _item(self, folder: str, item: Item) -> None:
+        sync, message_id = self.sync, item["id"]
+        if "@removed" in item:
+            if self.items[folder].pop(message_id, None) is not None:
+                self.left[message_id] = folder
+        elif not any(name in item for name in sync.select.split(",")):
+            self.missing.append((folder, item))  # slim: kept if known (see `repair`)
+        elif sync.complete(item):
+            self.items[folder][message_id] = sync.convert(folder, item)
+        else:
+            self.items[folder].pop(message_id, None)
+            self.missing.append((folder, item))
+
+    def look_up_lost(self) -> bool:
+        """Messages that left a folder and are in none read now, looked up by id: kept
+        where they are if that folder is read. True if one sits in a folder the tree does
+        not know yet (read the tree again)."""
+        if self.tree is None:
+            return False
+        present = {m for messages in self.items.values() for m in messages}
+        lost = [m for m in self.left if m not in present and m not in self.looked]
+        if not lost:
+            return False
+        self.looked.update(lost)
+        parts = [self.sync.lookup(f"l{n}", m) for n, m in enumerate(lost)]
+        answers = self.sync.client.batch(parts)
+        unknown = [self._found(answers[f"l{n}"]) for n in range(len(lost))]  # each placed
+        return any(unknown)
+
+    def _found(self, answer: Answer) -> bool:
+        """Place a looked-up message; True if its folder is not known yet."""
+        if answer.status == 404:
+            return False  # deleted for good
+        item = checked(answer, "a message that left a folder").json()
+        tree = self.tree.tree() if self.tree is not None else Tree()
+        parent = str(item.get("parentFolderId") or "")
+        folder = tree.key_of(parent)
+        if folder is None or folder not in self.items or self.sync.too_old(item):
+            return not tree.knows(parent)
+        self.left.pop(str(item["id"]), None)
+        self._item(folder, item)
+        return False
+
+    def repair(self) -> None:
+        wanted = [(f, item) for f, item in self.missing
+                  if f in self.items and item["id"] not in self.items[f]]  # fmt: skip
+        if wanted and self.sync.repair is not None:
+            found = self.sync.repair(wanted)
+            for folder, item in wanted:
+                if item["id"] in found:
+                    self.items[folder][item["id"]] = found[item["id"]]
+
+    def result(self) -> Synced:
+        tree = self.tree.tree() if self.tree is not None else None
+        return Synced(self.items, self.links, tree)

@@ -1,8 +1,0 @@
-"""Local emulators of provider REST APIs (DESIGN.md §3), for tests and `ghostwatch demo`.
-
-`GmailSandbox` emulates Gmail API v1 over real HTTP on 127.0.0.1; see `app.py`.
-"""
-
-from ghostwatch.sandbox.app import GmailSandbox, Write
-
-__all__ = ["GmailSandbox", "Write"]

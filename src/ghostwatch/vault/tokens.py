@@ -1,0 +1,121 @@
+"""The token vault: one encrypted file per entry under a data directory.
+
+Files are 0600 in a 0700 directory and written atomically (a temporary file in the
+same directory, fsync, rename, fsync of the directory: POSIX rename(2) replaces the
+name in one step, so a crash leaves the old file or the new one, never half of one).
+There is no way to build a vault without a key: tokens are never stored in clear.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ghostwatch.errors import KEY_HOWTO, MissingKey, UserError
+from ghostwatch.vault.keys import SecretKey
+
+SUFFIX = ".secret"
+# Entry names become file names: no separators, no dot files, no surprises.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
+
+
+class TokenVault:
+    def __init__(self, directory: Path, key: SecretKey | None) -> None:
+        if key is None:
+            raise MissingKey(f"refusing to store tokens in clear: {KEY_HOWTO}")
+        self.directory = directory
+        self._key = key
+
+    def put(self, name: str, secret: bytes) -> None:
+        path = self._path(name)
+        self._ensure_directory()
+        _write_atomically(path, self._key.encrypt(secret))
+
+    def get(self, name: str) -> bytes | None:
+        path = self._path(name)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise UserError(f"cannot read {path}: {error.strerror}") from None
+        return self._key.decrypt(data, str(path))
+
+    def put_json(self, name: str, value: dict[str, Any]) -> None:
+        self.put(name, json.dumps(value, sort_keys=True).encode("utf-8"))
+
+    def get_json(self, name: str) -> dict[str, Any] | None:
+        data = self.get(name)
+        if data is None:
+            return None
+        value = json.loads(data)
+        if not isinstance(value, dict):
+            raise UserError(f"{self._path(name)} does not hold a ghostwatch vault entry")
+        return value
+
+    def delete(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(name).unlink()
+
+    def names(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(path.name[: -len(SUFFIX)] for path in self.directory.glob(f"*{SUFFIX}"))
+
+    def check_name(self, name: str) -> None:
+        """Refuse a name no entry can have, before any work is done to fill it."""
+        self._path(name)
+
+    def _path(self, name: str) -> Path:
+        if not _NAME.fullmatch(name):
+            raise UserError(
+                f"{name!r} cannot name a vault entry: use letters, digits and . _ @ + - "
+                "(at most 128, not starting with a dot)"
+            )
+        return self.directory / f"{name}{SUFFIX}"
+
+    def _ensure_directory(self) -> None:
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"cannot create the data directory {self.directory}: {error.strerror}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"TokenVault({str(self.directory)!r})"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)  # mkstemp makes 0600 already; say it anyway
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise UserError(f"cannot write {path}: {error.strerror}") from None
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (the directory entry lives in the directory)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def vault_in(data_dir: Path, key: SecretKey | None) -> TokenVault:
+    """The service's vault: DATA_DIR/tokens (the CLI and the daemon agree on it)."""
+    return TokenVault(data_dir.expanduser() / "tokens", key)

@@ -1,0 +1,1 @@
+"""ghostwatch wired to the emulators: providers reading a sandbox, and the demo."""
