@@ -14,12 +14,12 @@ import googleapiclient
 import pytest
 from googleapiclient.errors import HttpError
 
+from ghostwatch.errors import CursorExpired
 from ghostwatch.model.calendar import Attendee, CalendarEvent, PartStat
 from ghostwatch.model.mail import Address
 from ghostwatch.providers.google.calendar import (
     CalendarError,
     GoogleCalendar,
-    SyncTokenExpired,
     calendar_service,
     meet_service,
 )
@@ -207,7 +207,7 @@ def test_expired_sync_token_is_410(sandbox: GmailSandbox, cal: Any, reader: Goog
         listed(cal, syncToken=token)
     assert gone.value.resp.status == 410
     assert json.loads(gone.value.content)["error"]["errors"][0]["reason"] == "fullSyncRequired"
-    with pytest.raises(SyncTokenExpired):
+    with pytest.raises(CursorExpired):
         reader.changes(token)
     items, fresh = reader.changes(None)  # the full sync again
     assert len(items) == 12

@@ -1,4 +1,28 @@
-"""One error tree. `UserError` means the user can fix it; its message says how."""
+"""One error tree. `UserError` means the user can fix it; its message says how.
+
+    GhostwatchError                   every error ghostwatch raises on purpose
+    ├── UserError                     exit code 2 and one line, never a traceback
+    │   ├── MailboxError              a Maildir that cannot be read as asked
+    │   ├── ConfigError               config/load.py: every problem of a settings file at once
+    │   ├── MissingKey, BadKey, WrongKey          the vault's key
+    │   ├── NotSignedIn, TokenRevoked, ConsentMissing, SignInFailed   a sign-in to redo
+    │   ├── RevocationFailed          service/forget.py: the provider kept a grant
+    │   └── StoreUnavailable          (also a StoreError) the database, at start
+    ├── StoreError                    the database failed mid-run: the next cycle retries
+    ├── LedgerError                   store/tx.py: an action ledger entry out of order
+    ├── IdentityUnavailable           a sign-in service that did not answer: retry later
+    └── ProviderError                 a mailbox or calendar API failed: the next cycle retries
+        ├── CursorExpired             a sync cursor too old to continue from: read again
+        ├── TooLongToWait             providers/retry.py: a wait longer than we will sleep
+        ├── GoogleApiError            providers/google/api.py
+        │   ├── GmailError            providers/google/gmail.py
+        │   └── CalendarError         providers/google/calendar.py
+        └── OutlookError              providers/microsoft/graph.py
+            └── GraphUnreachable      no answer, or one cut short
+
+Errors are translated at the edge where a library raises them (`raise … from`), so nothing
+above a provider or the store sees a library's own exception.
+"""
 
 from __future__ import annotations
 
@@ -62,3 +86,13 @@ class SignInFailed(UserError):
 
 class IdentityUnavailable(GhostwatchError):
     """The identity provider could not be reached or answered nonsense: retry later."""
+
+
+class ProviderError(GhostwatchError):
+    """A mailbox or calendar API answered with an error ghostwatch cannot work around now."""
+
+
+class CursorExpired(ProviderError):
+    """A sync cursor is too old to continue from (Gmail 404 on `history.list`, Calendar 410
+    on a sync token, Graph 410 or `syncStateNotFound` on a delta link): read that
+    collection in full again."""

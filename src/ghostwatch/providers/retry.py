@@ -27,7 +27,7 @@ from typing import TypeVar
 import structlog
 import tenacity
 
-from ghostwatch.errors import GhostwatchError
+from ghostwatch.errors import ProviderError
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -129,7 +129,7 @@ class RetryPolicy:
         return wait
 
 
-class TooLongToWait(GhostwatchError):
+class TooLongToWait(ProviderError):
     """The server asked for a wait longer than `RetryPolicy.longest_wait`."""
 
     def __init__(self, seconds: float) -> None:

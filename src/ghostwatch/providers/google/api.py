@@ -18,7 +18,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from ghostwatch.errors import GhostwatchError
+from ghostwatch.errors import ProviderError
 from ghostwatch.providers.retry import Retry, RetryPolicy, advice_for_status, retry_after
 
 DEFAULT_POLICY = RetryPolicy()
@@ -91,7 +91,7 @@ def google_service(
     )
 
 
-class GoogleApiError(GhostwatchError):
+class GoogleApiError(ProviderError):
     """A Google API answered with an error ghostwatch cannot work around."""
 
     def __init__(self, message: str, status: int = 0) -> None:

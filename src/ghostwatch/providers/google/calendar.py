@@ -15,7 +15,7 @@ recognised by name: a signed-in participant whose display name is that of an att
 phone participants, and everyone else, are outside.
 
 `GoogleCalendar.changes(sync_token)` is the incremental read (`syncToken` →
-`nextSyncToken`); an expired token (410) raises `SyncTokenExpired`: clear and read in
+`nextSyncToken`); an expired token (410) raises `CursorExpired`: clear and read in
 full again (https://developers.google.com/calendar/api/guides/sync).
 """
 
@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ghostwatch.errors import CursorExpired
 from ghostwatch.mail.ics import LATER_HORIZON
 from ghostwatch.model.calendar import Attendee, CalendarEvent, PartStat
 from ghostwatch.model.mail import Address
@@ -46,10 +47,6 @@ _EARLY = timedelta(hours=1)
 
 class CalendarError(GoogleApiError):
     """Calendar or Meet answered with an error ghostwatch cannot work around."""
-
-
-class SyncTokenExpired(CalendarError):
-    """410: the sync token is too old; clear what was synced and read in full."""
 
 
 def calendar_service(api_endpoint: str, credentials: Any) -> Any:
@@ -82,7 +79,7 @@ class GoogleCalendar:
             return execute(request, CalendarError, policy=self.retry)
         except CalendarError as error:
             if error.status == 410:
-                raise SyncTokenExpired("Calendar answered 410: the sync token expired") from error
+                raise CursorExpired("Calendar answered 410: the sync token expired") from error
             raise
 
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
@@ -99,7 +96,7 @@ class GoogleCalendar:
 
     def changes(self, sync_token: str | None) -> tuple[list[dict[str, Any]], str]:
         """Event resources changed since `sync_token` (all of them for None), and the next
-        token. Raises `SyncTokenExpired` on 410."""
+        token. Raises `CursorExpired` on 410."""
         query: dict[str, Any] = {"syncToken": sync_token} if sync_token else {}
         items: list[dict[str, Any]] = []
         cursor = ""  # the last page's nextSyncToken

@@ -22,6 +22,7 @@ import structlog
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
+from ghostwatch.errors import CursorExpired
 from ghostwatch.mail import mime, parse
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Folder, Message
@@ -104,10 +105,6 @@ def gmail_service(api_endpoint: str, credentials: Any) -> Any:
     return google_service("gmail", "v1", api_endpoint, credentials)
 
 
-class HistoryExpired(GmailError):
-    """history.list answered 404: the stored id is too old; a full sync is due."""
-
-
 class GmailSource:
     """One Gmail mailbox, read through the API (implements `MailSource` and
     `IncrementalSource`; what is read and when is explained in `gmail_sync`)."""
@@ -160,7 +157,7 @@ class GmailSource:
         if state.history_id is not None:
             try:
                 self._poll(state)
-            except HistoryExpired:
+            except CursorExpired:
                 log.info("gmail_history_expired", action="full sync")
                 state.history_id = None
         if state.history_id is None:
@@ -283,7 +280,7 @@ class GmailSource:
                 page = self._execute(request)
             except GmailError as error:
                 if error.status == 404:
-                    raise HistoryExpired(str(error)) from error
+                    raise CursorExpired(str(error)) from error  # the stored id is too old
                 raise
             for record in page.get("history", []):
                 changes.read(record)

@@ -27,10 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ghostwatch.errors import CursorExpired
 from ghostwatch.model.mail import Folder
 from ghostwatch.providers.microsoft.graph import (
     Answer,
-    DeltaExpired,
     GraphClient,
     OutlookError,
     Part,
@@ -172,7 +172,7 @@ class TreeRound:
     def _page(self, answer: Answer) -> None:
         try:
             page = checked(answer, "the folder delta").json()
-        except DeltaExpired:
+        except CursorExpired:
             if self.next is None:
                 raise OutlookError("Microsoft Graph refused a fresh folder delta") from None
             self.resyncs += 1

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from ghostwatch.errors import GhostwatchError
+from ghostwatch.errors import CursorExpired, ProviderError
 from ghostwatch.providers.retry import Retry, RetryPolicy, advice_for_status, retry_after
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -36,7 +36,7 @@ DEFAULT_POLICY = RetryPolicy()
 _READS = frozenset({"GET"})
 
 
-class OutlookError(GhostwatchError):
+class OutlookError(ProviderError):
     """Graph answered with an error ghostwatch cannot work around."""
 
     def __init__(
@@ -61,10 +61,6 @@ def graph_advice(error: BaseException) -> Retry | None:
     if isinstance(error, OutlookError) and error.status is not None:
         return advice_for_status(error.status, error.wait)
     return None
-
-
-class DeltaExpired(OutlookError):
-    """410 / syncStateNotFound: the delta link is too old; read the folder in full again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +104,17 @@ class Answer:
 
 def error_of(
     status: int, body: Any, what: str, headers: dict[str, str] | None = None
-) -> OutlookError:
-    """Graph's `{"error": {"code", "message"}}` as an `OutlookError` (or `DeltaExpired`)."""
+) -> ProviderError:
+    """Graph's `{"error": {"code", "message"}}` as an `OutlookError`, or `CursorExpired`
+    for an expired delta link (410, or `syncStateNotFound`)."""
     detail = body.get("error", {}) if isinstance(body, dict) else {}
     code = str(detail.get("code", "")) if isinstance(detail, dict) else ""
     message = str(detail.get("message", "")) if isinstance(detail, dict) else ""
-    kind = DeltaExpired if status == 410 or code == "syncStateNotFound" else OutlookError
     text = f"Microsoft Graph answered {status} {code or ''} to {what}: {message}".rstrip(": ")
+    if status == 410 or code == "syncStateNotFound":
+        return CursorExpired(text)
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    return kind(text, status, code, retry_after(lowered.get("retry-after"), _now))
+    return OutlookError(text, status, code, retry_after(lowered.get("retry-after"), _now))
 
 
 def _now() -> datetime:

@@ -41,10 +41,10 @@ from urllib.parse import quote
 
 import structlog
 
+from ghostwatch.errors import CursorExpired
 from ghostwatch.providers.microsoft.folders import Tree, TreeRound
 from ghostwatch.providers.microsoft.graph import (
     Answer,
-    DeltaExpired,
     GraphClient,
     OutlookError,
     Part,
@@ -231,7 +231,7 @@ class _Poll:
         before it, (False, None) to read the folder again from scratch."""
         try:
             page = checked(answer, "a folder's delta").json()
-        except DeltaExpired:
+        except CursorExpired:
             self.sync.resyncs += 1
             self.items[folder] = {}
             return False, None
