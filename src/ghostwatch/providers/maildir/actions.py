@@ -21,10 +21,10 @@ from email.policy import compat32
 from pathlib import Path
 
 from ghostwatch.errors import MailboxError
-from ghostwatch.mail.maildir import folder_role
+from ghostwatch.mail.maildir import folder_role, read_head
 from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft
-from ghostwatch.providers.maildir.source import MaildirMailbox, _read_head
+from ghostwatch.providers.maildir.source import MaildirMailbox
 
 STEP_HEADER = "X-Ghostwatch-Step"
 INBOX = "INBOX"
@@ -148,7 +148,7 @@ def _rename(source: Path, target: Path) -> None:
 
 def _header(path: str, name: str) -> str | None:
     try:
-        head = _read_head(path)
+        head = read_head(path)
     except OSError as error:
         raise MailboxError(f"cannot read {path}: {error.strerror}") from error
     value = BytesParser(policy=compat32).parsebytes(head, headersonly=True).get(name)

@@ -1,21 +1,17 @@
-"""A Maildir++ tree, read-only (DESIGN.md §2).
+"""A Maildir++ tree as a mail source, read-only (the layout: mail/maildir.py).
 
-INBOX is the root (`cur/`, `new/`); other folders are `.Name` subfolders whose role is
-recognised by name, case-insensitively. `tmp/` holds deliveries in progress and is
-never read (Maildir spec: a file there may be incomplete). Only the header block of
-each file is read on the first pass; bodies are loaded later, by key, for the few
-messages the engine asks about.
+Only the header block of each file is read on the first pass, by worker processes when
+the tree is large; bodies are loaded later, by key, for the few messages the engine asks
+about. One unreadable or broken file is skipped and logged, never the scan.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import compat32
 from pathlib import Path
@@ -23,57 +19,21 @@ from pathlib import Path
 import structlog
 
 from ghostwatch.errors import MailboxError
-from ghostwatch.mail import ics, mime, parse
-from ghostwatch.mail.maildir import MaildirTree
+from ghostwatch.mail import ics, mime
+from ghostwatch.mail.maildir import MaildirTree, read_message
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Folder, Message
 
 log = structlog.get_logger(__name__)
 
-# Real header blocks are 2-8 KB; most files are read in one small chunk.
-_HEAD_CHUNK = 8 * 1024
 # Below this many files one process is quicker than starting workers.
 _PARALLEL_FROM = 4000
 _CHUNK_FILES = 2000
-_HEAD_LIMIT = 256 * 1024
-_TIMESTAMP = re.compile(r"^(\d{9,11})\.")
-
-
-def _fallback_date(path: str, unique: str) -> datetime | None:
-    """Delivery time from the unique name (it starts with epoch seconds), else mtime."""
-    match = _TIMESTAMP.match(unique)
-    try:
-        seconds = int(match[1]) if match else os.stat(path).st_mtime
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OSError, OverflowError, ValueError):
-        return None
-
-
-def _read_head(path: str) -> bytes:
-    """A file's header block, read in small chunks until its end (unbuffered: 2x faster).
-
-    Cut here, where the end had to be found anyway, so no byte is scanned twice."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        data = os.read(fd, _HEAD_CHUNK)
-        end = parse.header_end(data)
-        while end == -1 and len(data) < _HEAD_LIMIT:
-            more = os.read(fd, _HEAD_CHUNK)
-            if not more:
-                break
-            data += more
-            end = parse.header_end(data)
-    finally:
-        os.close(fd)
-    return data[: _HEAD_LIMIT if end == -1 else min(end, _HEAD_LIMIT)]
 
 
 def _read_one(role: Folder, path: str, key: str) -> Message | None:
     try:
-        message = parse.parse_block(_read_head(path), key, role)
-        if message.date is None:  # rare: worked out only then (a stat, a datetime)
-            message = replace(message, date=_fallback_date(path, key.rpartition("/")[2]))
-        return message
+        return read_message(role, path, key)
     except OSError as error:
         log.warning("message_skipped", key=key, reason=f"unreadable: {error.strerror}")
     except Exception as error:  # noqa: BLE001 - one bad message must never stop a scan
