@@ -47,7 +47,7 @@ lint: install
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
 
 typecheck: install
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests benchmarks
 
 pytest: install browser
 	$(BIN)/pytest -n 2 -q

@@ -19,7 +19,7 @@ logs: `duplicates` (drafts sharing an X-Ghostwatch-Step beyond the first), `miss
 a clean run writes that have no draft), `double_actions` (a rescue or a digest done twice),
 and `unsettled` (trials whose last run still wrote). The last stdout line is JSON:
     {"trials", "kills", "duplicates", "missing", "double_actions", "unsettled", "seconds"}
-Target (issue 7): 0, 0, 0 at 200 trials. `tests/test_crash_consistency.py` runs a few.
+Target (issue 7): 0, 0, 0 at 200 trials. `tests/system/test_crash_consistency.py` runs a few.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -147,7 +147,7 @@ def accounts(fleet: Fleet, count: int, stack: ExitStack, data: Path) -> list[Acc
             )
             fleet.graph[name] = graph
             options = {"outlook": config.OutlookOptions(graph_endpoint=graph.base_url)}
-        provider = "gmail" if n % 2 == 0 else "outlook"
+        provider: Literal["gmail", "outlook"] = "gmail" if n % 2 == 0 else "outlook"
         made.append(
             AccountConfig(
                 name=name, provider=provider, address=ME, time_zone="Europe/London",
@@ -170,7 +170,8 @@ def new_mail(fleet: Fleet, rng: random.Random, n: int) -> None:
     who = {"news": "news@letters.example", "prospect": "kathy.lopez@contoso.example",
            "ooo": "marco.rossi@fourthcoffee.example"}[kind]  # fmt: skip
     body = "I am out of the office until Monday." if kind == "ooo" else "Thanks, more soon."
-    for name, box in {**fleet.gmail, **fleet.graph}.items():
+    boxes: dict[str, GmailSandbox | GraphSandbox] = {**fleet.gmail, **fleet.graph}
+    for name, box in boxes.items():
         raw = REPLY.format(who=who, me=ME, subject=f"update {n}", mid=f"{name}-{n}",
                            date=date, body=body).encode()  # fmt: skip
         if isinstance(box, GmailSandbox):
@@ -190,7 +191,7 @@ def _first(job: Any) -> datetime:
     """A job not yet started in a scheduler has `next_run_time` only when it was given."""
     given = getattr(job, "next_run_time", None)
     found = given or job.trigger.get_next_fire_time(None, START)
-    assert found is not None
+    assert isinstance(found, datetime)
     return found
 
 
@@ -362,7 +363,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with ExitStack() as stack, tempfile.TemporaryDirectory() as data:
         configured = accounts(fleet, args.accounts, stack, Path(data))
         noise = sandbox_faults.Noise(args.fault_rate, rng)
-        for box in [*fleet.gmail.values(), *fleet.graph.values()]:
+        every: list[GmailSandbox | GraphSandbox] = [*fleet.gmail.values(), *fleet.graph.values()]
+        for box in every:
             box.faults.noise = noise
         settings = config.Settings(data_dir=Path(data), accounts=configured)
         store = stack.enter_context(Store.open(f"sqlite:///{Path(data) / 'gw.db'}"))

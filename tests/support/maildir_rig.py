@@ -1,0 +1,101 @@
+"""A Maildir account for the rigs' stories (`tests/support/provider_rigs.py`): a real Maildir++
+tree, copied from a seed into a temporary folder, that `run_cycle` reads and writes."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+from ghostwatch.model.mail import Folder
+from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.maildir.actions import MaildirActions
+from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.providers.port import MailActions
+from ghostwatch.service.cycle import CycleReport
+from ghostwatch.store import Store
+from tests.support.provider_rigs import DIGEST_ID, STEP, Sleeps, one_cycle, preview
+
+_MAILDIR_FOLDERS = {Folder.INBOX: "", Folder.JUNK: ".Junk", Folder.DRAFTS: ".Drafts"}
+
+
+@dataclass
+class MaildirRig:
+    """A real Maildir++ tree in a temporary folder, read back file by file (not through
+    the code under test). It has no API to arm: its `mutations` are the files made or
+    removed since the rig opened, for a Maildir's every write is a file made or renamed."""
+
+    root: Path
+    store: Store
+    account: str = "alex"
+    provider: str = "maildir"
+    sleeps: Sleeps = field(default_factory=Sleeps)
+    """Stays empty: a Maildir's calls are not retried."""
+
+    def __post_init__(self) -> None:
+        self.opened = set(self.files())
+        self.restart()
+
+    def restart(self) -> None:
+        self.source = MaildirMailbox(self.root)
+        self.actions = MaildirActions(self.root)
+
+    def cycle(
+        self, now: datetime, actions: MailActions | None = None, **options: Any
+    ) -> CycleReport:
+        return one_cycle(self, self.source, now, actions, **options)
+
+    def preview(self, now: datetime) -> list[Draft]:
+        return preview(MaildirMailbox(self.root), now)
+
+    def steps(self) -> Counter[str]:
+        drafts = (_head(path).get(STEP) for path in self.files(Folder.DRAFTS))
+        return Counter(step for step in drafts if step)
+
+    def digests(self) -> int:
+        ids = (_head(path).get("Message-ID", "") for path in self.files())
+        return sum(1 for found in ids if found.startswith(DIGEST_ID))
+
+    def count(self, folder: Folder) -> int:
+        return len(self.files(folder))
+
+    def delete_draft(self, draft_id: str) -> None:
+        """What the user's mail client does: the draft's file is gone."""
+        _folder, _, unique = draft_id.partition("/")
+        [path] = [p for p in self.files(Folder.DRAFTS) if p.name.partition(":")[0] == unique]
+        path.unlink()
+
+    def mutations(self) -> list[Path]:
+        return sorted(self.opened.symmetric_difference(self.files()))
+
+    def files(self, folder: Folder | None = None) -> list[Path]:
+        """Message files in `folder`'s cur/ and new/, or in every folder's."""
+        everywhere = [self.root, *self.root.glob(".*")]
+        bases = everywhere if folder is None else [self.root / _MAILDIR_FOLDERS[folder]]
+        found = (p for base in bases for sub in ("cur", "new") for p in (base / sub).glob("*"))
+        return sorted(p for p in found if not p.name.startswith("."))
+
+
+def _head(path: Path) -> EmailMessage:
+    with path.open("rb") as data:
+        head = BytesHeaderParser(policy=default).parse(data)
+    assert isinstance(head, EmailMessage)
+    return head
+
+
+@contextmanager
+def maildir_rig(seed: Path, store: Store, account: str = "alex") -> Iterator[MaildirRig]:
+    """An account on a copy of the Maildir `seed`, removed when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="ghostwatch-maildir-") as folder:
+        root = Path(folder) / "mail"
+        shutil.copytree(seed, root)
+        yield MaildirRig(root, store, account)

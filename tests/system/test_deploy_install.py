@@ -1,0 +1,212 @@
+"""The Dockerfile's install steps, replayed outside Docker (no Docker engine runs in CI).
+
+The build stage: copy what it COPYs, `pip wheel` it with every dependency. The runtime
+stage: install those wheels only (`--no-index`) into a clean environment, then run as the
+image's USER, in its WORKDIR, with its ENV: `ghostwatch --help`, `ghostwatch db upgrade`
+on a SQLite file, and the HEALTHCHECK command. All of it is read from the Dockerfile
+(tests/support/dockerfile.py), so the two cannot drift apart.
+
+Built once per pytest worker (~25 s of CPU with pip's cache warm from `make install`); the
+tests sit together in this file, so xdist's default scheduling mostly hands them to one worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.dockerfile import Image
+from tests.support.health_server import StatusServer, server
+from tests.support.paths import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
+__all__ = ["server"]  # the fixture
+
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+IMAGE = Image.read()
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A clean environment holding only the image's wheels, and a data dir for its user."""
+
+    python: Path
+    wheels: Path
+    data: Path
+    uid: int
+    gid: int
+
+    def run(
+        self, *command: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`command` as the image's user, in its WORKDIR, with its ENV and nothing else."""
+        bin_dir = self.python.parent
+        environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(self.data)}
+        environment |= {"LANG": "C.UTF-8", **IMAGE.env(), **(env or {})}
+        return subprocess.run(  # the test's own command lines, no shell
+            [*_as_user(self.uid, self.gid), *command],
+            cwd=self.data,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+def _as_user(uid: int, gid: int) -> list[str]:
+    if os.geteuid() != 0:
+        return []  # already unprivileged: run as ourselves
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
+
+
+def _interpreter(uid: int, gid: int) -> str:
+    """A Python >= 3.11 the image's user can execute (root's pyenv often sits in /root)."""
+    if os.geteuid() != 0:
+        return sys.executable
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot drop to the image's user")
+    check = "import sys; sys.exit(sys.version_info < (3, 11))"
+    for candidate in (
+        getattr(sys, "_base_executable", ""),
+        "/usr/bin/python3",
+        "/usr/local/bin/python3",
+    ):
+        if candidate and Path(candidate).exists():
+            done = subprocess.run([*_as_user(uid, gid), candidate, "-c", check], check=False)
+            if done.returncode == 0:
+                return candidate
+    pytest.skip(f"no Python >= 3.11 here that uid {uid} may execute")
+
+
+def _pip(*args: str) -> None:
+    done = subprocess.run([*PIP, *args], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, f"pip {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+
+
+def _build_stage(context: Path, python: Path, wheels: Path) -> None:
+    """COPY the build stage's sources into `context`, then `pip wheel` them."""
+    for source in IMAGE.copied_sources("build"):
+        origin = REPO / source
+        if origin.is_dir():
+            shutil.copytree(
+                origin, context / source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
+        else:
+            shutil.copy2(origin, context / source)
+    _pip("--python", str(python), "wheel", "--quiet", "--wheel-dir", str(wheels), str(context))
+
+
+@pytest.fixture(scope="session")
+def installed() -> Iterator[Installed]:
+    uid, gid = IMAGE.user()
+    base = _interpreter(uid, gid)
+    root = Path(tempfile.mkdtemp(prefix="ghostwatch-image-"))
+    try:
+        root.chmod(0o755)  # the image's user must reach the environment inside
+        subprocess.run([base, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
+        python, wheels, data = root / "venv/bin/python", root / "wheels", root / "data"
+        (root / "context").mkdir()
+        _build_stage(root / "context", python, wheels)
+        (wheel,) = wheels.glob("ghostwatch-*.whl")
+        _pip(
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            str(wheel),
+        )
+        data.mkdir(mode=0o750)
+        if os.geteuid() == 0:
+            os.chown(data, uid, gid)
+        yield Installed(python, wheels, data, uid, gid)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_wheel_carries_every_file_the_package_reads(installed: Installed) -> None:
+    """Templates, migrations, py.typed...: a data file left out of package-data breaks only
+    the installed service, never the editable checkout the other tests use."""
+    (wheel,) = installed.wheels.glob("ghostwatch-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packed = set(archive.namelist())
+    package = REPO / "src"
+    wanted = {
+        path.relative_to(package).as_posix()
+        for path in (package / "ghostwatch").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+    assert wanted - packed == set()
+    entry_points = next(n for n in packed if n.endswith(".dist-info/entry_points.txt"))
+    with zipfile.ZipFile(wheel) as archive:
+        assert "ghostwatch = ghostwatch.cli.main:main" in archive.read(entry_points).decode()
+
+
+def test_the_image_user_runs_the_command_line(installed: Installed) -> None:
+    done = installed.run("ghostwatch", "--help")
+    assert done.returncode == 0, done.stderr
+    for command in ("db", "health", "scan"):
+        assert f"  {command} " in done.stdout
+
+
+def test_db_upgrade_as_the_image_user_writes_its_database_in_the_data_dir(
+    installed: Installed,
+) -> None:
+    """The default relative SQLite URL lands in WORKDIR, which is the data volume."""
+    database = installed.data / "ghostwatch.db"
+    database.unlink(missing_ok=True)
+    for _ in range(2):  # the second run finds the schema current: upgrades are idempotent
+        done = installed.run(
+            "ghostwatch", "db", "upgrade", "--database-url", "sqlite:///ghostwatch.db"
+        )
+        assert done.returncode == 0, done.stderr
+        assert "(head)" in done.stdout
+    assert database.stat().st_uid == (installed.uid if os.geteuid() == 0 else os.geteuid())
+
+
+def test_the_installed_image_accepts_the_deploy_configuration(installed: Installed) -> None:
+    """The configuration every deployment mounts, checked by the installed package (its
+    template and schema come from the wheel, not the checkout)."""
+    mounted = installed.data / "ghostwatch.yaml"
+    shutil.copy2(REPO / "deploy" / "ghostwatch.yaml", mounted)
+    mounted.chmod(0o644)
+    done = installed.run("ghostwatch", "config", "check", env={"GHOSTWATCH_CONFIG": str(mounted)})
+    assert done.returncode == 0, done.stderr
+    assert "configuration is valid: 1 account(s)" in done.stdout
+    assert "/var/lib/ghostwatch/ghostwatch.db" in done.stdout
+
+
+def test_the_image_user_cannot_change_the_installed_code(installed: Installed) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to install as root and run as the image's user")
+    probe = "import ghostwatch, pathlib; pathlib.Path(ghostwatch.__file__).open('a')"
+    done = installed.run(str(installed.python), "-c", probe)
+    assert done.returncode != 0
+    assert "PermissionError" in done.stderr
+
+
+def test_the_healthcheck_command_as_the_image_user(
+    installed: Installed, server: StatusServer
+) -> None:
+
+    command = IMAGE.healthcheck()
+    address = {"GHOSTWATCH_HEALTH__ADDRESS": f"0.0.0.0:{server.port}"}
+    server.statuses["/healthz"] = 200
+    healthy = installed.run(*command, env=address)
+    assert healthy.returncode == 0, healthy.stderr
+    server.statuses["/healthz"] = 503
+    assert installed.run(*command, env=address).returncode == 1
+    assert server.asked == ["/healthz", "/healthz"]
