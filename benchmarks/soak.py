@@ -264,7 +264,7 @@ def _innermost_own(traceback: tracemalloc.Traceback) -> str:
 
 def _holder(traceback: tracemalloc.Traceback) -> str:
     files = [frame.filename for frame in traceback]
-    if any("/ghostwatch/sandbox/" in name for name in files):
+    if any("/ghostwatch_sandbox/" in name for name in files):
         return "sandboxes"
     return "daemon" if any("/ghostwatch/" in name for name in files) else "other"
 

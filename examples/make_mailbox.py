@@ -4,7 +4,7 @@
 
 The instant is now = 2026-11-20T15:00:00+00:00 (a Friday; Europe/London is on GMT, so local
 time equals UTC). Every conversation is built to land in one known state under the rules of
-DESIGN.md §1; `examples/README.md` explains each one and `examples/expected.json` lists them.
+docs/rules.md; `examples/README.md` explains each one and `examples/expected.json` lists them.
 
 Output is deterministic: Message-IDs, file names and MIME boundaries derive from the message
 dates and a running index, so regenerating gives byte-identical files.

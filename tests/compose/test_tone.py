@@ -1,4 +1,4 @@
-"""Brief and blame-free by construction (PLAYBOOK.md): every built-in draft template,
+"""Brief and blame-free by construction (docs/rules.md): every built-in draft template,
 rendered over a matrix of conversations, stays short, kind, complete and valid MIME.
 
 The matrix crosses who is written to (named, unnamed, a role address, several people),

@@ -1,6 +1,6 @@
 """The contract every provider's service cycle passes: drafts once, never twice, never lost.
 
-One story, told once, for every mailbox (DESIGN.md §3: one port, one suite). A provider's
+One story, told once, for every mailbox (docs/architecture.md: one port, one suite). A provider's
 test module subclasses `CycleContract` and names its `provider`; each story then runs
 `run_cycle` against that provider's rig (`tests/support/provider_rigs.py`,
 `tests/support/maildir_rig.py`)

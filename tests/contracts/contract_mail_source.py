@@ -1,4 +1,4 @@
-"""The contract every `MailSource` adapter passes (DESIGN.md §3: one port, one suite).
+"""The contract every `MailSource` adapter passes (docs/architecture.md: one port, one suite).
 
 An adapter's test module subclasses `MailSourceContract` and implements `open_source`,
 which must present the seeded Maildir (a Maildir++ tree with a calendar.ics) through

@@ -1,4 +1,4 @@
-"""DESIGN.md §1 "Meetings": each rule as a small scenario around one `now`."""
+"""docs/rules.md "Meetings": each rule as a small scenario around one `now`."""
 
 from __future__ import annotations
 

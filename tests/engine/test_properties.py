@@ -4,7 +4,7 @@
   content_wanted → decide (or classify) raise.
 * Determinism: the plan does not depend on the order messages reach the engine, nor on
   the file names, sub-folders (cur/new) and creation order of a Maildir.
-* State invariants (DESIGN.md §1–§2) on every plan the generators produce.
+* State invariants (docs/rules.md–§2) on every plan the generators produce.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DESIGN.md §1, rule by rule, as small mailboxes scanned through the real CLI."""
+"""docs/rules.md, rule by rule, as small mailboxes scanned through the real CLI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One voice per person, and the digest suggestions (DESIGN.md §1)."""
+"""One voice per person, and the digest suggestions (docs/rules.md)."""
 
 from __future__ import annotations
 

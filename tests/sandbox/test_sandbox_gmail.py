@@ -368,7 +368,7 @@ def test_batch_of_100_is_one_request_and_100_calls(gmail: Any, sandbox: GmailSan
         assert error is None
         answers[request_id] = response["id"]
 
-    # The client's own batch URL ignores api_endpoint (API-NOTES): name it.
+    # The client's own batch URL ignores api_endpoint (docs/providers.md): name it.
     batch = BatchHttpRequest(callback=collect, batch_uri=sandbox.batch_uri)
     wanted = [message_ids[i % len(message_ids)] for i in range(100)]
     for message_id in wanted:

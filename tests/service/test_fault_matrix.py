@@ -44,7 +44,7 @@ Rigs = tuple[Rig, Rig]
 
 @dataclass(frozen=True)
 class Cell:
-    """One fault: `kind` (sandbox/faults.py) on `method`, `count` times in a row."""
+    """One fault: `kind` (ghostwatch_sandbox/faults.py) on `method`, `count` times in a row."""
 
     kind: str
     method: str | None

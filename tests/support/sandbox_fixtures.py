@@ -37,7 +37,7 @@ def seed_mailbox(root: Path) -> Mailbox:
 
 def client(sandbox: GmailSandbox, credentials: Any = None, http: Any = None) -> Any:
     """The real Gmail client over ghostwatch's transport, pointed at the sandbox
-    (API-NOTES: api_endpoint)."""
+    (docs/providers.md: api_endpoint)."""
     return build(
         "gmail",
         "v1",

@@ -1,7 +1,7 @@
 """`ghostwatch auth …`: make a key, sign accounts in, check what the vault holds.
 
 This module is an entry point: it alone reads the key's environment variables and
-hands the resolved key to the vault (see auth/keys.py).
+hands the resolved key to the vault (see vault/keys.py).
 """
 
 from __future__ import annotations

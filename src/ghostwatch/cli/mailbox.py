@@ -28,7 +28,9 @@ from ghostwatch.model.mail import Folder
 @click.command()
 @mailbox_options
 @click.option("--all", "show_all", is_flag=True, help="Also list conversations not tracked.")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract of DESIGN.md §2.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON contract of docs/scan-contract.md."
+)
 def scan(args: MailboxArgs, show_all: bool, as_json: bool) -> None:
     """Decide, for every conversation and meeting, what (if anything) is due."""
     plan = scanned(args).plan

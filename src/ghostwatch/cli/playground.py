@@ -1,6 +1,6 @@
 """`ghostwatch sandbox`: a local Gmail the daemon can be pointed at, with no Google account.
 
-The sandbox (sandbox/app.py) is seeded from a Maildir and served on 127.0.0.1:PORT in
+The sandbox (ghostwatch_sandbox/google/app.py) is seeded from a Maildir and served on 127.0.0.1:PORT in
 the foreground. So that `ghostwatch run` and `ghostwatch auth check` use it like any
 mailbox, the command adds an account naming its endpoints to the configuration and
 stores the sandbox's grant in the token vault exactly as `ghostwatch auth google`

@@ -1,4 +1,4 @@
-"""Plans as the `ghostwatch scan` JSON contract (DESIGN.md §2) and as a readable table."""
+"""Plans as the `ghostwatch scan` JSON contract (docs/scan-contract.md) and as a readable table."""
 
 from __future__ import annotations
 

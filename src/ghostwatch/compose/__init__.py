@@ -1,1 +1,1 @@
-"""Drafts and the digest, from Jinja2 templates (DESIGN.md §3 `compose/`)."""
+"""Drafts and the digest, from Jinja2 templates (docs/architecture.md `compose/`)."""

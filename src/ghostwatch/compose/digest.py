@@ -1,7 +1,7 @@
 """The morning digest: one email, text and HTML, built from the same decisions.
 
 First a notice if the account's cycles failed since the last digest (`Trouble`,
-digest_notice.py). Sections (the issue and PLAYBOOK.md): **Needs you today** (replies
+digest_notice.py). Sections (the issue and docs/rules.md): **Needs you today** (replies
 rescued from Junk first, then the drafts written, missed meetings, bounces, held
 meetings with no next one booked, and due conversations without a new draft),
 **Waiting** (silent but not yet due, by how long; out-of-office snoozes), **Let go**

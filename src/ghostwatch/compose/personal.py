@@ -1,6 +1,6 @@
 """What makes a draft personal, taken only from what the mail already holds.
 
-Three things (PLAYBOOK.md: brief, specific, the prospect's own reason to talk):
+Three things (docs/rules.md: brief, specific, the prospect's own reason to talk):
 
 - how to greet the people written to: their first name from the display name, or a
   safe "Hi there" when there is no name or the address belongs to a role, not a person;
@@ -263,7 +263,7 @@ _ABBREVIATION = re.compile(
     r"|jul|aug|sep|sept|oct|nov|dec)\.)$",
     re.IGNORECASE,
 )
-# The words of an ask or of the value offered (PLAYBOOK.md: their reason to talk).
+# The words of an ask or of the value offered (docs/rules.md: their reason to talk).
 _ASK_OR_VALUE = re.compile(
     r"\b(?:would|could|shall|should\s+we|happy\s+to|glad\s+to|help|helps|save|saves|saving"
     r"|reduce|reduces|improve|improves|proposal|pilot|demo|trial|pricing|price|quote|offer"

@@ -1,4 +1,4 @@
-"""The tone rules a draft must keep (PLAYBOOK.md: never pressure, accuse, guilt-trip or
+"""The tone rules a draft must keep (docs/rules.md: never pressure, accuse, guilt-trip or
 sound hurt), as data a test can check every built-in template against.
 
 The list is maintained by hand: add a phrasing here when you meet one in the wild.

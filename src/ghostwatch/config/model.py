@@ -144,7 +144,7 @@ class GmailOptions(_Section):
     )
     batch_uri: str = Field(
         default="https://gmail.googleapis.com/batch/gmail/v1",
-        description="Gmail's batch endpoint (the client does not derive it; API-NOTES.md).",
+        description="Gmail's batch endpoint (the client does not derive it; docs/providers.md).",
     )
     calendar: bool = Field(default=True, description="Read Google Calendar and Meet too.")
     calendar_endpoint: str = Field(

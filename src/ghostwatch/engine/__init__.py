@@ -1,6 +1,6 @@
 """The decision engine: a pure function of (messages, calendar, rules, now).
 
-No I/O and no clock here (DESIGN.md §3). The shell calls it in three steps, so bodies
+No I/O and no clock here (docs/architecture.md). The shell calls it in three steps, so bodies
 are read only where they can change a decision:
 
     threads = thread(messages, rules.me)

@@ -1,4 +1,4 @@
-"""Business days and the follow-up cadence (DESIGN.md §1 "Silence and the cadence").
+"""Business days and the follow-up cadence (docs/rules.md "Silence and the cadence").
 
 Business days are Monday–Friday in the account's time zone, minus the public holidays
 of an optional country (the `holidays` package). Adding business days keeps the local

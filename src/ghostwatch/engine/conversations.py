@@ -1,4 +1,4 @@
-"""One tracked conversation → its state, action and reasons (DESIGN.md §1).
+"""One tracked conversation → its state, action and reasons (docs/rules.md).
 
 Precedence, strongest first: muted, replied, bounced, snoozed, then the cadence
 (due / waiting / let_go). A false "no reply" is the worst mistake this product can
@@ -197,7 +197,7 @@ def _return_date(conv: Tracked, found: Answers) -> date | None:
 
 def junk_replies(conv: Tracked, found: Answers) -> list[Message]:
     """Human answers sitting in Junk: replies in the thread after my first message,
-    and a contact's mail elsewhere after my latest one (DESIGN.md §1 "Junk rescue")."""
+    and a contact's mail elsewhere after my latest one (docs/rules.md "Junk rescue")."""
     first = conv.outbound[0].date
     assert first is not None
     in_thread = set(conv.messages)

@@ -1,4 +1,4 @@
-"""Meetings with contacts: upcoming, held, missed or rescheduled (DESIGN.md §1 "Meetings").
+"""Meetings with contacts: upcoming, held, missed or rescheduled (docs/rules.md "Meetings").
 
 Pure: the calendar, who I am, `now`, and when each contact last wrote to me go in;
 decisions come out. Choices the design leaves open, made here:

@@ -1,4 +1,4 @@
-"""Who is who: me, my colleagues, contacts, robots and organizations (DESIGN.md §1)."""
+"""Who is who: me, my colleagues, contacts, robots and organizations (docs/rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Digest-only advice (DESIGN.md §1 "Suggestions"): never an action.
+"""Digest-only advice (docs/rules.md "Suggestions"): never an action.
 
 * another person at the prospect's organization already seen in the mail, when the
   contact is silent or bounced (ask a colleague or an assistant, never go over a head);

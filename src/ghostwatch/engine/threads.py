@@ -1,4 +1,4 @@
-"""Grouping messages into conversations (DESIGN.md §1 "Conversation").
+"""Grouping messages into conversations (docs/rules.md "Conversation").
 
 Order of evidence: the provider's thread id; then RFC 5322 Message-ID / In-Reply-To /
 References links (RFC 5322 §3.6.4), joined through a union-find so that siblings whose
@@ -44,7 +44,7 @@ _FOLDER_RANK = {Folder.SENT: 0, Folder.INBOX: 1, Folder.OTHER: 2, Folder.JUNK: 3
 
 
 def deduplicate(messages: Iterable[Message]) -> list[Message]:
-    """One copy per Message-ID; drafts, trash and absurd dates never take part (DESIGN.md §1).
+    """One copy per Message-ID; drafts, trash and absurd dates never take part (docs/rules.md).
 
     The same message can sit in two folders (Sent and INBOX when I copy myself,
     or an archive); keep the copy whose folder says most about it.
@@ -147,7 +147,7 @@ def _fallback_target(
     uf: _UnionFind,
     me: Identity,
 ) -> int | None:
-    """The conversation a header-less reply belongs to, or None (DESIGN.md §1).
+    """The conversation a header-less reply belongs to, or None (docs/rules.md).
 
     One where an asker already wrote or was written to under the same normalized
     subject, before this message; among several, the most recent such mail (a reply

@@ -1,4 +1,4 @@
-"""One voice per person (DESIGN.md §1): at most one draft per contact per day.
+"""One voice per person (docs/rules.md): at most one draft per contact per day.
 
 A missed-meeting follow-up speaks first; a nudge to the same person waits for the
 next business day, keeping its time of day.

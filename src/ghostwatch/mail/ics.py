@@ -2,7 +2,7 @@
 
 `read_calendar` returns every event instance that overlaps the decision window and
 every instance that starts up to `LATER_HORIZON` after it: the engine needs to know
-whether "a later event with those attendees exists" (DESIGN.md §1 "Meetings").
+whether "a later event with those attendees exists" (docs/rules.md "Meetings").
 
 Robustness, because calendar exports are often sloppy:
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from ghostwatch.mail import mime
 from ghostwatch.model.mail import Address, Content, Folder, Message, plausible
 
-# Headers the classifier reads (DESIGN.md §1 "Signals") and evidence `classify` shows.
+# Headers the classifier reads (docs/rules.md "Signals") and evidence `classify` shows.
 SIGNAL_HEADERS = frozenset(
     {
         "auto-submitted",

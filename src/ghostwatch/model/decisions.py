@@ -16,7 +16,7 @@ class InboundClass(StrEnum):
 
 
 class State(StrEnum):
-    """Conversation states — exactly these words (DESIGN.md §1)."""
+    """Conversation states — exactly these words (docs/rules.md)."""
 
     NOT_TRACKED = "not_tracked"
     WAITING = "waiting"
@@ -56,7 +56,7 @@ class Classification:
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
-    """Digest-only advice; never an action (DESIGN.md §1 Suggestions)."""
+    """Digest-only advice; never an action (docs/rules.md Suggestions)."""
 
     kind: str
     """'other_contact', 'escalate' or 'send_window'."""

@@ -22,7 +22,7 @@ def plausible(when: datetime | None) -> bool:
 
 
 class Folder(StrEnum):
-    """The role of the folder a message sits in (DESIGN.md §2 names them)."""
+    """The role of the folder a message sits in (docs/scan-contract.md names them)."""
 
     INBOX = "inbox"
     SENT = "sent"
@@ -66,7 +66,7 @@ class Content:
     """What the classifier reads beyond the headers, extracted once from the MIME tree.
 
     Only loaded for messages that could be automatic or that decide a state;
-    never stored (DESIGN.md §3: bodies are not kept).
+    never stored (docs/architecture.md: bodies are not kept).
     """
 
     text: str = ""
@@ -126,14 +126,14 @@ class Message:
 
 
 # Why Message and Address pickle by constructor: Maildir worker processes send 100,000
-# messages to the parent (providers/maildir.py). A slots dataclass pickles through
+# messages to the parent (providers/maildir/source.py). A slots dataclass pickles through
 # __getstate__/__setstate__, one setattr per field; rebuilding through the constructor
 # measured ~2x faster to load and 20% faster to dump.
 _message_values = operator.attrgetter(*(f.name for f in fields(Message)))
 
 
 # Consumer mail services: an address there says nothing about who else is "the same
-# company", so only exact addresses count (DESIGN.md §1 "Me" and "Replied").
+# company", so only exact addresses count (docs/rules.md "Me" and "Replied").
 PUBLIC_DOMAINS = frozenset(
     {
         "gmail.com",

@@ -1,4 +1,4 @@
-"""The port every mailbox adapter implements for reading (DESIGN.md §3).
+"""The port every mailbox adapter implements for reading (docs/architecture.md).
 
 The scan shell and the service's cycle read mail only through this, so a Maildir, a
 Gmail account and an Outlook mailbox give the engine the same values, and one contract
@@ -63,7 +63,7 @@ class IncrementalSource(Protocol):
 
 
 class MailActions(Protocol):
-    """The port every writable mailbox adapter implements (DESIGN.md §3: act).
+    """The port every writable mailbox adapter implements (docs/architecture.md: act).
 
     Writes only make things the user can see and undo; nothing here sends mail.
     """

@@ -1,7 +1,7 @@
 """One retry policy for every provider: backoff with full jitter that honours Retry-After.
 
 Gmail's client retries with `random() * 2**n` sleeps and ignores Retry-After
-(API-NOTES.md); Graph asks clients to wait exactly what Retry-After says
+(docs/providers.md); Graph asks clients to wait exactly what Retry-After says
 (https://learn.microsoft.com/graph/throttling). So providers call `policy.call(...)`
 instead of the clients' own retry loops, each passing an `Advice` function that reads
 its library's exception: `None` means "do not retry", a `Retry` says how long the
@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-# Gmail's rate-limit 403s (API-NOTES.md); other 403s are permission errors, never retried.
+# Gmail's rate-limit 403s (docs/providers.md); other 403s are permission errors, never retried.
 RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
 
 

@@ -1,4 +1,4 @@
-"""One cycle for one account: sync → decide → act → record (DESIGN.md §3).
+"""One cycle for one account: sync → decide → act → record (docs/architecture.md).
 
 Every side effect goes through the action ledger: the intent is committed before the
 provider call and confirmed after it, so a crash anywhere leaves either a confirmed

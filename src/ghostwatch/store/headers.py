@@ -1,7 +1,7 @@
 """`Message` headers ↔ JSON for the `message_headers` table.
 
 Only what `Message` holds is written: addresses, subject, dates, ids and the signal
-headers the classifier reads. `content` (bodies) is never written (DESIGN.md §3).
+headers the classifier reads. `content` (bodies) is never written (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from ghostwatch.store.tables import LedgerStatus
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One recorded side effect (DESIGN.md §3: recorded before, confirmed after)."""
+    """One recorded side effect (docs/architecture.md: recorded before, confirmed after)."""
 
     key: str
     kind: str

@@ -1,4 +1,4 @@
-"""The tables ghostwatch keeps its state in (DESIGN.md §3).
+"""The tables ghostwatch keeps its state in (docs/architecture.md).
 
 Headers and decisions only: no table has a column that could hold a message body.
 Every time is stored in UTC and read back timezone-aware, on SQLite as on PostgreSQL.

@@ -1,4 +1,4 @@
-"""Local emulators of provider REST APIs (DESIGN.md §3), for tests and `ghostwatch demo`.
+"""Local emulators of provider REST APIs (docs/architecture.md), for tests and `make demo`.
 
 `GmailSandbox` emulates Gmail API v1 over real HTTP on 127.0.0.1; see `app.py`.
 """

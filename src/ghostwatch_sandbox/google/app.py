@@ -8,7 +8,7 @@
         batch = service.new_batch_http_request(...)   # batch_uri=sandbox.batch_uri
 
 (the client builds batch URLs from the discovery `rootUrl` and ignores `api_endpoint`;
-see API-NOTES.md.) The same server answers Calendar v3 `events.list` under
+see docs/providers.md.) The same server answers Calendar v3 `events.list` under
 `/calendar/v3/` (`calendar.py`) and Meet v2 conference records under `/v2/` (`meet.py`),
 seeded from the Maildir's `calendar.ics` (`calendar_seed.py`). Order of checks per
 call, as Google's front end does: route (404), authentication (401), faults, the user

@@ -123,7 +123,7 @@ def _raw(body: dict[str, Any]) -> bytes:
 
 
 def messages_insert(call: Call) -> Response:
-    """Like IMAP APPEND; SENT is added when From is the user (API-NOTES)."""
+    """Like IMAP APPEND; SENT is added when From is the user (docs/providers.md)."""
     body = call.request.json()
     raw = _raw(body)
     labels = list(body.get("labelIds") or [])

@@ -102,7 +102,7 @@ class Mailbox:
 
     # -- history ------------------------------------------------------------------
     def _bump(self) -> int:
-        # Ids grow but are not contiguous (API-NOTES: "ids not contiguous").
+        # Ids grow but are not contiguous (docs/providers.md, History).
         self.history_id += 1 + len(self.history) % 3
         return self.history_id
 

@@ -1,4 +1,4 @@
-"""Seed a sandbox mailbox from a Maildir++ tree (DESIGN.md §2 folder roles).
+"""Seed a sandbox mailbox from a Maildir++ tree (docs/scan-contract.md folder roles).
 
 INBOX → INBOX, Sent → SENT, Junk → SPAM, Drafts → drafts (DRAFT), Trash → TRASH, any
 other folder → a user label named after it. Messages in `new/`, or without the

@@ -10,7 +10,7 @@ size is 10 unless `Prefer: odata.maxpagesize=N` asks otherwise (capped at `MAX_P
 and the answer says what it applied in `Preference-Applied`. Pages are cut by key (the
 seq of the change, then the message) so a change during a round never shifts a message
 out of it: it shows up in the next round instead. A token from a round the mailbox no longer
-remembers answers 410 Gone with `syncStateNotFound` (API-NOTES.md): resync.
+remembers answers 410 Gone with `syncStateNotFound` (docs/providers.md): resync.
 """
 
 from __future__ import annotations

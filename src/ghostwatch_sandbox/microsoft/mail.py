@@ -6,7 +6,7 @@ References (Graph v1.0): message get / `$value`
 both), update (…/message-update: body, subject and recipients only while a draft),
 `move` (…/message-move: 201, a new id unless immutable ids are preferred), create
 (…/user-post-messages: a draft unless PR_MESSAGE_FLAGS 0x0E07 says it is not unsent,
-API-NOTES.md), and custom `internetMessageHeaders`: names starting with `x-`, set only
+docs/providers.md), and custom `internetMessageHeaders`: names starting with `x-`, set only
 when the message is created.
 """
 

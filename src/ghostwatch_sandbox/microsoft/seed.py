@@ -1,6 +1,6 @@
 """Seed a Graph mailbox from the same Maildir++ tree the Gmail sandbox reads.
 
-Folder roles (DESIGN.md §2): INBOX → inbox, Sent → sentitems, Junk → junkemail,
+Folder roles (docs/scan-contract.md): INBOX → inbox, Sent → sentitems, Junk → junkemail,
 Drafts → drafts, Trash → deleteditems. Any other folder is a user folder, nested as
 Maildir++ names nest (`.Clients.Contoso` → Contoso inside Clients; `.INBOX.X` → X inside
 the Inbox); a top-level `.Archive` is the well-known Archive, where Outlook's Archive

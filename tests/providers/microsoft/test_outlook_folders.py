@@ -1,4 +1,4 @@
-"""Outlook reads every mail folder (DESIGN.md §1: a reply counts "in any folder"): mail
+"""Outlook reads every mail folder (docs/rules.md: a reply counts "in any folder"): mail
 the user archived, mail a rule filed into a folder of their own, folders made or deleted
 between polls, and messages that move while a poll reads them. Over real HTTP (httpx)
 against the Graph sandbox, which meters every request."""

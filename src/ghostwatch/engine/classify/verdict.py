@@ -1,6 +1,6 @@
 """Is an inbound message a person's reply, an absence notice, a receipt or a bounce?
 
-DESIGN.md §1 "Inbound message classes". Evidence is weighed, not voted:
+docs/rules.md "Inbound message classes". Evidence is weighed, not voted:
 
 * strong (3) — enough alone: `Auto-Submitted` other than `no` (RFC 3834 §5),
   `X-Autoreply`/`X-Autorespond`, `Precedence: auto_reply|bulk|junk` without list
@@ -260,7 +260,7 @@ _NO_HINT = Classification(InboundClass.HUMAN, signals=("no automatic signal in t
 
 
 def classify(message: Message) -> Classification:
-    """The class of an inbound message and the evidence for it (DESIGN.md §1)."""
+    """The class of an inbound message and the evidence for it (docs/rules.md)."""
     if message.content is None and not may_be_automatic(message):
         # Headers only, and none hints at a robot: `may_be_automatic` is the high-recall
         # superset of the header evidence (checked on the corpora and 100k synthetic

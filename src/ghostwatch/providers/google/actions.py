@@ -8,7 +8,7 @@ References: Gmail API v1 `users.drafts`
 (https://developers.google.com/gmail/api/reference/rest/v1/users.drafts),
 `users.messages.modify` / `users.messages.insert`. Messages go as `raw` base64url in the
 JSON body: the client's media upload keeps `https` and only swaps the host
-(API-NOTES.md), so it cannot reach a local sandbox and gains nothing for small mail.
+(docs/providers.md), so it cannot reach a local sandbox and gains nothing for small mail.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Google API clients from the discovery documents bundled with google-api-python-client.
 
 `static_discovery=True` never fetches a document over the network; `api_endpoint`
-points a client at Google or at the local sandbox (API-NOTES.md: Gmail and Meet take the
+points a client at Google or at the local sandbox (docs/providers.md: Gmail and Meet take the
 bare root, Calendar needs `URL/calendar/v3/`).
 """
 
@@ -122,7 +122,7 @@ def google_advice(error: BaseException, now: Callable[[], datetime] = _utcnow) -
 
 
 def _reason(error: HttpError) -> str:
-    """`errors[0].reason` of Google's error body (API-NOTES.md), or ''."""
+    """`errors[0].reason` of Google's error body (docs/providers.md), or ''."""
     try:
         body = json.loads(error.content)
         return str(body["error"]["errors"][0]["reason"])

@@ -9,7 +9,7 @@ whether anyone outside the user's side joined (`conferenceRecords.list` filtered
 `space.meeting_code`, then `conferenceRecords.participants.list`,
 https://developers.google.com/meet/api/reference/rest/v2/conferenceRecords).
 
-Meet gives display names, never email addresses (API-NOTES.md), so the user's side is
+Meet gives display names, never email addresses (docs/providers.md), so the user's side is
 recognised by name: a signed-in participant whose display name is that of an attendee
 (or organizer) in the user's own domain, or its email's local part. Anonymous and
 phone participants, and everyone else, are outside.

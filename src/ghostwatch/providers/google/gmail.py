@@ -7,7 +7,7 @@ engine asks about. Message keys are Gmail message ids; thread ids are Gmail's.
 References: Gmail API v1 `users.messages.list` / `users.messages.get`
 (https://developers.google.com/gmail/api/reference/rest/v1/users.messages) and batching
 (https://developers.google.com/gmail/api/guides/batch). The client's batch path ignores
-`api_endpoint` (API-NOTES.md), so the batch URI is passed explicitly.
+`api_endpoint` (docs/providers.md), so the batch URI is passed explicitly.
 """
 
 from __future__ import annotations
@@ -284,7 +284,7 @@ class GmailSource:
                 raise
             for record in page.get("history", []):
                 changes.read(record)
-            # The id to store comes with the last page (API-NOTES.md).
+            # The id to store comes with the last page (docs/providers.md).
             latest, token = str(page.get("historyId", latest)), page.get("nextPageToken")
             if not token:
                 return changes, latest

@@ -13,7 +13,7 @@ Later polls: `history.list` from the stored id (`messageAdded`, `messageDeleted`
 `labelAdded`, `labelRemoved`). Label changes carry the message's labels, so they are
 applied without a fetch; added messages are fetched (metadata, batched), and a sent
 message in a thread not yet known brings its whole thread. An idle poll is one request
-of 2 quota units. A 404 means the id is too old: full sync (API-NOTES.md).
+of 2 quota units. A 404 means the id is too old: full sync (docs/providers.md).
 
 References: https://developers.google.com/gmail/api/guides/sync and
 https://developers.google.com/gmail/api/reference/rest/v1/users.history/list.

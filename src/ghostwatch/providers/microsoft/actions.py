@@ -4,12 +4,12 @@ Every write makes something the user can see and undo; nothing here sends mail.
 
 - A draft answering a message: `createReply` on it (201, a draft in its conversation,
   with Outlook's threading headers), carrying the `X-Ghostwatch-Step` header — Graph
-  sets custom `x-` headers only when a message is created (API-NOTES.md) — and our
+  sets custom `x-` headers only when a message is created (docs/providers.md) — and our
   subject, recipients and body in that same call, so no stepped draft is ever empty.
   A draft starting a conversation: one create in Drafts with all of it.
 - Junk rescue: `move` to the Inbox; with immutable ids the message keeps its key.
 - The digest: created in the Inbox, unread, in one request: PR_MESSAGE_FLAGS (0x0E07)
-  without MSGFLAG_UNSENT makes it a received message and not a draft (API-NOTES.md), and
+  without MSGFLAG_UNSENT makes it a received message and not a draft (docs/providers.md), and
   without MSGFLAG_READ an unread one; `isRead: false` says the same. A second request to
   mark it unread could fail after the create, leaving a read digest that the next cycle
   would find by its Message-ID and count as delivered.

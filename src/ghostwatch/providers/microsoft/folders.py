@@ -1,6 +1,6 @@
 """Which Outlook mail folders ghostwatch reads: every one, kept current by folder delta.
 
-DESIGN.md §1 counts a reply that arrived "in any folder". Outlook users archive mail (the
+docs/rules.md counts a reply that arrived "in any folder". Outlook users archive mail (the
 Archive button files it in the well-known `archive` folder) and rules file it into
 folders of their own ("Clients/Contoso"), so the provider reads every mail folder except
 Deleted Items (trash, ignored as the Maildir reader ignores it), Outbox, Conversation

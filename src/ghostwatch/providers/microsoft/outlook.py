@@ -2,8 +2,8 @@
 
 Mail comes from one delta round per mail folder: the Inbox, Sent Items, Junk Email and
 Drafts, and also Archive and every folder of the user's own, since a reply counts in any
-folder (DESIGN.md §1; which folders: `outlook_folders.py`). The rounds are bundled into
-JSON batches (`outlook_sync.py`) and select only what decisions read:
+folder (docs/rules.md; which folders: `folders.py`). The rounds are bundled into
+JSON batches (`sync.py`) and select only what decisions read:
 `internetMessageHeaders` (the same fields the Maildir reader parses), plus
 `conversationId` and `receivedDateTime`. Exchange keeps no internet headers for the copy
 in Sent Items; those messages' headers are read once from their MIME (`/$value`).
@@ -11,7 +11,7 @@ Message keys are immutable ids, so a message moved between folders (a junk rescu
 archived reply) keeps its key. A message in a folder of no role (Archive,
 Clients/Contoso) is role OTHER and carries its folder in `Message.place`, so a restarted
 process files it back where it was. Bodies are the MIME (`/$value`), batched. Meetings
-come from `outlook_calendar.py`.
+come from `calendar.py`.
 
 `since` is a look-back: only mail received from then on is read (`$filter=
 receivedDateTime ge …` on the first delta call), which keeps a first sync of a large

@@ -9,7 +9,7 @@ A folder whose link is too old (410 / syncStateNotFound) is read again in full, 
 the others keep theirs.
 
 The folders are given (Drafts, for the mailbox's proof of a step) or are every mail
-folder of the mailbox (`outlook_folders.py`): then the folder tree's own delta rides in
+folder of the mailbox (`folders.py`): then the folder tree's own delta rides in
 the same batches, a folder that appears is read from scratch in the same poll, and one
 that is deleted (or moved into Deleted Items) takes its messages with it.
 
