@@ -1,8 +1,10 @@
-"""`ghostwatch sandbox`: a local Gmail the daemon can be pointed at, with no Google account.
+"""The playground commands, the only part of ghostwatch that imports the emulators (both
+loaded only when used): `scan --through gmail|outlook` (`sandbox_source`), and
+`ghostwatch sandbox`, a local Gmail the daemon can be pointed at with no Google account.
 
-The sandbox (ghostwatch_sandbox/google/app.py) is seeded from a Maildir and served on 127.0.0.1:PORT in
-the foreground. So that `ghostwatch run` and `ghostwatch auth check` use it like any
-mailbox, the command adds an account naming its endpoints to the configuration and
+The sandbox (ghostwatch_sandbox/google/app.py) is seeded from a Maildir and served on
+127.0.0.1:PORT in the foreground. So that `ghostwatch run` and `ghostwatch auth check` use
+it like any mailbox, the command adds an account naming its endpoints to the configuration and
 stores the sandbox's grant in the token vault exactly as `ghostwatch auth google`
 stores a real one. Every check runs before anything is written or bound, so a mistake
 leaves the configuration and the vault as they were.
