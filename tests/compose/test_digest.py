@@ -161,7 +161,7 @@ def test_missed_meeting_and_meeting_without_a_next_one_need_the_user() -> None:
     assert "Discovery call — Tailwind Traders" in needs
     assert "Tue 17 Nov, 16:00" in needs
     assert "a follow-up draft is ready" in needs
-    # Held on 13 Nov, nothing booked since (PLAYBOOK: always leave with the next one).
+    # Held on 13 Nov, nothing booked since (docs/rules.md: always leave with the next one booked).
     assert "Meetings held, no next meeting booked (1)" in needs
     assert "Platform demo — Contoso" in needs
     # Rescheduled and upcoming meetings need nothing.

@@ -189,7 +189,7 @@ def is_missed(meeting: MeetingDecision) -> bool:
 
 
 def _unbooked_meeting(meeting: MeetingDecision) -> bool:
-    # PLAYBOOK: "always leave a meeting with the next one booked".
+    # docs/rules.md, Meetings: "always leave a meeting with the next one on the calendar".
     return meeting.state == MeetingState.HELD and meeting.next_meeting is None
 
 

@@ -1,4 +1,4 @@
-"""The digest's numbers (PLAYBOOK: "if prospects often go silent, the process needs a
+"""The digest's numbers (docs/rules.md: "when prospects often go silent, the process needs a
 tune-up"): per week, conversations started, answered, gone silent, time to first answer."""
 
 from __future__ import annotations
