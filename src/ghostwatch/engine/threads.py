@@ -2,7 +2,9 @@
 
 Order of evidence: the provider's thread id; then RFC 5322 Message-ID / In-Reply-To /
 References links (RFC 5322 §3.6.4), joined through a union-find so that siblings whose
-parent is missing still meet through the id they both reference; then, for replies
+parent is missing still meet through the id they both reference. The links also join
+provider threads: Gmail starts a new thread when a reply's subject changes, yet the
+reply still answers the message it names. Then, for replies
 whose client dropped those headers, the normalized subject *and* a sender who already
 takes part. Everything is keyed and sorted so the result does not depend on the order
 messages were read in.
@@ -97,10 +99,12 @@ class _UnionFind:
 
 
 def _link_by_headers(messages: Sequence[Message], uf: _UnionFind) -> None:
+    """Provider threads, and RFC 5322 links across them (docs/rules.md "Threading"): a
+    message that names a message of another provider thread answers it, so every
+    provider reaches the conversations a plain Maildir scan finds."""
     for node, message in enumerate(messages):
         if message.thread_id:
             uf.union(node, uf.named("t:" + message.thread_id))
-            continue
         if message.message_id:
             uf.union(node, uf.named(message.message_id))
         for ref in (*message.references, *message.in_reply_to):

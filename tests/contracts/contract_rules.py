@@ -1,0 +1,81 @@
+"""The decision rules every provider must reach alike (docs/rules.md; docs/scan-contract.md).
+
+One scenario per rule, told once as a small Maildir++ mailbox, decided by the real CLI:
+`ghostwatch scan` on the Maildir itself, or `scan --through gmail|outlook`, which reads
+the same mailbox through the Gmail or Outlook provider and its sandbox over real HTTP.
+A provider's test module subclasses `RulesContract` and names its `provider`; every
+scenario then asserts what the rule decides, so a provider that reads mail differently
+fails by name rather than by a diff of two JSON documents.
+
+`pending` lists scenarios a provider cannot pass yet, with the reason: they run as strict
+expected failures, so the change that makes one pass must also take it off the list.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from click.testing import CliRunner
+
+from ghostwatch.cli.main import main
+from tests.support.builder import ME, Mailbox, when
+
+KATHY = "Kathy Lopez <kathy@contoso.example>"
+LEE = "Lee Chen <lee@contoso.example>"
+
+
+def _scan(args: list[str]) -> dict[str, Any]:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    payload: dict[str, Any] = json.loads(result.stdout)
+    return payload
+
+
+class RulesContract:
+    """Subclass in a provider's test module and set `provider`."""
+
+    provider: str
+    pending: ClassVar[dict[str, str]] = {}
+    """Scenario name → why this provider cannot pass it yet (a strict xfail)."""
+
+    @pytest.fixture(autouse=True)
+    def _pending(self, request: pytest.FixtureRequest) -> None:
+        reason = self.pending.get(request.function.__name__)
+        if reason:
+            request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+
+    @pytest.fixture
+    def box(self, tmp_path: Path) -> Mailbox:
+        return Mailbox(tmp_path / "mail")
+
+    def scan(self, box: Mailbox, now: str, *extra: str, tz: str = "UTC") -> dict[str, Any]:
+        """`ghostwatch scan --json --all` as a user runs it, through this provider."""
+        args = ["scan", "--maildir", str(box.root), "--me", ME, "--now", when(now).isoformat()]
+        args += ["--tz", tz, "--json", "--all", *extra]
+        if self.provider != "maildir":
+            args += ["--through", self.provider]
+        return _scan(args)
+
+    def conversation(self, box: Mailbox, now: str, subject: str = "Proposal") -> dict[str, Any]:
+        """The one conversation of the scenario whose subject is `subject`."""
+        found = [c for c in self.scan(box, now)["conversations"] if c["subject"] == subject]
+        assert len(found) == 1, found
+        conversation: dict[str, Any] = found[0]
+        return conversation
+
+    @staticmethod
+    def sent(box: Mailbox, date: str, subject: str = "Proposal", **kw: Any) -> str:
+        return box.add("Sent", f"Alex <{ME}>", kw.pop("to", KATHY), subject, date, **kw)
+
+    # -- conversations ------------------------------------------------------------------
+
+    def test_a_reply_under_a_new_subject_joins_by_its_headers(self, box: Mailbox) -> None:
+        """Gmail starts a new thread when the subject changes; the reply still answers."""
+        proposal = self.sent(box, "2026-11-09 10:00")
+        box.add("INBOX", LEE, ME, "Budget for 2027", "2026-11-10 09:00", reply_to=proposal)
+        found = self.conversation(box, "2026-11-20 10:00")
+        assert found["state"] == "replied"
+        assert found["reasons"] == ["lee@contoso.example replied on 2026-11-10"]
