@@ -25,6 +25,7 @@ from ghostwatch.cli.main import main
 from ghostwatch.errors import StoreError, StoreUnavailable, UserError
 from ghostwatch.model.decisions import Action, ConversationDecision, State
 from ghostwatch.store import ConversationSettings, LedgerError, LedgerStatus, Store
+from ghostwatch.store.namespace import VERSION_TABLE
 from ghostwatch.store.tables import TABLES
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
@@ -101,7 +102,8 @@ def test_the_migration_builds_exactly_the_models(store: Store) -> None:
     for name in TABLES:
         SQLModel.metadata.tables[name].to_metadata(ours)
     with store.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "version_table": VERSION_TABLE}
+        context = MigrationContext.configure(connection, opts=opts)
         assert compare_metadata(context, ours) == []
 
 

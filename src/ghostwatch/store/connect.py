@@ -30,6 +30,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
 from ghostwatch.errors import StoreError, UserError
+from ghostwatch.store import namespace
 
 EXAMPLES = "sqlite:///path/to/ghostwatch.db or postgresql+psycopg://user:password@host:5432/db"
 
@@ -75,7 +76,9 @@ def create_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     # pre-ping: a long-running daemon outlives server restarts and idle-connection reapers.
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    namespace.use_own_schema(engine)  # its own schema, in a database it may share
+    return engine
 
 
 def _sqlite_engine(url: URL) -> Engine:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from ghostwatch.store import tables
+from ghostwatch.store import namespace, tables
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -18,6 +18,8 @@ if connection is None:
 context.configure(
     connection=connection,
     target_metadata=SQLModel.metadata,
+    # ghostwatch's own, never the `alembic_version` other projects share (namespace.py).
+    version_table=namespace.VERSION_TABLE,
     # SQLite alters tables by copying them; later migrations use op.batch_alter_table.
     render_as_batch=connection.dialect.name == "sqlite",
     include_name=lambda name, kind, _parent: kind != "table" or name in tables.TABLES,
