@@ -11,6 +11,7 @@
     ├── StoreError                    the database failed mid-run: the next cycle retries
     ├── LedgerError                   store/tx.py: an action ledger entry out of order
     ├── IdentityUnavailable           a sign-in service that did not answer: retry later
+    ├── UnsafeItem                    mail/outgoing.py: one item that cannot be written safely
     └── ProviderError                 a mailbox or calendar API failed: the next cycle retries
         ├── CursorExpired             a sync cursor too old to continue from: read again
         ├── TooLongToWait             providers/retry.py: a wait longer than we will sleep
@@ -86,6 +87,11 @@ class SignInFailed(UserError):
 
 class IdentityUnavailable(GhostwatchError):
     """The identity provider could not be reached or answered nonsense: retry later."""
+
+
+class UnsafeItem(GhostwatchError):
+    """One message, meeting or draft that cannot be handled safely (an address a header
+    cannot carry): the cycle skips that item, says so in the digest, and goes on."""
 
 
 class ProviderError(GhostwatchError):

@@ -424,7 +424,10 @@ def test_hostile_values_cannot_add_headers() -> None:
     assert draft is not None
     parsed = reparse(draft_message(draft, SENDER))
     assert parsed["Bcc"] is None
-    assert parsed["X-Ghostwatch-Step"] == "x Bcc: evil@example.com/meeting_followup/0"
+    # The step key reads back exactly as the ledger keeps it, or the draft looks deleted.
+    assert parsed["X-Ghostwatch-Step"] == draft.step_key
+    assert draft.step_key.endswith("/meeting_followup/0")
+    assert "Bcc" not in draft.step_key
 
 
 def test_a_long_meeting_title_is_shortened_at_a_word() -> None:

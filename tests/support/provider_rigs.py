@@ -38,6 +38,7 @@ from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.google.actions import GmailActions
 from ghostwatch.providers.google.api import google_http
+from ghostwatch.providers.google.calendar import GoogleCalendar
 from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.providers.google.signin import VaultedCredentials
 from ghostwatch.providers.microsoft.actions import OutlookActions
@@ -202,7 +203,10 @@ class GmailRig:
                              client_options={"api_endpoint": self.sandbox.url},
                              cache_discovery=False)  # fmt: skip
         retry = policy(self.sleeps)
-        self.source = GmailSource(self.service, batch_uri=self.sandbox.batch_uri, retry=retry)
+        self.calendar = build("calendar", "v3", http=http, static_discovery=True,
+                              client_options={"api_endpoint": f"{self.sandbox.url}/calendar/v3/"},
+                              cache_discovery=False)  # fmt: skip
+        self.source = self._source(retry)
         self.actions = GmailActions(self.service, batch_uri=self.sandbox.batch_uri, retry=retry)
 
     def cycle(
@@ -210,8 +214,15 @@ class GmailRig:
     ) -> CycleReport:
         return one_cycle(self, self.source, now, actions, **options)
 
+    def _source(self, retry: RetryPolicy | None = None) -> GmailSource:
+        # Meetings too, as every rig reads them (the Maildir's calendar.ics, Graph's calendar).
+        options = {"retry": retry} if retry is not None else {}
+        calendar = GoogleCalendar(self.calendar, **options)
+        return GmailSource(self.service, batch_uri=self.sandbox.batch_uri, calendar=calendar,
+                           **options)  # fmt: skip
+
     def preview(self, now: datetime) -> list[Draft]:
-        return preview(GmailSource(self.service, batch_uri=self.sandbox.batch_uri), now)
+        return preview(self._source(), now)
 
     def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None:
         self.sandbox.faults.add(kind, count, method, delay=1.0, retry_after=retry_after)

@@ -15,15 +15,13 @@ drift apart in content.
 from __future__ import annotations
 
 import email.message
-import email.policy
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from email.headerregistry import Address as HeaderAddress
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from ghostwatch.compose.digest_notice import notice
+from ghostwatch.compose.digest_notice import left_out, notice
 from ghostwatch.compose.digest_parts import (
     Dates,
     fit,
@@ -36,8 +34,10 @@ from ghostwatch.compose.digest_parts import (
     weeks_title,
 )
 from ghostwatch.compose.templating import environment
+from ghostwatch.mail import outgoing
 from ghostwatch.model.decisions import Plan, State
-from ghostwatch.model.outbox import Digest, Draft, Sender
+from ghostwatch.model.mail import Address
+from ghostwatch.model.outbox import Digest, Draft, Sender, Skipped
 from ghostwatch.model.sync import Trouble
 
 
@@ -50,12 +50,15 @@ def build_digest(
     links: Mapping[str, str] | None = None,
     templates: Path | None = None,
     trouble: Trouble | None = None,
+    skipped: Sequence[Skipped] = (),
 ) -> Digest:
     """Render the digest for `plan`; `since` is the previous digest's time (default:
     a day before `plan.now`), so each let-go conversation is shown exactly once.
-    `trouble`: the account's failed cycles since then, shown first."""
+    `trouble`: the account's failed cycles since then, shown first; `skipped`: the
+    items this cycle left out (poison), listed under it."""
     context = _context(plan, drafts, sender, tz, since, links or {}) | {
-        "notice": notice(trouble, Dates(tz, plan.now))
+        "notice": notice(trouble, Dates(tz, plan.now)),
+        "skipped": left_out(skipped),
     }
     env = environment(templates)
     return Digest(
@@ -66,32 +69,30 @@ def build_digest(
 
 
 def digest_message(
-    digest: Digest, sender: Sender, *, at: datetime | None = None
+    digest: Digest, sender: Sender, *, at: datetime | None = None, message_id: str | None = None
 ) -> email.message.EmailMessage:
-    """The digest as a MIME message from the user to the user.
+    """The digest as a MIME message from the user to the user; every header goes through
+    `mail.outgoing`.
 
     `at` (default: the clock) is the digest's time; it goes into Date and into
     X-Ghostwatch-Digest, so the next run can find the previous digest in the mailbox
-    and use its time as `since`.
+    and use its time as `since`. `message_id` (no brackets; default: a random one) is
+    the id the cycle can look the digest up by.
     """
     when = at or datetime.now(UTC)
-    message = email.message.EmailMessage(policy=email.policy.SMTP)
-    me = _mailbox(sender)
-    message["From"] = me
-    message["To"] = me
-    message["Subject"] = digest.subject
-    message["Date"] = format_datetime(when)
-    message["Message-ID"] = make_msgid("digest", domain=sender.address.rpartition("@")[2])
-    message["X-Ghostwatch-Digest"] = when.isoformat()
+    message = outgoing.new_message()
+    me = Address(sender.address, sender.name)
+    outgoing.put_addresses(message, "From", [me])
+    outgoing.put_addresses(message, "To", [me])
+    outgoing.put(message, "Subject", digest.subject)
+    outgoing.put(message, "Date", format_datetime(when))
+    domain = sender.address.rpartition("@")[2]
+    outgoing.put_ids(message, "Message-ID", [message_id or make_msgid("digest", domain=domain)])
+    outgoing.put(message, "X-Ghostwatch-Digest", when.isoformat())
     # Plain text first: multipart/alternative lists parts from least to most preferred.
     message.set_content(digest.text, subtype="plain", charset="utf-8")
     message.add_alternative(digest.html, subtype="html", charset="utf-8")
     return message
-
-
-def _mailbox(sender: Sender) -> str:
-    local, _, domain = sender.address.rpartition("@")
-    return str(HeaderAddress(sender.name, local, domain))
 
 
 # --- context -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The digest's notice at the top: the cycles that failed since the last digest.
+"""The digest's notice at the top: the cycles that failed since the last digest, and
+the items the cycle left out because handling them failed (`left_out`).
 
 One broken account never stops the others, and it must not fail silently either: the
 user reads the digest, not /readyz. The last error is quoted as ghostwatch wrote it, so
@@ -8,9 +9,11 @@ a sign-in problem carries its own fix (`ghostwatch auth google --account NAME` a
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ghostwatch.compose.digest_parts import Dates
+from ghostwatch.model.outbox import Skipped
 from ghostwatch.model.sync import Trouble
 
 # Commands in our error messages are set in backticks (`ghostwatch auth ...`).
@@ -65,3 +68,34 @@ def _parts(message: str) -> tuple[tuple[str, bool], ...]:
     # re.split with one group alternates text and captured commands: odd indices are code.
     pieces = _COMMAND.split(message)
     return tuple((piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece)
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """Items left out of this cycle: one line each, under one headline."""
+
+    headline: str
+    lines: tuple[str, ...]
+    advice: str
+
+
+_LEFT_OUT_ADVICE = (
+    "Everything else was done as usual. ghostwatch tries these again at every check; "
+    "you can write them yourself in the meantime."
+)
+
+
+def left_out(skipped: Sequence[Skipped]) -> LeftOut | None:
+    if not skipped:
+        return None
+    count = len(skipped)
+    noun = "item" if count == 1 else "items"
+    lines = tuple(_line(item) for item in skipped)
+    return LeftOut(f"ghostwatch left out {count} {noun} it could not handle", lines,
+                   _LEFT_OUT_ADVICE)  # fmt: skip
+
+
+def _line(item: Skipped) -> str:
+    about = f" “{item.title}”" if item.title else ""
+    reason = item.reason.rstrip(".")
+    return f"The {item.kind}{about}: {reason}."

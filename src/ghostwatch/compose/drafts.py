@@ -24,13 +24,11 @@ Each step has a `.txt` and an `.html` template; only the `.html` one is autoesca
 from __future__ import annotations
 
 import email.message
-import email.policy
 import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
-from email.headerregistry import Address as HeaderAddress
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ import jinja2
 
 from ghostwatch.compose import personal
 from ghostwatch.compose.templating import environment
+from ghostwatch.mail import outgoing
 from ghostwatch.model.decisions import Action, ConversationDecision, MeetingDecision, State
 from ghostwatch.model.mail import Address, Message, display_subject
 from ghostwatch.model.outbox import Draft, Sender
@@ -52,13 +51,6 @@ chain makes a header some servers refuse (RFC 5322 §3.6.4 allows trimming)."""
 MAX_SUMMARY = 80
 """Characters of a meeting's title quoted in the subject and the text (some calendars
 put the whole agenda there)."""
-
-_MESSAGE_ID = re.compile(r"^[\x21-\x7e]+$")
-
-# Fold headers only at RFC 5322's hard limit: folded at 78, a long meeting uid's
-# X-Ghostwatch-Step reads back with a leading space through Python's own parser, and
-# the step key must read back exactly to prove the draft exists.
-_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 def conversation_draft(
@@ -137,7 +129,7 @@ def meeting_draft(
     if decision.action is not Action.MEETING_FOLLOWUP:
         return None
     names = dict(decision.contact_names)
-    to = tuple(Address(email, names.get(email, "")) for email in decision.contacts)
+    to = tuple(Address(email, _one_line(names.get(email, ""))) for email in decision.contacts)
     if not to:
         return None
     summary = _shortened(_one_line(decision.summary), MAX_SUMMARY) or "our call"
@@ -157,25 +149,27 @@ def meeting_draft(
         references=(),
         text=text,
         html=html,
-        step_key=f"{decision.uid}/{Action.MEETING_FOLLOWUP.value}/0",
+        # A uid is the inviter's text: made a token that reads back from a header exactly.
+        step_key=f"{outgoing.step_token(decision.uid)}/{Action.MEETING_FOLLOWUP.value}/0",
     )
 
 
 def draft_message(draft: Draft, sender: Sender) -> email.message.EmailMessage:
-    """The draft as a MIME message ready to be put in the user's Drafts folder.
+    """The draft as a MIME message ready to be put in the user's Drafts folder; every
+    header goes through `mail.outgoing`. `UnsafeItem` for an address it cannot write.
 
     No Date and no Message-ID: the mail client sets both when the user sends it.
     """
-    message = email.message.EmailMessage(policy=_POLICY)
-    message["From"] = _header_address(Address(sender.address, sender.name))
-    message["To"] = ", ".join(_header_address(a) for a in draft.to)
-    message["Subject"] = _one_line(draft.subject)
+    message = outgoing.new_message()
+    outgoing.put_addresses(message, "From", [Address(sender.address, sender.name)])
+    outgoing.put_addresses(message, "To", draft.to)
+    outgoing.put(message, "Subject", draft.subject)
     if draft.in_reply_to:
-        message["In-Reply-To"] = f"<{draft.in_reply_to}>"
+        outgoing.put_ids(message, "In-Reply-To", [draft.in_reply_to])
     if draft.references:
-        message["References"] = " ".join(f"<{ref}>" for ref in draft.references)
+        outgoing.put_ids(message, "References", draft.references)
     # The mailbox itself records which steps have a draft (values.Draft.step_key).
-    message["X-Ghostwatch-Step"] = _one_line(draft.step_key)
+    outgoing.put(message, "X-Ghostwatch-Step", draft.step_key)
     # Plain text first: multipart/alternative lists parts from least to most preferred.
     message.set_content(draft.text, subtype="plain", charset="utf-8")
     message.add_alternative(draft.html, subtype="html", charset="utf-8")
@@ -246,10 +240,7 @@ def _addresses(emails: Iterable[str], messages: Sequence[Message]) -> tuple[Addr
 
 def _clean_id(message_id: str | None) -> str | None:
     """A Message-ID usable in a header: without brackets, printable ASCII, no spaces."""
-    if not message_id:
-        return None
-    bare = message_id.strip().strip("<>")
-    return bare if _MESSAGE_ID.match(bare) and "<" not in bare and ">" not in bare else None
+    return outgoing.message_id(message_id)
 
 
 def _references(last: Message, in_reply_to: str | None) -> tuple[str, ...]:
@@ -268,21 +259,11 @@ def _references(last: Message, in_reply_to: str | None) -> tuple[str, ...]:
 
 
 def _one_line(text: str) -> str:
-    """No control characters in a header: a hostile subject or uid must not add headers."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    """No control characters: a hostile subject or name must not add headers."""
+    return outgoing.header_text(text)
 
 
 def _shortened(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:—-") + "…"
-
-
-def _header_address(address: Address) -> str:
-    local, _, domain = address.email.rpartition("@")
-    try:
-        return str(HeaderAddress(address.name, local, domain))
-    except (ValueError, IndexError):
-        # An address the header parser will not take apart (quoted local parts and
-        # the like): the bare address still reaches the person.
-        return address.email

@@ -44,3 +44,16 @@ class Digest:
     subject: str
     text: str
     html: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """One item a cycle could not handle safely and left out, so the rest could go on
+    (a draft whose recipient a header cannot carry, ...). The digest lists it."""
+
+    kind: str
+    """What was left out, in the digest's words: 'draft', 'meeting note', ..."""
+    title: str
+    """What the user knows it by: the conversation's subject, the meeting's title."""
+    reason: str
+    """Why, in ghostwatch's own words (never the item's text)."""

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
+from email.message import EmailMessage
 from typing import ParamSpec, TypeVar
 
 import structlog
@@ -27,9 +28,10 @@ from ghostwatch.compose.drafts import draft_message
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import GhostwatchError
 from ghostwatch.model.decisions import JunkReply
-from ghostwatch.model.outbox import Draft, Sender
+from ghostwatch.model.outbox import Draft, Sender, Skipped
+from ghostwatch.model.sync import Trouble
 from ghostwatch.providers.port import IncrementalSource, MailActions, MailSource
-from ghostwatch.service.pipeline import Scan, compose_drafts, run_scan
+from ghostwatch.service.pipeline import Scan, compose_all, run_scan, skipped_item
 from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store, Tx
 
 log = structlog.get_logger(__name__)
@@ -52,6 +54,8 @@ class CycleReport:
     rescued: int = 0
     digest_delivered: bool = False
     errors: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    """Items left out because handling them failed (poison): every other one went on."""
     states: dict[str, int] = field(default_factory=dict)
     """Conversations by state after the scan (for /metrics)."""
 
@@ -96,12 +100,13 @@ def run_cycle(
         _resume(tx, account_id, source)
     try:
         scan = run_scan(source, _with_settings(rules, settings), now, progress)
-        drafts = compose_drafts(scan, source, sender, tz, notes=_notes(settings))
+        composed = compose_all(scan, source, sender, tz, notes=_notes(settings))
     except GhostwatchError as error:
         if not dry_run:
             with store.transaction() as tx:
                 tx.record_cycle(account_id, now, str(error))
         raise
+    drafts, report.skipped = composed.drafts, composed.skipped
     report.drafts_due = len(drafts)
     report.states = dict(Counter(d.state.value for d in scan.plan.conversations))
     if not dry_run:
@@ -226,7 +231,9 @@ def _make_draft(cycle: _Cycle, scan: Scan, draft: Draft, existing: dict[str, str
         # The mailbox already holds this step (a lost database, another install): adopt it.
         cycle.report.drafts_reconciled += 1
     else:
-        message = draft_message(draft, cycle.sender)
+        message = _item(cycle, "draft", draft.subject, draft_message, draft, cycle.sender)
+        if message is None:
+            return  # the intent stays pending: it is tried again while the step is due
         thread = _thread_id(scan, draft)
         made = _guarded(cycle, "create_draft", cycle.actions.create_draft, draft, message, thread)
         if made is None:
@@ -271,12 +278,11 @@ def _deliver_digest(cycle: _Cycle, scan: Scan, drafts: list[Draft]) -> None:
         trouble = tx.trouble(cycle.account_id)
     if not fresh and key not in cycle.retry:
         return
-    made = build_digest(scan.plan, drafts, cycle.sender, cycle.tz, since=since, trouble=trouble)
-    message = digest_message(made, cycle.sender, at=cycle.now)
     # A Message-ID known in advance lets the next cycle find a digest whose
     # confirmation was lost (rfc822msgid: search) instead of inserting it twice.
-    del message["Message-ID"]
-    message["Message-ID"] = f"<{_digest_id(cycle, day)}>"
+    message = _item(cycle, "digest", "", _digest_of, cycle, scan, drafts, since, trouble, day)
+    if message is None:
+        return
     ref = _guarded(cycle, "deliver_digest", cycle.actions.deliver_digest, message)
     if ref is None:
         return
@@ -288,6 +294,21 @@ def _deliver_digest(cycle: _Cycle, scan: Scan, drafts: list[Draft]) -> None:
             # failed delivery before this line keeps the trouble for the next digest.
             tx.clear_trouble(cycle.account_id, trouble)
     cycle.report.digest_delivered = True
+
+
+def _digest_of(
+    cycle: _Cycle,
+    scan: Scan,
+    drafts: list[Draft],
+    since: datetime | None,
+    trouble: Trouble | None,
+    day: date,
+) -> EmailMessage:
+    made = build_digest(
+        scan.plan, drafts, cycle.sender, cycle.tz, since=since, trouble=trouble,
+        skipped=cycle.report.skipped,
+    )  # fmt: skip
+    return digest_message(made, cycle.sender, at=cycle.now, message_id=_digest_id(cycle, day))
 
 
 def _digest_id(cycle: _Cycle, day: date) -> str:
@@ -338,6 +359,18 @@ def _guarded(
         return None
 
 
+def _item(
+    cycle: _Cycle, kind: str, title: str, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T | None:
+    """One item's pure step (a draft's or the digest's MIME): whatever it raises skips
+    that item alone, named in the report (the digest, /metrics), and the cycle goes on."""
+    try:
+        return call(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - one item's text must never stop the rest
+        cycle.report.skipped.append(skipped_item(kind, title, error))
+        return None
+
+
 def _failed(cycle: _Cycle, what: str, error: GhostwatchError) -> None:
     cycle.report.errors.append(f"{what}: {error}")
     log.warning("cycle_action_failed", action=what, error=str(error))
@@ -354,6 +387,7 @@ def _summary(account: str, report: CycleReport, dry_run: bool, seconds: float) -
         abandoned=report.steps_abandoned,
         rescued=report.rescued,
         digest=report.digest_delivered,
+        skipped=len(report.skipped),
         errors=len(report.errors),
         seconds=round(seconds, 3),
     )

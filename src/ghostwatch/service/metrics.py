@@ -61,6 +61,13 @@ class Metrics:
         self.digests = Counter(
             "ghostwatch_digests_delivered", "Morning digests delivered.", ["account"], registry=r
         )
+        self.skipped = Counter(
+            "ghostwatch_items_skipped",
+            "Items a cycle left out because handling them failed (one bad message, "
+            "invitation or draft), by kind.",
+            ["account", "kind"],
+            registry=r,
+        )
         self.conversations = Gauge(
             "ghostwatch_conversations",
             "Conversations by state at the last cycle.",
@@ -78,6 +85,8 @@ class Metrics:
             self.digests.labels(account).inc()
         for error in report.errors:
             self.errors.labels(account, error.partition(":")[0]).inc()
+        for item in report.skipped:
+            self.skipped.labels(account, item.kind).inc()
         for state, count in report.states.items():
             self.conversations.labels(account, state).set(count)
 

@@ -8,6 +8,7 @@ bodies are read for it.
 
 from __future__ import annotations
 
+import functools
 import gc
 import time
 from collections import Counter
@@ -24,10 +25,12 @@ from ghostwatch import engine
 from ghostwatch.compose.drafts import conversation_draft, meeting_draft
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
+from ghostwatch.errors import UnsafeItem
+from ghostwatch.mail import outgoing
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.decisions import Action, ConversationDecision, Plan
 from ghostwatch.model.mail import Message
-from ghostwatch.model.outbox import Draft, Sender
+from ghostwatch.model.outbox import Draft, Sender, Skipped
 from ghostwatch.providers.port import MailSource
 
 log = structlog.get_logger(__name__)
@@ -144,6 +147,14 @@ def _with_bodies(
     return tuple(replace(m, content=bodies[m.key]) if m.key in bodies else m for m in messages)
 
 
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """The drafts a plan calls for, and the items left out because composing them failed."""
+
+    drafts: list[Draft]
+    skipped: list[Skipped]
+
+
 def compose_drafts(
     scan: Scan,
     source: MailSource,
@@ -152,15 +163,52 @@ def compose_drafts(
     notes: Mapping[str, str] | None = None,
     templates: Path | None = None,
 ) -> list[Draft]:
-    """Every draft the plan calls for: due follow-ups, then missed-meeting notes."""
-    plan, drafts = scan.plan, []
+    """Every draft the plan calls for (see `compose_all`), without the skipped items."""
+    return compose_all(scan, source, sender, tz, notes, templates).drafts
+
+
+def compose_all(
+    scan: Scan,
+    source: MailSource,
+    sender: Sender,
+    tz: tzinfo,
+    notes: Mapping[str, str] | None = None,
+    templates: Path | None = None,
+) -> Composed:
+    """Every draft the plan calls for: due follow-ups, then missed-meeting notes.
+
+    Each is composed inside its own guard: one conversation or invitation whose text
+    breaks composing is skipped and named, and every other draft is still written.
+    Reading a body is not guarded: a provider failing is not an item's fault, and the
+    cycle retries it whole."""
+    plan, done = scan.plan, Composed([], [])
     for decision in plan.conversations:
         if decision.action in _DRAFTED:
             thread = _with_bodies(scan.threads.conversations[decision.id], decision, source)
             note = (notes or {}).get(decision.id)
-            drafts.append(
-                conversation_draft(decision, thread, sender, plan.now, tz, note, templates)
-            )
+            compose = functools.partial(conversation_draft, decision, thread, sender)
+            _guarded(done, "draft", decision.subject, compose, plan.now, tz, note, templates)
     for meeting in plan.meetings:
-        drafts.append(meeting_draft(meeting, sender, plan.now, tz, templates))
-    return [d for d in drafts if d is not None]
+        compose = functools.partial(meeting_draft, meeting, sender)
+        _guarded(done, "meeting note", meeting.summary, compose, plan.now, tz, templates)
+    return done
+
+
+def _guarded(done: Composed, kind: str, title: str, compose: Callable[..., Draft | None],
+             *args: Any) -> None:  # fmt: skip
+    try:
+        draft = compose(*args)
+    except Exception as error:  # noqa: BLE001 - one item's text must never stop the rest
+        done.skipped.append(skipped_item(kind, title, error))
+        return
+    if draft is not None:
+        done.drafts.append(draft)
+
+
+def skipped_item(kind: str, title: str, error: Exception) -> Skipped:
+    """The digest's line for an item left out, logged here (the reason, never the text).
+    An `UnsafeItem` says why in words; anything else keeps only its kind, as its text
+    may quote the item."""
+    reason = str(error) if isinstance(error, UnsafeItem) else f"an error ({type(error).__name__})"
+    log.warning("item_skipped", kind=kind, reason=reason)
+    return Skipped(kind, outgoing.header_text(title, 120), reason)

@@ -100,7 +100,7 @@ class OutlookActions:
         in the mailbox, else a new message; its id."""
         headers = _custom_headers(message)
         content = {
-            "subject": draft.subject,
+            "subject": str(message.get("Subject", "")),  # as mail/outgoing.py cleaned it
             "toRecipients": _people(message.get("To")),
             "ccRecipients": _people(message.get("Cc")),
             "body": _body(draft.html, draft.text),

@@ -1,0 +1,138 @@
+"""The hostile-input contract every provider's cycle passes: nothing a stranger writes
+stops the cycle, and everything else is still delivered.
+
+Each story seeds a copy of examples/mailbox (five drafts due at NOW, a reply waiting in
+Junk) with what a stranger can put there (`tests/support/hostile.py`), runs one cycle
+with the rescue and the digest, and asserts that every draft the clean mailbox gets was
+written, the reply was rescued and the digest delivered, and that whatever could not be
+handled was left out alone, named in the digest's trouble section and counted. A
+provider's test module subclasses `HostileContract` and names its `provider`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
+from email.utils import formataddr, getaddresses
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from ghostwatch.mail.mime import html_to_text
+from ghostwatch.model.outbox import Draft
+from ghostwatch.service.cycle import CycleReport
+from tests.contracts.contract_cycle import NOW, open_rig
+from tests.support import hostile
+from tests.support.maildir_rig import MaildirRig
+from tests.support.provider_rigs import (
+    DIGEST_ID,
+    STEP,
+    CycleRig,
+    GmailRig,
+    OutlookRig,
+    sqlite_store,
+)
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    return cast(EmailMessage, BytesParser(policy=default).parsebytes(raw))
+
+
+def digest_texts(rig: CycleRig) -> list[str]:
+    """The text of every digest in the rig's inbox (Graph keeps the HTML body only)."""
+    if isinstance(rig, MaildirRig):
+        raws = [p.read_bytes() for p in rig.files() if DIGEST_ID.encode() in p.read_bytes()]
+        return [hostile.mime_text(_parsed(raw)) for raw in raws]
+    if isinstance(rig, GmailRig):
+        found = rig.sandbox.mailbox.messages.values()
+        raws = [m.raw for m in found if m.header("Message-ID").startswith(DIGEST_ID)]
+        return [hostile.mime_text(_parsed(raw)) for raw in raws]
+    graph = cast(OutlookRig, rig).graph.mailbox.in_folder("inbox")
+    return [html_to_text(m.body) for m in graph if m.internet_message_id.startswith(DIGEST_ID)]
+
+
+def draft_headers(rig: CycleRig) -> dict[str, dict[str, str]]:
+    """Step key → the draft's To, Bcc and Subject as the mailbox holds them."""
+    if isinstance(rig, OutlookRig):
+        found = {}
+        for m in rig.graph.mailbox.in_folder("drafts"):
+            if not m.header(STEP):
+                continue  # the user's own draft
+            to = ", ".join(formataddr((r.name, r.address)) for r in m.to)
+            bcc = ", ".join(r.address for r in m.bcc)
+            found[m.header(STEP)] = {"To": to, "Bcc": bcc, "Subject": m.subject}
+        return found
+    if isinstance(rig, MaildirRig):
+        raws = [p.read_bytes() for p in rig.files() if p.parent.parent.name == ".Drafts"]
+    else:
+        stored = cast(GmailRig, rig).sandbox.mailbox.messages.values()
+        raws = [m.raw for m in stored if "DRAFT" in m.labels]
+    heads = [h for h in map(_parsed, raws) if h[STEP]]
+    return {
+        str(h[STEP]): {"To": str(h["To"]), "Bcc": str(h["Bcc"] or ""), "Subject": str(h["Subject"])}
+        for h in heads
+    }
+
+
+def names(header: str) -> dict[str, str]:
+    """Address → display name, from an address-list header."""
+    return {address: name for name, address in getaddresses([header])}
+
+
+class HostileContract:
+    provider: str
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def clean_drafts(cls, tmp_path_factory: pytest.TempPathFactory) -> list[Draft]:
+        """What the clean examples/mailbox gets at NOW through this provider."""
+        folder = tmp_path_factory.mktemp("clean")
+        with sqlite_store(folder / "gw.db") as store:
+            with open_rig(cls.provider, hostile.EXAMPLE, store) as rig:
+                return rig.preview(NOW)
+
+    @pytest.fixture
+    def seed(self, tmp_path: Path) -> Path:
+        return hostile.seed(tmp_path)
+
+    @contextmanager
+    def opened(self, seed: Path, folder: Path) -> Iterator[CycleRig]:
+        with sqlite_store(folder / "gw.db") as store, open_rig(self.provider, seed, store) as rig:
+            yield rig
+
+    def everything_else(self, rig: CycleRig, report: CycleReport, clean: list[Draft]) -> None:
+        """Every draft the clean mailbox gets is in the mailbox once, the reply in Junk was
+        rescued, the digest delivered, and no provider call failed."""
+        steps = rig.steps()
+        assert report.errors == []
+        assert all(steps[d.step_key] == 1 for d in clean), (steps, [d.step_key for d in clean])
+        assert (report.rescued, report.digest_delivered) == (1, True)
+
+    def test_one_poisoned_item_leaves_every_other_draft_the_rescue_and_the_digest(
+        self, seed: Path, tmp_path: Path, clean_drafts: list[Draft]
+    ) -> None:
+        hostile.poisoned_recipient(seed)
+        hostile.separator_in_a_name(seed)
+        with self.opened(seed, tmp_path) as rig:
+            report = rig.cycle(NOW, junk_rescue=True, digest=True)
+            self.everything_else(rig, report, clean_drafts)
+            # The draft to the address no header can carry is left out, alone, and named.
+            assert [(s.kind, s.title) for s in report.skipped] == [
+                ("draft", f"Re: {hostile.POISONED_SUBJECT}")
+            ]
+            [digest] = digest_texts(rig)
+            assert "left out 1 item" in digest
+            assert hostile.POISONED_SUBJECT in digest
+            # The invitation's name with a line separator is cleaned, not a reason to stop.
+            written = draft_headers(rig)
+            [lena] = [h for h in written.values() if hostile.LENA in h["To"]]
+            assert names(lena["To"]) == {hostile.LENA: "Lena Bcc: evil@x.example"}
+            assert all(h["Bcc"] == "" and h["Subject"].isprintable() for h in written.values())
+            assert len(written) == len(clean_drafts) + 1
+            # The next cycle writes nothing twice and still says what it leaves out.
+            again = rig.cycle(NOW, junk_rescue=True)
+            assert (again.errors, again.drafts_created, len(again.skipped)) == ([], 0, 1)
