@@ -39,7 +39,7 @@ from tests.support.provider_rigs import (
 
 
 def _parsed(raw: bytes) -> EmailMessage:
-    return cast(EmailMessage, BytesParser(policy=default).parsebytes(raw))
+    return BytesParser(policy=default).parsebytes(raw)
 
 
 def digest_texts(rig: CycleRig) -> list[str]:
@@ -91,9 +91,11 @@ class HostileContract:
     def clean_drafts(cls, tmp_path_factory: pytest.TempPathFactory) -> list[Draft]:
         """What the clean examples/mailbox gets at NOW through this provider."""
         folder = tmp_path_factory.mktemp("clean")
-        with sqlite_store(folder / "gw.db") as store:
-            with open_rig(cls.provider, hostile.EXAMPLE, store) as rig:
-                return rig.preview(NOW)
+        with (
+            sqlite_store(folder / "gw.db") as store,
+            open_rig(cls.provider, hostile.EXAMPLE, store) as rig,
+        ):
+            return rig.preview(NOW)
 
     @pytest.fixture
     def seed(self, tmp_path: Path) -> Path:

@@ -27,7 +27,9 @@ LENA_MEETING = "Intro call — Margie's Travel"
 
 # Line breaks Python's str.splitlines() knows, control characters, an escape sequence and
 # bidi overrides: everything that must never reach a header or a terminal as it is.
-NASTY = "a\u2028b\u2029c\x85d\x0be\x0cf\x1cg\x1dh\x1ei\x00j\x1b[31mk\x07l\u202em\r\nBcc: evil@x.example"
+NASTY = (
+    "a\u2028b\u2029c\x85d\x0be\x0cf\x1cg\x1dh\x1ei\x00j\x1b[31mk\x07l\u202em\r\nBcc: evil@x.example"
+)
 
 
 def seed(folder: Path) -> Path:
@@ -93,8 +95,7 @@ def event(
         f"DTEND:{start[:9]}{int(start[9:11]) + 1:02d}{start[11:]}",
         "DTSTAMP:20261101T090000Z",
         f"ORGANIZER:mailto:{organizer}",
-        *(f'ATTENDEE;CN="{name}";PARTSTAT={state}:mailto:{address}'
-          for name, address, state in attendees),  # fmt: skip
+        *(f'ATTENDEE;CN="{n}";PARTSTAT={state}:mailto:{a}' for n, a, state in attendees),
         *([extra] if extra else []),
         "STATUS:CONFIRMED",
         "END:VEVENT",

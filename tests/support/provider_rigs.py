@@ -37,7 +37,7 @@ from ghostwatch.model.decisions import State
 from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.google.actions import GmailActions
-from ghostwatch.providers.google.api import google_http
+from ghostwatch.providers.google.api import DEFAULT_POLICY, google_http
 from ghostwatch.providers.google.calendar import GoogleCalendar
 from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.providers.google.signin import VaultedCredentials
@@ -214,12 +214,11 @@ class GmailRig:
     ) -> CycleReport:
         return one_cycle(self, self.source, now, actions, **options)
 
-    def _source(self, retry: RetryPolicy | None = None) -> GmailSource:
+    def _source(self, retry: RetryPolicy = DEFAULT_POLICY) -> GmailSource:
         # Meetings too, as every rig reads them (the Maildir's calendar.ics, Graph's calendar).
-        options = {"retry": retry} if retry is not None else {}
-        calendar = GoogleCalendar(self.calendar, **options)
+        calendar = GoogleCalendar(self.calendar, retry=retry)
         return GmailSource(self.service, batch_uri=self.sandbox.batch_uri, calendar=calendar,
-                           **options)  # fmt: skip
+                           retry=retry)  # fmt: skip
 
     def preview(self, now: datetime) -> list[Draft]:
         return preview(self._source(), now)
