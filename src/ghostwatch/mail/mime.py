@@ -14,9 +14,11 @@ from email.message import Message as MimeMessage
 from email.parser import BytesParser, HeaderParser
 from email.policy import compat32
 from html.parser import HTMLParser
+from typing import TypeGuard
 
 import structlog
 
+from ghostwatch.mail import dsn
 from ghostwatch.model.mail import Content, DeliveryStatus
 
 MAX_TEXT = 20_000
@@ -27,6 +29,12 @@ MAX_PARTS = 300
 _HEADER_PARSER = HeaderParser(policy=compat32)
 _INLINE_MSGID = re.compile(r"^[ \t>]*Message-I[Dd]:[ \t]*<([^<>\s]+@[^<>\s]+)>", re.M | re.I)
 _INLINE_RCPT = re.compile(r"^[ \t>]*(?:To|Cc):[ \t]*(.+)$", re.M | re.I)
+# The line a text-only bounce writes above the original it pastes back.
+_PASTED_ORIGINAL = re.compile(
+    r"^[ \t]*-{2,}.*(?:original|copy of|below this line|undelivered message|unsent message"
+    r"|message headers)",
+    re.M | re.I,
+)
 _ADDR = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _BLANK_LINES = re.compile(r"\n\s*\n")
@@ -115,17 +123,6 @@ def _first(block: MimeMessage, name: str) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _dsn_recipient(block: MimeMessage) -> str:
-    # "Original-Recipient" is what the sender wrote (RFC 3464 §2.3.1) — the address
-    # to match against contacts; "Final-Recipient" may be an alias expansion.
-    for name in ("original-recipient", "final-recipient", "x-actual-recipient"):
-        _, _, address = _first(block, name).rpartition(";")
-        address = address.strip().strip("<>").lower()
-        if "@" in address and " " not in address:
-            return address
-    return ""
-
-
 def _status_blocks(part: MimeMessage) -> list[MimeMessage]:
     """The per-recipient blocks of a message/delivery-status part (RFC 3464 §2.1)."""
     payload = part.get_payload()
@@ -136,19 +133,11 @@ def _status_blocks(part: MimeMessage) -> list[MimeMessage]:
 
 
 def delivery_statuses(part: MimeMessage) -> list[DeliveryStatus]:
-    statuses = []
-    for block in _status_blocks(part):
-        recipient = _dsn_recipient(block)
-        if recipient:
-            statuses.append(
-                DeliveryStatus(
-                    recipient=recipient,
-                    action=_first(block, "action").lower(),
-                    status=_first(block, "status"),
-                    diagnostic=_first(block, "diagnostic-code")[:500],
-                )
-            )
-    return statuses
+    return [
+        status
+        for block in _status_blocks(part)
+        for status in dsn.statuses((name, str(value)) for name, value in block.items())
+    ]
 
 
 def _note_returned_headers(headers: MimeMessage, found: _Found) -> None:
@@ -183,13 +172,27 @@ def _hidden_text(part: MimeMessage, kind: str) -> bool:
     return unnamed and (kind == "application/octet-stream" or kind.startswith("multipart/"))
 
 
+def _is_report(payload: object) -> TypeGuard[list[MimeMessage]]:
+    """A message/rfc822 payload that is itself a delivery report (RFC 6522, RFC 3464)."""
+    if not (isinstance(payload, list) and payload and isinstance(payload[0], MimeMessage)):
+        return False
+    inner = payload[0]
+    kind = str(inner.get_param("report-type", "")).lower()
+    return inner.get_content_type() == "multipart/report" and kind == "delivery-status"
+
+
 def _walk(part: MimeMessage, depth: int, found: _Found) -> None:
     found.parts += 1
     if depth > MAX_DEPTH or found.parts > MAX_PARTS:
         return
     kind = part.get_content_type()
     payload = part.get_payload()
-    if kind == "message/rfc822":
+    if kind == "message/rfc822" and not found.statuses and _is_report(payload):
+        # A bounce forwarded or wrapped as an attachment: its own report is the evidence.
+        # (Once a report has been read, a report it returns is a double bounce: the
+        # inner one is about the bounce, not about my message.)
+        _walk(payload[0], depth + 1, found)
+    elif kind == "message/rfc822":
         # The returned original is someone else's text (often mine): keep only its ids.
         _returned_original(part, found)
     elif isinstance(payload, list) and kind != "message/delivery-status":
@@ -201,11 +204,15 @@ def _walk(part: MimeMessage, depth: int, found: _Found) -> None:
 
 
 def _inline_returned(text: str, found: _Found) -> None:
-    """Non-standard bounces paste the original's headers into the text itself."""
+    """Non-standard bounces paste the original's headers into the text itself: its
+    Message-ID, and (only where a Message-ID or a "copy of the message" line shows that
+    headers follow) its To and Cc."""
     ids = _INLINE_MSGID.findall(text)
     found.ids.extend(ids)
-    if ids:
-        for line in _INLINE_RCPT.findall(text):
+    pasted = _PASTED_ORIGINAL.search(text)
+    if ids or pasted:
+        headers = text if ids or pasted is None else text[pasted.start() :]
+        for line in _INLINE_RCPT.findall(headers):
             found.recipients.extend(a.lower() for a in _ADDR.findall(line))
 
 
@@ -224,6 +231,7 @@ def _content(tree: MimeMessage) -> Content:
         delivery_status=tuple(found.statuses),
         returned_message_ids=_unique(found.ids),
         returned_recipients=_unique(found.recipients),
+        quoted_statuses=tuple(dsn.quoted_statuses(text)),
         content_type=" ".join(str(tree.get("content-type", "")).split()),
     )
 

@@ -79,6 +79,8 @@ class Content:
     """To/Cc addresses of a returned original, a hint for non-standard bounces."""
     content_type: str = ""
     """The top-level Content-Type, e.g. 'multipart/report; report-type=delivery-status'."""
+    quoted_statuses: tuple[DeliveryStatus, ...] = ()
+    """RFC 3464 per-recipient fields pasted into the text (bounces without a DSN part)."""
 
 
 @dataclass(frozen=True, slots=True)
