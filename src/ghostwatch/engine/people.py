@@ -47,6 +47,17 @@ def is_mail_daemon(email: str, name: str = "") -> bool:
     return bool(_DAEMON_LOCAL.match(email.rpartition("@")[0]) or _DAEMON_NAME.search(name))
 
 
+# Mailing-list software (Mailman, fml, Majordomo, ezmlm) writes as, and points people to,
+# the list's own control addresses: owner-LIST, LIST-request, LIST-admin, LIST-ctl, ...
+_LIST_ROBOT = re.compile(r"^(?:owner-[^@]+|[^@]+-(?:admin|owner|request|bounces?|ctl))@", re.I)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def is_list_robot(email: str) -> bool:
+    """A mailing list's control address: list software, not a member."""
+    return bool(_LIST_ROBOT.match(email))
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """The user: all their addresses, and the internal domains those imply."""

@@ -3,7 +3,7 @@
 Evidence, most trustworthy first:
 
 1. RFC 3464 per-recipient blocks with `Action: failed` (only failed: `delayed` means
-   the MTA is still trying, RFC 3464 §2.3.3).
+   the MTA is still trying, RFC 3464 §2.3.3; those recipients are the *delayed* ones).
 2. `X-Failed-Recipients` (Exim, Gmail).
 3. The explanation text of non-standard bounces. MTAs write it in a handful of
    shapes — qmail `<addr>:`, Exim's indented address, Sendmail `<addr>... User
@@ -21,13 +21,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ghostwatch.engine.people import is_list_robot
 from ghostwatch.model.mail import Content, DeliveryStatus, Message
 
 _ADDR = r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}"
 ADDRESS_RE = re.compile(_ADDR)
-# An address leading its line: `<a@b>:`, `  a@b`, `<a@b>... User unknown`, `a@b: reason`.
+# An address leading its line: `<a@b>:`, `  a@b`, `<a@b>... User unknown`, `a@b: reason`;
+# and `a@b <c@d>: reason`, where the first is display text and the angle-addr is the
+# address (RFC 5322 §3.4 name-addr; Exim reports malformed addresses so).
 _LEADING_RE = re.compile(
-    rf"^[ \t]*(?:RCPT TO:|Recipient:|\*+)?[ \t]*[<\"']?({_ADDR})[>\"']?", re.M | re.I
+    rf"^[ \t]*(?:RCPT TO:|Recipient:|\*+)?[ \t]*[<\"']?({_ADDR})[>\"']?(?:[ \t]+<({_ADDR})>)?",
+    re.M | re.I,
 )
 # Where the returned original starts in a text-only bounce.
 _ORIGINAL_START_RE = re.compile(
@@ -35,16 +39,11 @@ _ORIGINAL_START_RE = re.compile(
     r"|(?:Received|Return-Path|Message-I[Dd]|DKIM-Signature|MIME-Version):)",
     re.M | re.I,
 )
-# RFC 3464 fields pasted into text: forwarded bounces, MTAs that write no DSN part.
-_INLINE_DSN_RE = re.compile(
-    rf"^[ \t>]*(?:Final|Original)-Recipient:[ \t]*(?:rfc822[ \t]*;)?[ \t]*<?({_ADDR})>?"
-    r"((?:\n[ \t>]*[\w-]+:.*){0,8})",
-    re.M | re.I,
-)
-_FAILED_FIELD_RE = re.compile(r"^[ \t>]*(?:Action:[ \t]*failed|Status:[ \t]*5\.)", re.M | re.I)
+# The envelope sender in an SMTP transcript (RFC 5321 §3.3), folded or not.
+_MAIL_FROM_RE = re.compile(rf"\bMAIL\s+FROM:\s*<?({_ADDR})", re.I)
 # Amazon SES, also as an escaped JSON string inside an SNS envelope.
 _SES_BOUNCED_RE = re.compile(r'\\?"bouncedRecipients\\?"\s*:\s*\[([^\]]*)\]')
-# Role addresses of the reporting system itself, never a failed recipient.
+# Role addresses of the reporting system itself.
 _ROLE_RE = re.compile(
     r"^(?:mailer-?daemon|postmaster|post_master|hostmaster|abuse|root|mail-?daemon)@", re.I
 )
@@ -56,13 +55,13 @@ class FailedRecipients:
     signal: str
 
 
-def _failed_statuses(statuses: Iterable[DeliveryStatus]) -> list[str]:
-    return [s.recipient for s in statuses if s.action == "failed" or _permanent_only(s)]
-
-
-def _permanent_only(status: DeliveryStatus) -> bool:
+def _failed(status: DeliveryStatus) -> bool:
     # Some MTAs omit the (required) Action field; a 5.x.x Status is a permanent failure.
-    return not status.action and status.status.startswith("5")
+    return status.action == "failed" or (not status.action and status.status.startswith("5"))
+
+
+def _unique(addresses: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(addresses))
 
 
 def _header_list(message: Message, name: str) -> list[str]:
@@ -76,23 +75,37 @@ def explanation(text: str) -> str:
     return text[: found.start()] if found else text
 
 
-def _excluded(message: Message, content: Content) -> set[str]:
-    own = {a.email for a in (*message.recipients, *((message.sender,) if message.sender else ()))}
+def _not_recipients(message: Message, content: Content) -> set[str]:
+    """What can look like an address in a report but never failed: the report's sender,
+    the envelope sender of a transcript, and Message-IDs."""
+    own = {message.sender.email} if message.sender else set()
+    own.update(a.lower() for a in _MAIL_FROM_RE.findall(content.text))
     own.update(i.lower() for i in content.returned_message_ids)
     own.update(i.lower() for i in message.references + message.in_reply_to)
     return own
 
 
-def _clean(addresses: Iterable[str], excluded: set[str]) -> tuple[str, ...]:
+def _excluded(message: Message, content: Content) -> set[str]:
+    """For loose mentions, also the report's own recipients (me)."""
+    return _not_recipients(message, content) | {a.email for a in message.recipients}
+
+
+def _clean(
+    addresses: Iterable[str], excluded: set[str], wrote_to: Iterable[str]
+) -> tuple[str, ...]:
+    """Drop excluded and role addresses — but not a role address my message went to."""
     kept = (a.lower().strip(".") for a in addresses)
-    return tuple(dict.fromkeys(a for a in kept if a not in excluded and not _ROLE_RE.match(a)))
+    wrote = set(wrote_to)
+    return _unique(a for a in kept if a not in excluded and (a in wrote or not _role(a)))
 
 
-def inline_dsn_failures(text: str) -> list[str]:
-    """Recipients that RFC 3464 fields quoted in the text mark as failed."""
-    if "recipient:" not in text.lower():  # a substring test is 30x cheaper than the regex
-        return []
-    return [addr for addr, rest in _INLINE_DSN_RE.findall(text) if _FAILED_FIELD_RE.search(rest)]
+def _role(address: str) -> bool:
+    return bool(_ROLE_RE.match(address)) or is_list_robot(address)
+
+
+def inline_dsn_failures(content: Content) -> list[str]:
+    """Recipients that RFC 3464 fields pasted into the text mark as failed."""
+    return [s.recipient for s in content.quoted_statuses if _failed(s)]
 
 
 def _json_bounced(text: str) -> list[str]:
@@ -101,19 +114,24 @@ def _json_bounced(text: str) -> list[str]:
     return ADDRESS_RE.findall(found.group(1)) if found else []
 
 
+def _leading(words: str) -> list[str]:
+    return [angle or bare for bare, angle in _LEADING_RE.findall(words)]
+
+
 def _from_text(message: Message, content: Content) -> FailedRecipients | None:
-    excluded = _excluded(message, content)
-    ses = _clean(_json_bounced(content.text), excluded)
+    listed, loose = _not_recipients(message, content), _excluded(message, content)
+    wrote_to = content.returned_recipients
+    ses = _clean(_json_bounced(content.text), loose, wrote_to)
     if ses:
         return FailedRecipients(ses, "bouncedRecipients in a JSON notification")
-    inline = _clean(inline_dsn_failures(content.text), excluded)
+    inline = _clean(inline_dsn_failures(content), listed, wrote_to)
     if inline:
         return FailedRecipients(inline, f"DSN fields in text: {len(inline)} failed recipient(s)")
     words = explanation(content.text)
-    leading = _clean(_LEADING_RE.findall(words), excluded)
+    leading = _clean(_leading(words), listed, wrote_to)
     if leading:
         return FailedRecipients(leading, "address listed in the bounce text")
-    mentioned = _clean(ADDRESS_RE.findall(words), excluded)
+    mentioned = _clean(ADDRESS_RE.findall(words), loose, wrote_to)
     if mentioned:
         return FailedRecipients(mentioned, "address named in the bounce text")
     return None
@@ -124,21 +142,30 @@ def failed_recipients(message: Message, content: Content | None) -> FailedRecipi
     if content is not None:
         # A DSN names its recipients explicitly: only the report's own sender is noise.
         own = {message.sender.email} if message.sender else set()
-        dsn = tuple(
-            dict.fromkeys(a for a in _failed_statuses(content.delivery_status) if a not in own)
-        )
+        dsn = _unique(s.recipient for s in content.delivery_status if _failed(s))
+        dsn = tuple(a for a in dsn if a not in own)
         if dsn:
             return FailedRecipients(dsn, f"DSN part: {len(dsn)} failed recipient(s)")
-    header = _clean(_header_list(message, "x-failed-recipients"), set())
+    wrote_to = content.returned_recipients if content is not None else ()
+    header = _clean(_header_list(message, "x-failed-recipients"), set(), wrote_to)
     if header:
         return FailedRecipients(header, "header X-Failed-Recipients")
     if content is None:
         return None
     found = _from_text(message, content)
-    if found is None and content.returned_recipients:
-        kept = _clean(content.returned_recipients, _excluded(message, content))
+    if found is None and wrote_to:
+        kept = _clean(wrote_to, _excluded(message, content), wrote_to)
         found = FailedRecipients(kept, "recipient of the returned message") if kept else None
     return found
+
+
+def delayed_recipients(content: Content | None) -> tuple[str, ...]:
+    """Recipients a report says are still being retried (RFC 3464 `Action: delayed`),
+    from its DSN part or from DSN fields quoted in its text."""
+    if content is None:
+        return ()
+    statuses = content.delivery_status or content.quoted_statuses
+    return _unique(s.recipient for s in statuses if s.action == "delayed")
 
 
 def delayed_only(content: Content | None) -> bool:
