@@ -40,7 +40,7 @@ def test_classify_prints_one_json_object_per_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [set(r) for r in rows] == [
-        {"file", "class", "return_date", "failed_recipients", "signals"}
+        {"file", "class", "return_date", "failed_recipients", "delayed_recipients", "signals"}
     ] * 2
     ooo, human = rows
     assert (ooo["file"], ooo["class"], ooo["return_date"]) == (
@@ -50,6 +50,35 @@ def test_classify_prints_one_json_object_per_file(tmp_path: Path) -> None:
     )
     assert any("Auto-Submitted" in s for s in ooo["signals"])
     assert (human["class"], human["return_date"], human["failed_recipients"]) == ("human", None, [])
+
+
+DELAY = b"""From: Mail Delivery System <MAILER-DAEMON@mx.ghostwatch.example>
+To: alex@ghostwatch.example
+Subject: Delivery Status Notification (Delay)
+Date: Mon, 16 Nov 2026 10:01:00 +0000
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.ghostwatch.example
+
+Final-Recipient: rfc822; kathy@contoso.example
+Action: delayed
+Status: 4.4.7
+
+--B--
+"""
+
+
+def test_classify_names_a_delayed_recipient_apart_from_failed_ones(tmp_path: Path) -> None:
+    (tmp_path / "delay.eml").write_bytes(DELAY)
+    result = CliRunner().invoke(main, ["classify", str(tmp_path / "delay.eml"), "--json"])
+    row = json.loads(result.stdout)
+    assert (row["class"], row["failed_recipients"]) == ("auto_ack", [])
+    assert row["delayed_recipients"] == ["kathy@contoso.example"]
+    plain = CliRunner().invoke(main, ["classify", str(tmp_path / "delay.eml")])
+    assert "auto_ack delayed: kathy@contoso.example" in plain.stdout
 
 
 def test_classify_without_json_says_why(tmp_path: Path) -> None:

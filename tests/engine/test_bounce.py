@@ -11,7 +11,7 @@ import pytest
 
 from ghostwatch.engine.classify.verdict import classify
 from ghostwatch.mail.parse import parse_message
-from ghostwatch.model.decisions import Classification
+from ghostwatch.model.decisions import Classification, InboundClass
 from ghostwatch.model.mail import Folder
 from tests.support.builder import ME, Mailbox, only, scan, when
 
@@ -122,6 +122,8 @@ def test_postmaster_is_the_reporting_system_when_my_message_went_elsewhere() -> 
     assert result.failed_recipients == ("kathy@contoso.example",)
 
 
+# --- delays -------------------------------------------------------------------------------
+
 DSN = """MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status; boundary="B"
 
@@ -149,9 +151,55 @@ def dsn(*blocks: tuple[str, str, str]) -> bytes:
     return (head + DSN.format(blocks=text)).encode()
 
 
+def test_a_delay_notice_names_who_is_still_waiting_and_is_no_bounce() -> None:
+    result = run(dsn(("kathy@contoso.example", "delayed", "4.4.7")))
+    assert result.kind is InboundClass.AUTO_ACK
+    assert result.failed_recipients == ()
+    assert result.delayed_recipients == ("kathy@contoso.example",)
+
+
+def test_a_report_with_both_names_each_in_its_place() -> None:
+    kathy = ("kathy@contoso.example", "failed", "5.1.1")
+    raj = ("raj@tailspin.example", "delayed", "4.4.1")
+    result = run(dsn(kathy, raj))
+    assert result.kind is InboundClass.BOUNCE
+    assert result.failed_recipients == ("kathy@contoso.example",)
+    assert result.delayed_recipients == ("raj@tailspin.example",)
+
+
+EXIM_WARNING = """This message was created automatically by mail delivery software.
+A message that you sent has not yet been delivered to one or more of its
+recipients after more than 24 hours on the queue on mx.northwind.example.
+
+The address to which the message has not yet been delivered is:
+
+  kathy@contoso.example
+    Delay reason: SMTP error from remote mail server after MAIL FROM:<alex@northwind.example>:
+    450 try again later
+
+No action is required on your part. Delivery attempts will continue for
+some time, and this warning may be repeated at intervals if the message
+remains undelivered.
+"""
+
+
+def test_a_text_delay_warning_names_the_address_it_lists_as_delayed() -> None:
+    raw = bounce(EXIM_WARNING, subject="Warning: message 1abc-0002 delayed 24 hours")
+    result = run(raw)
+    assert result.kind is InboundClass.AUTO_ACK
+    assert (result.failed_recipients, result.delayed_recipients) == ((), ("kathy@contoso.example",))
+
+
 @pytest.fixture
 def box(tmp_path: Path) -> Mailbox:
     return Mailbox(tmp_path / "mail")
+
+
+def test_a_delay_notice_never_marks_a_conversation_bounced(box: Mailbox) -> None:
+    box.add("Sent", f"Alex <{ME}>", "Kathy <kathy@contoso.example>", "Proposal", "2026-11-02 10:00")
+    head = f"Date: {format_datetime(when('2026-11-03 10:00'))}\nMessage-ID: <d-1@mx.example>\n"
+    box.add_bytes("INBOX", head.encode() + dsn(("kathy@contoso.example", "delayed", "4.4.7")))
+    assert (only(scan(box, "2026-11-20 10:00"))["state"]) == "due"
 
 
 def test_a_contact_whose_address_needs_quotes_is_bounced_by_its_unquoted_orcpt(

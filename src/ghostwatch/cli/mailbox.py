@@ -125,5 +125,10 @@ def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
             failed = (
                 f" failed: {', '.join(row['failed_recipients'])}" if found.failed_recipients else ""
             )
+            delayed = (
+                f" delayed: {', '.join(found.delayed_recipients)}"
+                if found.delayed_recipients
+                else ""
+            )
             signals = "; ".join(found.signals) or "no signals"
-            click.echo(f"{path}: {row['class']}{back}{failed} — {signals}")
+            click.echo(f"{path}: {row['class']}{back}{failed}{delayed} — {signals}")

@@ -97,6 +97,7 @@ def classification_json(file: str, found: Classification) -> dict[str, Any]:
         "class": found.kind.value,
         "return_date": found.return_date.isoformat() if found.return_date else None,
         "failed_recipients": list(found.failed_recipients),
+        "delayed_recipients": list(found.delayed_recipients),
         "signals": list(found.signals),
     }
 

@@ -52,6 +52,9 @@ class Classification:
     signals: tuple[str, ...] = ()
     quoted_message_ids: tuple[str, ...] = ()
     """For bounces: Message-IDs of the original that the report quotes."""
+    delayed_recipients: tuple[str, ...] = ()
+    """Recipients a delivery report says are still being retried (RFC 3464 `delayed`).
+    Information only: a delay notice is `auto_ack` and never bounces anyone."""
 
 
 @dataclass(frozen=True, slots=True)

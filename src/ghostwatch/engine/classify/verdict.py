@@ -224,25 +224,43 @@ def _evidence(message: Message, text: str) -> _Evidence:
 
 def _bounce_or_notice(message: Message, evidence: _Evidence, text: str) -> Classification:
     """A delivery report: a bounce, unless it only says the MTA is still trying."""
-    failed = bounce.failed_recipients(message, message.content)
+    content = message.content
+    failed = bounce.failed_recipients(message, content)
     signals = evidence.signals
-    ids = message.content.returned_message_ids if message.content else ()
-    if bounce.delayed_only(message.content) or (
-        # Without a DSN part, a delay notice's words beat addresses found in its text.
+    ids = content.returned_message_ids if content else ()
+    delayed = bounce.delayed_recipients(content)
+    if bounce.delayed_only(content) or (
+        # Without a DSN part, a delay notice's words beat addresses found in its text:
+        # the addresses it lists are the ones still being retried.
         "delay" in evidence.tags
-        and not bounce.has_dsn(message.content)
+        and not bounce.has_dsn(content)
         and message.header("x-failed-recipients") is None
     ):
-        return Classification(InboundClass.AUTO_ACK, signals=(*signals, "delivery delayed"))
-    if bounce.has_dsn(message.content) and failed is None:
-        return Classification(InboundClass.AUTO_ACK, signals=(*signals, "DSN: nothing failed"))
+        delayed = delayed or (failed.addresses if failed else ())
+        return Classification(
+            InboundClass.AUTO_ACK,
+            signals=(*signals, "delivery delayed"),
+            delayed_recipients=delayed,
+        )
+    if bounce.has_dsn(content) and failed is None:
+        return Classification(
+            InboundClass.AUTO_ACK,
+            signals=(*signals, "DSN: nothing failed"),
+            delayed_recipients=delayed,
+        )
     if failed is None:
-        return Classification(InboundClass.BOUNCE, signals=tuple(signals), quoted_message_ids=ids)
+        return Classification(
+            InboundClass.BOUNCE,
+            signals=tuple(signals),
+            quoted_message_ids=ids,
+            delayed_recipients=delayed,
+        )
     return Classification(
         InboundClass.BOUNCE,
         failed_recipients=failed.addresses,
         signals=(*signals, failed.signal),
         quoted_message_ids=ids,
+        delayed_recipients=delayed,
     )
 
 
