@@ -70,6 +70,22 @@ def test_exchange_automatic_reply_without_auto_submitted() -> None:
     assert may_be_automatic(headers_only(raw))
 
 
+def test_icloud_vacation_reply_is_known_by_its_headers_and_returns_after_its_end() -> None:
+    # No Auto-Submitted, no absence wording: iCloud says it only in its own headers.
+    raw = mail(
+        "Auto reply: Proposal",
+        "I'm only sleeping.",
+        X_Apple_Action="VACATION",
+        X_Apple_Criteria="{kind=VACATION,startDate=2026-11-15T23:00:00Z,"
+        "endDate=2026-11-30T22:59:59Z}",  # Berlin: away through 30 November
+    )
+    result = run(raw)
+    assert result.kind is InboundClass.OUT_OF_OFFICE
+    assert result.return_date == date(2026, 12, 1)
+    assert "header X-Apple-Action: VACATION" in result.signals
+    assert may_be_automatic(headers_only(raw))
+
+
 def test_plain_outlook_mail_with_suppress_header_is_human() -> None:
     raw = mail(
         "Re: Proposal",

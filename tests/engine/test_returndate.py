@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ghostwatch.engine.classify.datewords import guess_language
-from ghostwatch.engine.classify.returndate import find_return_date
+from ghostwatch.engine.classify.returndate import apple_vacation_return, find_return_date
 
 SENT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 DEC_1 = date(2026, 12, 1)
@@ -142,3 +142,27 @@ def test_dates_at_the_ends_of_the_calendar_do_not_overflow(sent: datetime) -> No
     for text in ("Back on 31 December.", "Back on 2 January.", "I'll be back on Monday."):
         find_return_date(text, "", sent)  # must not raise
     assert find_return_date("Back on 31 December.", "", sent) == date(sent.year, 12, 31)
+
+
+# iCloud's vacation reply: `X-Apple-Criteria: {kind=VACATION,startDate=…,endDate=…}`, where
+# endDate is the last second of the last day away in the user's zone, written in UTC.
+@pytest.mark.parametrize(
+    ("end", "message_offset", "back"),
+    [
+        ("2020-01-10T14:59:59Z", 0, date(2020, 1, 11)),  # Tokyo (UTC+9)
+        ("2020-01-11T04:59:59Z", 0, date(2020, 1, 11)),  # New York (UTC-5)
+        ("2020-01-10T23:59:59Z", 540, date(2020, 1, 11)),  # London, whatever the Date says
+        ("2020-01-10T18:29:59Z", 0, date(2020, 1, 11)),  # Kolkata (UTC+5:30)
+        ("2020-01-10T12:34:56Z", 540, date(2020, 1, 10)),  # no midnight anywhere: the Date's
+        ("2020-13-45T23:59:59Z", 0, None),
+    ],
+)
+def test_apple_vacation_end_is_the_day_before_the_return(
+    end: str, message_offset: int, back: date | None
+) -> None:
+    criteria = f"{{kind=VACATION,startDate=2019-11-30T15:00:00Z,endDate={end}}}"
+    assert apple_vacation_return(criteria, message_offset) == back
+
+
+def test_apple_criteria_without_an_end_date_give_none() -> None:
+    assert apple_vacation_return("{kind=VACATION}", 0) is None

@@ -50,6 +50,8 @@ SIGNAL_HEADERS = frozenset(
         "x-mailer",
         "x-loop",
         "feedback-type",
+        "x-apple-action",
+        "x-apple-criteria",
     }
 )
 _ADDRESS_FIELDS = ("from", "to", "cc", "bcc")

@@ -203,3 +203,46 @@ def find_return_date(
     if dated:
         return max(when for _, when in dated)
     return _weekday_return(body, reading, day_sent, keyword_ends)
+
+
+# iCloud's vacation responder says nothing in words and sends no Auto-Submitted; its
+# headers say it: `X-Apple-Criteria: {kind=VACATION,startDate=…,endDate=…Z}`.
+_APPLE_END_RE = re.compile(r"\bendDate=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)Z", re.I)
+_MINUTES_A_DAY = 24 * 60
+_QUARTER_HOUR = 15
+"""Every time zone in use is a whole number of quarter hours from UTC."""
+
+
+def apple_vacation_return(criteria: str, utc_offset_minutes: int | None) -> date | None:
+    """The first day back from an iCloud vacation reply's `X-Apple-Criteria`.
+
+    iCloud asks for the last day away as a date and writes `endDate` as the last second of
+    that day in the user's own zone, in UTC (`2020-01-10T14:59:59Z` is 23:59:59 in Tokyo).
+    The next second is the user's midnight, so it tells the zone, and the day back is that
+    midnight's date: 11 January. An end that is no midnight anywhere is read in the
+    message's own offset."""
+    back = _apple_end(criteria)
+    if back is None:
+        return None
+    offset = _midnight_offset(back)
+    if offset is None:
+        offset = utc_offset_minutes or 0
+    return (back + timedelta(minutes=offset)).date()
+
+
+def _apple_end(criteria: str) -> datetime | None:
+    """The instant right after `endDate` (naive, UTC)."""
+    found = _APPLE_END_RE.search(criteria)
+    try:
+        return datetime.fromisoformat(found[1]) + timedelta(seconds=1) if found else None
+    except ValueError:  # endDate=2020-13-45T...: a date that does not exist
+        return None
+
+
+def _midnight_offset(instant: datetime) -> int | None:
+    """The UTC offset, in minutes, of the zone where this UTC instant is midnight."""
+    minutes = instant.hour * 60 + instant.minute
+    if instant.second or minutes % _QUARTER_HOUR:
+        return None
+    offset = -minutes % _MINUTES_A_DAY
+    return offset - _MINUTES_A_DAY if offset > _MINUTES_A_DAY // 2 else offset  # UTC-5, not +19

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from ghostwatch.engine.classify import bounce, phrases
-from ghostwatch.engine.classify.returndate import find_return_date
+from ghostwatch.engine.classify.returndate import apple_vacation_return, find_return_date
 from ghostwatch.engine.people import is_list_robot, is_mail_daemon
 from ghostwatch.model.decisions import Classification, InboundClass
 from ghostwatch.model.mail import Message
@@ -104,6 +104,14 @@ def _auto_headers(message: Message, evidence: _Evidence) -> None:
             evidence.add(f"header {_title(name)}: {value}"[:120], MEDIUM)
     if (value := message.header("x-auto-response-suppress")) is not None:
         evidence.add(f"header X-Auto-Response-Suppress: {value} (weak)", WEAK)
+    if _apple_vacation(message):  # iCloud's vacation reply: no Auto-Submitted, no words
+        evidence.add("header X-Apple-Action: VACATION", STRONG, "absence")
+
+
+def _apple_vacation(message: Message) -> bool:
+    action = (message.header("x-apple-action") or "").strip().lower()
+    criteria = (message.header("x-apple-criteria") or "").lower()
+    return action == "vacation" or "kind=vacation" in criteria
 
 
 def _title(name: str) -> str:
@@ -266,7 +274,10 @@ def _bounce_or_notice(message: Message, evidence: _Evidence, text: str) -> Class
 
 def _absence(message: Message, evidence: _Evidence, text: str) -> Classification:
     language = message.header("content-language")
-    when = find_return_date(text, message.subject, message.date, language)
+    criteria = message.header("x-apple-criteria") or ""
+    when = apple_vacation_return(criteria, message.utc_offset_minutes) or find_return_date(
+        text, message.subject, message.date, language
+    )
     return Classification(
         InboundClass.OUT_OF_OFFICE, return_date=when, signals=tuple(evidence.signals)
     )
@@ -338,5 +349,7 @@ _HINT_HEADERS = frozenset(
         "x-auto-response-suppress",
         "x-failed-recipients",
         "feedback-type",
+        "x-apple-action",
+        "x-apple-criteria",
     }
 )
