@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo test lint typecheck pytest bench clean
+.PHONY: install browser sisimai demo test lint typecheck pytest bench clean
 
 install: $(STAMP)
 
@@ -14,6 +14,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| echo "chromium unavailable: the digest browser tests will skip"
+
+# Sisimai, the reference bounce analyser, is the oracle the failed-recipient test holds
+# ghostwatch to (tests/corpora/test_sisimai_oracle.py; Debian package; root + apt-get only).
+sisimai:
+	@perl -MSisimai -e1 >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsisimai-perl; } \
+		|| echo "libsisimai-perl unavailable: the Sisimai oracle test will skip"
 
 # Re-install whenever the dependency list changes; the stamp makes `make install` idempotent.
 $(STAMP): pyproject.toml
@@ -49,7 +56,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy src tests benchmarks
 
-pytest: install browser
+pytest: install browser sisimai
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest
