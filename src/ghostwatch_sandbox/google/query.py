@@ -1,25 +1,42 @@
-"""Gmail search (`q`) for messages.list, threads.list and drafts.list.
+"""Gmail search (`q`) for messages.list, threads.list and drafts.list: the documented
+grammar, and a 400 for anything this emulator does not implement.
 
-The operators of https://support.google.com/mail/answer/7190 that a sync client
-uses: `in:`, `label:`, `is:`, `from:`, `to:`, `cc:`, `bcc:`, `subject:`,
-`rfc822msgid:`, `after:`/`before:` (and `newer:`/`older:`), `newer_than:`/
-`older_than:` (`d`, `m`, `y`), a leading `-` to negate, and bare words. Terms are
-ANDed. Dates written YYYY/MM/DD are midnight Pacific time; epoch seconds are exact
-(https://developers.google.com/gmail/api/guides/filtering).
+The grammar of Gmail's search help (https://support.google.com/mail/answer/7190):
+
+    query   := clause*                    clauses side by side must all match
+    clause  := unary ("OR" unary)*        OR, in capitals, between two terms
+    unary   := "-" unary | primary        a leading - removes what matches
+    primary := "(" query ")"              ( ) groups terms
+             | "{" unary* "}"             { } matches any of the terms inside
+             | operator ":" value         from:amy, after:2004/04/16
+             | operator ":(" query ")"    subject:(dinner movie): the operator on each
+             | '"' phrase '"' | word
+
+Operators implemented: `from:`, `to:`, `cc:`, `bcc:`, `subject:`, `rfc822msgid:`,
+`label:`, `in:` (inbox, sent, drafts, spam, trash, starred, important, chats,
+anywhere), `is:` (read, unread, starred, important), `after:`/`before:` and their
+`newer:`/`older:` forms (YYYY/MM/DD or MM/DD/YYYY at midnight Pacific time, or epoch
+seconds, https://developers.google.com/gmail/api/guides/filtering) and
+`newer_than:`/`older_than:` (`d`, `m`, `y`). Bare words and phrases match the subject,
+the addresses and the snippet (Gmail searches the whole text; close enough here).
+
+Everything else — another operator (`has:`, `list:`, `AROUND`, …), `AND`, braces
+after an operator (`from:{a b}`, a form the help does not document) — is refused
+with Gmail's 400 error body, never answered with an empty list: a client relying on
+syntax the emulator does not know must find out in its tests, not in production.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ghostwatch_sandbox.google.mailbox import Mailbox
 from ghostwatch_sandbox.google.message import Stored
-from ghostwatch_sandbox.server import bad_request
+from ghostwatch_sandbox.server import ApiError
 
 Predicate = Callable[[Stored], bool]
 _PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -32,52 +49,105 @@ _IN = {
     "draft": "DRAFT",
     "starred": "STARRED",
     "important": "IMPORTANT",
-    "unread": "UNREAD",
     "chats": "CHAT",
 }
+_IS = {"unread": "UNREAD", "starred": "STARRED", "important": "IMPORTANT"}
+_FIELDS = {
+    "from": ("From",),
+    "to": ("To", "Cc", "Bcc"),
+    "cc": ("Cc",),
+    "bcc": ("Bcc",),
+    "subject": ("Subject",),
+    "rfc822msgid": ("Message-ID",),
+}
+_DATES = ("after", "before", "newer", "older")
+_SPANS = ("newer_than", "older_than")
+OPERATORS = frozenset({*_FIELDS, *_DATES, *_SPANS, "in", "is", "label"})
 _SPAN = re.compile(r"^(\d+)([dmy])$")
 _SPAN_DAYS = {"d": 1, "m": 30, "y": 365}
-_GROUP = re.compile(r"(?<!\S)(-?)(\w+):\{([^}]*)\}")
-_DATE = re.compile(r"^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$")
+_YMD = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+_MDY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_TOKEN = re.compile(r'\s+|[^\s(){}"]*"[^"]*"|[(){}]|[^\s(){}"]+|"')
+"""Whitespace, a phrase with what is glued before it (`-`, `subject:`), a bracket, a word;
+a quote left over is unmatched."""
+_OPERATOR = re.compile(r"^([A-Za-z_0-9]+):(.*)$", re.DOTALL)
+
+
+def invalid(detail: str) -> ApiError:
+    """Gmail's answer to a `q` it cannot use: 400, INVALID_ARGUMENT, naming the parameter."""
+    return ApiError(
+        400, f"Invalid query: {detail}", "invalidArgument", location="q", locationType="parameter"
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    predicates: tuple[Predicate, ...]
+    test: Predicate
     spam_trash: bool
     """The query names SPAM or TRASH (or in:anywhere): those are not left out."""
 
     def __call__(self, stored: Stored) -> bool:
-        return all(test(stored) for test in self.predicates)
+        return self.test(stored)
+
+
+# --- tokens ----------------------------------------------------------------------------
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, "phrases" and the brackets; a lone unmatched quote is refused."""
+    found = [t for t in _TOKEN.findall(text) if not t.isspace()]
+    if '"' in found:
+        raise invalid("an unmatched quote")
+    return _glued(found)
+
+
+def _glued(tokens: list[str]) -> list[str]:
+    """`subject:` directly followed by `(`: one token `subject:(`, as Gmail reads it.
+    Braces there (`from:{…}`) are not documented and are refused."""
+    out: list[str] = []
+    for token in tokens:
+        if out and out[-1].endswith(":") and token in ("(", "{"):
+            if token == "{":
+                raise invalid(f"braces after an operator ({out[-1]}{{…}}) are not documented")
+            out[-1] += token
+        else:
+            out.append(token)
+    return out
+
+
+# --- terms -----------------------------------------------------------------------------
 
 
 def _millis(value: str) -> int:
     if value.isdigit():
         return int(value) * 1000
-    match = _DATE.match(value)
-    if match is None:
-        raise bad_request(f"Invalid search date: {value}")
-    year, month, day = (int(g) for g in match.groups())
-    return int(datetime(year, month, day, tzinfo=_PACIFIC).timestamp() * 1000)
+    ymd, mdy = _YMD.match(value), _MDY.match(value)
+    if ymd is not None:
+        year, month, day = (int(g) for g in ymd.groups())
+    elif mdy is not None:
+        month, day, year = (int(g) for g in mdy.groups())
+    else:
+        raise invalid(f"a date must be YYYY/MM/DD, MM/DD/YYYY or epoch seconds: {value!r}")
+    try:
+        return int(datetime(year, month, day, tzinfo=_PACIFIC).timestamp() * 1000)
+    except ValueError:
+        raise invalid(f"no such date: {value!r}") from None
 
 
 def _span_millis(value: str) -> int:
     match = _SPAN.match(value)
     if match is None:
-        raise bad_request(f"Invalid search span: {value}")
+        raise invalid(f"a span must be a number and d, m or y: {value!r}")
     return int(match[1]) * _SPAN_DAYS[match[2]] * 86_400_000
 
 
-def _has(*fields: str) -> Callable[[str], Predicate]:
-    def make(value: str) -> Predicate:
-        wanted = value.lower()
-        return lambda m: any(wanted in m.header(name).lower() for name in fields)
-
-    return make
+def _contains(fields: tuple[str, ...], value: str) -> Predicate:
+    wanted = value.strip('"').lower()
+    return lambda m: any(wanted in m.header(name).lower() for name in fields)
 
 
 def _word(value: str) -> Predicate:
-    wanted = value.lower()
+    wanted = value.strip('"').lower()
 
     def test(m: Stored) -> bool:
         text = " ".join((m.header("Subject"), m.header("From"), m.header("To"), m.snippet))
@@ -86,83 +156,171 @@ def _word(value: str) -> Predicate:
     return test
 
 
-def _label(label_id: str | None) -> Predicate:
-    return lambda m: label_id is not None and label_id in m.labels
+def _labelled(label_id: str) -> Predicate:
+    return lambda m: label_id in m.labels
 
 
-class _Builder:
+class _Terms:
+    """Turns one `operator:value` into a predicate; notes whether SPAM/TRASH is named."""
+
     def __init__(self, box: Mailbox, now_ms: int) -> None:
         self.box = box
         self.now_ms = now_ms
         self.spam_trash = False
 
     def term(self, operator: str, value: str) -> Predicate:
-        if operator in ("in", "is", "label"):
-            return self._labelled(operator, value.lower())
-        if operator in ("after", "newer"):
-            after = _millis(value)
-            return lambda m: m.internal_date >= after
-        if operator in ("before", "older"):
-            before = _millis(value)
-            return lambda m: m.internal_date < before
-        if operator in ("newer_than", "older_than"):
-            cut = self.now_ms - _span_millis(value)
-            if operator == "newer_than":
-                return lambda m: m.internal_date > cut
-            return lambda m: m.internal_date <= cut
-        fields = {
-            "from": ("From",),
-            "to": ("To", "Cc", "Bcc"),
-            "cc": ("Cc",),
-            "bcc": ("Bcc",),
-            "subject": ("Subject",),
-            "rfc822msgid": ("Message-ID",),
-        }.get(operator)
-        return _has(*fields)(value) if fields else _word(f"{operator}:{value}")
+        if operator not in OPERATORS:
+            raise invalid(f"the operator {operator}: is not implemented by this emulator")
+        if not value:
+            raise invalid(f"{operator}: needs a value")
+        if operator in _FIELDS:
+            return _contains(_FIELDS[operator], value)
+        if operator in _DATES:
+            return self._dated(operator, _millis(value))
+        if operator in _SPANS:
+            return self._aged(operator, self.now_ms - _span_millis(value))
+        return self._placed(operator, value.lower())
 
-    def _labelled(self, operator: str, value: str) -> Predicate:
-        if operator == "is" and value == "read":
-            return lambda m: "UNREAD" not in m.labels
-        if operator == "in" and value == "anywhere":
+    @staticmethod
+    def _dated(operator: str, at: int) -> Predicate:
+        if operator in ("after", "newer"):
+            return lambda m: m.internal_date >= at
+        return lambda m: m.internal_date < at
+
+    @staticmethod
+    def _aged(operator: str, cut: int) -> Predicate:
+        if operator == "newer_than":
+            return lambda m: m.internal_date > cut
+        return lambda m: m.internal_date <= cut
+
+    def _placed(self, operator: str, value: str) -> Predicate:
+        if operator == "label":
+            found = self.box.label_by_name(value)
+            return _labelled(found.id) if found is not None else (lambda m: False)
+        if operator == "is":
+            return self._status(value)
+        if value == "anywhere":
             self.spam_trash = True
             return lambda m: True
-        found = self.box.label_by_name(value) if operator == "label" else None
-        label_id = found.id if found is not None else _IN.get(value)
-        if label_id in ("SPAM", "TRASH"):
-            self.spam_trash = True
-        return _label(label_id)
+        if value not in _IN:
+            raise invalid(f"in:{value} is not implemented by this emulator")
+        self.spam_trash = self.spam_trash or _IN[value] in ("SPAM", "TRASH")
+        return _labelled(_IN[value])
+
+    @staticmethod
+    def _status(value: str) -> Predicate:
+        if value == "read":
+            return lambda m: "UNREAD" not in m.labels
+        if value not in _IS:
+            raise invalid(f"is:{value} is not implemented by this emulator")
+        return _labelled(_IS[value])
+
+
+# --- the parser ------------------------------------------------------------------------
+
+
+def _all(tests: list[Predicate]) -> Predicate:
+    return lambda m: all(test(m) for test in tests)
 
 
 def _any(tests: list[Predicate]) -> Predicate:
     return lambda m: any(test(m) for test in tests)
 
 
-def _grouped(builder: _Builder, text: str) -> tuple[list[Predicate], str]:
-    """`operator:{a b c}` — Gmail's braces mean "any of" (support.google.com/mail/answer/
-    7190). Each group becomes one OR predicate; the rest of the query is returned."""
-    predicates: list[Predicate] = []
+def _not(test: Predicate) -> Predicate:
+    return lambda m: not test(m)
 
-    def take(match: re.Match[str]) -> str:
-        operator, values = match[2].lower(), match[3].split()
-        test = _any([builder.term(operator, value) for value in values])
-        predicates.append((lambda m: not test(m)) if match[1] else test)
-        return " "
 
-    return predicates, _GROUP.sub(take, text)
+class _Parser:
+    """Recursive descent over the tokens; `field` is the operator of `op:( … )`, which
+    bare words inside take on."""
+
+    def __init__(self, tokens: list[str], terms: _Terms) -> None:
+        self.tokens = tokens
+        self.at = 0
+        self.terms = terms
+
+    def peek(self) -> str | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def take(self) -> str:
+        if self.at >= len(self.tokens):
+            raise invalid("it ends where a term was expected")
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def query(self, field: str | None = None, closer: str | None = None) -> Predicate:
+        tests = list(self._clauses(field, closer))
+        if closer is not None:
+            if self.peek() != closer:
+                raise invalid(f"a missing {closer!r}")
+            self.take()
+            if not tests:
+                raise invalid("an empty group")
+        return _all(tests)
+
+    def _clauses(self, field: str | None, closer: str | None) -> Iterator[Predicate]:
+        while (token := self.peek()) is not None and token != closer:
+            if token in (")", "}"):
+                raise invalid(f"an unmatched {token!r}")
+            yield self._clause(field)
+
+    def _clause(self, field: str | None) -> Predicate:
+        tests = [self._unary(field)]
+        while self.peek() == "OR":
+            self.take()
+            if self.peek() in (None, ")", "}", "OR"):
+                raise invalid("OR needs a term on each side")
+            tests.append(self._unary(field))
+        return tests[0] if len(tests) == 1 else _any(tests)
+
+    def _unary(self, field: str | None) -> Predicate:
+        token = self.peek()
+        if token == "-":
+            self.take()  # `-(…)`, `-{…}`: the minus stands alone before the bracket
+            return _not(self._unary(field))
+        if token is not None and token.startswith("-"):
+            self.tokens[self.at] = token[1:]
+            return _not(self._unary(field))
+        return self._primary(field)
+
+    def _primary(self, field: str | None) -> Predicate:
+        token = self.take()
+        if token == "(":
+            return self.query(field, ")")
+        if token == "{":
+            return self._either(field)
+        if token in ("OR", "AND", "AROUND"):
+            raise invalid(f"{token} where a term was expected" if token == "OR" else
+                          f"{token} is not implemented by this emulator")  # fmt: skip
+        if token.endswith(":(") and _OPERATOR.match(token):
+            if field is not None:
+                raise invalid("an operator inside another operator's group")
+            return self.query(token[:-2].lower(), ")")
+        return self._term(token, field)
+
+    def _either(self, field: str | None) -> Predicate:
+        tests: list[Predicate] = []
+        while self.peek() not in ("}", None):
+            tests.append(self._unary(field))
+        if self.peek() is None or not tests:
+            raise invalid("an empty or unclosed { }")
+        self.take()
+        return _any(tests)
+
+    def _term(self, token: str, field: str | None) -> Predicate:
+        match = _OPERATOR.match(token) if not token.startswith('"') else None
+        if match is None:
+            return self.terms.term(field, token) if field is not None else _word(token)
+        if field is not None:
+            raise invalid("an operator inside another operator's group")
+        return self.terms.term(match[1].lower(), match[2])
 
 
 def parse_query(box: Mailbox, text: str | None, now_ms: int) -> Query:
-    """Compile `q` into a predicate over stored messages."""
-    builder = _Builder(box, now_ms)
-    predicates, rest = _grouped(builder, text or "")
-    try:
-        tokens = shlex.split(rest)
-    except ValueError:
-        tokens = rest.split()
-    for token in tokens:
-        negate = token.startswith("-") and len(token) > 1
-        body = token[1:] if negate else token
-        operator, sep, value = body.partition(":")
-        test = builder.term(operator.lower(), value) if sep and value else _word(body)
-        predicates.append((lambda t: lambda m: not t(m))(test) if negate else test)
-    return Query(tuple(predicates), builder.spam_trash)
+    """Compile `q` into a predicate over stored messages (400 for what is not implemented)."""
+    terms = _Terms(box, now_ms)
+    parser = _Parser(_tokens(text or ""), terms)
+    test = parser.query()
+    return Query(test, terms.spam_trash)

@@ -203,3 +203,19 @@ def test_stored_headers_round_trip_exactly(sandbox: GmailSandbox, store: tuple[S
     with db.transaction() as tx:
         stored = {m.key: m for m in tx.cached_headers(account, "gmail")}
     assert stored == first
+
+
+def test_first_sync_searches_in_documented_syntax_for_every_contact(tmp_path: Path) -> None:
+    """The contact searches go out as `{from:a from:b}` in chunks; the sandbox refuses
+    any other form with a 400, so a sync that reads every answer below used only the
+    documented grammar — for 30 organisations, and for an address whose local part
+    holds braces (RFC 5322 allows them), which is quoted rather than breaking the query."""
+    box = Mailbox(tmp_path / "mail")
+    people = [f"p@org{n:02}.example" for n in range(30)] + ["odd}{one@gmail.com"]
+    for person in people:
+        box.add("Sent", ME, person, f"Hello {person}", "2026-11-02 10:00")
+        box.add("INBOX", person, ME, "A new subject", "2026-11-03 09:00")  # a new thread
+    with GmailSandbox.serve(seed=tmp_path / "mail", user=ME) as sandbox:
+        read = _source(sandbox).read_headers()
+    answered = {m.sender.email for m in read if m.sender and m.folder == Folder.INBOX}
+    assert answered == set(people)

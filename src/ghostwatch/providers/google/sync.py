@@ -21,6 +21,7 @@ https://developers.google.com/gmail/api/reference/rest/v1/users.history/list.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -30,8 +31,10 @@ from ghostwatch.model.mail import Folder, Message, organization
 from ghostwatch.model.sync import SyncDelta
 
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
-# Terms per `from:{…}` query: Gmail documents no limit on `q`; short queries stay safe.
+# Terms per `{from:… from:…}` query: Gmail documents no limit on `q`; short ones stay safe.
 TERMS_PER_QUERY = 25
+_PLAIN = re.compile(r"[A-Za-z0-9.@_%+'-]+")
+"""What a `from:` value may hold unquoted: no space, bracket, quote or colon."""
 # Senders of delivery reports (RFC 3464 reports come from the MTA's own mailbox).
 DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailer_daemon", "mdaemon")
 
@@ -113,10 +116,26 @@ def relabelled(message: Message, folder: Folder) -> Message:
 def contact_queries(
     sent: Iterable[Message], attendees: Iterable[str], me: str, since: datetime | None
 ) -> Iterator[str]:
-    """`from:{…}` queries for every organisation I wrote to or met, and for daemons."""
+    """Queries for mail from every organisation I wrote to or met, and from daemons."""
     people = {a.email for m in sent for a in m.recipients} | set(attendees)
-    orgs = sorted({organization(email) for email in people if email and email != me})
+    found = {organization(email) for email in people if email and email != me}
+    # A quote cannot be written inside a quoted value: such an address is left out.
+    orgs = sorted(org for org in found if '"' not in org)
     after = f" after:{int(since.timestamp())}" if since is not None else ""
     for start in range(0, len(orgs), TERMS_PER_QUERY):
-        yield "from:{" + " ".join(orgs[start : start + TERMS_PER_QUERY]) + "}" + after
-    yield "from:{" + " ".join(DAEMONS) + "}" + after
+        yield any_sender(orgs[start : start + TERMS_PER_QUERY]) + after
+    yield any_sender(DAEMONS) + after
+
+
+def any_sender(senders: Iterable[str]) -> str:
+    """`{from:a from:b}`: mail from any of them, in the form Gmail's search help documents
+    ("{ } … messages that match multiple terms", https://support.google.com/mail/answer/7190).
+    `from:{a b}` is not documented there; what Gmail makes of it is not promised.
+    An address with a character the grammar reads (a bracket, a quote: RFC 5322 allows
+    `{` and `}` in a local part) goes in quotes, so no stranger's address can make the
+    query invalid."""
+    return "{" + " ".join(map(_from, senders)) + "}"
+
+
+def _from(sender: str) -> str:
+    return f"from:{sender}" if _PLAIN.fullmatch(sender) else f'from:"{sender}"'
