@@ -67,7 +67,7 @@ _SPAN = re.compile(r"^(\d+)([dmy])$")
 _SPAN_DAYS = {"d": 1, "m": 30, "y": 365}
 _YMD = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
 _MDY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_TOKEN = re.compile(r'\s+|[^\s(){}"]*"[^"]*"|[(){}]|[^\s(){}"]+|"')
+_PIECE = re.compile(r'\s+|[^\s(){}"]*"[^"]*"|[(){}]|[^\s(){}"]+|"')
 """Whitespace, a phrase with what is glued before it (`-`, `subject:`), a bracket, a word;
 a quote left over is unmatched."""
 _OPERATOR = re.compile(r"^([A-Za-z_0-9]+):(.*)$", re.DOTALL)
@@ -90,28 +90,28 @@ class Query:
         return self.test(stored)
 
 
-# --- tokens ----------------------------------------------------------------------------
+# --- pieces ----------------------------------------------------------------------------
 
 
-def _tokens(text: str) -> list[str]:
+def _pieces(text: str) -> list[str]:
     """Words, "phrases" and the brackets; a lone unmatched quote is refused."""
-    found = [t for t in _TOKEN.findall(text) if not t.isspace()]
+    found = [t for t in _PIECE.findall(text) if not t.isspace()]
     if '"' in found:
         raise invalid("an unmatched quote")
     return _glued(found)
 
 
-def _glued(tokens: list[str]) -> list[str]:
-    """`subject:` directly followed by `(`: one token `subject:(`, as Gmail reads it.
+def _glued(pieces: list[str]) -> list[str]:
+    """`subject:` directly followed by `(`: one piece `subject:(`, as Gmail reads it.
     Braces there (`from:{…}`) are not documented and are refused."""
     out: list[str] = []
-    for token in tokens:
-        if out and out[-1].endswith(":") and token in ("(", "{"):
-            if token == "{":
+    for piece in pieces:
+        if out and out[-1].endswith(":") and piece in ("(", "{"):
+            if piece == "{":
                 raise invalid(f"braces after an operator ({out[-1]}{{…}}) are not documented")
-            out[-1] += token
+            out[-1] += piece
         else:
-            out.append(token)
+            out.append(piece)
     return out
 
 
@@ -232,23 +232,23 @@ def _not(test: Predicate) -> Predicate:
 
 
 class _Parser:
-    """Recursive descent over the tokens; `field` is the operator of `op:( … )`, which
+    """Recursive descent over the pieces; `field` is the operator of `op:( … )`, which
     bare words inside take on."""
 
-    def __init__(self, tokens: list[str], terms: _Terms) -> None:
-        self.tokens = tokens
+    def __init__(self, pieces: list[str], terms: _Terms) -> None:
+        self.pieces = pieces
         self.at = 0
         self.terms = terms
 
     def peek(self) -> str | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
+        return self.pieces[self.at] if self.at < len(self.pieces) else None
 
     def take(self) -> str:
-        if self.at >= len(self.tokens):
+        if self.at >= len(self.pieces):
             raise invalid("it ends where a term was expected")
-        token = self.tokens[self.at]
+        piece = self.pieces[self.at]
         self.at += 1
-        return token
+        return piece
 
     def query(self, field: str | None = None, closer: str | None = None) -> Predicate:
         tests = list(self._clauses(field, closer))
@@ -261,9 +261,9 @@ class _Parser:
         return _all(tests)
 
     def _clauses(self, field: str | None, closer: str | None) -> Iterator[Predicate]:
-        while (token := self.peek()) is not None and token != closer:
-            if token in (")", "}"):
-                raise invalid(f"an unmatched {token!r}")
+        while (piece := self.peek()) is not None and piece != closer:
+            if piece in (")", "}"):
+                raise invalid(f"an unmatched {piece!r}")
             yield self._clause(field)
 
     def _clause(self, field: str | None) -> Predicate:
@@ -276,29 +276,29 @@ class _Parser:
         return tests[0] if len(tests) == 1 else _any(tests)
 
     def _unary(self, field: str | None) -> Predicate:
-        token = self.peek()
-        if token == "-":
+        piece = self.peek()
+        if piece == "-":
             self.take()  # `-(…)`, `-{…}`: the minus stands alone before the bracket
             return _not(self._unary(field))
-        if token is not None and token.startswith("-"):
-            self.tokens[self.at] = token[1:]
+        if piece is not None and piece.startswith("-"):
+            self.pieces[self.at] = piece[1:]
             return _not(self._unary(field))
         return self._primary(field)
 
     def _primary(self, field: str | None) -> Predicate:
-        token = self.take()
-        if token == "(":
+        piece = self.take()
+        if piece == "(":
             return self.query(field, ")")
-        if token == "{":
+        if piece == "{":
             return self._either(field)
-        if token in ("OR", "AND", "AROUND"):
-            raise invalid(f"{token} where a term was expected" if token == "OR" else
-                          f"{token} is not implemented by this emulator")  # fmt: skip
-        if token.endswith(":(") and _OPERATOR.match(token):
+        if piece in ("OR", "AND", "AROUND"):
+            raise invalid(f"{piece} where a term was expected" if piece == "OR" else
+                          f"{piece} is not implemented by this emulator")  # fmt: skip
+        if piece.endswith(":(") and _OPERATOR.match(piece):
             if field is not None:
                 raise invalid("an operator inside another operator's group")
-            return self.query(token[:-2].lower(), ")")
-        return self._term(token, field)
+            return self.query(piece[:-2].lower(), ")")
+        return self._term(piece, field)
 
     def _either(self, field: str | None) -> Predicate:
         tests: list[Predicate] = []
@@ -309,10 +309,10 @@ class _Parser:
         self.take()
         return _any(tests)
 
-    def _term(self, token: str, field: str | None) -> Predicate:
-        match = _OPERATOR.match(token) if not token.startswith('"') else None
+    def _term(self, piece: str, field: str | None) -> Predicate:
+        match = _OPERATOR.match(piece) if not piece.startswith('"') else None
         if match is None:
-            return self.terms.term(field, token) if field is not None else _word(token)
+            return self.terms.term(field, piece) if field is not None else _word(piece)
         if field is not None:
             raise invalid("an operator inside another operator's group")
         return self.terms.term(match[1].lower(), match[2])
@@ -321,6 +321,6 @@ class _Parser:
 def parse_query(box: Mailbox, text: str | None, now_ms: int) -> Query:
     """Compile `q` into a predicate over stored messages (400 for what is not implemented)."""
     terms = _Terms(box, now_ms)
-    parser = _Parser(_tokens(text or ""), terms)
+    parser = _Parser(_pieces(text or ""), terms)
     test = parser.query()
     return Query(test, terms.spam_trash)
