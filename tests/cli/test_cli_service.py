@@ -181,6 +181,7 @@ def test_the_daemon_reads_the_key_from_the_file_the_deploy_files_name(
     vault.put_json(google.entry_name("g"), {"kind": "service_account", "subject": ME})
     key_file = tmp_path / "ghostwatch_secret_key"
     key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
     monkeypatch.setenv("GHOSTWATCH_SECRET_KEY_FILE", str(key_file))
     shown = _run(setup, "accounts").output
     assert f"sign-in: google: service account acting as {ME}" in shown

@@ -394,6 +394,25 @@ def test_an_unreachable_database_is_named_without_its_password() -> None:
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://gw:s3cret@db:notaport/gw",
+        "postgresql+psycopg://gw:s3c@r/e:t@db:notaport/gw",  # @, / and : in the password
+        "postgresql://gw@db:port/gw?sslmode=require&password=s3cret",
+        "gw:s3cret@db/gw",  # no scheme at all
+    ],
+)
+def test_a_malformed_url_is_shown_without_its_password(url: str) -> None:
+    """Refused as no URL, or (the second: it parses, with host `r`) as no server."""
+    with pytest.raises(UserError) as raised:
+        Store.open(url)
+    said = str(raised.value)
+    assert "not a database URL" in said or said.startswith("cannot open database")
+    assert "s3c" not in said
+    assert "***" in said
+
+
+@pytest.mark.parametrize(
     ("make", "says"),
     [
         (lambda tmp: tmp / "nowhere" / "gw.db", "nowhere does not exist"),

@@ -25,8 +25,18 @@ from ghostwatch.errors import UserError
 
 
 def settings_options(command: Callable[..., None]) -> Callable[..., None]:
-    """--config and --secrets-dir → a validated `config.Settings` as the first argument."""
+    """--config, --secrets-dir and --secret-key-file → a validated `config.Settings` as
+    the first argument."""
+    return _settings_options(command, preflight=False)
 
+
+def checked_settings_options(command: Callable[..., None]) -> Callable[..., None]:
+    """As `settings_options`, and everything that would stop the first poll too
+    (service/preflight.py), reported with the schema's problems, all at once."""
+    return _settings_options(command, preflight=True)
+
+
+def _settings_options(command: Callable[..., None], *, preflight: bool) -> Callable[..., None]:
     @click.option(
         "--config",
         "config_path",
@@ -56,10 +66,21 @@ def settings_options(command: Callable[..., None]) -> Callable[..., None]:
         config_path: Path, secrets_dir: Path | None, secret_key_file: Path | None, **rest: Any
     ) -> None:
         with user_errors():
-            settings = config.load(config_path, secrets_dir, secret_key_file)
+            checked = config.check(config_path, secrets_dir, secret_key_file, os.environ)
+            settings = checked.settings_or_raise(_preflight(checked) if preflight else [])
         command(settings, **rest)
 
     return wrapper
+
+
+def _preflight(checked: config.Checked) -> list[str]:
+    """Checked on what the schema accepted (`partial`: the accounts and keys without a
+    problem of their own), so a bad time zone does not hide a missing sign-in."""
+    if checked.partial is None:
+        return []
+    from ghostwatch.service import preflight  # loads the store and providers: only here
+
+    return preflight.problems(checked.partial, checked.origins, sign_ins=checked.key_read)
 
 
 @click.group(name="config")
@@ -74,9 +95,10 @@ def config_schema() -> None:
 
 
 @config_group.command(name="check")
-@settings_options
+@checked_settings_options
 def config_check(settings: config.Settings) -> None:
-    """Validate the configuration (file + environment + secrets) and summarise it."""
+    """Validate the configuration (file + environment + secrets), the vault key, each
+    account's sign-in and the database setting, and summarise it; every problem at once."""
     click.echo(f"configuration is valid: {len(settings.accounts)} account(s)")
     for account in settings.accounts:
         state = "enabled" if account.enabled else "disabled"
@@ -117,7 +139,7 @@ def init(path: Path, force: bool) -> None:
 
 
 @click.command(name="run")
-@settings_options
+@checked_settings_options
 @click.option("--once", is_flag=True, help="Run every enabled account once, then exit (cron, CI).")
 @click.option(
     "--now",

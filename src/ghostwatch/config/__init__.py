@@ -5,7 +5,15 @@ Usage (at an entry point only): `settings = config.load(Path("config/ghostwatch.
 
 from __future__ import annotations
 
-from ghostwatch.config.load import DEFAULT_PATH, ConfigError, build, load, read_yaml
+from ghostwatch.config.load import (
+    DEFAULT_PATH,
+    Checked,
+    ConfigError,
+    build,
+    check,
+    load,
+    read_yaml,
+)
 from ghostwatch.config.model import (
     AccountConfig,
     CadenceConfig,
@@ -23,6 +31,7 @@ __all__ = [
     "DEFAULT_PATH",
     "AccountConfig",
     "CadenceConfig",
+    "Checked",
     "ConfigError",
     "GmailOptions",
     "HealthConfig",
@@ -32,6 +41,7 @@ __all__ = [
     "Settings",
     "WorkingHours",
     "build",
+    "check",
     "load",
     "read_yaml",
     "schema",

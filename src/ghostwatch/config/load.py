@@ -1,8 +1,11 @@
 """Reading the settings: the YAML file, then the environment and mounted secrets over it.
 
 A validation failure becomes one `UserError` listing every problem at once, each as the
-dotted path of the bad key (`accounts.0.time_zone`), what is wrong and how to fix it, so
-a user fixes the file in one pass instead of one error per run.
+dotted path of the bad key (`accounts.0.time_zone`), what is wrong and how to fix it, and
+where the value came from when it was not the file (`from GHOSTWATCH_HEALTH__ADDRESS`),
+so a user fixes everything in one pass instead of one error per run. `check` returns the
+problems beside whatever settings could be built, for callers that add their own
+(service/preflight.py: what would stop the first poll).
 """
 
 from __future__ import annotations
@@ -11,16 +14,21 @@ import difflib
 import re
 import types
 import typing
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
+from pydantic_settings import EnvSettingsSource, SecretsSettingsSource
 
+from ghostwatch.config import sources
 from ghostwatch.config.model import Settings
 from ghostwatch.errors import UserError
-from ghostwatch.vault.keys import read_key_file
+from ghostwatch.vault.keys import KEY_FILE_ENV, read_key_file
 
 DEFAULT_PATH = Path("config/ghostwatch.yaml")
 _CLOCK = re.compile(r"^[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?$")
@@ -60,10 +68,16 @@ _HINTS: dict[str, str] = {
 class ConfigError(UserError):
     """The configuration cannot be used; the message lists every problem."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, problems: list[str], *, in_file: bool = True) -> None:
         self.problems = problems
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        super().__init__(f"{source} has {count}:\n" + "\n".join(f"  {p}" for p in problems))
+        # Blame the file only for what is in it: a variable, a secret or a sign-in is not.
+        where = source if in_file else f"{source} and the environment it runs in"
+        # One problem, one line; several, one line each under the count.
+        sep = "\n  " if len(problems) > 1 else " "
+        super().__init__(
+            f"{where} {'has' if in_file else 'have'} {count}:{sep}" + sep.join(problems)
+        )
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -92,24 +106,175 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def build(data: dict[str, Any], source: str, secrets_dir: Path | None = None) -> Settings:
-    """Validate `data` (+ environment, + secrets) into `Settings`, or raise `ConfigError`."""
+@dataclass(frozen=True)
+class Checked:
+    """Settings as far as they could be built, and every problem found, one line each."""
+
+    settings: Settings | None
+    """The settings to run with; None when there is any problem."""
+    problems: list[str]
+    source: str
+    in_file: bool = True
+    """Every problem is a key of the file (none from the environment or elsewhere)."""
+    partial: Settings | None = None
+    """The settings without the accounts and keys that have problems, for checks that
+    look further (service/preflight.py), so one problem does not hide the next; never
+    settings to run with. None when too little is left."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Where each of the settings the preflight checks was set, when not in the file:
+    `secret_key` → `from GHOSTWATCH_SECRET_KEY_FILE=/run/secrets/key`, so its problem
+    names the variable or file to fix."""
+    key_read: bool = True
+    """False when the key file could not be used (already a problem: say it once)."""
+
+    def settings_or_raise(self, more: list[str] | None = None) -> Settings:
+        problems = [*self.problems, *(more or [])]
+        if problems or self.settings is None:
+            raise ConfigError(self.source, problems, in_file=self.in_file and not more)
+        return self.settings
+
+
+def check(
+    path: Path,
+    secrets_dir: Path | None = None,
+    key_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Checked:
+    """Every problem of the file, the environment, the secrets and the key file at once.
+    A file that cannot be read or parsed at all is still one `UserError`."""
+    checked = validate(read_yaml(path), str(path), secrets_dir, environ)
+    problems = [*checked.problems, *sources.open_secret_files(secrets_dir)]
+    settings, partial, key_read = checked.settings, checked.partial, True
+    if key_file is not None:
+        try:  # read even when the schema failed: its problem is reported with the rest
+            key = read_key_file(key_file)
+            settings = None if settings is None else with_key(settings, key)
+            partial = None if partial is None else with_key(partial, key)
+        except UserError as error:
+            problems.append(str(error))
+            settings, key_read = None, False
+    return Checked(
+        None if problems else settings,
+        problems,
+        str(path),
+        in_file=checked.in_file and len(problems) == len(checked.problems),
+        partial=partial,
+        origins=_origins(secrets_dir, key_file, environ),
+        key_read=key_read,
+    )
+
+
+def _origins(
+    secrets_dir: Path | None, key_file: Path | None, environ: Mapping[str, str] | None
+) -> dict[str, str]:
+    names = sources.environment(environ)
+    found = {
+        key: origin
+        for key in ("secret_key", "database_url", "data_dir")
+        if (origin := sources.blame((key,), names, secrets_dir)) is not None
+    }
+    if key_file is not None:
+        found["secret_key"] = f"from {KEY_FILE_ENV}={key_file}"
+    return found
+
+
+def validate(
+    data: dict[str, Any],
+    source: str,
+    secrets_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Checked:
     try:
         # `_secrets_dir` is pydantic-settings' per-instance override of model_config.
-        return Settings(_secrets_dir=secrets_dir, **data)  # type: ignore[call-arg]
+        settings = Settings(_secrets_dir=secrets_dir, **data)  # type: ignore[call-arg]
     except ValidationError as error:
-        raise ConfigError(source, [describe(e) for e in error.errors()]) from None
+        names = sources.environment(environ)
+        blamed = [(e, sources.blame(e["loc"], names, secrets_dir)) for e in error.errors()]
+        problems = [describe(e, origin) for e, origin in blamed]
+        problems += _duplicates(data, problems)
+        in_file = all(origin is None for _, origin in blamed)
+        partial = _without_problems(data, error, secrets_dir)
+        return Checked(None, problems, source, in_file=in_file, partial=partial)
+    return Checked(settings, [], source, partial=settings)
 
 
-def load(path: Path, secrets_dir: Path | None = None, key_file: Path | None = None) -> Settings:
-    settings = build(read_yaml(path), str(path), secrets_dir)
-    return settings if key_file is None else with_key_file(settings, key_file)
+def build(
+    data: dict[str, Any],
+    source: str,
+    secrets_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Validate `data` (+ environment, + secrets) into `Settings`, or raise `ConfigError`."""
+    return validate(data, source, secrets_dir, environ).settings_or_raise()
+
+
+def load(
+    path: Path,
+    secrets_dir: Path | None = None,
+    key_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """The settings to run with, or `ConfigError` listing every problem."""
+    return check(path, secrets_dir, key_file, environ).settings_or_raise()
+
+
+def _without_problems(
+    data: dict[str, Any], error: ValidationError, secrets_dir: Path | None
+) -> Settings | None:
+    """The settings as the file, the secrets and the environment give them, less each
+    account and top-level section a problem is in; None if even that does not validate."""
+    merged = _merge(_merge(data, _read_secrets(secrets_dir)), EnvSettingsSource(Settings)())
+    locs = [e["loc"] for e in error.errors() if e["loc"]]
+    bad_accounts = {loc[1] for loc in locs if loc[0] == "accounts" and len(loc) > 1}
+    rest = {k: v for k, v in merged.items() if k not in {loc[0] for loc in locs}}
+    accounts = merged.get("accounts")
+    if isinstance(accounts, list):
+        kept = [a for i, a in enumerate(accounts) if i not in bad_accounts]
+        names = Counter(a.get("name") for a in kept if isinstance(a, dict))
+        rest["accounts"] = [a for a in kept if isinstance(a, dict) and names[a.get("name")] == 1]
+    try:
+        # Sources already merged above: an environment prefix nothing has, and no secrets.
+        return Settings(_env_prefix="GHOSTWATCH_PARTIAL_NONE_", **rest)  # type: ignore[call-arg]
+    except ValidationError:
+        return None
+
+
+def _read_secrets(secrets_dir: Path | None) -> dict[str, Any]:
+    return {} if secrets_dir is None else SecretsSettingsSource(Settings, secrets_dir)()
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on `base`, mapping by mapping, as pydantic-settings merges its sources."""
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        both = isinstance(below, dict) and isinstance(value, dict)
+        merged[key] = _merge(below, value) if both else value  # type: ignore[arg-type]
+    return merged
+
+
+def _duplicates(data: dict[str, Any], problems: list[str]) -> list[str]:
+    """Names used twice, found in the file itself: the model's own check of them runs
+    only once every account is valid, and a user should see them in the same pass."""
+    accounts = data.get("accounts")
+    if not isinstance(accounts, list) or any(p.startswith("accounts: ") for p in problems):
+        return []
+    names = Counter(a.get("name") for a in accounts if isinstance(a, dict))
+    return [
+        f"accounts: account name {name!r} is used twice: give each a unique name"
+        for name, count in names.items()
+        if isinstance(name, str) and count > 1
+    ]
 
 
 def with_key_file(settings: Settings, file: Path) -> Settings:
     """The vault key read from a mounted file (GHOSTWATCH_SECRET_KEY_FILE), as `ghostwatch
     auth` reads it: the deploy files name it so, and the daemon must find the same key."""
-    text = read_key_file(file).strip()
+    return with_key(settings, read_key_file(file))
+
+
+def with_key(settings: Settings, key_text: str) -> Settings:
+    text = key_text.strip()
     held = settings.secret_key.get_secret_value().strip() if settings.secret_key else ""
     if held and held != text:
         raise UserError(
@@ -119,15 +284,17 @@ def with_key_file(settings: Settings, file: Path) -> Settings:
     return settings.model_copy(update={"secret_key": SecretStr(text)})
 
 
-def describe(error: ErrorDetails) -> str:
-    """`dotted.path: what is wrong; how to fix it` for one validation error."""
+def describe(error: ErrorDetails, origin: str | None = None) -> str:
+    """`dotted.path: what is wrong; how to fix it` for one validation error, with
+    `dotted.path (from GHOSTWATCH_…)` when the value did not come from the file."""
     loc = error["loc"]
     path = ".".join(str(part) for part in loc) or "(top level)"
+    where = path if origin is None else f"{path} ({origin})"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"{path}: unknown key; {_unknown_hint(loc)}"
+        return f"{where}: unknown key; {_unknown_hint(loc)}"
     hint = _HINTS.get(error["type"])
-    return f"{path}: {message}" + (f"; {hint}" if hint else "")
+    return f"{where}: {message}" + (f"; {hint}" if hint else "")
 
 
 def _unknown_hint(loc: tuple[int | str, ...]) -> str:

@@ -7,10 +7,12 @@ with a message that says how to fix the value; `config.load` lists them all at o
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -69,6 +71,30 @@ def _account_name(value: str) -> str:
     return value
 
 
+def _endpoint(value: str) -> str:
+    """An API root ghostwatch sends a bearer token to: https, or plain http only on this
+    machine (a sandbox on 127.0.0.1), where nothing on the network can read the token
+    (RFC 6750 section 5.3: bearer tokens only over TLS)."""
+    url = urlsplit(value)
+    if url.scheme == "https" and url.hostname:
+        return value
+    if url.scheme == "http" and _loopback(url.hostname or ""):
+        return value
+    raise ValueError(
+        f"{value!r} would carry the mailbox's access token in clear: use an https:// URL "
+        "(plain http only for a sandbox on 127.0.0.1 or localhost)"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _host_port(value: str) -> str:
     match = _HOST_PORT.fullmatch(value)
     if match is None or not 0 < int(match["port"]) < 65536:
@@ -82,6 +108,7 @@ def _host_port(value: str) -> str:
 Address = Annotated[str, AfterValidator(_address)]
 TimeZoneName = Annotated[str, AfterValidator(_zone)]
 Country = Annotated[str, AfterValidator(_country)]
+Endpoint = Annotated[str, AfterValidator(_endpoint)]
 
 
 class _Section(BaseModel):
@@ -138,19 +165,19 @@ class MaildirOptions(_Section):
 
 
 class GmailOptions(_Section):
-    api_endpoint: str = Field(
+    api_endpoint: Endpoint = Field(
         default="https://gmail.googleapis.com/",
         description="Gmail API root (a local sandbox's URL in demos and tests).",
     )
-    batch_uri: str = Field(
+    batch_uri: Endpoint = Field(
         default="https://gmail.googleapis.com/batch/gmail/v1",
         description="Gmail's batch endpoint (the client does not derive it; docs/providers.md).",
     )
     calendar: bool = Field(default=True, description="Read Google Calendar and Meet too.")
-    calendar_endpoint: str = Field(
+    calendar_endpoint: Endpoint = Field(
         default="https://www.googleapis.com/calendar/v3/", description="Calendar v3 root."
     )
-    meet_endpoint: str = Field(default="https://meet.googleapis.com/", description="Meet v2.")
+    meet_endpoint: Endpoint = Field(default="https://meet.googleapis.com/", description="Meet v2.")
 
     @classmethod
     def sandbox(cls, url: str) -> GmailOptions:
@@ -165,7 +192,7 @@ class GmailOptions(_Section):
 
 class OutlookOptions(_Section):
     tenant: str = Field(default="common", description="Microsoft Entra tenant id or domain.")
-    graph_endpoint: str = Field(
+    graph_endpoint: Endpoint = Field(
         default="https://graph.microsoft.com/v1.0", description="Microsoft Graph root."
     )
 

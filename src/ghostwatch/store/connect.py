@@ -6,6 +6,7 @@ up so that a committed step survives a crash and concurrent writers wait, not fa
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,9 @@ STATEMENT_ERRORS = (IntegrityError, DataError, ProgrammingError, NotSupportedErr
 BACKGROUND = "(Background on this error at:"
 # Query parameters libpq reads as a password; never shown (the URL's own is masked).
 SECRET_QUERY = frozenset({"password", "sslpassword"})
+_USERINFO = re.compile(r"(?P<head>://[^:/@?#\s]*:).*@", re.DOTALL)
+_BARE_USERINFO = re.compile(r"(?P<head>^[^:/@?#\s]*:).*@", re.DOTALL)  # no scheme given
+_QUERY_SECRET = re.compile(r"(?P<key>[?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
 
 
 def parse_url(text: str) -> URL:
@@ -57,7 +61,9 @@ def parse_url(text: str) -> URL:
     try:
         url = sa.make_url(text.strip())
     except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
-        raise UserError(f"{text!r} is not a database URL: write e.g. {EXAMPLES}") from None
+        raise UserError(
+            f"{masked(text.strip())!r} is not a database URL: write e.g. {EXAMPLES}"
+        ) from None
     backend, _, driver = url.drivername.partition("+")
     if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
         # psycopg 3 is the driver ghostwatch installs; the bare scheme would ask for psycopg2.
@@ -131,6 +137,16 @@ def probe_engine(engine: Engine) -> Engine:
         return sqlite3.connect(address, uri=True, timeout=5)
 
     return sa.create_engine("sqlite://", creator=existing, poolclass=NullPool)
+
+
+def masked(text: str) -> str:
+    """A URL that did not parse, its password hidden all the same: everything between the
+    user's name and the last `@` (a password may hold `@`, `/` or `:`), and any
+    `password=` in the query (RFC 3986 section 3.2.1: userinfo ends at the last `@`
+    before the host; libpq also reads a password from the query)."""
+    userinfo = _USERINFO if "://" in text else _BARE_USERINFO
+    text = userinfo.sub(r"\g<head>***@", text)
+    return _QUERY_SECRET.sub(r"\g<key>***", text)
 
 
 def describe(url: URL) -> str:

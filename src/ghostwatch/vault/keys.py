@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from ghostwatch.errors import KEY_HOWTO, BadKey, MissingKey, WrongKey
+from ghostwatch.private import too_open
 
 KEY_ENV = "GHOSTWATCH_SECRET_KEY"
 KEY_FILE_ENV = "GHOSTWATCH_SECRET_KEY_FILE"
@@ -72,6 +73,11 @@ def resolve_key(value: str | None, file: Path | None) -> SecretKey:
 
 
 def read_key_file(file: Path) -> str:
+    """The file's text; refused, as ssh refuses a private key, when its owner is the
+    reader and its group or others may read it too (ghostwatch.private)."""
+    problem = too_open(file)
+    if problem is not None:
+        raise BadKey(f"the key file {problem} ({KEY_FILE_ENV})")
     try:
         return file.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as error:
