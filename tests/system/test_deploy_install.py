@@ -24,6 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from ghostwatch.providers.google import signin as google
+from ghostwatch.vault.keys import new_key, resolve_key
+from ghostwatch.vault.tokens import vault_in
 from tests.support.dockerfile import Image
 from tests.support.health_server import StatusServer, server
 from tests.support.paths import REPO
@@ -183,10 +186,33 @@ def test_the_installed_image_accepts_the_deploy_configuration(installed: Install
     mounted = installed.data / "ghostwatch.yaml"
     shutil.copy2(REPO / "deploy" / "ghostwatch.yaml", mounted)
     mounted.chmod(0o644)
-    done = installed.run("ghostwatch", "config", "check", env={"GHOSTWATCH_CONFIG": str(mounted)})
+    env = {"GHOSTWATCH_CONFIG": str(mounted)}
+    done = installed.run("ghostwatch", "config", "check", env=env)
+    # The image's ENV puts data_dir on its volume (absent here), and no key is mounted yet.
+    assert done.returncode == 2
+    assert "data_dir (from GHOSTWATCH_DATA_DIR): cannot create /var/lib/ghostwatch" in done.stderr
+    assert "secret_key: not set; the sign-ins of account you" in done.stderr
+    # The volume and the key mounted as the deploy files mount them (read-only, owned by
+    # someone else): what is left is the sign-in, then nothing.
+    key = new_key()
+    key_file = installed.data / "ghostwatch_secret_key"
+    key_file.write_text(key)
+    key_file.chmod(0o444)
+    env |= {"GHOSTWATCH_DATA_DIR": str(installed.data), "GHOSTWATCH_SECRET_KEY_FILE": str(key_file)}
+    done = installed.run("ghostwatch", "config", "check", env=env)
+    assert done.returncode == 2
+    assert "account you: not signed in: run `ghostwatch auth google --account you`" in done.stderr
+    vault = vault_in(installed.data, resolve_key(key, None))
+    vault.put_json(
+        google.entry_name("you"), {"kind": "service_account", "subject": "you@x.example"}
+    )
+    if os.geteuid() == 0:
+        for path in (vault.directory, *vault.directory.iterdir()):
+            os.chown(path, installed.uid, installed.gid)
+    done = installed.run("ghostwatch", "config", "check", env=env)
     assert done.returncode == 0, done.stderr
     assert "configuration is valid: 1 account(s)" in done.stdout
-    assert "/var/lib/ghostwatch/ghostwatch.db" in done.stdout
+    assert f"{installed.data / 'ghostwatch.db'}" in done.stdout
 
 
 def test_the_image_user_cannot_change_the_installed_code(installed: Installed) -> None:

@@ -66,6 +66,9 @@ def test_a_bad_key_is_named(text: str) -> None:
 def test_key_from_a_mounted_file(tmp_path: Path) -> None:
     value = new_key()
     (tmp_path / "key").write_text(value + "\n")
+    with pytest.raises(BadKey, match="permissions 0644 are too open for a secret"):
+        resolve_key(None, tmp_path / "key")  # as ssh refuses a private key others may read
+    (tmp_path / "key").chmod(0o600)
     TokenVault(tmp_path / "a", resolve_key(None, tmp_path / "key")).put("x", b"one")
     assert TokenVault(tmp_path / "a", resolve_key(value, None)).get("x") == b"one"
     with pytest.raises(BadKey, match="cannot read the key file"):
