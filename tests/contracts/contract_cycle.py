@@ -213,7 +213,7 @@ class CycleContract:
         # Both APIs search by listing messages (Gmail q=rfc822msgid:, Graph $filter).
         cast(Rig, rig).arm("500", "messages.list", count=ATTEMPTS)
         failed = rig.cycle(NOW, digest=True)
-        assert [e.split(":")[0] for e in failed.errors] == ["find_message"]
+        assert [e.split(":")[0] for e in failed.errors] == ["find_digest"]
         assert not failed.digest_delivered
         assert len(rig.sleeps) == ATTEMPTS - 1  # it did ask, patiently, before giving up
         assert rig.digests() == 1

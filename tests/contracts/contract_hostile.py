@@ -24,9 +24,10 @@ import pytest
 
 from ghostwatch.mail.mime import html_to_text
 from ghostwatch.model.outbox import Draft
-from ghostwatch.service.cycle import CycleReport
-from tests.contracts.contract_cycle import NOW, open_rig
+from ghostwatch.service.cycle import CycleReport, digest_message_id
+from tests.contracts.contract_cycle import NOW, Crash, Wrapped, open_rig
 from tests.support import hostile
+from tests.support.builder import ME
 from tests.support.maildir_rig import MaildirRig
 from tests.support.provider_rigs import (
     DIGEST_ID,
@@ -43,7 +44,8 @@ def _parsed(raw: bytes) -> EmailMessage:
 
 
 def digest_texts(rig: CycleRig) -> list[str]:
-    """The text of every digest in the rig's inbox (Graph keeps the HTML body only)."""
+    """The text of every message carrying a digest Message-ID, in any folder (Graph keeps
+    the HTML body only)."""
     if isinstance(rig, MaildirRig):
         raws = [p.read_bytes() for p in rig.files() if DIGEST_ID.encode() in p.read_bytes()]
         return [hostile.mime_text(_parsed(raw)) for raw in raws]
@@ -51,8 +53,9 @@ def digest_texts(rig: CycleRig) -> list[str]:
         found = rig.sandbox.mailbox.messages.values()
         raws = [m.raw for m in found if m.header("Message-ID").startswith(DIGEST_ID)]
         return [hostile.mime_text(_parsed(raw)) for raw in raws]
-    graph = cast(OutlookRig, rig).graph.mailbox.in_folder("inbox")
-    return [html_to_text(m.body) for m in graph if m.internet_message_id.startswith(DIGEST_ID)]
+    kept = cast(OutlookRig, rig).graph.mailbox.messages.values()
+    graph = [m for m in kept if m.folder and m.internet_message_id.startswith(DIGEST_ID)]
+    return [html_to_text(m.body) if m.body_type == "html" else m.body for m in graph]
 
 
 def draft_headers(rig: CycleRig) -> dict[str, dict[str, str]]:
@@ -76,6 +79,24 @@ def draft_headers(rig: CycleRig) -> dict[str, dict[str, str]]:
         str(h[STEP]): {"To": str(h["To"]), "Bcc": str(h["Bcc"] or ""), "Subject": str(h["Subject"])}
         for h in heads
     }
+
+
+def plant(rig: CycleRig, raw: bytes, junk: bool) -> None:
+    """A message arriving in the Inbox or in Junk (Spam), as mail from outside does."""
+    if isinstance(rig, MaildirRig):
+        hostile.add_file(rig.root, raw, ".Junk" if junk else "")
+    elif isinstance(rig, GmailRig):
+        with rig.sandbox._lock:
+            rig.sandbox.mailbox.add(raw, ["SPAM"] if junk else ["INBOX", "UNREAD"])
+    else:
+        cast(OutlookRig, rig).graph.deliver(raw, "junkemail" if junk else "inbox")
+
+
+class CrashBeforeDigest(Wrapped):
+    """The digest's intent is committed, then the process dies before delivering it."""
+
+    def deliver_digest(self, message: EmailMessage) -> str:
+        raise Crash
 
 
 def names(header: str) -> dict[str, str]:
@@ -138,3 +159,29 @@ class HostileContract:
             # The next cycle writes nothing twice and still says what it leaves out.
             again = rig.cycle(NOW, junk_rescue=True)
             assert (again.errors, again.drafts_created, len(again.skipped)) == ([], 0, 1)
+
+    def test_a_planted_digest_id_does_not_stand_for_todays_digest(
+        self, seed: Path, tmp_path: Path
+    ) -> None:
+        """Whoever knew the id could plant it in Spam, or in the Inbox under their own
+        From, to stop the digest being delivered: neither counts, only the user's own."""
+        with self.opened(seed, tmp_path) as rig:
+            with pytest.raises(Crash):
+                rig.cycle(NOW, CrashBeforeDigest(rig.actions), digest=True)
+            with rig.store.transaction() as tx:
+                account = tx.account(rig.account, rig.provider, ME)
+                key = tx.digest_key(account)
+            assert len(key) >= 32  # 128 random bits: nobody outside the store can know it
+            today = digest_message_id(account, ME, NOW.date(), key)
+            plant(rig, hostile.planted_digest(today, ME), junk=True)
+            plant(rig, hostile.planted_digest(today, hostile.EVE), junk=False)
+            rig.restart()
+            report = rig.cycle(NOW, digest=True)
+            assert (report.errors, report.digest_delivered) == ([], True)
+            texts = digest_texts(rig)
+            assert len(texts) == 3  # the two planted, and the real one
+            assert sum("your digest for" in text.lower() for text in texts) == 1
+            # Found the next time by the same rule: delivered once, never twice.
+            rig.restart()
+            assert not rig.cycle(NOW, digest=True).digest_delivered
+            assert len(digest_texts(rig)) == 3

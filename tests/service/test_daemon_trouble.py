@@ -185,7 +185,9 @@ class Service:
     def digest(self, day: str) -> tuple[str, str] | None:
         with self.store.transaction() as tx:
             (account,) = tx.accounts()
-        return self.mailbox.digest(digest_message_id(account.id, ME, date.fromisoformat(day)))
+            key = tx.digest_key(account.id)
+        day_of = date.fromisoformat(day)
+        return self.mailbox.digest(digest_message_id(account.id, ME, day_of, key))
 
     def last_error(self) -> str:
         with self.store.transaction() as tx:

@@ -90,10 +90,10 @@ def _threads(count: int, work: Callable[[int], object]) -> list[object]:
 
 
 def test_upgrade_reaches_head_and_twice_is_a_noop(store: Store) -> None:
-    assert store.revision() == Store.head() == "0003"
+    assert store.revision() == Store.head() == "0004"
     before = set(sa.inspect(store.engine).get_table_names())
     store.upgrade()
-    assert store.revision() == "0003"
+    assert store.revision() == "0004"
     assert set(sa.inspect(store.engine).get_table_names()) == before >= set(TABLES)
 
 
@@ -112,7 +112,7 @@ def test_replicas_upgrading_at_once_both_succeed(url: str) -> None:
     try:
         results = _threads(3, lambda i: stores[i].upgrade())
         assert results == [None, None, None]
-        assert {s.revision() for s in stores} == {"0003"}
+        assert {s.revision() for s in stores} == {"0004"}
     finally:
         for opened in stores:
             opened.close()
@@ -323,6 +323,33 @@ def test_one_digest_per_day(store: Store, account: int) -> None:
         assert tx.last_digest(account) == NOW + timedelta(days=1)
 
 
+def test_each_account_gets_one_random_digest_key_that_replicas_agree_on(
+    url: str, store: Store, account: int
+) -> None:
+    with store.transaction() as tx:
+        other = tx.account("other", "gmail", "sam@example.com")
+    # Three replicas asking at once for a key nobody made yet: one is made, all see it.
+    stores = [Store.open(url) for _ in range(3)]
+    try:
+        seen = _threads(3, lambda i: _key_of(stores[i], account))
+    finally:
+        for opened in stores:
+            opened.close()
+    key = str(seen[0])
+    assert seen == [key] * 3
+    assert len(bytes.fromhex(key)) == 16
+    with store.transaction() as tx:
+        assert tx.digest_key(account) == key
+        assert tx.digest_key(other) not in (key, "")
+        tx.forget_mailbox("other")  # the key is not learned from mail: it stays
+    assert _key_of(store, account) == key
+
+
+def _key_of(store: Store, account: int) -> str:
+    with store.transaction() as tx:
+        return tx.digest_key(account)
+
+
 def test_conversation_settings_change_only_what_is_given(store: Store, account: int) -> None:
     with store.transaction() as tx:
         tx.set_conversation(account, "c1", muted=True)
@@ -449,7 +476,7 @@ def test_cli_db_upgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()
     result = runner.invoke(main, ["db", "upgrade", "--database-url", url])
-    assert (result.exit_code, result.output) == (0, "database at revision 0003 (head)\n")
+    assert (result.exit_code, result.output) == (0, "database at revision 0004 (head)\n")
     again = runner.invoke(main, ["db", "upgrade"], env={"GHOSTWATCH_DATABASE_URL": url})
     assert again.exit_code == 0
     bad = runner.invoke(main, ["db", "upgrade"], env={"GHOSTWATCH_DATABASE_URL": "mysql://x"})

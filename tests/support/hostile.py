@@ -122,3 +122,9 @@ def separator_in_a_name(root: Path) -> None:
 def mime_text(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain",))
     return str(body.get_content()) if body is not None else ""
+
+
+def planted_digest(message_id: str, sender: str) -> bytes:
+    """A message carrying today's digest Message-ID, as a stranger would plant it."""
+    return raw_message(sender, ME, "ghostwatch: nothing needs you today", "2026-11-20 06:00",
+                       "PLANTED\n", Message_ID=f"<{message_id}>")  # fmt: skip

@@ -77,6 +77,13 @@ class MailActions(Protocol):
         """The provider's id of the message with this Message-ID (no brackets), if any."""
         ...
 
+    def find_digest(self, message_id: str, sender: str) -> str | None:
+        """The provider's id of the digest with this Message-ID (no brackets) if it is in
+        the Inbox and From `sender` (the user), else None. Only that settles a delivery
+        whose answer was lost: a message a stranger planted elsewhere (Spam) or wrote
+        under another From is not today's digest."""
+        ...
+
     def create_draft(self, draft: Draft, message: EmailMessage, thread_id: str | None) -> str:
         """Save `message` as a draft in the provider's thread `thread_id`; its draft id."""
         ...

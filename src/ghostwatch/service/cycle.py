@@ -3,8 +3,8 @@
 Every side effect goes through the action ledger: the intent is committed before the
 provider call and confirmed after it, so a crash anywhere leaves either a confirmed
 step or a pending intent. The next cycle settles pending intents against the mailbox
-itself (drafts carry X-Ghostwatch-Step, the digest a known Message-ID) before acting,
-which is what makes a crash between the call and the record produce no duplicate.
+itself (drafts carry X-Ghostwatch-Step, the digest a Message-ID only the store knows)
+before acting, which is what makes a crash between the call and the record produce no duplicate.
 
 A step key is never intended twice (the ledger's unique key), so a draft the user
 deleted unsent is not made again; it is marked abandoned. A draft the user sent is a
@@ -71,6 +71,8 @@ class _Cycle:
     now: datetime
     tz: tzinfo
     report: CycleReport
+    digest_key: str
+    """The random part of this account's digest Message-IDs (store: Tx.digest_key)."""
     retry: set[str] = field(default_factory=set)
     """Pending keys whose effect the mailbox shows never happened: make them now."""
 
@@ -97,6 +99,8 @@ def run_cycle(
     with store.transaction() as tx:
         account_id = tx.account(account, provider, sender.address)
         settings = tx.conversation_settings(account_id)
+        # Also without a digest due: a pending one from an earlier cycle is settled by it.
+        digest_key = "" if dry_run else tx.digest_key(account_id)
         _resume(tx, account_id, source)
     try:
         scan = run_scan(source, _with_settings(rules, settings), now, progress)
@@ -110,7 +114,7 @@ def run_cycle(
     report.drafts_due = len(drafts)
     report.states = dict(Counter(d.state.value for d in scan.plan.conversations))
     if not dry_run:
-        cycle = _Cycle(account_id, actions, store, sender, now, tz, report)
+        cycle = _Cycle(account_id, actions, store, sender, now, tz, report, digest_key)
         _act(cycle, scan, drafts, junk_rescue=junk_rescue, digest=digest)
         _record(cycle, scan, source)
     _summary(account, report, dry_run, time.perf_counter() - started)
@@ -185,11 +189,13 @@ def _settle_rescue(cycle: _Cycle, entry: LedgerEntry, junk: set[str]) -> None:
 def _settle_digest(cycle: _Cycle, entry: LedgerEntry) -> None:
     day = date.fromisoformat(entry.step)
     try:
-        found = cycle.actions.find_message(_digest_id(cycle, day))
+        # Only a message From the user in the Inbox counts: one a stranger planted in
+        # Spam, or wrote under another From, must not stand for today's digest.
+        found = cycle.actions.find_digest(_digest_id(cycle, day), cycle.sender.address)
     except GhostwatchError as error:
         # Not knowing is not "not there": delivering now could put a second digest in
         # the inbox. The intent stays pending and the next cycle looks again.
-        _failed(cycle, "find_message", error)
+        _failed(cycle, "find_digest", error)
         return
     if found is None:
         cycle.retry.add(entry.key)
@@ -312,14 +318,15 @@ def _digest_of(
 
 
 def _digest_id(cycle: _Cycle, day: date) -> str:
-    return digest_message_id(cycle.account_id, cycle.sender.address, day)
+    return digest_message_id(cycle.account_id, cycle.sender.address, day, cycle.digest_key)
 
 
-def digest_message_id(account_id: int, address: str, day: date) -> str:
-    """The Message-ID (no brackets) of an account's digest for `day`: known in advance,
-    so a cycle, or anyone reading the mailbox back (`make demo`), can look it up."""
+def digest_message_id(account_id: int, address: str, day: date, key: str) -> str:
+    """The Message-ID (no brackets) of an account's digest for `day`: known in advance
+    to whoever holds the store, so a cycle, or anyone reading the mailbox back (`make
+    demo`), can look it up; unguessable to anyone else (`key`, the account's random part)."""
     domain = address.rpartition("@")[2] or "ghostwatch.invalid"
-    return f"ghostwatch-digest-{account_id}-{day.isoformat()}@{domain}"
+    return f"ghostwatch-digest-{account_id}-{day.isoformat()}-{key}@{domain}"
 
 
 # --- record ------------------------------------------------------------------------------

@@ -83,6 +83,9 @@ class AccountRow(SQLModel, table=True):
     trouble_kind: str | None = None
     trouble_message: str | None = None
     trouble_needs_you: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # The random part of the account's digest Message-IDs (migration 0004): made on first
+    # use (Tx.digest_key), so an id nobody outside can guess settles a lost delivery.
+    digest_key: str | None = None
 
 
 class CursorRow(SQLModel, table=True):

@@ -7,6 +7,7 @@ INSERT ... ON CONFLICT, so the loser of a race learns it lost instead of getting
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -38,6 +39,8 @@ from ghostwatch.store.tables import (
 MAX_ERROR_CHARS = 2000
 # The digest's notice quotes the last error; a few lines at most.
 MAX_TROUBLE_CHARS = 500
+# 128 bits: a digest Message-ID nobody outside the store can guess.
+DIGEST_KEY_BYTES = 16
 # Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound parameters.
 SNAPSHOT_CHUNK = 500
 
@@ -107,6 +110,17 @@ class Tx:
         """When the account's last cycle ran and how it ended (None: it succeeded)."""
         text = None if error is None else error[:MAX_ERROR_CHARS]
         self._update(AccountRow, AccountRow.id == account, last_cycle_at=at, last_error=text)
+
+    def digest_key(self, account: int) -> str:
+        """The random part of the account's digest Message-IDs, made on first use. Made
+        only where none is stored yet, then read back: two replicas asking at once agree."""
+        fresh = secrets.token_hex(DIGEST_KEY_BYTES)
+        self._update(AccountRow, AccountRow.id == account, col(AccountRow.digest_key).is_(None),
+                     digest_key=fresh)  # fmt: skip
+        query = select(AccountRow.digest_key).where(AccountRow.id == account)
+        key = self._session.exec(query).one()
+        assert key is not None  # written just above unless it was there already
+        return key
 
     # -- trouble: failed cycles since the last delivered digest --------------------------
 

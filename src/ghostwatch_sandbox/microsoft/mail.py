@@ -81,13 +81,18 @@ def get_mime(call: Call) -> Response:
 
 
 def find(call: Call) -> Response:
-    """`GET messages?$filter=internetMessageId eq '<…>'` (the only filter emulated)."""
+    """`GET messages?$filter=internetMessageId eq '<…>'` (the only filter emulated), in
+    the whole mailbox or, as `GET mailFolders/{id}/messages`, in one folder
+    (https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messages)."""
     text = call.request.param("$filter") or ""
     match = _FILTER.match(text)
     if match is None:
         raise bad_request(f"Invalid filter clause: {text}", "ErrorInvalidUrlQueryFilter")
     select = selected(call.request.param("$select"))
     found = call.box.by_internet_id(match["value"].replace("''", "'"))
+    if "folder" in call.args:
+        folder = mail_folder(call.box, call.args["folder"])
+        found = [m for m in found if m.folder == folder]
     value = [message_json(call.box, m, select, call.immutable) for m in found]
     return answer(200, {"value": value})
 

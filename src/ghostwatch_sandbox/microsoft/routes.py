@@ -29,6 +29,7 @@ _ROUTES: list[tuple[str, str, str]] = [
     ("POST", r"mailFolders/(?P<folder>[^/]+)/move", "mailFolders.move"),
     ("POST", r"mailFolders/(?P<folder>[^/]+)/permanentDelete", "mailFolders.permanentDelete"),
     ("GET", rf"mailFolders/(?P<folder>[^/]+)/messages/{_DELTA}", "messages.delta"),
+    ("GET", r"mailFolders/(?P<folder>[^/]+)/messages", "messages.list"),
     ("POST", r"mailFolders/(?P<folder>[^/]+)/messages", "messages.create"),
     ("GET", r"messages", "messages.list"),
     ("POST", r"messages", "messages.create"),

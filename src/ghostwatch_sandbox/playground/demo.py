@@ -240,9 +240,12 @@ def main(argv: list[str] | None = None) -> int:
 def _digest_ids(settings: config.Settings) -> dict[str, str]:
     """Each account's digest Message-ID for today, from the ids the store gave them."""
     with open_store(settings) as store, store.transaction() as tx:
-        accounts = {info.name: info.id for info in tx.accounts()}
-    day = NOW.date()
-    return {a.name: digest_message_id(accounts[a.name], a.address, day) for a in settings.accounts}
+        accounts = {info.name: (info.id, tx.digest_key(info.id)) for info in tx.accounts()}
+    ids = {}
+    for account in settings.accounts:
+        account_id, key = accounts[account.name]
+        ids[account.name] = digest_message_id(account_id, account.address, NOW.date(), key)
+    return ids
 
 
 if __name__ == "__main__":

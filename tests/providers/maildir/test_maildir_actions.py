@@ -41,7 +41,7 @@ def _account(root: Path) -> config.AccountConfig:
 class TestMaildirCycle(CycleContract):
     provider = "maildir"
     search_cannot_fail = (
-        "MaildirActions.find_message reads local files: there is no search call to arm, "
+        "MaildirActions.find_digest reads local files: there is no search call to arm, "
         "and a tree it cannot read fails the scan first, before any digest is looked for"
     )
 

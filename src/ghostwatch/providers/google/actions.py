@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 
 import structlog
@@ -75,6 +76,21 @@ class GmailActions:
         found = self._execute(listing.list(userId=self.user, q=query, includeSpamTrash=True))
         messages = found.get("messages") or []
         return str(messages[0]["id"]) if messages else None
+
+    def find_digest(self, message_id: str, sender: str) -> str | None:
+        """The Gmail id of the message with this Message-ID that is in INBOX and From
+        `sender`. The search leaves Spam and Trash out (no `includeSpamTrash`), and each
+        hit's labels and From are read back rather than trusted to a query."""
+        listing = self.service.users().messages()
+        found = self._execute(listing.list(userId=self.user, q=f"rfc822msgid:{message_id}"))
+        for hit in found.get("messages") or []:
+            get = listing.get(userId=self.user, id=hit["id"], format="metadata",
+                              metadataHeaders=["From"])  # fmt: skip
+            item = self._execute(get)
+            mine = parseaddr(_header(item, "From") or "")[1].lower() == sender.lower()
+            if mine and "INBOX" in item.get("labelIds", []):
+                return str(item["id"])
+        return None
 
     def _drafts(self) -> Iterator[tuple[str, str]]:
         drafts = self.service.users().drafts()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import compat32
+from email.utils import parseaddr
 from pathlib import Path
 
 from ghostwatch.errors import MailboxError
@@ -64,6 +65,16 @@ class MaildirActions:
         wanted = f"<{message_id}>"
         for key, path in self._messages(lambda role: True):
             if (_header(path, "Message-ID") or "").strip() == wanted:
+                return key
+        return None
+
+    def find_digest(self, message_id: str, sender: str) -> str | None:
+        """The INBOX's message with this Message-ID whose From is `sender`."""
+        wanted = f"<{message_id}>"
+        for key, path in self._messages(lambda role: role == Folder.INBOX):
+            if (_header(path, "Message-ID") or "").strip() != wanted:
+                continue
+            if parseaddr(_header(path, "From") or "")[1].lower() == sender.lower():
                 return key
         return None
 

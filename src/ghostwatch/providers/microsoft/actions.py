@@ -93,6 +93,21 @@ class OutlookActions:
         value = found.json().get("value") or []
         return str(value[0]["id"]) if value else None
 
+    def find_digest(self, message_id: str, sender: str) -> str | None:
+        """The immutable id of the Inbox's message with this Message-ID whose sender is
+        `sender` (https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messages)."""
+        quoted = f"<{message_id}>".replace("'", "''")
+        found = self.client.request(
+            "GET",
+            f"{self.client.mailbox}/mailFolders/inbox/messages",
+            params={"$filter": f"internetMessageId eq '{quoted}'", "$select": "id,from"},
+        )
+        for item in found.json().get("value") or []:
+            address = ((item.get("from") or {}).get("emailAddress") or {}).get("address", "")
+            if str(address).lower() == sender.lower():
+                return str(item["id"])
+        return None
+
     # --- writes -------------------------------------------------------------------------
 
     def create_draft(self, draft: Draft, message: EmailMessage, thread_id: str | None) -> str:
