@@ -240,9 +240,14 @@ def test_one_broken_account_never_stops_the_others(tmp_path: Path) -> None:
     assert good.drafts_created > 0
     assert good.digest_delivered  # 15:00 on a business day: today's digest is owed
     assert not ready
-    assert body["accounts"]["alex"]["ready"]
-    assert body["accounts"]["broken"] == {**body["accounts"]["broken"], "ready": False}
-    assert body["accounts"]["broken"]["error"] == "RuntimeError"
+    assert body["accounts"] == {
+        "enabled": 2,
+        "ready": 1,
+        "failing": 1,
+        "stale": 0,
+        "not_checked_yet": 0,
+    }
+    assert body["failing_by_kind"] == {"RuntimeError": 1}
     assert errors["broken"] == "RuntimeError"
     assert errors["alex"] is None
 

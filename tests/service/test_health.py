@@ -22,6 +22,7 @@ from typing import Any, cast
 import psycopg
 import pytest
 import structlog
+import structlog.testing
 from prometheus_client.parser import text_string_to_metric_families
 
 from ghostwatch import config, logs
@@ -90,11 +91,23 @@ def test_alive_ready_and_not_found(running: Running) -> None:
     status, kind, body = running.get("/readyz")
     assert status == 503  # no account has been checked yet
     assert kind == "application/json"
-    assert json.loads(body)["accounts"]["alex"]["ready"] is False
+    assert json.loads(body) == {
+        "ready": False,
+        "database": True,
+        "accounts": {"enabled": 1, "ready": 0, "failing": 0, "stale": 0, "not_checked_yet": 1},
+        "failing_by_kind": {},
+        "why": ["1 of 1 accounts not checked yet since the start"],
+    }
     running.daemon.run_once()
     status, _, body = running.get("/readyz")
     assert status == 200
-    assert json.loads(body) == {**json.loads(body), "ready": True, "database": True}
+    assert json.loads(body) == {
+        "ready": True,
+        "database": True,
+        "accounts": {"enabled": 1, "ready": 1, "failing": 0, "stale": 0, "not_checked_yet": 0},
+        "failing_by_kind": {},
+        "why": [],
+    }
     assert running.get("/nope")[0] == 404
 
 
@@ -129,14 +142,16 @@ def test_stale_or_failing_accounts_are_not_ready(running: Running) -> None:
     running.clock[0] = NOW + timedelta(minutes=21)  # stale_after_minutes is 20
     status, _, body = running.get("/readyz")
     assert status == 503
-    assert json.loads(body)["accounts"]["alex"]["error"] is None
+    assert json.loads(body)["why"] == ["1 of 1 accounts not checked in the last 20 minutes"]
     running.sandbox.revoke()
     running.sandbox.expire_tokens()
     assert running.daemon.run_once()["alex"] is None
     status, _, body = running.get("/readyz")
     assert status == 503
-    failed = json.loads(body)["accounts"]["alex"]["error"]
-    assert failed
+    [(failed, count)] = json.loads(body)["failing_by_kind"].items()
+    assert count == 1
+    assert json.loads(body)["why"] == ["1 of 1 accounts failed at its last check"]
+    assert "alex" not in body.decode()  # counts and kinds, never a name
     kinds = [dict(k[1]) for k in running.metrics() if k[0] == "ghostwatch_errors_total"]
     assert {"account": "alex", "kind": failed} in kinds
 
@@ -168,12 +183,27 @@ def readyz(url: str) -> tuple[int, dict[str, Any]]:
 PASSWORD = "s3cret-pw"
 
 
-def assert_database_is_why(status: int, body: dict[str, Any], database: str, reason: str) -> None:
-    """503, and why in one line: which database (no password), the driver's reason, what
-    to check; not SQLAlchemy's text (the statement, a link to its error catalogue)."""
+def readyz_logged(url: str) -> tuple[int, dict[str, Any], str]:
+    """/readyz, and the reason the probe logged for a database that does not answer."""
+    with structlog.testing.capture_logs() as captured:
+        status, body = readyz(url)
+    said = [e["error"] for e in captured if e["event"] == "database_unreachable"]
+    return status, body, said[-1] if said else ""
+
+
+def assert_database_is_why(
+    status: int, body: dict[str, Any], why: str, database: str, reason: str
+) -> None:
+    """503 saying only that the database does not answer (no URL, host or user: whoever
+    reaches the port reads it); the log says why in one line: which database (no
+    password), the driver's reason, what to check, and not SQLAlchemy's text."""
     assert status == 503
     assert body["database"] is False
-    why = body["database_error"]
+    assert body["why"] == ["the database does not answer"]
+    assert body["accounts"]["ready"] == 1  # the account alone would be ready
+    shown = json.dumps(body)
+    for private in ("127.0.0.1", "postgres", "sqlite", "alex"):  # host, user, URL, account
+        assert private not in shown
     assert why.startswith(f"cannot reach database {database}"), why
     assert reason in why, why
     assert "; check that " in why, why
@@ -181,8 +211,8 @@ def assert_database_is_why(status: int, body: dict[str, Any], database: str, rea
     assert "sqlalche.me" not in why
     assert "[SQL" not in why
     assert "OperationalError" not in why
-    assert PASSWORD not in json.dumps(body)
-    assert body["accounts"]["alex"]["ready"] is True  # the account alone would be ready
+    assert PASSWORD not in shown
+    assert PASSWORD not in why
 
 
 def test_readyz_is_503_while_the_sqlite_folder_is_gone(tmp_path: Path) -> None:
@@ -197,7 +227,7 @@ def test_readyz_is_503_while_the_sqlite_folder_is_gone(tmp_path: Path) -> None:
         assert readyz(url)[0] == 200
         folder.rename(tmp_path / "moved")  # an unmounted volume, a deleted folder
         database = f"sqlite:///{folder / 'ghostwatch.db'}: "
-        assert_database_is_why(*readyz(url), database, "unable to open database file")
+        assert_database_is_why(*readyz_logged(url), database, "unable to open database file")
         (tmp_path / "moved").rename(folder)
         assert readyz(url) == (200, {**readyz(url)[1], "ready": True, "database": True})
 
@@ -224,10 +254,10 @@ def test_readyz_is_503_while_postgresql_is_unreachable(tmp_path: Path) -> None:
                 assert readyz(url)[0] == 200
                 server.stop()  # the server goes away: refused, and open connections cut
                 shown = f"postgresql+psycopg://postgres:***@127.0.0.1:{server.port}/test?options="
-                assert_database_is_why(*readyz(url), shown, "Connection refused")
+                assert_database_is_why(*readyz_logged(url), shown, "Connection refused")
                 assert daemon.run_once()["alex"] is None
                 status, body = readyz(url)
-                assert (status, body["accounts"]["alex"]["error"]) == (503, "StoreError")
+                assert (status, body["failing_by_kind"]) == (503, {"StoreError": 1})
                 server.start()  # back on the same port
                 assert daemon.run_once()["alex"] is not None  # no restart needed
                 assert readyz(url)[0] == 200

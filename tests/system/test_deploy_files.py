@@ -85,6 +85,25 @@ def test_kubernetes_probes_the_daemons_health_paths_on_its_bind_port() -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
 
 
+def test_a_network_policy_admits_only_the_scraper_to_the_health_port() -> None:
+    """It selects the Deployment's pods, lets in one peer on the health port alone, and the
+    documented `kubectl apply` applies it."""
+    policy = _yaml(DEPLOY / "k8s" / "networkpolicy.yaml")
+    pods = _yaml(DEPLOY / "k8s" / "deployment.yaml")["spec"]["template"]["metadata"]["labels"]
+    spec = policy["spec"]
+    assert policy["kind"] == "NetworkPolicy"
+    assert spec["podSelector"]["matchLabels"].items() <= pods.items()
+    assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+    (rule,) = spec["ingress"]
+    (port,) = _container()["ports"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": port["containerPort"]}]
+    assert len(rule["from"]) == 1
+    egress_ports = {p["port"] for r in spec["egress"] for p in r["ports"]}
+    assert egress_ports == {53, 443, 5432}
+    for readme in (REPO / "README.md", DEPLOY / "README.md"):
+        assert "-f deploy/k8s/networkpolicy.yaml" in readme.read_text(encoding="utf-8"), readme
+
+
 def test_sqlite_mode_has_one_replica_that_stops_before_the_next_starts() -> None:
     deployment = _yaml(DEPLOY / "k8s" / "deployment.yaml")["spec"]
     claim = _yaml(DEPLOY / "k8s" / "pvc.yaml")

@@ -4,25 +4,32 @@
 answers 200 only if the database answers and every enabled account was checked recently
 without an error (readiness, Kubernetes probe semantics:
 https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/).
-/metrics is the Prometheus text exposition. Bodies name accounts, never addresses; a
-database that does not answer is named by its URL without the password.
+/metrics is the Prometheus text exposition.
+
+Whoever can reach the port can read these (in Kubernetes, every pod the NetworkPolicy
+lets in), so /readyz says why it is not ready in counts only: how many accounts failed
+and with which kind of error, how many are stale, whether the database answers. Which
+account, and the database's own message, are in the log (`database_unreachable`,
+`cycle_failed`) and in `ghostwatch accounts`. The server is http_server.py's: a bounded
+pool, a share per client and deadlines, so no client can tie it up.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from ghostwatch.errors import StoreError, UserError
+from ghostwatch.service.http_server import BoundedHTTPServer, TimeoutHandler
 from ghostwatch.service.metrics import Metrics
 from ghostwatch.store import Store
 
@@ -63,31 +70,55 @@ class HealthState:
                 health.succeeded_at = at
 
     def report(self) -> tuple[bool, dict[str, Any]]:
-        """(ready, the JSON body saying why)."""
+        """(ready, the JSON body saying why, in counts: no account name, no database URL)."""
         now = self.clock()
         with self._lock:
-            accounts = {name: self._account(h, now) for name, h in self.accounts.items()}
-        failed = self.database_error()
-        ready = failed is None and all(a["ready"] for a in accounts.values())
-        body = {"ready": ready, "database": failed is None, "accounts": accounts}
-        if failed is not None:
-            body["database_error"] = failed
+            states = [self._state(health, now) for health in self.accounts.values()]
+        database = self.database_error() is None
+        counts = Counter(state for state, _ in states)
+        failing = Counter(kind for state, kind in states if state == "failing")
+        ready = database and counts["ready"] == len(states)
+        body: dict[str, Any] = {
+            "ready": ready,
+            "database": database,
+            "accounts": {"enabled": len(states), **{s: counts[s] for s in ACCOUNT_STATES}},
+            "failing_by_kind": dict(sorted(failing.items())),
+            "why": _why(database, counts, self.stale_after),
+        }
         return ready, body
 
-    def _account(self, health: AccountHealth, now: datetime) -> dict[str, Any]:
-        fresh = health.checked_at is not None and now - health.checked_at <= self.stale_after
-        return {
-            "ready": fresh and health.error is None,
-            "checked_at": health.checked_at.isoformat() if health.checked_at else None,
-            "succeeded_at": health.succeeded_at.isoformat() if health.succeeded_at else None,
-            "error": health.error,
-        }
+    def _state(self, health: AccountHealth, now: datetime) -> tuple[str, str | None]:
+        if health.checked_at is None:
+            return "not_checked_yet", None
+        if now - health.checked_at > self.stale_after:
+            return "stale", None
+        if health.error is not None:
+            return "failing", health.error
+        return "ready", None
+
+
+ACCOUNT_STATES = ("ready", "failing", "stale", "not_checked_yet")
+
+
+def _why(database: bool, counts: Counter[str], stale_after: timedelta) -> list[str]:
+    """Each reason it is not ready, in words and counts."""
+    total = sum(counts.values())
+    minutes = int(stale_after.total_seconds() // 60)
+    reasons = [] if database else ["the database does not answer"]
+    said = {
+        "failing": "failed at its last check",
+        "stale": f"not checked in the last {minutes} minutes",
+        "not_checked_yet": "not checked yet since the start",
+    }
+    for state, words in said.items():
+        if counts[state]:
+            reasons.append(f"{counts[state]} of {total} accounts {words}")
+    return reasons
 
 
 def database_probe(store: Store) -> Callable[[], str | None]:
     """A probe for /readyz: None when the database answers, else the store's one-line
-    reason. It names the database by its URL without the password, as the log does: the
-    health server is for whoever runs the daemon (it listens on loopback by default)."""
+    reason, which is logged (the database without its password) and not served."""
 
     def ping() -> str | None:
         try:
@@ -100,8 +131,8 @@ def database_probe(store: Store) -> Callable[[], str | None]:
     return ping
 
 
-def _handler(state: HealthState, metrics: Metrics) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(state: HealthState, metrics: Metrics) -> type[TimeoutHandler]:
+    class Handler(TimeoutHandler):
         def do_GET(self) -> None:
             path = self.path.partition("?")[0]
             if path == "/healthz":
@@ -121,9 +152,6 @@ def _handler(state: HealthState, metrics: Metrics) -> type[BaseHTTPRequestHandle
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # probes every few seconds would drown the cycle lines
-
     return Handler
 
 
@@ -131,14 +159,14 @@ def _handler(state: HealthState, metrics: Metrics) -> type[BaseHTTPRequestHandle
 def serve(host: str, port: int, state: HealthState, metrics: Metrics) -> Iterator[str]:
     """Serve in a background thread until the block ends; yields the base URL."""
     try:
-        server = ThreadingHTTPServer((host, port), _handler(state, metrics))
+        server = BoundedHTTPServer((host, port), _handler(state, metrics))
     except OSError as error:
         raise UserError(
             f"cannot serve health on {host}:{port}: {error.strerror}; "
             "set health.address (env GHOSTWATCH_HEALTH__ADDRESS) to a free port"
         ) from error
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="health", daemon=True)
+    # poll_interval: how often the deadlines are enforced (BoundedHTTPServer.service_actions).
+    thread = threading.Thread(target=server.serve_forever, args=(0.5,), name="health", daemon=True)
     thread.start()
     bound_host, bound_port = server.server_address[:2]
     log.info("health_serving", port=bound_port)
