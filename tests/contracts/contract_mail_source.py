@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ghostwatch.model.calendar import CalendarEvent, PartStat
 from ghostwatch.model.mail import Folder
 from ghostwatch.providers.port import MailSource
 from tests.support.builder import ME, Mailbox
@@ -33,6 +34,78 @@ ATTENDEE;PARTSTAT=DECLINED:mailto:kathy@contoso.example
 END:VEVENT
 END:VCALENDAR
 """
+# Invitations as they reach me: organized by someone else, with my own answer (or none).
+INVITATIONS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//ghostwatch tests//EN
+BEGIN:VEVENT
+UID:mine
+SUMMARY:Mine
+DTSTART:20261117T100000Z
+DTEND:20261117T110000Z
+ORGANIZER:mailto:alex@ghostwatch.example
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:kathy@contoso.example
+END:VEVENT
+BEGIN:VEVENT
+UID:accepted
+SUMMARY:Accepted
+DTSTART:20261118T100000Z
+DTEND:20261118T110000Z
+ORGANIZER:mailto:kathy@contoso.example
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:kathy@contoso.example
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:alex@ghostwatch.example
+END:VEVENT
+BEGIN:VEVENT
+UID:tentative
+SUMMARY:Tentative
+DTSTART:20261118T120000Z
+DTEND:20261118T130000Z
+ORGANIZER:mailto:kathy@contoso.example
+ATTENDEE;PARTSTAT=TENTATIVE:mailto:alex@ghostwatch.example
+END:VEVENT
+BEGIN:VEVENT
+UID:declined
+SUMMARY:Declined
+DTSTART:20261119T100000Z
+DTEND:20261119T110000Z
+ORGANIZER:mailto:stranger@fabrikam.example
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:lee@fabrikam.example
+ATTENDEE;PARTSTAT=DECLINED:mailto:alex@ghostwatch.example
+END:VEVENT
+BEGIN:VEVENT
+UID:unanswered
+SUMMARY:Unanswered
+DTSTART:20261119T120000Z
+DTEND:20261119T130000Z
+ORGANIZER:mailto:stranger@fabrikam.example
+ATTENDEE:mailto:alex@ghostwatch.example
+END:VEVENT
+END:VCALENDAR
+"""
+MY_ANSWERS = {
+    "mine": (True, None),
+    "accepted": (False, PartStat.ACCEPTED),
+    "tentative": (False, PartStat.TENTATIVE),
+    "declined": (False, PartStat.DECLINED),
+    "unanswered": (False, PartStat.NEEDS_ACTION),
+}
+"""uid → (I organized it, my own answer) as the calendar above says them."""
+# The receiving server stamps its verdict on top (RFC 8601 §5); a sender may have
+# written one of its own further down, which must never be read as the verdict.
+VERDICT = "mx.ghostwatch.example; spf=fail smtp.mailfrom=contoso.example; dmarc=fail"
+FORGED = "mx.ghostwatch.example; spf=pass; dkim=pass; dmarc=pass"
+
+
+def my_answer(event: CalendarEvent) -> tuple[bool, PartStat | None]:
+    """Whether I organized it and what I answered: as the calendar states them, else
+    as its organizer and attendee list say (an .ics file states neither)."""
+    organized = event.organized_by_me
+    if organized is None:
+        organized = event.organizer is not None and event.organizer.email == ME
+    status = event.my_status
+    if status is None and not organized:
+        status = next((a.status for a in event.attendees if a.address.email == ME), None)
+    return organized, status
 
 
 def seed(root: Path) -> dict[str, str]:
@@ -75,6 +148,10 @@ def seed(root: Path) -> dict[str, str]:
 class MailSourceContract:
     """Subclass in an adapter's test module and implement `open_source`."""
 
+    states_my_answer = False
+    """The calendar states my own answer and whether I organized an event (Google's
+    `self`, Graph's `responseStatus` and `isOrganizer`); an .ics file does not."""
+
     @pytest.fixture
     def source(self, tmp_path: Path) -> MailSource:
         self.ids = seed(tmp_path / "mail")
@@ -115,3 +192,48 @@ class MailSourceContract:
         assert event.start == datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
         assert {a.address.email for a in event.attendees} >= {"kathy@contoso.example"}
         assert source.events(NOW + timedelta(days=400), NOW + timedelta(days=430)) == ()
+
+    def test_my_own_answer_to_each_invitation(self, tmp_path: Path) -> None:
+        box = Mailbox(tmp_path / "invited")
+        box.calendar(INVITATIONS)
+        source = self.open_source(box.root)
+        events = {e.uid: e for e in source.events(NOW - timedelta(days=14), NOW)}
+        assert {uid: my_answer(e) for uid, e in events.items()} == MY_ANSWERS
+        stated = {uid: (e.organized_by_me, e.my_status) for uid, e in events.items()}
+        if self.states_my_answer:
+            assert stated == MY_ANSWERS
+        else:
+            assert set(stated.values()) == {(None, None)}
+
+    def test_a_reply_in_the_trash_is_read_as_trash(self, tmp_path: Path) -> None:
+        """A reply the user deleted is still an answer (docs/rules.md, "Replied")."""
+        box = Mailbox(tmp_path / "trash")
+        sent = box.add("Sent", f"Alex <{ME}>", KATHY, "Proposal", "2026-11-16 10:00")
+        box.add("Trash", KATHY, ME, "Re: Proposal", "2026-11-17 09:00", reply_to=sent,
+                body="No, thanks.\n")  # fmt: skip
+        read = {m.subject: m for m in self.open_source(box.root).read_headers()}
+        assert read["Re: Proposal"].folder == Folder.TRASH
+        assert read["Re: Proposal"].in_reply_to == (sent.strip("<>"),)
+        assert read["Proposal"].folder == Folder.SENT
+
+    def test_the_topmost_authentication_verdict_comes_through(self, tmp_path: Path) -> None:
+        """The receiving server's `Authentication-Results` (RFC 8601) reaches the engine,
+        in order: the one on top is the user's own provider's verdict."""
+        box = Mailbox(tmp_path / "verdict")
+        sent = box.add("Sent", f"Alex <{ME}>", KATHY, "Proposal", "2026-11-16 10:00")
+        forged = {"Authentication-Results": FORGED}
+        raw = box.add("INBOX", KATHY, ME, "Re: Proposal", "2026-11-17 09:00", reply_to=sent,
+                      headers=forged)  # fmt: skip
+        _stamp(box, raw, VERDICT)
+        reply = {m.subject: m for m in self.open_source(box.root).read_headers()}["Re: Proposal"]
+        found = [v for k, v in reply.headers if k == "authentication-results"]
+        assert found == [VERDICT, FORGED]
+        assert reply.header("authentication-results") == VERDICT
+
+
+def _stamp(box: Mailbox, message_id: str, verdict: str) -> None:
+    """Put the receiving server's verdict on top of the message's header block."""
+    for path in box.root.glob("cur/*"):
+        raw = path.read_bytes()
+        if message_id.encode() in raw:
+            path.write_bytes(f"Authentication-Results: {verdict}\n".encode() + raw)

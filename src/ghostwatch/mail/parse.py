@@ -52,6 +52,9 @@ SIGNAL_HEADERS = frozenset(
         "feedback-type",
         "x-apple-action",
         "x-apple-criteria",
+        # The receiving server's verdict (RFC 8601), every one in order: the topmost is
+        # the user's own provider's, the ones below it anybody's (docs/rules.md).
+        "authentication-results",
     }
 )
 _ADDRESS_FIELDS = ("from", "to", "cc", "bcc")

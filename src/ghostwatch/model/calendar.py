@@ -40,3 +40,10 @@ class CalendarEvent:
     """From an attendance record (Meet, Teams): did anyone outside my side join?
     None when there is no record."""
     conference_id: str | None = None
+    my_status: PartStat | None = None
+    """My own answer where the calendar states it apart from the attendee list (Google's
+    `self` attendee, Graph's `responseStatus`); None where it does not (an .ics file:
+    find me among `attendees`)."""
+    organized_by_me: bool | None = None
+    """Whether I organized it, where the calendar states it (Google's `organizer.self`,
+    Graph's `isOrganizer`); None where it does not (compare `organizer` with my addresses)."""

@@ -4,7 +4,8 @@ References (Graph v1.0): event delta over a calendar view
 (https://learn.microsoft.com/en-us/graph/api/event-delta: `startDateTime` and
 `endDateTime` on the first call only, no `$select`/`$filter`, instances of recurring
 series), the event resource (attendees' `status.response`: none | organizer |
-tentativelyAccepted | accepted | declined | notResponded), `onlineMeetings` found by
+tentativelyAccepted | accepted | declined | notResponded; the signed-in user's own
+answer in `responseStatus`, and `isOrganizer`), `onlineMeetings` found by
 `$filter=JoinWebUrl eq '…'` and its `attendanceReports/{id}/attendanceRecords`
 (https://learn.microsoft.com/en-us/graph/api/meetingattendancereport-list).
 
@@ -192,6 +193,8 @@ def event_json(user: str, stored: StoredEvent) -> dict[str, Any]:
         "organizer": _person(event.organizer.name, event.organizer.email) if event.organizer
         else None,
         "attendees": [_attendee(a) for a in event.attendees],
+        "isOrganizer": _organizer_is(user, event),
+        "responseStatus": _my_response(user, event),
         "isOnlineMeeting": stored.join_url is not None,
         "onlineMeeting": {"joinUrl": stored.join_url} if stored.join_url else None,
     }  # fmt: skip
@@ -199,6 +202,21 @@ def event_json(user: str, stored: StoredEvent) -> dict[str, Any]:
         body["seriesMasterId"] = opaque("AAMkAE", user, "series", uid)
         body["originalStart"] = original
     return body
+
+
+def _organizer_is(user: str, event: CalendarEvent) -> bool:
+    return event.organizer is not None and event.organizer.email == user
+
+
+def _my_response(user: str, event: CalendarEvent) -> dict[str, str]:
+    """The signed-in user's own answer (event resource `responseStatus`): organizer when
+    they organized it, else their PARTSTAT in the calendar file, else none."""
+    mine = next((a.status for a in event.attendees if a.address.email == user), None)
+    if _organizer_is(user, event):
+        response = "organizer"
+    else:
+        response = RESPONSES[mine] if mine is not None else "none"
+    return {"response": response, "time": "0001-01-01T00:00:00Z"}
 
 
 def _occurrence(uid: str) -> bool:

@@ -19,6 +19,8 @@ from tests.support.sandbox_fixtures import client
 class TestGmailContract(MailSourceContract):
     """The Gmail provider presents the seeded Maildir through the sandbox."""
 
+    states_my_answer = True
+
     @pytest.fixture(autouse=True)
     def _stop_sandboxes(self) -> Iterator[None]:
         self.running: list[object] = []

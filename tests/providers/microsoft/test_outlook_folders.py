@@ -84,7 +84,8 @@ def test_a_reply_archived_or_filed_in_a_nested_folder_is_replied_through_every_p
 
 def test_archive_and_folders_of_the_users_own_are_read_as_role_other(graph: GraphSandbox) -> None:
     read = by_subject_of(source(graph).read_headers())
-    assert set(read) == {"Proposal", "Pricing", "Re: Proposal", "Re: Pricing"}  # not Trash
+    assert set(read) == {"Proposal", "Pricing", "Re: Proposal", "Re: Pricing", "Old news"}
+    assert (read["Old news"].folder, read["Old news"].place) == (Folder.TRASH, None)
     assert (read["Re: Proposal"].folder, read["Re: Proposal"].place) == (
         Folder.OTHER,
         graph.folder_id("archive"),
@@ -100,13 +101,21 @@ def test_folders_that_hold_no_replies_are_not_read_and_the_others_are(
     graph.add_folder("Vault", hidden=True)
     graph.add_folder("Inbox/Weekly", search="contains(subject, 'weekly')")
     for n, folder in enumerate(
-        ["outbox", "conversationhistory", "syncissues", "conflicts",
-         graph.folder_id("Deleted Items/Old project"), graph.folder_id("Vault")]
-    ):  # fmt: skip
+        ["outbox", "conversationhistory", "syncissues", "conflicts", graph.folder_id("Vault")]
+    ):
         graph.deliver(reply(f"Not read {n}", f"skip-{n}@contoso.example"), folder=folder)
-    read = source(graph).read_headers()
+    # A folder the user deleted is in the trash, and a reply in it is still an answer.
+    deleted = graph.folder_id("Deleted Items/Old project")
+    graph.deliver(reply("Re: Old project", "old@contoso.example"), folder=deleted)
+    read = by_subject_of(source(graph).read_headers())
     # Nor the search folder: the sandbox would refuse its delta, failing the poll.
-    assert {m.subject for m in read} == {"Proposal", "Pricing", "Re: Proposal", "Re: Pricing"}
+    assert set(read) == {
+        "Proposal", "Pricing", "Re: Proposal", "Re: Pricing", "Old news", "Re: Old project"
+    }  # fmt: skip
+    assert (read["Re: Old project"].folder, read["Re: Old project"].place) == (
+        Folder.OTHER,
+        deleted,
+    )
 
 
 def test_an_idle_poll_is_one_request_with_every_folder_in_it(graph: GraphSandbox) -> None:
@@ -114,14 +123,14 @@ def test_an_idle_poll_is_one_request_with_every_folder_in_it(graph: GraphSandbox
     first = outlook.read_headers()
     graph.meter.reset()
     assert outlook.read_headers() == first
-    # In one batch: the tree's delta and eight message deltas (the four role folders,
+    # In one batch: the tree's delta and nine message deltas (the five role folders,
     # Archive, Clients, Clients/Tailspin and the empty Clients/Contoso).
     assert graph.meter.requests == 1
-    assert graph.meter.methods == {"mailFolders.delta": 1, "messages.delta": 8}
+    assert graph.meter.methods == {"mailFolders.delta": 1, "messages.delta": 9}
 
 
 def test_past_nineteen_folders_an_idle_poll_takes_a_second_batch(graph: GraphSandbox) -> None:
-    for n in range(12):
+    for n in range(11):
         graph.add_folder(f"Project {n:02d}")
     outlook = source(graph)
     outlook.read_headers()
@@ -147,12 +156,16 @@ def test_a_folder_made_after_the_first_sync_is_read(graph: GraphSandbox) -> None
     assert graph.meter.requests == 2
 
 
-def test_a_deleted_folder_takes_its_messages_with_it(graph: GraphSandbox) -> None:
+def test_a_folder_deleted_into_the_trash_keeps_its_replies_until_deleted_for_good(
+    graph: GraphSandbox,
+) -> None:
     outlook = source(graph)
-    assert "Re: Pricing" in by_subject_of(outlook.read_headers())
+    tailspin = graph.folder_id("Clients/Tailspin")
+    assert by_subject_of(outlook.read_headers())["Re: Pricing"].place == tailspin
     client = graph_client(graph)
     client.request("DELETE", f"/me/mailFolders/{graph.folder_id('Clients')}")  # into Trash
-    assert "Re: Pricing" not in by_subject_of(outlook.read_headers())
+    # A reply the user deleted is still an answer (docs/rules.md, "Replied").
+    assert by_subject_of(outlook.read_headers())["Re: Pricing"].place == tailspin
     restored = graph.folder_id("Deleted Items/Clients")
     client.request("POST", f"/me/mailFolders/{restored}/move", json={"destinationId": ROOT_ID})
     assert "Re: Pricing" in by_subject_of(outlook.read_headers())

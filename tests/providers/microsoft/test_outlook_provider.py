@@ -35,6 +35,8 @@ def outlook(sandbox: GraphSandbox, retry: RetryPolicy = NO_RETRY, **options: Any
 class TestOutlookContract(MailSourceContract):
     """The Outlook provider presents the seeded Maildir through the Graph sandbox."""
 
+    states_my_answer = True
+
     @pytest.fixture(autouse=True)
     def _stop_sandboxes(self) -> Iterator[None]:
         self.running: list[object] = []
@@ -62,8 +64,8 @@ def test_an_idle_poll_is_one_request(graph: GraphSandbox) -> None:
     assert sorted(m.key for m in source.read_headers()) == sorted(m.key for m in first)
     assert graph.meter.requests == 1
     # In one batch: the folder tree's delta, and one delta per folder read (Inbox, Sent
-    # Items, Junk Email, Drafts, Archive).
-    assert graph.meter.methods == {"mailFolders.delta": 1, "messages.delta": 5}
+    # Items, Junk Email, Drafts, Deleted Items, Archive).
+    assert graph.meter.methods == {"mailFolders.delta": 1, "messages.delta": 6}
 
 
 def test_changes_arrive_and_moves_keep_the_key(graph: GraphSandbox) -> None:
@@ -103,7 +105,7 @@ def test_an_expired_delta_link_reads_the_folder_again(graph: GraphSandbox) -> No
     before = sorted(m.key for m in source.read_headers())
     graph.expire_delta()
     assert sorted(m.key for m in source.read_headers()) == before
-    assert source.sync.resyncs == 5  # the four role folders and Archive
+    assert source.sync.resyncs == 6  # the five role folders and Archive
 
 
 def test_a_staged_poll_is_replayed_until_committed(graph: GraphSandbox) -> None:
@@ -111,7 +113,9 @@ def test_a_staged_poll_is_replayed_until_committed(graph: GraphSandbox) -> None:
     source.read_headers()
     assert source.cursors == {}
     cursors = source.commit()
-    assert set(cursors) == {"inbox", "sentitems", "junkemail", "drafts", graph.folder_id("archive")}
+    assert set(cursors) == {
+        "inbox", "sentitems", "junkemail", "drafts", "deleteditems", graph.folder_id("archive")
+    }  # fmt: skip
     graph.deliver(ARRIVAL)
     assert len(source.read_headers()) == 5
     assert source.cursors == cursors  # not committed: the next poll replays the arrival

@@ -182,7 +182,17 @@ def event_from_resource(item: dict[str, Any]) -> CalendarEvent:
         attendees=tuple(_attendee(a) for a in item.get("attendees", []) if a.get("email")),
         cancelled=item.get("status") == "cancelled",
         conference_id=item.get("conferenceData", {}).get("conferenceId"),
+        my_status=_my_status(item),
+        organized_by_me=bool(organizer.get("self")) if organizer else None,
     )
+
+
+def _my_status(item: dict[str, Any]) -> PartStat | None:
+    """The answer of the attendee marked `self` ("whether this entry represents the
+    calendar on which this copy of the event appears", events resource); None when I am
+    not among the attendees (an event of my own with no guests)."""
+    me = next((a for a in item.get("attendees", []) if a.get("self")), None)
+    return _attendee(me).status if me is not None and me.get("email") else None
 
 
 def _when(value: dict[str, Any]) -> datetime:

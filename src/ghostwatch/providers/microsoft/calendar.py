@@ -65,7 +65,28 @@ def event_from_item(item: dict[str, Any]) -> CalendarEvent:
         attendees=tuple(_attendee(a) for a in item.get("attendees") or []),
         cancelled=bool(item.get("isCancelled")),
         conference_id=meeting.get("joinUrl"),
+        my_status=_my_status(item),
+        organized_by_me=_organized_by_me(item),
     )
+
+
+def _my_status(item: dict[str, Any]) -> PartStat | None:
+    """The event's `responseStatus`: "the response of the signed-in user" (none,
+    organizer, tentativelyAccepted, accepted, declined, notResponded). An organizer
+    answers nothing: None, as `organized_by_me` says it all."""
+    response = str((item.get("responseStatus") or {}).get("response", ""))
+    if not response or response == "organizer":
+        return None
+    return _RESPONSES.get(response, PartStat.NEEDS_ACTION)
+
+
+def _organized_by_me(item: dict[str, Any]) -> bool | None:
+    """`isOrganizer` ("set to true if the calendar owner is the organizer"), or a
+    `responseStatus` of organizer when the property is left out."""
+    if isinstance(item.get("isOrganizer"), bool):
+        return bool(item["isOrganizer"])
+    response = (item.get("responseStatus") or {}).get("response")
+    return True if response == "organizer" else None
 
 
 def _attendee(value: dict[str, Any]) -> Attendee:

@@ -3,10 +3,12 @@
 docs/rules.md counts a reply that arrived "in any folder". Outlook users archive mail (the
 Archive button files it in the well-known `archive` folder) and rules file it into
 folders of their own ("Clients/Contoso"), so the provider reads every mail folder except
-Deleted Items (trash, ignored as the Maildir reader ignores it), Outbox, Conversation
-History (Teams chats), Sync Issues, with whatever is below them, search folders (their
-contents are other folders' messages) and hidden folders (storage apps keep out of
-sight), with their subfolders.
+Outbox, Conversation History (Teams chats), Sync Issues, with whatever is below them,
+search folders (their contents are other folders' messages) and hidden folders (storage
+apps keep out of sight), with their subfolders. Deleted Items is read too: a reply the
+user deleted is still an answer (docs/rules.md, "Replied"); it is role TRASH, and a
+folder deleted into it (its subfolders) is read like any folder of the user's own, as the
+Maildir reader reads `.Trash.Old`.
 
 The tree comes from `GET /mailFolders/delta`
 (https://learn.microsoft.com/en-us/graph/api/mailfolder-delta): every folder however deep
@@ -16,9 +18,9 @@ by well-known name (`GET /mailFolders/sentitems?$select=id`): v1.0 folders do no
 it, and display names are localized. A search folder says so in its `@odata.type`.
 
 Folder keys (what message delta links and stored messages are filed under): the
-well-known name for the Inbox, Sent Items, Junk Email and Drafts, whose role that name
-gives; the folder id for every other folder, role OTHER (as the Maildir reader gives a
-folder of no known role).
+well-known name for the Inbox, Sent Items, Junk Email, Drafts and Deleted Items, whose
+role that name gives; the folder id for every other folder, role OTHER (as the Maildir
+reader gives a folder of no known role).
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ ROLES = {
     "sentitems": Folder.SENT,
     "junkemail": Folder.JUNK,
     "drafts": Folder.DRAFTS,
+    "deleteditems": Folder.TRASH,
 }
-SKIPPED = ("deleteditems", "outbox", "conversationhistory", "syncissues")
+SKIPPED = ("outbox", "conversationhistory", "syncissues")
 """Well-known folders never read, nor anything below them."""
 NAMED = (*ROLES, *SKIPPED)
 SELECT = "parentFolderId,isHidden"
@@ -75,7 +78,7 @@ class Tree:
     """The folder delta link; None before the first round."""
 
     def watched(self) -> list[str]:
-        """The keys of every folder to read: the four role folders always, then every
+        """The keys of every folder to read: the five role folders always, then every
         folder neither skipped nor below a skipped one."""
         found = dict.fromkeys(ROLES)
         found.update((self.key(fid), None) for fid in self.nodes if not self._skipped(fid))
