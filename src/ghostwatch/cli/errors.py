@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import click
 
+from ghostwatch.cli.terminal import shown
 from ghostwatch.errors import StoreError, UserError
 
 
@@ -28,4 +29,5 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (UserError, StoreError) as error:
-        raise UserProblem(str(error)) from error
+        # The message may quote a file name or a provider's words: shown, never obeyed.
+        raise UserProblem(shown(str(error))) from error

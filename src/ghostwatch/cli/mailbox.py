@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ghostwatch.cli import report
+from ghostwatch.cli import report, terminal
 from ghostwatch.cli.errors import user_errors
 from ghostwatch.cli.options import (
     MailboxArgs,
@@ -37,7 +37,7 @@ def scan(args: MailboxArgs, show_all: bool, as_json: bool) -> None:
     if as_json:
         emit_json(report.plan_json(plan, args.zone, show_all))
     else:
-        click.echo(report.plan_table(plan, args.zone, show_all))
+        terminal.echo(report.plan_table(plan, args.zone, show_all))
 
 
 @click.command()
@@ -52,7 +52,7 @@ def preview(
     if as_json:
         emit_json([report.draft_json(d) for d in drafts])
     else:
-        click.echo(report.drafts_text(drafts) if drafts else "No drafts are due.")
+        terminal.echo(report.drafts_text(drafts) if drafts else "No drafts are due.")
 
 
 @click.command()
@@ -131,4 +131,4 @@ def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
                 else ""
             )
             signals = "; ".join(found.signals) or "no signals"
-            click.echo(f"{path}: {row['class']}{back}{failed}{delayed} — {signals}")
+            terminal.echo(f"{path}: {row['class']}{back}{failed}{delayed} — {signals}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from ghostwatch.cli import terminal
 from ghostwatch.cli.errors import user_errors
 from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
 from ghostwatch.engine.people import Identity
@@ -26,7 +26,7 @@ from ghostwatch.model.mail import plausible
 from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.maildir.source import MaildirMailbox
 from ghostwatch.providers.port import MailSource
-from ghostwatch.service.pipeline import Scan, compose_drafts, run_scan, sender_from_mail
+from ghostwatch.service.pipeline import Scan, compose_all, run_scan, sender_from_mail
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -92,7 +92,7 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] |
 
 
 def emit_json(payload: Any) -> None:
-    click.echo(json.dumps(payload, ensure_ascii=False))
+    click.echo(terminal.json_text(payload))
 
 
 @dataclass(frozen=True)
@@ -213,5 +213,7 @@ def drafts_for(
     done = scanned(args)
     sender = sender_from_mail(done, args.rules.me, args.address, signature)
     with user_errors():
-        drafts = compose_drafts(done, args.mailbox, sender, args.zone, templates=templates)
-    return done, sender, drafts
+        composed = compose_all(done, args.mailbox, sender, args.zone, templates=templates)
+    for item in composed.skipped:
+        terminal.echo(f"left out: the {item.kind} “{item.title}”: {item.reason}", err=True)
+    return done, sender, composed.drafts

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from ghostwatch import config, logs
+from ghostwatch.cli import terminal
 from ghostwatch.cli.errors import user_errors
 from ghostwatch.errors import UserError
 
@@ -229,11 +230,11 @@ def accounts(settings: config.Settings) -> None:
         rows = statuses(settings, store, settings_vault(settings))
     for row in rows:
         state = "" if row.enabled else " (disabled)"
-        click.echo(f"{row.name}: {row.provider}{state}")
+        terminal.echo(f"{row.name}: {row.provider}{state}")
         click.echo(f"  sign-in: {row.auth}")
         last = row.last_cycle.isoformat(timespec="seconds") if row.last_cycle else "never"
         click.echo(f"  last cycle: {last}")
-        click.echo(f"  last error: {row.last_error or 'none'}")
+        terminal.echo(f"  last error: {row.last_error or 'none'}")
         if row.trouble is not None:
             since = row.trouble.since.isoformat(timespec="seconds")
             until = "reported in the next digest" if row.digest else "until a cycle succeeds"

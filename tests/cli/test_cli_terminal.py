@@ -1,0 +1,84 @@
+"""What a stranger wrote reaches the terminal shown, never obeyed (cli/terminal.py): `scan`,
+`preview`, `classify` and error lines carry no escape sequence or control character, and
+`--json` keeps the exact value, escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ghostwatch.cli.main import main
+from tests.support.builder import ME, Mailbox
+from tests.support.hostile import raw_message
+
+# A CSI colour, an OSC window title, an OSC 8 link, a C1 CSI, a line separator, a bidi
+# override and a bell: what a subject can carry to make a terminal act or lie.
+HOSTILE = (
+    "Quote \x1b[31mURGENT\x1b[0m \x1b]0;pwned\x07\x1b]8;;https://evil.example\x1b\\click"
+    "\x1b]8;;\x1b\\ \x9b2J\u2028next\u202eevil\x07 end"
+)
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+NOW = "2026-11-20T15:00:00+00:00"
+
+
+def _mailbox(tmp_path: Path) -> Mailbox:
+    box = Mailbox(tmp_path / "mail")
+    box.add_bytes("Sent", raw_message(f"Alex <{ME}>", "Kathy \x1b[2J <kathy@contoso.example>",
+                                      HOSTILE, "2026-11-10 10:00", "Here is the quote.\n",
+                                      Message_ID="<quote-1@ghostwatch.example>"))  # fmt: skip
+    return box
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _mailbox_args(box: Mailbox) -> list[str]:
+    return ["--maildir", str(box.root), "--me", ME, "--now", NOW, "--tz", "UTC"]
+
+
+def test_scan_and_preview_show_a_hostile_subject_without_its_controls(tmp_path: Path) -> None:
+    box = _mailbox(tmp_path)
+    for command in (["scan"], ["preview"]):
+        code, out, err = _run([*command, *_mailbox_args(box)])
+        assert code == 0, err
+        assert "URGENT" in out  # the words are shown...
+        assert RAW_CONTROL.search(out) is None, repr(out)  # ...and nothing the terminal acts on
+        assert "pwned" not in out  # OSC bodies are dropped with their escape
+        assert "https://evil.example" not in out
+
+
+def test_scan_json_keeps_the_exact_subject_escaped(tmp_path: Path) -> None:
+    code, out, err = _run(["scan", *_mailbox_args(_mailbox(tmp_path)), "--json"])
+    assert code == 0, err
+    assert RAW_CONTROL.search(out) is None, repr(out)
+    [conversation] = json.loads(out)["conversations"]
+    assert "\x1b[31mURGENT" in conversation["subject"]  # the data is the sender's, unchanged
+    assert "\x9b2J" in conversation["subject"]
+
+
+def test_classify_shows_a_hostile_message_without_its_controls(tmp_path: Path) -> None:
+    raw = raw_message("\x1b]0;pwned\x07MAILER-DAEMON <mailer-daemon@contoso.example>", ME,
+                      f"Undelivered: {HOSTILE}", "2026-11-16 10:00",
+                      f"Delivery failed \x1b[5m{HOSTILE}\n", X_Mailer=HOSTILE,
+                      Auto_Submitted="auto-replied")  # fmt: skip
+    path = tmp_path / "bounce\x1b[31m.eml"
+    path.write_bytes(raw)
+    for extra in ([], ["--json"]):
+        code, out, err = _run(["classify", str(path), *extra])
+        assert code == 0, err
+        assert "bounce" in out
+        assert RAW_CONTROL.search(out) is None, repr(out)
+
+
+def test_an_error_naming_a_hostile_path_is_shown_without_its_controls(tmp_path: Path) -> None:
+    folder = tmp_path / "not\x1b]0;pwned\x07 a maildir"
+    folder.mkdir()
+    code, _, err = _run(["scan", "--maildir", str(folder), "--me", ME])
+    assert code == 2
+    assert "is not a Maildir" in err
+    assert RAW_CONTROL.search(err) is None, repr(err)
