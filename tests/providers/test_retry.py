@@ -94,6 +94,25 @@ def test_giving_up_is_a_named_error(
     assert len(sleeps) == 3  # four attempts
 
 
+def test_rate_limit_answers_never_use_up_the_attempts(
+    source: GmailSource, sandbox: GmailSandbox, sleeps: Sleeps
+) -> None:
+    sandbox.faults.add("429", count=9, method="messages.list", retry_after=2)  # > attempts
+    assert source.read_headers()
+    assert len(sleeps) == 9
+
+
+def test_waiting_out_rate_limits_ends_when_patience_is_spent(
+    sandbox: GmailSandbox, sleeps: Sleeps
+) -> None:
+    impatient = RetryPolicy(attempts=4, patience=5.0, sleep=sleeps, now=lambda: NOW)
+    source = GmailSource(client(sandbox), batch_uri=sandbox.batch_uri, retry=impatient)
+    sandbox.faults.add("429", count=9, method="messages.list", retry_after=2)
+    with pytest.raises(TooLongToWait):
+        source.read_headers()
+    assert sum(sleeps) <= 5.0
+
+
 def test_a_wait_longer_than_the_policy_allows_ends_the_call(
     source: GmailSource,
     sandbox: GmailSandbox,

@@ -12,6 +12,16 @@ never carried out, so retrying it cannot duplicate anything; a 5xx or a dropped
 connection may have happened *after* the server acted. `Retry.certain` marks the first
 kind, and `call(..., idempotent=False)` retries only those — a lost draft create is left
 to the cycle's ledger, which asks the mailbox before making it again.
+
+Rate limits are not failures. A refusal for rate says the provider is up and the call
+is fine, only early: it is retried for as long as the provider keeps answering, and
+never counts against `attempts` (which are for the server's own failures: 5xx, a
+dropped connection). What bounds it is time: a single wait longer than `longest_wait`
+(Gmail's daily limit answers in hours) or `patience` spent waiting in one call ends the
+call with `TooLongToWait`, the cycle stops cleanly, and the next one carries on from
+where it stopped. With a `Budget` (budget.py), each attempt first draws its cost, and a
+refusal shrinks the budget, so every other call of that user slows down too instead of
+running into the same wall.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import structlog
 import tenacity
 
 from ghostwatch.errors import ProviderError
+from ghostwatch.providers.budget import Budget
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -85,25 +96,45 @@ class RetryPolicy:
     longest_wait: float = 300.0
     """A Retry-After longer than this is not waited out: the call fails, the cycle
     ends cleanly and the next poll tries again."""
+    patience: float = 1800.0
+    """Seconds one call may spend waiting out rate-limit refusals before it ends (the
+    cycle then stops cleanly and the next one carries on)."""
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    def call(self, run: Callable[[], T], advice: Advice, *, idempotent: bool = True) -> T:
-        """`run()`, retried while `advice` says so; the last error is re-raised as is."""
+    def call(
+        self,
+        run: Callable[[], T],
+        advice: Advice,
+        *,
+        idempotent: bool = True,
+        budget: Budget | None = None,
+        units: int = 1,
+        slots: int = 1,
+    ) -> T:
+        """`run()`, retried while `advice` says so; the last error is re-raised as is.
+        With a `budget`, each attempt first draws `units` (and `slots`) from it."""
+        tally = _Tally()
 
         def retryable(error: BaseException) -> bool:
             found = advice(error)
             return found is not None and (idempotent or found.certain)
 
+        def attempt() -> T:
+            if budget is None:
+                return run()
+            with budget.draw(units, slots):
+                return run()
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(retryable),
-            wait=self._wait(advice),
-            stop=tenacity.stop_after_attempt(self.attempts),
+            wait=self._wait(advice, tally, budget),
+            stop=self._stop(advice, tally),
             sleep=self.sleep,
             before_sleep=_log_retry,
             reraise=True,
         )
-        return retrying(run)
+        return retrying(attempt)
 
     def pause(self, attempt: int, asked: float) -> None:
         """Wait before retry number `attempt + 1` of work that is not one call (the
@@ -114,7 +145,26 @@ class RetryPolicy:
         # Jitter spreads retries out; it guards nothing, so a non-cryptographic PRNG is right.
         self.sleep(max(asked, random.uniform(0, step)))  # nosec B311
 
-    def _wait(self, advice: Advice) -> Callable[[tenacity.RetryCallState], float]:
+    def refused(self, waited: float, asked: float) -> None:
+        """Before waiting out another refusal for rate, having waited `waited` seconds
+        for earlier ones: `TooLongToWait` once patience is spent."""
+        if waited + asked > self.patience:
+            raise TooLongToWait(waited + asked)
+
+    def _stop(self, advice: Advice, tally: _Tally) -> Callable[[tenacity.RetryCallState], bool]:
+        def stop(state: tenacity.RetryCallState) -> bool:
+            error = state.outcome.exception() if state.outcome is not None else None
+            found = advice(error) if error is not None else None
+            if found is not None and found.certain:
+                return tally.waited >= self.patience  # rate: patience, never attempts
+            tally.failures += 1
+            return tally.failures >= self.attempts
+
+        return stop
+
+    def _wait(
+        self, advice: Advice, tally: _Tally, budget: Budget | None
+    ) -> Callable[[tenacity.RetryCallState], float]:
         jitter = tenacity.wait_random_exponential(multiplier=self.base, max=self.cap)
 
         def wait(state: tenacity.RetryCallState) -> float:
@@ -124,9 +174,23 @@ class RetryPolicy:
             if asked > self.longest_wait:
                 raise TooLongToWait(asked) from error
             # Never earlier than the server asked; jitter spreads replicas apart.
-            return max(asked, jitter(state))
+            pause = max(asked, jitter(state))
+            if found is not None and found.certain:
+                self.refused(tally.waited, pause)
+                tally.waited += pause
+                if budget is not None:
+                    budget.refused(asked)
+            return pause
 
         return wait
+
+
+@dataclass(slots=True)
+class _Tally:
+    """One call's count of failures (rate refusals apart) and seconds waited on refusals."""
+
+    failures: int = 0
+    waited: float = 0.0
 
 
 class TooLongToWait(ProviderError):
@@ -148,4 +212,4 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
     )
 
 
-NO_RETRY = RetryPolicy(attempts=1)
+NO_RETRY = RetryPolicy(attempts=1, patience=0.0)
