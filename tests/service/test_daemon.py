@@ -196,6 +196,16 @@ def test_a_simulated_friday_weekend_and_monday(week: Week) -> None:
     assert week.sandbox.sent == []
 
 
+def test_a_rate_limit_answer_is_waited_out_and_counted_in_metrics(week: Week) -> None:
+    daemon, _ = week.daemon()
+    week.sandbox.faults.add("429", method="messages.list", retry_after=1)
+    report = daemon.run_once()["alex"]
+    assert report is not None
+    assert report.errors == []
+    assert daemon.metrics.throttled.labels("alex")._value.get() == 1
+    assert b"ghostwatch_api_throttled_total" in daemon.metrics.exposition()
+
+
 def test_coalescing_runs_a_missed_stretch_once(week: Week) -> None:
     daemon, scheduler = week.daemon()
     scheduler.run_until(FRIDAY.replace(hour=8, minute=5))

@@ -16,11 +16,11 @@ from typing import Any
 from googleapiclient.http import HttpRequest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from ghostwatch.providers.google.quota import units as gmail_units
+from ghostwatch.providers.budget import Spent
+from ghostwatch.providers.google.quota import request_units
 from ghostwatch.service.cycle import CycleReport
 
 _DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-_GMAIL_METHOD = "gmail.users."
 
 
 class Metrics:
@@ -68,6 +68,20 @@ class Metrics:
             ["account", "kind"],
             registry=r,
         )
+        self.throttled = Counter(
+            "ghostwatch_api_throttled",
+            "Provider answers refusing a call for rate (429, a rate-limit 403): each one "
+            "shrinks the account's quota budget.",
+            ["account"],
+            registry=r,
+        )
+        self.quota_wait = Counter(
+            "ghostwatch_quota_wait_seconds",
+            "Seconds the account's calls waited for room in its quota budget (pacing).",
+            ["account"],
+            registry=r,
+        )
+        self._spent: dict[str, Spent] = {}
         self.conversations = Gauge(
             "ghostwatch_conversations",
             "Conversations by state at the last cycle.",
@@ -90,6 +104,13 @@ class Metrics:
         for state, count in report.states.items():
             self.conversations.labels(account, state).set(count)
 
+    def budget(self, account: str, spent: Spent) -> None:
+        """What the account's budget counted since the last call (it counts from its start)."""
+        before = self._spent.get(account, Spent(0, 0, 0.0))
+        self.throttled.labels(account).inc(max(0, spent.throttled - before.throttled))
+        self.quota_wait.labels(account).inc(max(0.0, spent.waited - before.waited))
+        self._spent[account] = spent
+
     def cycle_failed(self, account: str, kind: str, seconds: float) -> None:
         self.cycles.labels(account, "failed").inc()
         self.cycle_seconds.labels(account).observe(seconds)
@@ -97,7 +118,7 @@ class Metrics:
 
     def api_call(self, provider: str, method: str) -> None:
         self.api_calls.labels(provider).inc()
-        self.api_units.labels(provider).inc(_units(method))
+        self.api_units.labels(provider).inc(request_units(method))
 
     def request_builder(self, provider: str) -> type[HttpRequest]:
         """An `HttpRequest` class that counts itself: pass as `requestBuilder`."""
@@ -112,10 +133,3 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
-
-
-def _units(method: str) -> int:
-    """Gmail's units for `gmail.users.messages.get` etc.; Calendar and Meet count 1 a call."""
-    if method.startswith(_GMAIL_METHOD):
-        return gmail_units(method.removeprefix(_GMAIL_METHOD))
-    return 1

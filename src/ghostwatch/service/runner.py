@@ -160,9 +160,16 @@ class AccountRunner:
             except Exception as error:  # noqa: BLE001 - one account must never stop the others
                 self._failed(now, error, time.perf_counter() - started)
                 return None
+            finally:
+                self._count_budget()
             self.metrics.cycle_done(self.name, report, time.perf_counter() - started)
             self.health.checked(self.name, now, _kind(report.errors[0]) if report.errors else None)
             return report
+
+    def _count_budget(self) -> None:
+        budget = self._mailbox.budget if self._mailbox is not None else None
+        if budget is not None:
+            self.metrics.budget(self.name, budget.spent)
 
     def _forget_trouble(self) -> None:
         """Without a digest to report it, a good cycle ends the trouble: otherwise

@@ -18,6 +18,7 @@ from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import UserError
 from ghostwatch.model.outbox import Sender
+from ghostwatch.providers.budget import Budget, gmail_project, gmail_user, graph_mailbox
 from ghostwatch.providers.google.actions import GmailActions
 from ghostwatch.providers.google.api import google_service
 from ghostwatch.providers.google.calendar import GoogleCalendar
@@ -44,6 +45,8 @@ class Mailbox:
     source: MailSource
     actions: MailActions
     provider: str
+    budget: Budget | None = None
+    """The quota budget its calls draw from (what /metrics reports refusals and waits of)."""
 
 
 Builder = Callable[[AccountConfig], Mailbox]
@@ -75,7 +78,13 @@ def maildir_mailbox(account: AccountConfig) -> Mailbox:
 
 def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
     """A Gmail builder using `credentials(account)`; `build` goes to the client builder
-    (e.g. `requestBuilder` to count API calls)."""
+    (e.g. `requestBuilder` to count API calls). Every account's calls draw from its own
+    per-user budget and from one per-project budget all of them share
+    (`providers/budget.py`)."""
+    project = gmail_project()
+    # Kept per account across reconnections: a client opened again after an error must
+    # not start with a full budget while the provider still counts the last minute.
+    budgets: dict[str, Budget] = {}
 
     def gmail_mailbox(account: AccountConfig) -> Mailbox:
         options = account.gmail or GmailOptions()
@@ -87,23 +96,29 @@ def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
                 google_service("calendar", "v3", options.calendar_endpoint, granted, **build),
                 google_service("meet", "v2", options.meet_endpoint, granted, **build),
             )
-        source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar)
-        return Mailbox(source, GmailActions(service, batch_uri=options.batch_uri), "gmail")
+        budget = budgets.setdefault(account.name, gmail_user(account.name, parents=[project]))
+        source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar, budget=budget)
+        actions = GmailActions(service, batch_uri=options.batch_uri, budget=budget)
+        return Mailbox(source, actions, "gmail", budget)
 
     return gmail_mailbox
 
 
 def outlook_builder(tokens: MicrosoftTokens) -> Builder:
     """An Outlook builder: Graph at the account's endpoint with `tokens(account)`,
-    `/users/{address}` when the token is app-only (`app_only`), else `/me`."""
+    `/users/{address}` when the token is app-only (`app_only`), else `/me`; every
+    request draws from the mailbox's budget (`providers/budget.py`)."""
+
+    budgets: dict[str, Budget] = {}  # per account, across reconnections (as for Gmail)
 
     def outlook_mailbox(account: AccountConfig) -> Mailbox:
         options = account.outlook or OutlookOptions()
         token = tokens(account)
         user = account.address if getattr(token, "app_only", False) else None
-        client = GraphClient(token, user=user, base_url=options.graph_endpoint)
+        budget = budgets.setdefault(account.name, graph_mailbox(account.name))
+        client = GraphClient(token, user=user, base_url=options.graph_endpoint, budget=budget)
         calendar = OutlookCalendar(client, account.address)
-        return Mailbox(OutlookSource(client, calendar), OutlookActions(client), "outlook")
+        return Mailbox(OutlookSource(client, calendar), OutlookActions(client), "outlook", budget)
 
     return outlook_mailbox
 

@@ -24,8 +24,10 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.budget import Budget
 from ghostwatch.providers.google.api import DEFAULT_POLICY, execute
 from ghostwatch.providers.google.gmail import BATCH_SIZE, PAGE_SIZE, GmailError
+from ghostwatch.providers.google.quota import units
 from ghostwatch.providers.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -48,14 +50,21 @@ class GmailActions:
         batch_uri: str | None = None,
         user: str = "me",
         retry: RetryPolicy = DEFAULT_POLICY,
+        *,
+        budget: Budget | None = None,
     ) -> None:
         self.service = service
         self.batch_uri = batch_uri
         self.user = user
         self.retry = retry
+        self.budget = budget
+        """The user's quota budget, shared with the account's `GmailSource`."""
 
-    def _execute(self, request: Any, *, idempotent: bool = True) -> Any:
-        return execute(request, GmailError, policy=self.retry, idempotent=idempotent)
+    def _execute(self, request: Any, *, idempotent: bool = True, cost: int | None = None) -> Any:
+        return execute(
+            request, GmailError, policy=self.retry, idempotent=idempotent, budget=self.budget,
+            units=cost,
+        )  # fmt: skip
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
 
@@ -129,7 +138,8 @@ class GmailActions:
 
         for start in range(0, len(message_ids), BATCH_SIZE):
             batch = BatchHttpRequest(callback=keep, batch_uri=self.batch_uri)
-            for message_id in message_ids[start : start + BATCH_SIZE]:
+            chunk = message_ids[start : start + BATCH_SIZE]
+            for message_id in chunk:
                 get = messages.get(
                     userId=self.user,
                     id=message_id,
@@ -137,7 +147,7 @@ class GmailActions:
                     metadataHeaders=[STEP_HEADER],
                 )
                 batch.add(get, request_id=message_id)
-            self._execute(batch)
+            self._execute(batch, cost=units("messages.get") * len(chunk))
         if failed:
             raise GmailError(f"could not read {len(failed)} drafts' headers: {failed[0]}")
         return steps

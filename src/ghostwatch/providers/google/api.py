@@ -19,6 +19,8 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from ghostwatch.errors import ProviderError
+from ghostwatch.providers.budget import Budget
+from ghostwatch.providers.google.quota import request_units
 from ghostwatch.providers.retry import Retry, RetryPolicy, advice_for_status, retry_after
 
 DEFAULT_POLICY = RetryPolicy()
@@ -136,11 +138,20 @@ def execute(
     *,
     policy: RetryPolicy = DEFAULT_POLICY,
     idempotent: bool = True,
+    budget: Budget | None = None,
+    units: int | None = None,
 ) -> Any:
-    """Run a request under the retry policy; failures become `error` at this edge."""
+    """Run a request under the retry policy; failures become `error` at this edge.
+    With a `budget`, each attempt first draws the request's quota units (`units`, for
+    a batch the sum of its parts'; else what its `methodId` costs)."""
+    cost = units if units is not None else request_units(str(getattr(request, "methodId", "")))
     try:
         return policy.call(
-            lambda: _checked(request.execute()), google_advice, idempotent=idempotent
+            lambda: _checked(request.execute()),
+            google_advice,
+            idempotent=idempotent,
+            budget=budget,
+            units=cost,
         )
     except HttpError as failed:
         status = failed.resp.status

@@ -19,22 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from googleapiclient.errors import HttpError
-from googleapiclient.http import BatchHttpRequest
 
 from ghostwatch.errors import CursorExpired
 from ghostwatch.mail import mime, parse
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Folder, Message
 from ghostwatch.model.sync import SyncDelta
-from ghostwatch.providers.google.api import (
-    DEFAULT_POLICY,
-    GoogleApiError,
-    MalformedAnswer,
-    execute,
-    google_advice,
-    google_service,
-)
+from ghostwatch.providers.budget import Budget
+from ghostwatch.providers.google.api import DEFAULT_POLICY, GoogleApiError, execute, google_service
+from ghostwatch.providers.google.batches import BATCH_SIZE, Batches
 from ghostwatch.providers.google.calendar import GoogleCalendar
 from ghostwatch.providers.google.sync import (
     HISTORY_TYPES,
@@ -69,7 +62,7 @@ _ROLES = (
     ("INBOX", Folder.INBOX),
 )
 PAGE_SIZE = 500  # messages.list maximum
-BATCH_SIZE = 50  # Google's advice for Gmail batches (max 100)
+__all__ = ["BATCH_SIZE", "PAGE_SIZE", "GmailError", "GmailSource", "gmail_service"]
 
 
 class GmailError(GoogleApiError):
@@ -120,8 +113,12 @@ class GmailSource:
         retry: RetryPolicy = DEFAULT_POLICY,
         *,
         since: datetime | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.retry = retry
+        self.budget = budget
+        """The user's quota budget every call draws from (None: unpaced)."""
+        self.batches = Batches(self._execute, retry, batch_uri, GmailError, budget)
         self.service = service
         self.batch_uri = batch_uri
         self.user = user
@@ -131,8 +128,8 @@ class GmailSource:
         self.state: SyncState | None = None
         self._contents: dict[str, Content] = {}
 
-    def _execute(self, request: Any) -> Any:
-        return execute(request, GmailError, policy=self.retry)
+    def _execute(self, request: Any, units: int | None = None) -> Any:
+        return execute(request, GmailError, policy=self.retry, budget=self.budget, units=units)
 
     # --- IncrementalSource ---------------------------------------------------------------
 
@@ -289,60 +286,8 @@ class GmailSource:
             if not token:
                 return changes, latest
 
-    # --- batches -------------------------------------------------------------------------
-
     def _batched(self, ids: Sequence[str], request: Callable[[str], Any]) -> dict[str, Any]:
-        """Run `request(id)` for every id, BATCH_SIZE calls per HTTP request.
-
-        A part can fail alone (429 inside a 200 batch): those are sent again, after the
-        wait they ask for. A part gone (404: deleted since it was listed) is skipped; any
-        other failure raises, because a message silently missing could read as silence.
-        """
-        found: dict[str, Any] = {}
-        pending = list(ids)
-        for attempt in range(self.retry.attempts):
-            failed = self._batch_round(pending, request, found)
-            again = {i: e for i, e in failed.items() if google_advice(e) is not None}
-            fatal = [e for i, e in failed.items() if i not in again and _status(e) != 404]
-            if fatal:
-                first = fatal[0]
-                raise GmailError(f"{len(fatal)} batched calls failed: {first}", _status(first))
-            if not again:
-                return found
-            if attempt + 1 < self.retry.attempts:
-                self.retry.pause(attempt, max(_asked(e, self.retry) for e in again.values()))
-            pending = list(again)
-        raise GmailError(f"{len(pending)} batched calls still failing after retries", 429)
-
-    def _batch_round(
-        self, ids: Sequence[str], request: Callable[[str], Any], found: dict[str, Any]
-    ) -> dict[str, Exception]:
-        failed: dict[str, Exception] = {}
-
-        def keep(request_id: str, response: Any, error: Exception | None) -> None:
-            if error is not None:
-                failed[request_id] = error
-            elif isinstance(response, str):
-                # A part whose JSON did not parse comes back as text (as `execute` does).
-                failed[request_id] = MalformedAnswer(f"not JSON: {response[:40]!r}")
-            else:
-                found[request_id] = response
-
-        for start in range(0, len(ids), BATCH_SIZE):
-            batch = BatchHttpRequest(callback=keep, batch_uri=self.batch_uri)
-            for item_id in ids[start : start + BATCH_SIZE]:
-                batch.add(request(item_id), request_id=item_id)
-            self._execute(batch)
-        return failed
-
-
-def _status(error: Exception) -> int:
-    return int(error.resp.status) if isinstance(error, HttpError) else 0
-
-
-def _asked(error: Exception, policy: RetryPolicy) -> float:
-    found = google_advice(error, policy.now)
-    return found.after if found is not None else 0.0
+        return self.batches.run(ids, request)
 
 
 def _content(item: dict[str, Any]) -> Content:

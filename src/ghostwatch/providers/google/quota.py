@@ -32,7 +32,17 @@ UNITS: dict[str, int] = {
 
 
 DEFAULT_UNITS = 5
+GMAIL_METHOD = "gmail.users."
+"""How google-api-python-client names a Gmail method (`HttpRequest.methodId`)."""
 
 
 def units(method: str) -> int:
     return UNITS.get(method, DEFAULT_UNITS)
+
+
+def request_units(method_id: str) -> int:
+    """Units of a built request, by its `methodId` (`gmail.users.messages.get`);
+    Calendar and Meet count requests, one each, against quotas of their own."""
+    if method_id.startswith(GMAIL_METHOD):
+        return units(method_id.removeprefix(GMAIL_METHOD))
+    return 1

@@ -8,10 +8,15 @@ every error becomes an `OutlookError` here, with Graph's own code and message
 HTTP request (https://learn.microsoft.com/en-us/graph/json-batching) and gives the
 answers back by id, since Graph may answer them in any order.
 
-Retries follow the shared policy (`retry.py`): 429 and 5xx answers and broken
-transfers are retried after what `Retry-After` says. A batch of reads is retried whole
-when one of its parts was throttled or failed on the server side (reads repeat
-harmlessly); writes are retried only when Graph refused them before acting (429).
+Every request draws from the mailbox's quota budget when given one (`budget.py`): one
+unit a request, and a batch as many as it holds, since Outlook counts each request
+inside a batch against the mailbox's 10,000 in 10 minutes; a batch also holds up to
+four of the mailbox's four concurrent slots, as Graph dispatches four of its parts at
+once (docs/providers.md, Throttling). Retries follow the shared policy (`retry.py`):
+429 and 5xx answers and broken transfers are retried after what `Retry-After` says. A
+batch of reads is retried whole when one of its parts was throttled or failed on the
+server side (reads repeat harmlessly); writes are retried only when Graph refused them
+before acting (429).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 import httpx
 
 from ghostwatch.errors import CursorExpired, ProviderError
+from ghostwatch.providers.budget import Budget
 from ghostwatch.providers.retry import Retry, RetryPolicy, advice_for_status, retry_after
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -131,9 +137,12 @@ class GraphClient:
         base_url: str = GRAPH_URL,
         http: httpx.Client | None = None,
         retry: RetryPolicy = DEFAULT_POLICY,
+        budget: Budget | None = None,
     ) -> None:
         self.token = token
         self.retry = retry
+        self.budget = budget
+        """The mailbox's quota budget every request draws from (None: unpaced)."""
         self.base_url = base_url.rstrip("/")
         self.mailbox = f"/users/{user}" if user else "/me"
         self.http = http or httpx.Client(timeout=TIMEOUT)
@@ -158,7 +167,7 @@ class GraphClient:
     ) -> Answer:
         """One call under the retry policy; an error raises `OutlookError`."""
         run = functools.partial(self._once, method, path, params, json)
-        return self.retry.call(run, graph_advice, idempotent=method in _READS)
+        return self.retry.call(run, graph_advice, idempotent=method in _READS, budget=self.budget)
 
     def _once(self, method: str, path: str, params: dict[str, str] | None, json: Any) -> Answer:
         headers = {"Authorization": f"Bearer {self.token()}", "Prefer": IMMUTABLE_IDS}
@@ -191,7 +200,10 @@ class GraphClient:
         for chunk in _chunks(parts, BATCH_LIMIT):
             reads = all(p.method in _READS for p in chunk)
             run = functools.partial(self._batch_once, chunk, reads)
-            answers.update(self.retry.call(run, graph_advice, idempotent=reads))
+            cost = {"units": len(chunk), "slots": len(chunk)}
+            answers.update(
+                self.retry.call(run, graph_advice, idempotent=reads, budget=self.budget, **cost)
+            )
         missing = [p.id for p in parts if p.id not in answers]
         if missing:
             raise OutlookError(f"Microsoft Graph left {len(missing)} batched requests unanswered")
