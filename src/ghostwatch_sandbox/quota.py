@@ -1,4 +1,4 @@
-"""Gmail quota units, the per-user moving window, and the meter tests read.
+"""Gmail quota units, the per-user moving window, concurrent slots, and the meter tests read.
 
 Units per method are Gmail's published table
 (https://developers.google.com/gmail/api/reference/quota): 15,000 units per user per
@@ -108,3 +108,27 @@ def rate_limited(status: int, retry_after: int) -> ApiError:
         domain="usageLimits",
         headers={"Retry-After": str(retry_after)},
     )
+
+
+class Slots:
+    """At most `limit` requests of one mailbox at a time (Outlook's concurrency limit:
+    https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy = 0
+        self.peak = 0
+        """The most slots ever held at once (tests read it)."""
+        self._lock = threading.Lock()
+
+    def take(self, wanted: int) -> int:
+        """As many of `wanted` slots as are free (0: none, the request is refused)."""
+        with self._lock:
+            granted = max(0, min(wanted, self.limit - self.busy))
+            self.busy += granted
+            self.peak = max(self.peak, self.busy)
+            return granted
+
+    def give(self, slots: int) -> None:
+        with self._lock:
+            self.busy -= slots

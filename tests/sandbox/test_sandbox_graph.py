@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -325,6 +328,43 @@ def test_throttling_is_per_mailbox_with_retry_after(seed_dir: Path) -> None:
         assert int(answers[-1].headers["Retry-After"]) >= 1
         assert answers[-1].json()["error"]["code"] == "ApplicationThrottled"
         assert graph.meter.rejected == 1
+
+
+def test_defaults_are_outlooks_limits_10000_in_10_minutes_and_4_at_once() -> None:
+    graph = GraphSandbox(user=ME)
+    assert (graph.quota.limit, graph.quota.window, graph.slots.limit) == (10_000, 600.0, 4)
+
+
+def _at_once(work: list[Callable[[], int]]) -> list[int]:
+    with ThreadPoolExecutor(len(work)) as pool:
+        return list(pool.map(lambda run: run(), work))
+
+
+def test_a_fifth_request_at_once_is_refused_for_mailbox_concurrency(
+    http: httpx.Client, graph: GraphSandbox
+) -> None:
+    graph.faults.add("slow", count=6, method="messages.delta", delay=0.6)
+    url = "/me/mailFolders/inbox/messages/delta"
+    answers = _at_once([lambda: http.get(url).status_code for _ in range(6)])
+    assert sorted(answers) == [200, 200, 200, 200, 429, 429]
+    assert graph.slots.peak == 4
+
+
+def test_a_batch_holds_four_slots_while_it_runs(http: httpx.Client, graph: GraphSandbox) -> None:
+    graph.faults.add("slow", count=1, method="messages.delta", delay=0.8)
+    one = {"method": "GET", "url": "/me/mailFolders/inbox/messages/delta"}
+    parts = [{"id": str(n), **one} for n in range(10)]
+
+    def batch() -> int:
+        return http.post("/$batch", json={"requests": parts}).status_code
+
+    def late() -> int:
+        time.sleep(0.3)
+        answer = http.get("/me/mailFolders/inbox/messages/delta")
+        assert "MailboxConcurrency" in answer.json()["error"]["message"]
+        return answer.status_code
+
+    assert _at_once([batch, late]) == [200, 429]
 
 
 def test_faults_answer_in_graph_shapes(http: httpx.Client, graph: GraphSandbox) -> None:

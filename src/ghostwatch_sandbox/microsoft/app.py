@@ -7,7 +7,13 @@
 Mail (`mail.py`, `delta.py`), calendar and Teams attendance (`calendar.py`) and JSON
 batching (`batch.py`), seeded from a Maildir and its `calendar.ics` (`seed.py`). Order
 of checks per call, as Graph's front end does: route (404), token (401), faults, the
-mailbox (400/403/404), the per-mailbox throttle (429 + Retry-After), the call.
+mailbox (400/403/404), the per-mailbox limits (429 + Retry-After), the call.
+
+The per-mailbox limits are Outlook's (docs/providers.md, Throttling): 10,000 requests in
+any 10 minutes, each part of a JSON batch counting as one, and 4 requests at once. A
+JSON batch holds up to four of those slots while it runs, since Graph dispatches four
+of its parts at a time; a request that finds no slot free is refused (429
+`ApplicationThrottled`, "over its MailboxConcurrency limit"), a batch's parts each.
 
 Test controls: `.meter` (HTTP requests, calls, by name), `.faults` (as the Gmail
 sandbox's; `"$batch"` names the batch request itself), `.writes` (every mutating
@@ -34,7 +40,7 @@ from ghostwatch_sandbox.microsoft.errors import GraphError, graph_error, refused
 from ghostwatch_sandbox.microsoft.routes import SEND, Route, route
 from ghostwatch_sandbox.microsoft.seed import add_raw, seed_mail
 from ghostwatch_sandbox.microsoft.store import ROOT, WELL_KNOWN, GraphMailbox, opaque
-from ghostwatch_sandbox.quota import Meter, Quota
+from ghostwatch_sandbox.quota import Meter, Quota, Slots
 from ghostwatch_sandbox.server import ApiError, Request, Response, seeded_and_hosted
 
 DEFAULT_USER = "alex@ghostwatch.example"
@@ -43,6 +49,9 @@ BATCH = "$batch"
 # Outlook's per-app, per-mailbox limit: 10,000 requests in 10 minutes
 # (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits).
 MAILBOX_LIMIT, MAILBOX_WINDOW = 10_000, 600.0
+MAILBOX_CONCURRENCY = 4
+BATCH_SLOTS = 4
+"""Parts of one JSON batch Graph dispatches at once (json-batching, "Throttling")."""
 MUTATING = frozenset(
     {"messages.create", "messages.update", "messages.delete", "messages.createReply",
      "messages.move", "mailFolders.create", "mailFolders.move", "mailFolders.delete",
@@ -57,6 +66,7 @@ class GraphSandbox:
         *,
         throttle_limit: int = MAILBOX_LIMIT,
         throttle_window: float = MAILBOX_WINDOW,
+        concurrency: int = MAILBOX_CONCURRENCY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.user = user.lower()
@@ -66,6 +76,7 @@ class GraphSandbox:
         self.calendar = calendar.GraphCalendar(self.user)
         self.meter = Meter()
         self.quota = Quota(throttle_limit, throttle_window, 429)
+        self.slots = Slots(concurrency)
         self.faults = faults.Faults()
         self.tokens = GraphTokens()
         self.token = self.tokens.issue(self.user)
@@ -150,11 +161,16 @@ class GraphSandbox:
     # -- HTTP -------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         self.meter.request()
-        if request.path == "/v1.0/$batch" and request.method == "POST":
-            return self._batch(request)
-        return self.call(request)
+        batched = request.path == "/v1.0/$batch" and request.method == "POST"
+        granted = self.slots.take(_batch_size(request) if batched else 1)
+        try:
+            if batched:
+                return self._batch(request, granted > 0)
+            return self.call(request, granted > 0)
+        finally:
+            self.slots.give(granted)
 
-    def _batch(self, request: Request) -> Response:
+    def _batch(self, request: Request, slotted: bool = True) -> Response:
         """A JSON batch; faults armed for `"$batch"` hit the envelope (a throttled, slow
         or cut batch request), faults armed for a call name hit that part alone."""
         fault = self.faults.take(BATCH, exact=True)
@@ -164,11 +180,12 @@ class GraphSandbox:
                 _before(fault)
         except ApiError as error:
             return graph_error(error).response()
-        response = batch.handle(request, self.call, self._shuffle)
+        response = batch.handle(request, lambda part: self.call(part, slotted), self._shuffle)
         return faults.after(fault, response) if fault is not None else response
 
-    def call(self, request: Request) -> Response:
-        """One API call (a plain request or one batch part); never raises."""
+    def call(self, request: Request, slotted: bool = True) -> Response:
+        """One API call (a plain request or one batch part); never raises. `slotted`:
+        the mailbox had a concurrent slot free for it."""
         found = route(request.method, request.path)
         if found is None:
             message = f"Resource not found for the segment in '{request.path}'."
@@ -181,6 +198,9 @@ class GraphSandbox:
             if fault is not None:
                 _before(fault)
             self._check_mailbox(found, principal)
+            if not slotted:
+                self.meter.reject()
+                raise throttled(1)
             self._throttle()
             response = self._run(found, request)
         except ApiError as error:
@@ -208,6 +228,7 @@ class GraphSandbox:
             )
 
     def _throttle(self) -> None:
+        """10,000 requests in any 10 minutes (429 with the seconds until one fits)."""
         try:
             self.quota.charge(self.user, 1)
         except ApiError as error:
@@ -272,3 +293,12 @@ def _before(fault: faults.Fault) -> None:
     if fault.kind in errors:
         raise errors[fault.kind]
     faults.before(fault)  # slowness; the transport faults act after the call
+
+
+def _batch_size(request: Request) -> int:
+    """Slots a JSON batch holds while it runs: one a part, at most BATCH_SLOTS."""
+    try:
+        parts = request.json().get("requests")
+    except ApiError:
+        return 1
+    return max(1, min(BATCH_SLOTS, len(parts) if isinstance(parts, list) else 1))
