@@ -18,8 +18,11 @@
         ├── GoogleApiError            providers/google/api.py
         │   ├── GmailError            providers/google/gmail.py
         │   └── CalendarError         providers/google/calendar.py
-        └── OutlookError              providers/microsoft/graph.py
-            └── GraphUnreachable      no answer, or one cut short
+        ├── OutlookError              providers/microsoft/graph.py
+        │   └── GraphUnreachable      no answer, or one cut short
+        ├── ImapError                 providers/imap/session.py: a command refused (NO, BAD)
+        │   └── ImapUnreachable       no connection, or one cut short
+        └── CalDavError               providers/imap/calendar.py
 
 Errors are translated at the edge where a library raises them (`raise … from`), so nothing
 above a provider or the store sees a library's own exception.

@@ -63,6 +63,9 @@ _WANTED = frozenset(
     | SIGNAL_HEADERS
 )
 _WANTED_BYTES = frozenset(name.encode() for name in _WANTED)
+HEADER_NAMES = tuple(sorted(_WANTED))
+"""Every header field a `Message` is built from (lower-case): what a provider that can
+ask for named fields (IMAP's HEADER.FIELDS) asks for."""
 _MAX_HEADER_BYTES = 256 * 1024
 _FOLD = (b" ", b"\t")
 _MSGID = re.compile(r"<([^<>\s]+)>")
