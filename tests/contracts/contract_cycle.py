@@ -79,6 +79,10 @@ class CrashAfterDigest(Wrapped):
 def open_rig(provider: str, seed: Path, store: Store) -> AbstractContextManager[CycleRig]:
     if provider == "maildir":
         return maildir_rig(seed, store)
+    if provider == "imap":
+        from tests.support.imap_rig import imap_rig
+
+        return imap_rig(seed, store)
     return rig_for(provider, seed, store, timeout=PATIENT)
 
 

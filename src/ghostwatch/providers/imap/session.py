@@ -132,13 +132,11 @@ class ImapSession:
 
     # --- running commands -----------------------------------------------------------------
 
-    def read(self, work: Callable[[IMAPClient], T]) -> T:
-        """`work` on a live connection; after a drop, again on a new one."""
-        return self.retry.call(lambda: self._run(work), _advice)
-
-    def write(self, work: Callable[[IMAPClient], T]) -> T:
-        """`work` once: a write whose answer was lost is left to the ledger."""
-        return self.retry.call(lambda: self._run(work), _advice, idempotent=False)
+    def call(self, work: Callable[[IMAPClient], T], *, idempotent: bool = True) -> T:
+        """`work` on a live connection; after a drop, again on a new one — unless it is
+        a write that is not `idempotent`: an APPEND whose answer was lost may have
+        happened, and the cycle's ledger asks the mailbox before making it again."""
+        return self.retry.call(lambda: self._run(work), _advice, idempotent=idempotent)
 
     def _run(self, work: Callable[[IMAPClient], T]) -> T:
         try:

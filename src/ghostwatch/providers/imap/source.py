@@ -86,7 +86,7 @@ class ImapSource:
             if key is not None:
                 by_folder[key.folder].append(key)
         for folder, folder_keys in sorted(by_folder.items()):
-            self.session.read(functools.partial(self._bodies, folder=folder, keys=folder_keys))
+            self.session.call(functools.partial(self._bodies, folder=folder, keys=folder_keys))
         return {key: self._contents[key] for key in keys if key in self._contents}
 
     def _bodies(self, client: IMAPClient, folder: str, keys: list[Key]) -> None:

@@ -100,7 +100,7 @@ class Poller:
         self._said_no_condstore = False
 
     def poll(self, state: SyncState, progress: Callable[[int], None] | None = None) -> None:
-        self.session.read(lambda client: self._poll(client, state, progress))
+        self.session.call(lambda client: self._poll(client, state, progress))
 
     def _poll(
         self, client: IMAPClient, state: SyncState, progress: Callable[[int], None] | None

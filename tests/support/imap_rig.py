@@ -1,0 +1,101 @@
+"""An IMAP account for the rigs' stories (`tests/support/provider_rigs.py`): a real Dovecot
+serving a copy of the seed Maildir, and Radicale its calendar, that `run_cycle` reads and
+writes through the IMAP provider.
+
+Dovecot keeps the mailbox as a Maildir++ tree, so what the server holds is read back file
+by file, as the Maildir rig reads its own (not through the code under test). A message's
+identity there is its folder, the unique part of its file name and its flags: Dovecot may
+move a file from new/ to cur/ when it first lists a folder, which is no write of ours,
+while a flag set or a message made, moved or removed is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from imapclient import IMAPClient
+
+from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.imap.actions import ImapActions
+from ghostwatch.providers.imap.folders import Key
+from ghostwatch.providers.imap.source import ImapSource
+from ghostwatch.providers.port import MailActions
+from ghostwatch.service.cycle import CycleReport
+from ghostwatch.store import Store
+from tests.support.imap_servers import ImapAccount, imap_account
+from tests.support.maildir_rig import MaildirRig
+from tests.support.provider_rigs import one_cycle, policy, preview
+
+
+@dataclass
+class ImapRig(MaildirRig):
+    """The Maildir rig's view of the files, the IMAP provider's reads and writes."""
+
+    imap: ImapAccount | None = None
+
+    def __post_init__(self) -> None:
+        self.provider = "imap"
+        self.opened_ids = self.identities()
+        super().__post_init__()
+
+    def restart(self) -> None:
+        """A new process: new connections and provider objects, the same database."""
+        assert self.imap is not None
+        if getattr(self, "source", None) is not None:
+            self.source.close()
+        self.source = ImapSource(self.imap.session(policy(self.sleeps)), self.imap.calendar())
+        self.actions = ImapActions(self.source.session)
+
+    def cycle(
+        self, now: datetime, actions: MailActions | None = None, **options: Any
+    ) -> CycleReport:
+        return one_cycle(self, self.source, now, actions, **options)
+
+    def preview(self, now: datetime) -> list[Draft]:
+        assert self.imap is not None
+        return preview(self.imap.source(), now)
+
+    def delete_draft(self, draft_id: str) -> None:
+        """What a mail client does: the draft goes to Trash, unsent."""
+        key = Key.parse(draft_id)
+        with self.client() as client:
+            client.select_folder(key.folder)
+            client.move([key.uid], "Trash")
+
+    @contextmanager
+    def client(self) -> Iterator[IMAPClient]:
+        """The test's own IMAP connection, as a user's mail client would open one."""
+        assert self.imap is not None
+        server = self.imap.dovecot
+        client = IMAPClient(server.host, port=server.port, ssl=False)
+        client.login(server.user, server.password)
+        try:
+            yield client
+        finally:
+            client.logout()
+
+    def identities(self) -> set[tuple[str, str, str]]:
+        found = set()
+        for path in self.files():
+            unique, _, flags = path.name.partition(":2,")
+            found.add((path.parent.parent.name, unique.split(",")[0], flags))
+        return found
+
+    def mutations(self) -> list[tuple[str, str, str]]:  # type: ignore[override]
+        return sorted(self.opened_ids.symmetric_difference(self.identities()))
+
+
+@contextmanager
+def imap_rig(seed: Path, store: Store, account: str = "alex") -> Iterator[ImapRig]:
+    """An account on a Dovecot loaded from the Maildir `seed`, removed when the block ends."""
+    with imap_account(seed) as imap:
+        rig = ImapRig(imap.dovecot.maildir, store, account, imap=imap)
+        try:
+            yield rig
+        finally:
+            rig.source.close()
