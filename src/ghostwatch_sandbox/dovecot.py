@@ -29,7 +29,9 @@ import re
 import shutil
 import signal
 import socket
-import subprocess  # nosec B404 - starts the local Dovecot binary with a fixed argument list
+
+# Starts the local Dovecot binary with a fixed argument list (B404).
+import subprocess  # nosec B404
 import tempfile
 import time
 from collections.abc import Iterator
@@ -135,7 +137,8 @@ class Dovecot:
     _quota: str | None = None
 
     def __post_init__(self) -> None:
-        os.chmod(self.root, 0o755)  # the mail and login users must traverse it
+        # The mail and login users must traverse it (B103: a folder of test mail).
+        os.chmod(self.root, 0o755)  # nosec B103
         for name in ("run", "state", "mail"):
             (self.root / name).mkdir(exist_ok=True)
         self.uid, self.gid = _mail_ids()
@@ -257,7 +260,8 @@ class Dovecot:
         if binary is None:
             raise FileNotFoundError(f"no dovecot on this machine: {INSTALL_HINT}")
         command = [binary, "-F", "-c", str(self.root / "dovecot.conf")]
-        self.process = subprocess.Popen(  # nosec B603 - fixed arguments, no shell
+        # Fixed arguments, no shell (B603).
+        self.process = subprocess.Popen(  # nosec B603
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip

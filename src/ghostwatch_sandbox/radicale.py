@@ -16,7 +16,9 @@ import hashlib
 import importlib.util
 import json
 import shutil
-import subprocess  # nosec B404 - starts Radicale with a fixed argument list
+
+# Starts Radicale with a fixed argument list (B404).
+import subprocess  # nosec B404
 import sys
 import tempfile
 import time
@@ -119,7 +121,8 @@ class Radicale:
     def start(self, timeout: float = 20.0) -> None:
         command = [sys.executable, "-m", "radicale", "--config", str(self.root / "config")]
         log = (self.root / "radicale.log").open("ab")
-        self.process = subprocess.Popen(  # nosec B603 - fixed arguments, no shell
+        # Fixed arguments, no shell (B603).
+        self.process = subprocess.Popen(  # nosec B603
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
@@ -133,7 +136,8 @@ class Radicale:
     def _answers(self) -> bool:
         request = urllib.request.Request(self.url, method="OPTIONS")
         try:
-            urllib.request.urlopen(request, timeout=0.5).close()  # nosec B310 - loopback http
+            # Loopback http (B310).
+            urllib.request.urlopen(request, timeout=0.5).close()  # nosec B310
         except urllib.error.HTTPError:
             return True  # any HTTP answer: it is up
         except OSError:

@@ -11,15 +11,17 @@ while a flag set or a message made, moved or removed is.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
 
+from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.imap.actions import ImapActions
 from ghostwatch.providers.imap.folders import Key
@@ -29,35 +31,49 @@ from ghostwatch.service.cycle import CycleReport
 from ghostwatch.store import Store
 from tests.support.imap_servers import ImapAccount, imap_account
 from tests.support.maildir_rig import MaildirRig
-from tests.support.provider_rigs import one_cycle, policy, preview
+from tests.support.provider_rigs import Sleeps, one_cycle, policy, preview
 
 
 @dataclass
-class ImapRig(MaildirRig):
-    """The Maildir rig's view of the files, the IMAP provider's reads and writes."""
+class ImapRig:
+    """The IMAP provider's reads and writes; the server's files read as the Maildir rig
+    reads its own (`disk`)."""
 
-    imap: ImapAccount | None = None
+    imap: ImapAccount
+    store: Store
+    account: str = "alex"
+    provider: str = "imap"
+    sleeps: Sleeps = field(default_factory=Sleeps)
 
     def __post_init__(self) -> None:
-        self.provider = "imap"
+        self.disk = MaildirRig(self.imap.dovecot.maildir, self.store, self.account)
         self.opened_ids = self.identities()
-        super().__post_init__()
+        self.source: ImapSource | None = None
+        self.restart()
 
     def restart(self) -> None:
         """A new process: new connections and provider objects, the same database."""
-        assert self.imap is not None
-        if getattr(self, "source", None) is not None:
+        if self.source is not None:
             self.source.close()
         self.source = ImapSource(self.imap.session(policy(self.sleeps)), self.imap.calendar())
         self.actions = ImapActions(self.source.session)
 
+    def steps(self) -> Counter[str]:
+        return self.disk.steps()
+
+    def digests(self) -> int:
+        return self.disk.digests()
+
+    def count(self, folder: Folder) -> int:
+        return self.disk.count(folder)
+
     def cycle(
         self, now: datetime, actions: MailActions | None = None, **options: Any
     ) -> CycleReport:
+        assert self.source is not None
         return one_cycle(self, self.source, now, actions, **options)
 
     def preview(self, now: datetime) -> list[Draft]:
-        assert self.imap is not None
         return preview(self.imap.source(), now)
 
     def delete_draft(self, draft_id: str) -> None:
@@ -70,7 +86,6 @@ class ImapRig(MaildirRig):
     @contextmanager
     def client(self) -> Iterator[IMAPClient]:
         """The test's own IMAP connection, as a user's mail client would open one."""
-        assert self.imap is not None
         server = self.imap.dovecot
         client = IMAPClient(server.host, port=server.port, ssl=False)
         client.login(server.user, server.password)
@@ -81,12 +96,12 @@ class ImapRig(MaildirRig):
 
     def identities(self) -> set[tuple[str, str, str]]:
         found = set()
-        for path in self.files():
+        for path in self.disk.files():
             unique, _, flags = path.name.partition(":2,")
             found.add((path.parent.parent.name, unique.split(",")[0], flags))
         return found
 
-    def mutations(self) -> list[tuple[str, str, str]]:  # type: ignore[override]
+    def mutations(self) -> list[tuple[str, str, str]]:
         return sorted(self.opened_ids.symmetric_difference(self.identities()))
 
 
@@ -94,8 +109,9 @@ class ImapRig(MaildirRig):
 def imap_rig(seed: Path, store: Store, account: str = "alex") -> Iterator[ImapRig]:
     """An account on a Dovecot loaded from the Maildir `seed`, removed when the block ends."""
     with imap_account(seed) as imap:
-        rig = ImapRig(imap.dovecot.maildir, store, account, imap=imap)
+        rig = ImapRig(imap, store, account)
         try:
             yield rig
         finally:
-            rig.source.close()
+            if rig.source is not None:
+                rig.source.close()

@@ -51,13 +51,13 @@ class CalDavCalendar:
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
         until = end + ics.LATER_HORIZON
         found: dict[tuple[str, datetime], CalendarEvent] = {}
-        for calendar in self._calendars():
+        for calendar in self.calendars():
             for data in self._objects(calendar, start, until):
                 for event in ics.read_calendar(data, start, end):
                     found.setdefault((event.uid, event.start), event)
         return tuple(sorted(found.values(), key=lambda e: (e.start, e.uid)))
 
-    def _calendars(self) -> list[Any]:
+    def calendars(self) -> list[Any]:
         try:
             calendars = list(self._client.principal().calendars())  # type: ignore[no-untyped-call]
         except DAVError as error:
