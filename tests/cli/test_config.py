@@ -57,7 +57,12 @@ BAD: list[tuple[str, Any, str, str]] = [
     ("accounts", [], "accounts", "at least one"),
     ("accounts.0.name", "Alex Morgan", "accounts.0.name", "lower-case"),
     ("accounts.1.name", "alex", "accounts", "unique"),
-    ("accounts.0.provider", "imap", "accounts.0.provider", "'gmail', 'outlook' or 'maildir'"),
+    (
+        "accounts.0.provider",
+        "pop3",
+        "accounts.0.provider",
+        "'gmail', 'outlook', 'maildir' or 'imap'",
+    ),
     ("accounts.0.provider", DELETE, "accounts.0.provider", "add this key"),
     ("accounts.0.address", "alex", "accounts.0.address", "name@company.com"),
     ("accounts.0.address", "a@b@c", "accounts.0.address", "name@company.com"),
@@ -230,4 +235,4 @@ def test_schema_is_json_schema_of_every_setting() -> None:
     assert {"accounts", "database_url", "health", "log_format"} <= set(schema["properties"])
     account = schema["$defs"]["AccountConfig"]
     assert account["additionalProperties"] is False
-    assert set(account["properties"]["provider"]["enum"]) == {"gmail", "outlook", "maildir"}
+    assert set(account["properties"]["provider"]["enum"]) == {"gmail", "outlook", "maildir", "imap"}

@@ -13,9 +13,12 @@ from typing import Any
 
 import click
 
+from ghostwatch import config
 from ghostwatch.cli.errors import user_errors
 from ghostwatch.errors import UserError
 from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.imap import signin as imap
+from ghostwatch.providers.imap.session import ImapLogin
 from ghostwatch.providers.microsoft import signin as microsoft
 from ghostwatch.service.forget import forget_account
 from ghostwatch.vault.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
@@ -164,10 +167,66 @@ def describe(vault: TokenVault, account: str, http_client: Any = None) -> str:
         return google.check_google(vault, account)
     if vault.get(microsoft.entry_name(account)) is not None:
         return microsoft.check_microsoft(vault, account, http_client=http_client)
+    if vault.get(imap.entry_name(account)) is not None:
+        return imap.check_imap(vault, account)
     raise UserError(
         f"no sign-in stored for account {account!r} in {vault.directory}: run "
-        f"`ghostwatch auth google --account {account}` or `ghostwatch auth microsoft ...`"
+        f"`ghostwatch auth google --account {account}`, `ghostwatch auth microsoft ...` "
+        "or `ghostwatch auth imap ...`"
     )
+
+
+@auth.command(name="imap")
+@account_option
+@click.option(
+    "--config",
+    "config_path",
+    envvar="GHOSTWATCH_CONFIG",
+    default=str(config.DEFAULT_PATH),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The configuration naming the account's IMAP server (env GHOSTWATCH_CONFIG).",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the password from this file instead of asking for it.",
+)
+@data_dir_option
+def imap_command(
+    account: str, config_path: Path, password_file: Path | None, data_dir: Path
+) -> None:
+    """Store an IMAP account's password (an app password where the provider has them),
+    after signing in with it once to IMAP and, if configured, to CalDAV."""
+    with user_errors():
+        options, username = _imap_account(config_path, account)
+        vault = open_vault(data_dir)
+        vault.check_name(imap.entry_name(account))
+        if password_file is not None:
+            password = _read_secret(password_file)
+        else:
+            password = click.prompt(f"Password for {username} at {options.host}", hide_input=True)
+        ca_file = str(options.ca_file) if options.ca_file is not None else None
+        login = ImapLogin(options.host, username, password, port=options.server_port(),
+                          tls=options.tls, ca_file=ca_file)  # fmt: skip
+        caldav = None
+        if options.caldav_url:
+            caldav = imap.CalDav(options.caldav_url, options.caldav_username or username,
+                                 options.calendar)  # fmt: skip
+        proved = imap.prove(login, caldav)
+        imap.store_password(vault, account, login)
+    click.echo(f"signed in: account {account} ({proved}), password stored encrypted")
+
+
+def _imap_account(path: Path, account: str) -> tuple[config.ImapOptions, str]:
+    settings = config.load(path)
+    found = [a for a in settings.accounts if a.name == account]
+    if not found or found[0].imap is None:
+        raise UserError(
+            f"{path} has no IMAP account named {account!r}: add it with `provider: imap` "
+            "and an `imap:` section naming its host (README, IMAP and CalDAV)"
+        )
+    return found[0].imap, found[0].imap.username or found[0].address
 
 
 @auth.command(name="microsoft")

@@ -197,14 +197,54 @@ class OutlookOptions(_Section):
     )
 
 
-PROVIDER_SECTIONS = ("maildir", "gmail", "outlook")
+_LOOPBACK = re.compile(r"localhost|127(?:\.\d{1,3}){3}|\[?::1\]?")
+
+
+class ImapOptions(_Section):
+    """Any IMAP server, and optionally its CalDAV calendar (README "IMAP and CalDAV")."""
+
+    host: str = Field(description="The IMAP server, e.g. imap.fastmail.com.")
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="Default: 993 with imaps, 143 otherwise."
+    )
+    tls: Literal["imaps", "starttls", "none"] = Field(
+        default="imaps",
+        description="imaps (TLS from the start), starttls, or none (loopback only).",
+    )
+    username: str | None = Field(default=None, description="Default: the account's address.")
+    ca_file: Path | None = Field(
+        default=None, description="A certificate authority to trust (a self-hosted server)."
+    )
+    caldav_url: str | None = Field(
+        default=None,
+        description="The CalDAV server for meetings, e.g. https://caldav.fastmail.com/",
+    )
+    caldav_username: str | None = Field(default=None, description="Default: the IMAP username.")
+    calendar: str | None = Field(
+        default=None, description="Read only this calendar (default: every calendar of yours)."
+    )
+
+    @model_validator(mode="after")
+    def _tls_off_the_network_only(self) -> ImapOptions:
+        if self.tls == "none" and not _LOOPBACK.fullmatch(self.host):
+            raise ValueError(
+                f"tls: none would send the password to {self.host} in clear: use tls: imaps "
+                "(port 993) or tls: starttls (port 143); none is for 127.0.0.1 only"
+            )
+        return self
+
+    def server_port(self) -> int:
+        return self.port or (993 if self.tls == "imaps" else 143)
+
+
+PROVIDER_SECTIONS = ("maildir", "gmail", "outlook", "imap")
 
 
 class AccountConfig(_Section):
     name: Annotated[str, AfterValidator(_account_name)] = Field(
         description="Short unique name; `ghostwatch auth` and the store know it by this."
     )
-    provider: Literal["gmail", "outlook", "maildir"]
+    provider: Literal["gmail", "outlook", "maildir", "imap"]
     address: Address = Field(description="The mailbox's own address; drafts come from it.")
     aliases: list[Address] = Field(default_factory=list, description="Other addresses of yours.")
     display_name: str | None = Field(
@@ -225,6 +265,7 @@ class AccountConfig(_Section):
     maildir: MaildirOptions | None = Field(default=None, validate_default=True)
     gmail: GmailOptions | None = Field(default=None, validate_default=True)
     outlook: OutlookOptions | None = Field(default=None, validate_default=True)
+    imap: ImapOptions | None = Field(default=None, validate_default=True)
 
     @field_validator(*PROVIDER_SECTIONS)
     @classmethod
@@ -237,6 +278,8 @@ class AccountConfig(_Section):
             )
         if value is None and section == "maildir" == provider:
             raise ValueError("provider maildir needs its folder: add `maildir: {path: /mail/you}`")
+        if value is None and section == "imap" == provider:
+            raise ValueError("provider imap needs its server: add `imap: {host: imap.example.com}`")
         return value
 
     @property

@@ -23,12 +23,18 @@ from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.daemon import Daemon
 from ghostwatch.service.metrics import Metrics
 from ghostwatch.service.runner import Progress
-from ghostwatch.service.signins import google_credentials_from, microsoft_tokens_from
+from ghostwatch.service.signins import (
+    google_credentials_from,
+    imap_passwords_from,
+    microsoft_tokens_from,
+)
 from ghostwatch.service.wiring import (
     GoogleCredentials,
+    ImapPasswords,
     MicrosoftTokens,
     default_registry,
     no_google_credentials,
+    no_imap_password,
     no_microsoft_tokens,
 )
 from ghostwatch.store import Store
@@ -63,6 +69,7 @@ class SignIns:
 
     google: GoogleCredentials = no_google_credentials
     microsoft: MicrosoftTokens = no_microsoft_tokens
+    imap: ImapPasswords = no_imap_password
 
 
 def vault_sign_ins(settings: Settings) -> SignIns:
@@ -80,7 +87,10 @@ def vault_sign_ins(settings: Settings) -> SignIns:
     def microsoft(account: AccountConfig) -> Callable[[], str]:
         return microsoft_tokens_from(vault())(account)
 
-    return SignIns(google, microsoft)
+    def imap(account: AccountConfig) -> str:
+        return imap_passwords_from(vault())(account)
+
+    return SignIns(google, microsoft, imap)
 
 
 def settings_vault(settings: Settings) -> TokenVault | None:
@@ -100,7 +110,7 @@ def build_daemon(
     metrics = Metrics()
     signs = sign_ins or vault_sign_ins(settings)
     registry = default_registry(
-        signs.google, signs.microsoft, requestBuilder=metrics.request_builder("gmail")
+        signs.google, signs.microsoft, signs.imap, requestBuilder=metrics.request_builder("gmail")
     )
     return Daemon(settings, store, registry.open, clock=clock, metrics=metrics, progress=progress)
 

@@ -17,6 +17,8 @@
   (https://support.microsoft.com/account-billing/edit-or-revoke-application-permissions-in-the-my-apps-portal-169be2b4-ee26-4338-aea8-d19bb2f329ee),
   an admin in Entra → Enterprise applications for the rest
   (https://learn.microsoft.com/entra/identity/enterprise-apps/manage-application-permissions).
+- IMAP: a password has no protocol to revoke it; the entry is deleted and the user is
+  told to revoke the app password where they made it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import structlog
 from ghostwatch.errors import UserError
 from ghostwatch.logs import silence_token_loggers
 from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.imap import signin as imap
 from ghostwatch.providers.microsoft import signin as microsoft
 from ghostwatch.vault.tokens import TokenVault
 
@@ -65,6 +68,13 @@ def forget_account(vault: TokenVault, account: str, *, local_only: bool = False)
     if microsoft_entry is not None:
         vault.delete(microsoft.entry_name(account))
         said.append(_microsoft_note(microsoft_entry))
+    imap_entry = vault.get_json(imap.entry_name(account))
+    if imap_entry is not None:
+        vault.delete(imap.entry_name(account))
+        said.append(
+            f"IMAP password for {imap_entry.get('username')} deleted here; an app password "
+            f"stays valid until you revoke it in {imap_entry.get('host')}'s account settings"
+        )
     return said or ["nothing stored"]
 
 

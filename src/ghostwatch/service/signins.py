@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.imap import signin as imap
 from ghostwatch.providers.microsoft import signin as microsoft
 from ghostwatch.vault.tokens import TokenVault
 
@@ -46,6 +47,15 @@ def microsoft_tokens_from(
     return tokens
 
 
+def imap_passwords_from(vault: TokenVault) -> Callable[[AccountSettings], str]:
+    """Account → its IMAP password (`ghostwatch auth imap`)."""
+
+    def password(account: AccountSettings) -> str:
+        return imap.stored_password(vault, account.name)
+
+    return password
+
+
 def sign_in_state(vault: TokenVault, account: str) -> str:
     """What the vault holds for `account`, without a network call (`ghostwatch accounts`)."""
     found = vault.get_json(google.entry_name(account))
@@ -58,4 +68,7 @@ def sign_in_state(vault: TokenVault, account: str) -> str:
         if found.get("kind") == "app":
             return f"microsoft: application in tenant {found.get('tenant')}"
         return f"microsoft: signed in as {found.get('username') or 'unknown'} (device code)"
+    found = vault.get_json(imap.entry_name(account))
+    if found is not None:
+        return imap.state(found)
     return "not signed in"

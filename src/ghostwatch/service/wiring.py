@@ -23,6 +23,10 @@ from ghostwatch.providers.google.actions import GmailActions
 from ghostwatch.providers.google.api import google_service
 from ghostwatch.providers.google.calendar import GoogleCalendar
 from ghostwatch.providers.google.gmail import GmailSource
+from ghostwatch.providers.imap.actions import ImapActions
+from ghostwatch.providers.imap.calendar import CalDavCalendar
+from ghostwatch.providers.imap.session import ImapLogin, ImapSession
+from ghostwatch.providers.imap.source import ImapSource
 from ghostwatch.providers.maildir.actions import MaildirActions
 from ghostwatch.providers.maildir.source import MaildirMailbox
 from ghostwatch.providers.microsoft.actions import OutlookActions
@@ -36,6 +40,8 @@ GoogleCredentials = Callable[[AccountConfig], Any]
 MicrosoftTokens = Callable[[AccountConfig], Callable[[], str]]
 """Account → a bearer-token callable for Graph (msal, refreshing itself), or `UserError`.
 A callable with a true `app_only` attribute (client credentials) reads `/users/{address}`."""
+ImapPasswords = Callable[[AccountConfig], str]
+"""Account → its IMAP (and CalDAV) password, or `UserError` if none is stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,35 @@ def outlook_builder(tokens: MicrosoftTokens) -> Builder:
     return outlook_mailbox
 
 
+def imap_builder(passwords: ImapPasswords) -> Builder:
+    """An IMAP builder: the account's server with `passwords(account)`, and its CalDAV
+    calendar when it names one. Reads and writes share one connection."""
+
+    def imap_mailbox(account: AccountConfig) -> Mailbox:
+        options = account.imap
+        assert options is not None  # the configuration requires it for imap
+        password = passwords(account)
+        username = options.username or account.address
+        ca_file = str(options.ca_file) if options.ca_file is not None else None
+        login = ImapLogin(options.host, username, password, port=options.server_port(),
+                          tls=options.tls, ca_file=ca_file)  # fmt: skip
+        session = ImapSession(login)
+        calendar = None
+        if options.caldav_url:
+            calendar = CalDavCalendar(options.caldav_url, options.caldav_username or username,
+                                      password, calendar=options.calendar)  # fmt: skip
+        return Mailbox(ImapSource(session, calendar), ImapActions(session), "imap")
+
+    return imap_mailbox
+
+
+def no_imap_password(account: AccountConfig) -> str:
+    raise UserError(
+        f"account {account.name} has no IMAP password yet: run "
+        f"`ghostwatch auth imap --account {account.name}`"
+    )
+
+
 def no_microsoft_tokens(account: AccountConfig) -> Callable[[], str]:
     raise UserError(
         f"account {account.name} has no Microsoft sign-in yet: run "
@@ -140,12 +175,14 @@ def no_google_credentials(account: AccountConfig) -> Any:
 def default_registry(
     google_credentials: GoogleCredentials = no_google_credentials,
     microsoft_tokens: MicrosoftTokens = no_microsoft_tokens,
+    imap_passwords: ImapPasswords = no_imap_password,
     **build: Any,
 ) -> ProviderRegistry:
     registry = ProviderRegistry()
     registry.register("maildir", maildir_mailbox)
     registry.register("gmail", gmail_builder(google_credentials, **build))
     registry.register("outlook", outlook_builder(microsoft_tokens))
+    registry.register("imap", imap_builder(imap_passwords))
     return registry
 
 

@@ -1,0 +1,116 @@
+"""From the README to drafts in an IMAP Drafts folder: `ghostwatch auth imap` stores the
+password after proving it on a real Dovecot (and Radicale), `auth check` proves it again,
+`run --once` writes the drafts; TLS is required off loopback and checked when used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from pydantic import ValidationError
+
+from ghostwatch import config
+from ghostwatch.cli.main import main
+from ghostwatch.errors import UserError
+from ghostwatch.providers.imap.session import ImapLogin, ImapSession, ImapUnreachable
+from ghostwatch.providers.retry import NO_RETRY
+from ghostwatch.vault.keys import new_key
+from ghostwatch_sandbox.dovecot import Dovecot
+from tests.support.builder import ME
+from tests.support.imap_servers import ImapAccount, imap_account, need_servers
+from tests.support.paths import REPO
+
+pytestmark = pytest.mark.server
+EXAMPLE = REPO / "examples" / "mailbox"
+NOW = "2026-11-20T15:00:00+00:00"
+
+
+@pytest.fixture
+def account() -> Iterator[ImapAccount]:
+    with imap_account(EXAMPLE) as opened:
+        yield opened
+
+
+@pytest.fixture
+def configured(tmp_path: Path, account: ImapAccount, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The README's IMAP account: the server, the CalDAV URL, the key in the environment."""
+    monkeypatch.setenv("GHOSTWATCH_SECRET_KEY", new_key())
+    monkeypatch.delenv("GHOSTWATCH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GHOSTWATCH_DATA_DIR", str(tmp_path / "data"))
+    entry = {
+        "name": "alex",
+        "provider": "imap",
+        "address": ME,
+        "time_zone": "Europe/London",
+        "working_hours": {"start": "00:00", "end": "23:59"},
+        "imap": {
+            "host": account.dovecot.host,
+            "port": account.dovecot.port,
+            "tls": "none",
+            "username": account.dovecot.user,
+            "caldav_url": account.radicale.url,
+        },
+    }
+    data = {"data_dir": str(tmp_path / "data"), "log_format": "json", "accounts": [entry]}
+    path = tmp_path / "ghostwatch.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _cli(*args: str, password: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), input=None if password is None else f"{password}\n")
+
+
+def test_an_app_password_takes_a_user_from_the_readme_to_drafts(
+    configured: Path, account: ImapAccount
+) -> None:
+    signed = _cli("auth", "imap", "--account", "alex", "--config", str(configured),
+                  password=account.dovecot.password)  # fmt: skip
+    assert signed.exit_code == 0, signed.output
+    assert "signed in: account alex" in signed.output
+    assert account.dovecot.password not in signed.output
+    checked = _cli("auth", "check", "--account", "alex")
+    assert (checked.exit_code, checked.output.strip().endswith(": ok")) == (0, True)
+    ran = _cli("run", "--once", "--now", NOW, "--config", str(configured))
+    assert ran.exit_code == 0, ran.output
+    drafts = account.dovecot.maildir / ".Drafts" / "cur"
+    made = [p for p in drafts.iterdir() if "X-Ghostwatch-Step" in p.read_text(errors="replace")]
+    assert made
+    assert all(p.name.endswith(("DS", "D")) for p in made)  # \Draft (and \Seen)
+
+
+def test_a_wrong_password_is_one_line_and_nothing_is_stored(
+    configured: Path, tmp_path: Path
+) -> None:
+    refused = _cli("auth", "imap", "--account", "alex", "--config", str(configured),
+                   password="not-the-password")  # fmt: skip
+    assert refused.exit_code == 2
+    assert "refused the password" in refused.output
+    assert "Traceback" not in refused.output
+    assert not (tmp_path / "data" / "tokens" / "imap.alex.secret").exists()
+
+
+def test_tls_is_required_off_loopback() -> None:
+    with pytest.raises(UserError, match="without TLS"):
+        ImapLogin("imap.example.com", "alex", "pw", port=143, tls="none")
+    with pytest.raises(ValidationError, match="in clear"):
+        config.ImapOptions(host="imap.example.com", tls="none")
+    assert config.ImapOptions(host="imap.example.com").server_port() == 993
+
+
+def test_imaps_and_starttls_check_the_certificate() -> None:
+    need_servers()
+    with Dovecot.serve(EXAMPLE, tls=True) as server:
+        ca = str(server.certificate)
+        for tls, port in (("imaps", server.tls_port), ("starttls", server.port)):
+            login = ImapLogin("127.0.0.1", server.user, server.password, port=port, tls=tls,
+                              ca_file=ca)  # fmt: skip
+            session = ImapSession(login, NO_RETRY)
+            assert session.call(lambda client: client.noop())
+            session.close()
+        untrusted = ImapLogin("127.0.0.1", server.user, server.password, port=server.tls_port)
+        with pytest.raises(ImapUnreachable, match="CERTIFICATE_VERIFY_FAILED"):
+            ImapSession(untrusted, NO_RETRY).call(lambda client: client.noop())
