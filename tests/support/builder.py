@@ -13,8 +13,11 @@ from typing import Any
 from click.testing import CliRunner
 
 from ghostwatch.cli.main import main
+from ghostwatch_sandbox.dovecot import dovecot_binary
 
 ME = "alex@ghostwatch.example"
+THROUGH = ("gmail", "outlook", *(("imap",) if dovecot_binary() is not None else ()))
+"""The providers every scenario is also read through (`scan --through`)."""
 
 
 def when(text: str) -> datetime:
@@ -91,15 +94,17 @@ def scan(box: Mailbox, now: str, me: str = ME, *extra: str, tz: str = "UTC") -> 
     """Run `ghostwatch scan --json` exactly as a user would; return the parsed JSON.
 
     Every scenario is also read through the Gmail provider and its sandbox (`--through
-    gmail`) and through the Outlook provider and the Graph sandbox (`--through outlook`),
-    which must decide the same (the issues: agreement on every mailbox in the test
-    suite), meetings included: the sandboxes serve the mailbox's calendar.ics through
-    Calendar v3 / calendarView (and attendance through Meet v2 / Teams reports).
+    gmail`), through the Outlook provider and the Graph sandbox (`--through outlook`) and,
+    where Dovecot is installed, through the IMAP provider and a real Dovecot and Radicale
+    (`--through imap`; without Dovecot, tests/providers/imap says how to install it), which
+    must decide the same (the issues: agreement on every mailbox in the test suite),
+    meetings included: the sandboxes serve the mailbox's calendar.ics through Calendar v3
+    / calendarView (and attendance through Meet v2 / Teams reports), Radicale over CalDAV.
     """
     args = ["scan", "--maildir", str(box.root), "--me", me, "--now", when(now).isoformat()]
     args += ["--tz", tz, "--json", *extra]
     direct = _scan_json(args)
-    for provider in ("gmail", "outlook"):
+    for provider in THROUGH:
         through = _scan_json([*args, "--through", provider])
         for part in ("now", "conversations", "junk_replies", "meetings"):
             assert through[part] == direct[part], f"--through {provider} disagrees on {part}"

@@ -134,11 +134,12 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--through",
-            type=click.Choice(["maildir", "gmail", "outlook"]),
+            type=click.Choice(["maildir", "gmail", "outlook", "imap"]),
             default="maildir",
             show_default=True,
             help="Read DIR directly, or load it into a local Gmail (or Microsoft Graph) "
-            "sandbox and read it through the real Gmail (or Outlook) provider over HTTP.",
+            "sandbox and read it through the real Gmail (or Outlook) provider over HTTP, "
+            "or into a real Dovecot (and Radicale) read through the IMAP provider.",
         ),
     ]
 
@@ -174,7 +175,7 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
 def _source(
     stack: contextlib.ExitStack[bool | None], maildir: Path, through: str, address: str
 ) -> MailSource:
-    """The Maildir itself, or the same mail served by a Gmail or Graph sandbox it seeds."""
+    """The Maildir itself, or the same mail served by a sandbox (or a real IMAP server)."""
     mailbox = MaildirMailbox(maildir)
     if through == "maildir":
         return mailbox

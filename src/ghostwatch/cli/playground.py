@@ -37,7 +37,7 @@ from ghostwatch_sandbox.google.app import DEFAULT_USER, GmailSandbox
 from ghostwatch_sandbox.google.consent import CLIENT_ID
 from ghostwatch_sandbox.google.watch import describe
 from ghostwatch_sandbox.microsoft import GraphSandbox
-from ghostwatch_sandbox.playground.sources import gmail_source, outlook_source
+from ghostwatch_sandbox.playground.sources import gmail_source, imap_source, outlook_source
 from ghostwatch_sandbox.server import hosted
 
 COMMENT = "added by `ghostwatch sandbox`: a local Gmail sandbox, not a real mailbox"
@@ -272,8 +272,11 @@ def _announce(
 def sandbox_source(
     stack: contextlib.ExitStack[bool | None], maildir: Path, through: str, address: str
 ) -> MailSource:
-    """`scan --through gmail|outlook`: `maildir`'s mail served by a sandbox that lives as
-    long as `stack`, read back through the real provider over HTTP."""
+    """`scan --through gmail|outlook|imap`: `maildir`'s mail served by a sandbox (or, for
+    imap, a real Dovecot and Radicale) that lives as long as `stack`, read back through
+    the real provider."""
+    if through == "imap":
+        return imap_source(stack, maildir)
     if through == "outlook":
         return outlook_source(stack.enter_context(GraphSandbox.serve(seed=maildir, user=address)))
     return gmail_source(stack.enter_context(GmailSandbox.serve(seed=maildir, user=address)))

@@ -3,15 +3,24 @@ benchmarks and the tests read and write through."""
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
+from ghostwatch.errors import UserError
 from ghostwatch.providers.budget import gmail_user, graph_mailbox
 from ghostwatch.providers.google.calendar import GoogleCalendar, calendar_service, meet_service
 from ghostwatch.providers.google.gmail import GmailSource, gmail_service
+from ghostwatch.providers.imap.calendar import CalDavCalendar
+from ghostwatch.providers.imap.session import ImapLogin, ImapSession
+from ghostwatch.providers.imap.source import ImapSource
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
 from ghostwatch.providers.microsoft.graph import DEFAULT_POLICY, GraphClient
 from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.providers.retry import RetryPolicy
+from ghostwatch_sandbox.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
 from ghostwatch_sandbox.google import GmailSandbox
 from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.radicale import Radicale, radicale_available
 
 
 def gmail_source(sandbox: GmailSandbox) -> GmailSource:
@@ -44,3 +53,22 @@ def outlook_source(sandbox: GraphSandbox, retry: RetryPolicy | None = None) -> O
     """The Outlook provider reading this sandbox, meetings and attendance included."""
     client = graph_client(sandbox, retry=retry)
     return OutlookSource(client, OutlookCalendar(client, sandbox.user))
+
+
+def imap_source(stack: contextlib.ExitStack[bool | None], maildir: Path) -> ImapSource:
+    """The IMAP provider reading `maildir` loaded into a real Dovecot, and its calendar.ics
+    into a real Radicale (when it has one), both on 127.0.0.1 for as long as `stack`."""
+    if dovecot_binary() is None:
+        raise UserError(f"--through imap runs a real IMAP server: {INSTALL_HINT}")
+    server = stack.enter_context(Dovecot.serve(maildir))
+    login = ImapLogin(server.host, server.user, server.password, port=server.port, tls="none")
+    session = ImapSession(login)
+    stack.callback(session.close)
+    ics = maildir / "calendar.ics"
+    if not ics.is_file():
+        return ImapSource(session)
+    if not radicale_available():
+        raise UserError("--through imap serves calendar.ics from Radicale: pip install radicale")
+    dav = stack.enter_context(Radicale.serve(ics.read_bytes(), user=server.user,
+                                             password=server.password))  # fmt: skip
+    return ImapSource(session, CalDavCalendar(dav.url, dav.user, dav.password))

@@ -65,8 +65,17 @@ class Opened:
 class Fetched:
     uid: int
     flags: frozenset[str]
-    internaldate: datetime | None
+    date_text: bytes
+    """INTERNALDATE as sent, read only when needed (strptime per message measured a
+    sixth of a first sync)."""
     data: bytes
+
+    @property
+    def internaldate(self) -> datetime | None:
+        try:
+            return datetime.strptime(self.date_text.decode().strip(), "%d-%b-%Y %H:%M:%S %z")
+        except ValueError:
+            return None
 
 
 def quoted(name: str) -> bytes:
@@ -229,13 +238,6 @@ _FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
 _DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 
 
-def _date(text: bytes) -> datetime | None:
-    try:
-        return datetime.strptime(text.decode().strip(), "%d-%b-%Y %H:%M:%S %z")
-    except ValueError:
-        return None
-
-
 def fetch(client: IMAPClient, uids: bytes, section: bytes) -> list[Fetched]:
     """UID FETCH `uids` (UID FLAGS INTERNALDATE BODY.PEEK[`section`]): PEEK never sets
     \\Seen (RFC 3501 §6.4.5). Answers without the section (a flag change another
@@ -272,7 +274,7 @@ def _fetched(text: bytes, data: bytes) -> Fetched | None:
     flags = _FLAGS.search(text)
     date = _DATE.search(text)
     names = frozenset(f.decode().upper() for f in flags[1].split()) if flags else frozenset()
-    return Fetched(int(uid[1]), names, _date(date[1]) if date else None, data)
+    return Fetched(int(uid[1]), names, date[1] if date else b"", data)
 
 
 def header_section(fields: Iterable[str]) -> bytes:

@@ -98,6 +98,8 @@ class Poller:
     def __init__(self, session: ImapSession) -> None:
         self.session = session
         self._said_no_condstore = False
+        self.fetched = 0
+        """Headers fetched so far (the benchmark holds a poll with k changes to O(k))."""
 
     def poll(self, state: SyncState, progress: Callable[[int], None] | None = None) -> None:
         self.session.call(lambda client: self._poll(client, state, progress))
@@ -190,6 +192,7 @@ class Poller:
         fetched: list[Fetched],
     ) -> None:
         undated: list[Fetched] = []
+        self.fetched += len(fetched)
         for item in fetched:
             message = parse.parse_block(item.data, _key(name, opened, item), role)
             held[item.uid] = message
