@@ -29,6 +29,7 @@ from ghostwatch.providers.imap.source import ImapSource
 from ghostwatch.providers.port import MailActions
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.store import Store
+from tests.support.cutting_proxy import Cut, CuttingProxy, cutting_proxy
 from tests.support.imap_servers import ImapAccount, imap_account
 from tests.support.maildir_rig import MaildirRig
 from tests.support.provider_rigs import Sleeps, one_cycle, policy, preview
@@ -44,6 +45,8 @@ class ImapRig:
     account: str = "alex"
     provider: str = "imap"
     sleeps: Sleeps = field(default_factory=Sleeps)
+    proxy: CuttingProxy | None = None
+    """Where the provider connects, when not to Dovecot itself: a proxy that can cut."""
 
     def __post_init__(self) -> None:
         self.disk = MaildirRig(self.imap.dovecot.maildir, self.store, self.account)
@@ -55,8 +58,17 @@ class ImapRig:
         """A new process: new connections and provider objects, the same database."""
         if self.source is not None:
             self.source.close()
-        self.source = ImapSource(self.imap.session(policy(self.sleeps)), self.imap.calendar())
+        port = self.proxy.port if self.proxy is not None else None
+        session = self.imap.session(policy(self.sleeps), port=port)
+        self.source = ImapSource(session, self.imap.calendar())
         self.actions = ImapActions(self.source.session)
+
+    def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None:
+        """The sandboxes' faults, as a real server shows them: the connection cut as the
+        command goes out (only the Message-ID search, `messages.list`, is asked for)."""
+        assert method == "messages.list", method
+        assert self.proxy is not None
+        self.proxy.arm(Cut(text=b" SEARCH ", from_client=True, times=count))
 
     def steps(self) -> Counter[str]:
         return self.disk.steps()
@@ -108,8 +120,8 @@ class ImapRig:
 @contextmanager
 def imap_rig(seed: Path, store: Store, account: str = "alex") -> Iterator[ImapRig]:
     """An account on a Dovecot loaded from the Maildir `seed`, removed when the block ends."""
-    with imap_account(seed) as imap:
-        rig = ImapRig(imap, store, account)
+    with imap_account(seed) as imap, cutting_proxy((imap.dovecot.host, imap.dovecot.port)) as cut:
+        rig = ImapRig(imap, store, account, proxy=cut)
         try:
             yield rig
         finally:

@@ -37,15 +37,11 @@ class ImapAccount:
     dovecot: Dovecot
     radicale: Radicale
 
-    def login(self, **options: Any) -> ImapLogin:
-        return ImapLogin(
-            self.dovecot.host,
-            self.dovecot.user,
-            self.dovecot.password,
-            port=self.dovecot.port,
-            tls="none",
-            **options,
-        )
+    def login(self, port: int | None = None, **options: Any) -> ImapLogin:
+        """Dovecot's own port, or another that leads to it (a test's proxy)."""
+        server = self.dovecot
+        return ImapLogin(server.host, server.user, server.password,
+                         port=port or server.port, tls="none", **options)  # fmt: skip
 
     def session(self, retry: RetryPolicy | None = None, **options: Any) -> ImapSession:
         return ImapSession(self.login(**options), retry)

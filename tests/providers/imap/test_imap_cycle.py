@@ -16,10 +16,6 @@ pytestmark = pytest.mark.server
 
 class TestImapCycle(CycleContract):
     provider = "imap"
-    search_cannot_fail = (
-        "the Message-ID search is a SEARCH on a real Dovecot, which has no fault to arm; "
-        "a search on a dropped connection is tests/providers/imap/test_imap_faults.py's"
-    )
 
     def test_a_cycle_writes_as_an_imap_client_does(
         self, rig: ImapRig, previewed: list[Draft]
