@@ -140,7 +140,7 @@ class Poller:
         has = self.session.has("CONDSTORE") or self.session.has("QRESYNC")
         if not has and not self._said_no_condstore:
             self._said_no_condstore = True
-            log.info("imap_without_condstore", fallback="UIDNEXT and message counts")
+            log.warning("imap_without_condstore", fallback="UIDNEXT and message counts")
         return has
 
     def _leave(self, client: IMAPClient) -> None:
