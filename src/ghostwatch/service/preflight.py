@@ -20,6 +20,7 @@ from pathlib import Path
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import KEY_HOWTO, UserError
 from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.imap import signin as imap
 from ghostwatch.providers.microsoft import signin as microsoft
 from ghostwatch.store import connect
 from ghostwatch.vault.keys import SecretKey
@@ -29,6 +30,7 @@ from ghostwatch.vault.tokens import TokenVault, vault_in
 SIGN_INS: dict[str, tuple[Callable[[str], str], str]] = {
     "gmail": (google.entry_name, "google"),
     "outlook": (microsoft.entry_name, "microsoft"),
+    "imap": (imap.entry_name, "imap"),
 }
 
 

@@ -13,7 +13,8 @@
   MOVE, `UID COPY` then the `UID EXPUNGE` of that UID alone.
 - The digest is APPENDed to INBOX without `\\Seen`: delivered, unread, never sent.
 - The mailbox's own proof of ghostwatch's drafts: the `X-Ghostwatch-Step` field of
-  every draft not marked `\\Deleted`, fetched with `BODY.PEEK` (one command).
+  every draft not marked `\\Deleted`, fetched with `BODY.PEEK` (one command); of a
+  digest, its Message-ID in INBOX with the user's own From.
 
 Every write runs once per call (a lost answer is settled by the cycle's ledger, which
 asks the mailbox first); the flag changes and the move are safe to repeat and are
@@ -24,6 +25,9 @@ from __future__ import annotations
 
 import re
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import parseaddr
 
 from imapclient import IMAPClient
 
@@ -35,6 +39,7 @@ from ghostwatch.providers.imap.session import ImapError, ImapSession
 
 STEP_HEADER = "X-Ghostwatch-Step"
 STEP_SECTION = commands.header_section([STEP_HEADER])
+FROM_SECTION = commands.header_section(["From"])
 DRAFTS = "Drafts"
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 _STEP = re.compile(rb"^x-ghostwatch-step:[ \t]*(.*?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -79,6 +84,22 @@ class ImapActions:
             found = client.search(["HEADER", "Message-ID", f"<{message_id}>"])
             if found:
                 return str(Key(folder, opened.uidvalidity, min(int(u) for u in found)))
+        return None
+
+    def find_digest(self, message_id: str, sender: str) -> str | None:
+        """The key of the INBOX message with this Message-ID whose From is `sender`: only
+        that is the digest (one planted in Junk, or From someone else, is not)."""
+        return self.session.call(lambda client: self._digest(client, message_id, sender))
+
+    def _digest(self, client: IMAPClient, message_id: str, sender: str) -> str | None:
+        opened = commands.examine(client, INBOX)
+        found = client.search(["HEADER", "Message-ID", f"<{message_id}>"]) if opened.exists else []
+        if not found:
+            return None
+        for item in commands.fetch(client, commands.uid_set(found), FROM_SECTION):
+            written = BytesHeaderParser(policy=compat32).parsebytes(item.data).get("From", "")
+            if parseaddr(str(written))[1].lower() == sender.lower():
+                return str(Key(INBOX, opened.uidvalidity, item.uid))
         return None
 
     # --- writes -------------------------------------------------------------------------
