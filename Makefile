@@ -37,6 +37,9 @@ DEMO_ARGS := --maildir examples/mailbox --me alex@ghostwatch.example \
 # seeded with examples/mailbox; then what it did, read back from the sandboxes.
 demo: install
 	$(BIN)/ghostwatch scan $(DEMO_ARGS)
+	@if command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; then \
+		echo; echo "The same mailbox through a real Dovecot and the IMAP provider:"; \
+		$(BIN)/ghostwatch scan $(DEMO_ARGS) --through imap; fi
 	@echo
 	$(BIN)/python -m ghostwatch_sandbox.playground.demo --mailbox examples/mailbox --out out/demo
 

@@ -2,13 +2,15 @@
 
     .venv/bin/python benchmarks/crash_consistency.py [--trials 200] [--messages 600]
 
-Each trial serves a fresh Gmail sandbox and a fresh Graph sandbox, both seeded from one
+Each trial serves a fresh Gmail sandbox, a fresh Graph sandbox and, where Dovecot is
+installed, a fresh Dovecot (a real IMAP server on 127.0.0.1), all seeded from one
 synthetic Maildir with many due steps (`synth.py`: 11 due drafts, a reply in Junk, and the
 digest per account), and a fresh SQLite store. It runs the worker (`crash_worker.py`:
-every account's real cycle, in its own process, over real HTTP) and kills it with
-SIGKILL, in turn:
+every account's real cycle, in its own process, over real HTTP and IMAP) and kills it
+with SIGKILL, in turn:
 
-- `time`: after a random delay within a clean run's duration;
+- `time`: after a random delay within a clean run's duration (the IMAP account's
+  writes are reached this way: Dovecot has no hook to kill at);
 - `write`: at the k-th write, right after the sandbox carried it out and before the
   answer leaves (the window between an API call and its record);
 - `call`: at the k-th API call, batch parts included (mid-batch).
@@ -37,12 +39,14 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from ghostwatch_sandbox.dovecot import Dovecot, dovecot_binary  # noqa: E402
 from ghostwatch_sandbox.google import GmailSandbox  # noqa: E402 (after the path line)
 from ghostwatch_sandbox.google.consent import CLIENT_ID, CLIENT_SECRET  # noqa: E402
 from ghostwatch_sandbox.microsoft.app import GraphSandbox  # noqa: E402
@@ -102,6 +106,7 @@ class World:
     gmail: GmailSandbox
     graph: GraphSandbox
     spec: Path
+    imap: Dovecot | None = None
     killer: Killer = field(default_factory=Killer)
 
     def run(self, mode: str | None = None, limit: float = 0.0, rng: Any = None) -> bool:
@@ -136,6 +141,7 @@ def world(root: Path, work: Path) -> Iterator[World]:
     with ExitStack() as stack:
         gmail = stack.enter_context(GmailSandbox.serve(seed=root, user=ME))
         graph = stack.enter_context(GraphSandbox.serve(seed=root, user=ME))
+        imap = stack.enter_context(Dovecot.serve(root)) if dovecot_binary() else None
         spec = work / "spec.json"
         spec.write_text(json.dumps({
             "database": f"sqlite:///{work / 'ghostwatch.db'}",
@@ -144,8 +150,9 @@ def world(root: Path, work: Path) -> Iterator[World]:
                       "refresh_token": gmail.refresh_token,
                       "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
             "outlook": {"base_url": graph.base_url, "token": graph.token},
+            "imap": imap and {"port": imap.port, "user": imap.user, "password": imap.password},
         }))  # fmt: skip
-        built = World(gmail, graph, spec)
+        built = World(gmail, graph, spec, imap)
         watched(gmail, built.killer)
         watched(graph, built.killer)
         yield built
@@ -158,7 +165,19 @@ def steps(w: World) -> Counter[str]:
             found.update("g:" + v for v in [stored.header(STEP)] if v)
     for message in w.graph.mailbox.in_folder("drafts"):
         found.update("o:" + v for k, v in message.headers if k == STEP)
+    if w.imap is not None:
+        drafts = (_head(path).get(STEP) for path in _files(w.imap.maildir / ".Drafts"))
+        found.update("i:" + str(v) for v in drafts if v)
     return found
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for sub in ("cur", "new") for p in (folder / sub).glob("*") if p.is_file()]
+
+
+def _head(path: Path) -> Any:
+    with path.open("rb") as data:
+        return BytesHeaderParser().parse(data)
 
 
 def doubled(acts: Counter[tuple[str, str]]) -> dict[str, int]:
@@ -182,6 +201,29 @@ def _actions(w: World) -> Counter[tuple[str, str]]:
     for message in w.graph.mailbox.in_folder("inbox"):
         if message.internet_message_id.startswith("<ghostwatch-digest-"):
             acts[("GraphSandbox:digest", message.internet_message_id)] += 1
+    if w.imap is not None:
+        acts.update(_imap_actions(w.imap))
+    return acts
+
+
+def _imap_actions(imap: Dovecot) -> Counter[tuple[str, str]]:
+    """Digests by Message-ID, and a rescue done twice as a message found in INBOX and Junk
+    together, or twice in INBOX (an IMAP move leaves one copy, however often repeated)."""
+    acts: Counter[tuple[str, str]] = Counter()
+    for folder in (imap.maildir, imap.maildir / ".Junk"):
+        for path in _files(folder):
+            found = str(_head(path).get("Message-ID") or "")
+            kind = "digest" if found.startswith("<ghostwatch-digest-") else "copy"
+            acts[(f"Dovecot:{kind}", found)] += 1
+    seed = imap.seed or imap.maildir
+    seeded = Counter(
+        str(_head(path).get("Message-ID") or "")
+        for folder in (seed, seed / ".Junk")
+        for path in _files(folder)
+    )
+    for key, count in list(acts.items()):
+        if key[0] == "Dovecot:copy":  # more copies than the seed had: a doubled move
+            acts[key] = 1 + max(0, count - seeded[key[1]])
     return acts
 
 
@@ -235,6 +277,8 @@ def _explain(
         log(f"trial went wrong after {plan}: doubled {twice} drafts {extra} missing {missing}")
         for box in (w.gmail, w.graph):
             log(f"  {type(box).__name__} writes: {[(x.method, x.ids) for x in box.writes]}")
+        if w.imap is not None:
+            log(f"  Dovecot log: {w.imap.log()[-2000:]}")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -3,8 +3,9 @@
     python benchmarks/crash_worker.py SPEC.json
 
 SPEC names the database, `now`, and one Gmail and one Outlook account served by the
-parent's sandboxes. The parent kills this process with SIGKILL at chosen instants and
-starts it again; it exits 0 when every account's cycle finished.
+parent's sandboxes, and an IMAP account on the parent's Dovecot when it has one. The
+parent kills this process with SIGKILL at chosen instants and starts it again; it exits 0
+when every account's cycle finished.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.oauth2.credentials import Credentials
@@ -25,6 +27,9 @@ from ghostwatch.model.outbox import Sender
 from ghostwatch.providers.google.actions import GmailActions
 from ghostwatch.providers.google.api import google_service
 from ghostwatch.providers.google.gmail import GmailSource
+from ghostwatch.providers.imap.actions import ImapActions
+from ghostwatch.providers.imap.session import ImapLogin, ImapSession
+from ghostwatch.providers.imap.source import ImapSource
 from ghostwatch.providers.microsoft.actions import OutlookActions
 from ghostwatch.providers.microsoft.graph import GraphClient
 from ghostwatch.providers.microsoft.outlook import OutlookSource
@@ -51,6 +56,12 @@ def outlook(spec: dict[str, str]) -> tuple[OutlookSource, OutlookActions]:
     return OutlookSource(client), OutlookActions(client)
 
 
+def imap(spec: dict[str, Any]) -> tuple[ImapSource, ImapActions]:
+    login = ImapLogin("127.0.0.1", spec["user"], spec["password"], port=spec["port"], tls="none")
+    session = ImapSession(login)
+    return ImapSource(session), ImapActions(session)
+
+
 def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text())
     logs.configure("warning", sys.stderr)
@@ -60,10 +71,13 @@ def main() -> None:
     sender = Sender(name="Jordan Reyes", address=spec["me"], signature="Jordan")
     with Store.open(spec["database"]) as store:
         store.upgrade()
-        for name, (source, actions) in (
+        accounts: list[tuple[str, tuple[Any, Any]]] = [
             ("gmail", gmail(spec["gmail"])),
             ("outlook", outlook(spec["outlook"])),
-        ):
+        ]
+        if spec.get("imap"):
+            accounts.append(("imap", imap(spec["imap"])))
+        for name, (source, actions) in accounts:
             run_cycle(name, source, actions, store, rules, sender, now, zone,
                       junk_rescue=True, digest=True, provider=name)  # fmt: skip
             if isinstance(source, OutlookSource):

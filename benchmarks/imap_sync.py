@@ -15,6 +15,8 @@ the server), what the IMAP provider costs:
 
 Prints progress to stderr and, last, one JSON line:
     {"initial": {"commands", "round_trips", "seconds", "messages_per_second"},
+     (and "cpu_seconds", "messages_per_cpu_second", "load_average": the client's own CPU
+     time, the figure to compare on a busy machine, and how busy it was),
      "idle_poll": {"commands", "round_trips"},
      "poll_with_changes": {"changed", "commands", "round_trips", "fetched"},
      "dovecot": VERSION, "targets_met": BOOL}
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess  # nosec B404
 import sys
 import time
@@ -56,10 +59,11 @@ def measured(source: ImapSource) -> dict[str, Any]:
     """One read_headers, with what it sent and how long it took."""
     wire, poller = source.session.wire, source.poller
     commands, trips, fetched = wire.commands, wire.round_trips, poller.fetched
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     count = len(source.read_headers())
     seconds = time.perf_counter() - started
     return {
+        "cpu_seconds": round(time.process_time() - cpu, 3),
         "messages": count,
         "commands": wire.commands - commands,
         "round_trips": wire.round_trips - trips,
@@ -104,7 +108,9 @@ def run(messages: int, changed: int) -> dict[str, Any]:
         source = ImapSource(ImapSession(login))
         initial = measured(source)
         rate = initial["messages"] / max(initial["seconds"], 1e-9)
-        log(f"initial: {initial} -> {rate:.0f} messages/s")
+        per_cpu = initial["messages"] / max(initial["cpu_seconds"], 1e-9)
+        log(f"initial: {initial} -> {rate:.0f} messages/s, {per_cpu:.0f} per CPU second")
+        log(f"load average while it ran: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         warm = measured(ImapSource(ImapSession(login)))
         log(f"initial again, indexes warm (a fresh source): {warm}")
         idle = measured(source)
@@ -125,6 +131,9 @@ def run(messages: int, changed: int) -> dict[str, Any]:
             "round_trips": initial["round_trips"],
             "seconds": initial["seconds"],
             "messages_per_second": round(rate),
+            "cpu_seconds": initial["cpu_seconds"],
+            "messages_per_cpu_second": round(per_cpu),
+            "load_average": round(os.getloadavg()[0], 1),
         },
         "idle_poll": {"commands": idle["commands"], "round_trips": idle["round_trips"]},
         "poll_with_changes": {

@@ -133,6 +133,8 @@ class Dovecot:
     port: int = field(default_factory=free_port)
     tls_port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    seed: Path | None = None
+    """The Maildir the mailbox was loaded from."""
     _users_mtime: int = 0
     _quota: str | None = None
 
@@ -173,6 +175,7 @@ class Dovecot:
 
     def load(self, seed: Path | None, *, link: bool = False) -> None:
         """Copy (or hard-link) the Maildir `seed` in and write the configuration."""
+        self.seed = seed
         if seed is not None:
             _import_tree(seed, self.maildir, link)
         for sub in ("cur", "new", "tmp"):

@@ -80,13 +80,19 @@ def test_an_app_password_takes_a_user_from_the_readme_to_drafts(
     made = [p for p in drafts.iterdir() if "X-Ghostwatch-Step" in p.read_text(errors="replace")]
     assert made
     assert all(p.name.endswith(("DS", "D")) for p in made)  # \Draft (and \Seen)
+    forgot = _cli("auth", "forget", "--account", "alex")
+    assert forgot.exit_code == 0, forgot.output
+    assert "IMAP password" in forgot.output
+    assert "deleted" in forgot.output
 
 
 def test_a_wrong_password_is_one_line_and_nothing_is_stored(
     configured: Path, tmp_path: Path
 ) -> None:
+    wrong = tmp_path / "password"
+    wrong.write_text("not-the-password\n")
     refused = _cli("auth", "imap", "--account", "alex", "--config", str(configured),
-                   password="not-the-password")  # fmt: skip
+                   "--password-file", str(wrong))  # fmt: skip
     assert refused.exit_code == 2
     assert "refused the password" in refused.output
     assert "Traceback" not in refused.output
