@@ -110,6 +110,9 @@ class CycleContract:
     provider: str
     search_cannot_fail: str = ""
     """Why this provider's Message-ID search cannot be made to fail ("" when it can)."""
+    step_cannot_vanish: str = ""
+    """Why this provider's answer cannot leave out a draft's X-Ghostwatch-Step while the
+    draft keeps its id ("" when it can)."""
 
     @pytest.fixture
     def rig(self, tmp_path: Path) -> Iterator[CycleRig]:
@@ -182,6 +185,29 @@ class CycleContract:
         rig.restart()
         again = rig.cycle(NOW)  # abandoned once, then left alone
         assert (again.drafts_created, again.steps_abandoned) == (0, 0)
+
+    def test_a_draft_whose_answer_lacks_the_step_header_is_not_written_off(
+        self, rig: CycleRig, due: Counter[str]
+    ) -> None:
+        """The ledger recorded the draft's id: while that id is in Drafts the draft is
+        there, whatever an answer says of its headers (issue 14, the ledger's evidence)."""
+        if self.step_cannot_vanish:
+            pytest.skip(f"not applicable to {self.provider}: {self.step_cannot_vanish}")
+        rig.cycle(NOW)
+        quiet = sorted(due)[0]
+        draft_id = rig.actions.existing_steps()[quiet]
+        rig.forget_step(draft_id)
+        rig.restart()
+        assert quiet not in rig.actions.existing_steps()
+        report = rig.cycle(NOW)
+        assert (report.errors, report.steps_abandoned, report.drafts_created) == ([], 0, 0)
+        kept = entry(rig, f"draft:{quiet}")
+        assert kept is not None
+        assert (kept.status, kept.provider_ref) == (LedgerStatus.DONE, draft_id)
+        # Once that id is gone from Drafts, the user deleted it: abandoned, not made again.
+        rig.delete_draft(draft_id)
+        gone = rig.cycle(NOW)
+        assert (gone.steps_abandoned, gone.drafts_created) == (1, 0)
 
     def test_the_digest_is_delivered_once_a_day(self, rig: CycleRig) -> None:
         assert rig.cycle(NOW, digest=True).digest_delivered

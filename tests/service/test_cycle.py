@@ -26,6 +26,7 @@ from ghostwatch.model.decisions import Action
 from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.google.gmail import GmailError
 from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.providers.port import DraftListing
 from ghostwatch.service.pipeline import compose_drafts, run_scan
 from tests.contracts.contract_cycle import NOW, CycleContract, Wrapped
 from tests.support.builder import ME, Mailbox, when
@@ -42,7 +43,7 @@ def _headers(draft: dict[str, Any]) -> dict[str, str]:
 
 
 class _MailboxUnreadable(Wrapped):
-    def existing_steps(self) -> dict[str, str]:
+    def draft_listing(self) -> DraftListing:
         raise GmailError("Gmail answered 500")
 
 
@@ -113,7 +114,7 @@ class TestGmailCycle(CycleContract):
         rig.delete_draft(next(iter(rig.actions.existing_steps().values())))
         before = len(rig.writes())
         report = rig.cycle(NOW, _MailboxUnreadable(rig.actions), junk_rescue=True, digest=True)
-        assert report.errors == ["existing_steps: Gmail answered 500"]
+        assert report.errors == ["draft_listing: Gmail answered 500"]
         assert report.steps_abandoned == 0
         assert [w for w in rig.writes()[before:] if w.method in GMAIL_MUTATING] == []
 

@@ -95,6 +95,11 @@ class ImapRig:
             client.select_folder(key.folder)
             client.move([key.uid], "Trash")
 
+    def forget_step(self, draft_id: str) -> None:
+        """Cannot be: a UID's message never changes (RFC 3501 §2.3.1.1); a draft saved
+        again is a new message under a new UID (`TestImapCycle.step_cannot_vanish`)."""
+        raise AssertionError(f"an IMAP message cannot lose a header under its UID: {draft_id}")
+
     @contextmanager
     def client(self) -> Iterator[IMAPClient]:
         """The test's own IMAP connection, as a user's mail client would open one."""

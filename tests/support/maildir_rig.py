@@ -23,7 +23,14 @@ from ghostwatch.providers.maildir.source import MaildirMailbox
 from ghostwatch.providers.port import MailActions
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.store import Store
-from tests.support.provider_rigs import DIGEST_ID, STEP, Sleeps, one_cycle, preview
+from tests.support.provider_rigs import (
+    DIGEST_ID,
+    STEP,
+    Sleeps,
+    one_cycle,
+    preview,
+    without_step,
+)
 
 _MAILDIR_FOLDERS = {Folder.INBOX: "", Folder.JUNK: ".Junk", Folder.DRAFTS: ".Drafts"}
 
@@ -73,6 +80,13 @@ class MaildirRig:
         _folder, _, unique = draft_id.partition("/")
         [path] = [p for p in self.files(Folder.DRAFTS) if p.name.partition(":")[0] == unique]
         path.unlink()
+
+    def forget_step(self, draft_id: str) -> None:
+        """The draft's file keeps its name but no longer carries X-Ghostwatch-Step (a
+        client re-saved it in place without the fields it does not know)."""
+        _folder, _, unique = draft_id.partition("/")
+        [path] = [p for p in self.files(Folder.DRAFTS) if p.name.partition(":")[0] == unique]
+        path.write_bytes(without_step(path.read_bytes()))
 
     def mutations(self) -> list[Path]:
         return sorted(self.opened.symmetric_difference(self.files()))

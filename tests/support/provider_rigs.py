@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.policy import default
+from email.policy import compat32, default
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any, Protocol
@@ -142,6 +142,7 @@ class CycleRig(Protocol):
     def digests(self) -> int: ...
     def count(self, folder: Folder) -> int: ...
     def delete_draft(self, draft_id: str) -> None: ...
+    def forget_step(self, draft_id: str) -> None: ...
     def mutations(self) -> list[Any]: ...
 
 
@@ -265,6 +266,14 @@ class GmailRig:
         """What the user does in Gmail: the draft is gone, unsent."""
         self.service.users().drafts().delete(userId="me", id=draft_id).execute()
 
+    def forget_step(self, draft_id: str) -> None:
+        """Gmail's answers about this draft no longer carry X-Ghostwatch-Step; its id and
+        everything else stay."""
+        with self.sandbox._lock:
+            stored = self.sandbox.mailbox.draft(draft_id)
+            stored.raw = without_step(stored.raw)
+            stored.headers = [(k, v) for k, v in stored.headers if k.lower() != STEP.lower()]
+
     def writes(self) -> list[Write]:
         return list(self.sandbox.writes)
 
@@ -347,6 +356,13 @@ class OutlookRig:
         """What the user does in Outlook: the draft goes to Deleted Items, unsent."""
         self.actions.client.request("DELETE", f"/me/messages/{draft_id}")
 
+    def forget_step(self, draft_id: str) -> None:
+        """Graph's answers about this draft no longer carry X-Ghostwatch-Step (Exchange
+        kept no custom header on the reply): its id and everything else stay."""
+        stored = self.graph.mailbox.messages[draft_id]
+        stored.headers = [(k, v) for k, v in stored.headers if k.lower() != STEP.lower()]
+        self.graph.mailbox.changed(stored)
+
     def writes(self) -> list[Write]:
         return list(self.graph.writes)
 
@@ -360,6 +376,13 @@ class OutlookRig:
 def preview(source: MailSource, now: datetime) -> list[Draft]:
     """The drafts due at `now`, read by a fresh source: what `ghostwatch preview` lists."""
     return compose_drafts(run_scan(source, RULES, now), source, SENDER, TZ)
+
+
+def without_step(raw: bytes) -> bytes:
+    """The message's bytes without its X-Ghostwatch-Step field."""
+    tree = BytesParser(policy=compat32).parsebytes(raw)
+    del tree[STEP]
+    return tree.as_bytes()
 
 
 def _text_of(raw: bytes) -> str:

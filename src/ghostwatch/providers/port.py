@@ -7,7 +7,8 @@ test suite (`tests/contract_mail_source.py`) holds every adapter to the same beh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol, runtime_checkable
@@ -62,15 +63,37 @@ class IncrementalSource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class DraftListing:
+    """What the Drafts folder holds now, as the cycle's ledger needs it.
+
+    `ids` is the evidence a recorded draft still exists: the id `create_draft` returned is
+    listed there while the draft is in Drafts, whatever the answer says of its headers.
+    `steps` is the evidence a draft whose id was never recorded (a crash before the
+    confirmation, a lost database) exists: the X-Ghostwatch-Step it carries. A header is
+    never the only proof of a recorded draft, for a provider may drop it (Exchange on a
+    reply, another client re-saving the draft)."""
+
+    ids: frozenset[str] = frozenset()
+    """The id of every draft in the mailbox, ghostwatch's or not."""
+    steps: Mapping[str, str] = field(default_factory=dict)
+    """Step key → draft id, for every draft carrying X-Ghostwatch-Step."""
+
+
 class MailActions(Protocol):
     """The port every writable mailbox adapter implements (docs/architecture.md: act).
 
     Writes only make things the user can see and undo; nothing here sends mail.
     """
 
+    def draft_listing(self) -> DraftListing:
+        """Every draft's id, and the steps of those carrying X-Ghostwatch-Step. Raises
+        when any draft could not be read: a draft missing from the answer reads as gone."""
+        ...
+
     def existing_steps(self) -> dict[str, str]:
-        """Step key → draft id for every draft carrying X-Ghostwatch-Step: the mailbox's
-        own proof that a step's draft exists."""
+        """Step key → draft id for every draft carrying X-Ghostwatch-Step (the `steps` of
+        `draft_listing`)."""
         ...
 
     def find_message(self, message_id: str) -> str | None:

@@ -7,15 +7,18 @@ itself (drafts carry X-Ghostwatch-Step, the digest a Message-ID only the store k
 before acting, which is what makes a crash between the call and the record produce no duplicate.
 
 A step key is never intended twice (the ledger's unique key), so a draft the user
-deleted unsent is not made again; it is marked abandoned. A draft the user sent is a
-new outbound message: the engine moves the cadence on and the old key is not due again.
+deleted unsent is not made again; it is marked abandoned — only once the id the ledger
+recorded for it is gone from Drafts, never because an answer lacked its X-Ghostwatch-Step
+header (a provider may drop a custom header; the draft is still there). A draft the
+user sent is a new outbound message: the engine moves the cadence on and the old key is
+not due again.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from email.message import EmailMessage
@@ -30,7 +33,7 @@ from ghostwatch.errors import GhostwatchError
 from ghostwatch.model.decisions import JunkReply
 from ghostwatch.model.outbox import Draft, Sender, Skipped
 from ghostwatch.model.sync import Trouble
-from ghostwatch.providers.port import IncrementalSource, MailActions, MailSource
+from ghostwatch.providers.port import DraftListing, IncrementalSource, MailActions, MailSource
 from ghostwatch.service.pipeline import Scan, compose_all, run_scan, skipped_item
 from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store, Tx
 
@@ -135,12 +138,12 @@ def _act(
     cycle: _Cycle, scan: Scan, drafts: list[Draft], *, junk_rescue: bool, digest: bool
 ) -> None:
     """Reconcile first (it decides what is retried), then drafts, rescues, the digest."""
-    existing = _guarded(cycle, "existing_steps", cycle.actions.existing_steps)
-    if existing is None:
+    listing = _guarded(cycle, "draft_listing", cycle.actions.draft_listing)
+    if listing is None:
         return  # without the mailbox's proof, acting could duplicate: wait for next cycle
-    _reconcile(cycle, scan, drafts, existing)
+    _reconcile(cycle, scan, drafts, listing)
     for draft in drafts:
-        _make_draft(cycle, scan, draft, existing)
+        _make_draft(cycle, scan, draft, listing.steps)
     if junk_rescue:
         for junk in scan.plan.junk_replies:
             _rescue(cycle, junk)
@@ -151,21 +154,22 @@ def _act(
 # --- reconcile ---------------------------------------------------------------------------
 
 
-def _reconcile(cycle: _Cycle, scan: Scan, drafts: list[Draft], existing: dict[str, str]) -> None:
+def _reconcile(cycle: _Cycle, scan: Scan, drafts: list[Draft], listing: DraftListing) -> None:
     with cycle.store.transaction() as tx:
         pending = tx.pending(cycle.account_id)
     junk = {f"{RESCUE}:{j.message_key}" for j in scan.plan.junk_replies}
     for entry in pending:
         if entry.kind == DRAFT:
-            _settle_draft(cycle, entry, existing)
+            _settle_draft(cycle, entry, listing.steps)
         elif entry.kind == RESCUE:
             _settle_rescue(cycle, entry, junk)
         elif entry.kind == DIGEST:
             _settle_digest(cycle, entry)
-    _abandon_deleted(cycle, drafts, existing)
+    _abandon_deleted(cycle, drafts, listing)
 
 
-def _settle_draft(cycle: _Cycle, entry: LedgerEntry, existing: dict[str, str]) -> None:
+def _settle_draft(cycle: _Cycle, entry: LedgerEntry, existing: Mapping[str, str]) -> None:
+    # No id was recorded before the crash: the step header is the only proof there is.
     draft_id = existing.get(entry.step)
     if draft_id is None:
         # The crash came before drafts.create answered and nothing was made: the intent
@@ -209,24 +213,29 @@ def _settle_digest(cycle: _Cycle, entry: LedgerEntry) -> None:
     cycle.report.digest_delivered = True
 
 
-def _abandon_deleted(cycle: _Cycle, drafts: list[Draft], existing: dict[str, str]) -> None:
-    """A confirmed draft that is still due but gone from the mailbox was deleted unsent
-    (had the user sent it, the engine would see the message and no longer ask for it)."""
+def _abandon_deleted(cycle: _Cycle, drafts: list[Draft], listing: DraftListing) -> None:
+    """A confirmed draft that is still due but whose recorded id is gone from Drafts was
+    deleted unsent (had the user sent it, the engine would see the message and no longer
+    ask for it). The id decides, not the step header: an answer without the header says
+    nothing about whether the draft is there."""
     for draft in drafts:
         key = f"{DRAFT}:{draft.step_key}"
-        if draft.step_key in existing:
+        if draft.step_key in listing.steps:
             continue
         with cycle.store.transaction() as tx:
             entry = tx.entry(cycle.account_id, key)
-            if entry is not None and entry.status == LedgerStatus.DONE:
-                tx.abandon(cycle.account_id, key, "deleted by the user without sending")
-                cycle.report.steps_abandoned += 1
+            if entry is None or entry.status != LedgerStatus.DONE:
+                continue
+            if entry.provider_ref in listing.ids:
+                continue  # still in Drafts: only the header is missing from the answer
+            tx.abandon(cycle.account_id, key, "deleted by the user without sending")
+            cycle.report.steps_abandoned += 1
 
 
 # --- act ---------------------------------------------------------------------------------
 
 
-def _make_draft(cycle: _Cycle, scan: Scan, draft: Draft, existing: dict[str, str]) -> None:
+def _make_draft(cycle: _Cycle, scan: Scan, draft: Draft, existing: Mapping[str, str]) -> None:
     key = f"{DRAFT}:{draft.step_key}"
     with cycle.store.transaction() as tx:
         fresh = tx.intend(cycle.account_id, key, DRAFT, draft.conversation, draft.step_key)

@@ -16,6 +16,10 @@ pytestmark = pytest.mark.server
 
 class TestImapCycle(CycleContract):
     provider = "imap"
+    step_cannot_vanish = (
+        "an IMAP message is immutable (RFC 3501 §2.3.1.1): a draft saved without the header is "
+        "a new message under a new UID, and the old UID is gone"
+    )
 
     def test_a_cycle_writes_as_an_imap_client_does(
         self, rig: ImapRig, previewed: list[Draft]

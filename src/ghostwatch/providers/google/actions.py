@@ -28,6 +28,7 @@ from ghostwatch.providers.budget import Budget
 from ghostwatch.providers.google.api import DEFAULT_POLICY, execute
 from ghostwatch.providers.google.gmail import BATCH_SIZE, PAGE_SIZE, GmailError
 from ghostwatch.providers.google.quota import units
+from ghostwatch.providers.port import DraftListing
 from ghostwatch.providers.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -68,15 +69,22 @@ class GmailActions:
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
 
-    def existing_steps(self) -> dict[str, str]:
-        """step key → draft id, for every draft carrying X-Ghostwatch-Step.
+    def draft_listing(self) -> DraftListing:
+        """Every draft's id (`drafts.list`), and the steps of those carrying
+        X-Ghostwatch-Step. A draft keeps its id through the user's edits (`drafts.update`
+        replaces its message, not the draft).
 
         `drafts.get` takes no `metadataHeaders` (discovery document), so the header is
         read with `messages.get` on each draft's message: one header, not all of them.
         """
         drafts = dict(self._drafts())  # message id → draft id
         headers = self._step_headers(list(drafts))
-        return {step: drafts[message_id] for message_id, step in headers.items()}
+        steps = {step: drafts[message_id] for message_id, step in headers.items()}
+        return DraftListing(ids=frozenset(drafts.values()), steps=steps)
+
+    def existing_steps(self) -> dict[str, str]:
+        """step key → draft id, for every draft carrying X-Ghostwatch-Step."""
+        return dict(self.draft_listing().steps)
 
     def find_message(self, message_id: str) -> str | None:
         """The Gmail id of the message with this Message-ID (no brackets), if any."""

@@ -36,6 +36,7 @@ from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.imap import commands
 from ghostwatch.providers.imap.folders import INBOX, Key, readable, with_role
 from ghostwatch.providers.imap.session import ImapError, ImapSession
+from ghostwatch.providers.port import DraftListing
 
 STEP_HEADER = "X-Ghostwatch-Step"
 STEP_SECTION = commands.header_section([STEP_HEADER])
@@ -53,23 +54,32 @@ class ImapActions:
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
 
+    def draft_listing(self) -> DraftListing:
+        """Every draft's key (not marked `\\Deleted`), and the steps of those carrying
+        X-Ghostwatch-Step."""
+        return self.session.call(self._listing)
+
     def existing_steps(self) -> dict[str, str]:
         """step key → draft key, for every draft carrying X-Ghostwatch-Step."""
-        return self.session.call(self._steps)
+        return dict(self.draft_listing().steps)
 
-    def _steps(self, client: IMAPClient) -> dict[str, str]:
+    def _listing(self, client: IMAPClient) -> DraftListing:
         folder = self._drafts(client, create=False)
         if folder is None:
-            return {}
+            return DraftListing()
         opened = commands.examine(client, folder)
         found = commands.fetch(client, b"1:*", STEP_SECTION) if opened.exists else []
         steps: dict[str, str] = {}
+        ids: set[str] = set()
         for item in found:
+            if "\\DELETED" in item.flags:
+                continue
+            key = str(Key(folder, opened.uidvalidity, item.uid))
+            ids.add(key)
             step = _STEP.search(item.data)
-            if step and step[1] and "\\DELETED" not in item.flags:
-                key = Key(folder, opened.uidvalidity, item.uid)
-                steps[step[1].decode(errors="replace")] = str(key)
-        return steps
+            if step and step[1]:
+                steps[step[1].decode(errors="replace")] = key
+        return DraftListing(ids=frozenset(ids), steps=steps)
 
     def find_message(self, message_id: str) -> str | None:
         """The key of the message with this Message-ID (no brackets), INBOX first."""

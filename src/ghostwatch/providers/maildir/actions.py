@@ -26,6 +26,7 @@ from ghostwatch.mail.maildir import folder_role, read_head
 from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.maildir.source import MaildirMailbox
+from ghostwatch.providers.port import DraftListing
 
 STEP_HEADER = "X-Ghostwatch-Step"
 INBOX = "INBOX"
@@ -49,17 +50,23 @@ class MaildirActions:
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
 
-    def existing_steps(self) -> dict[str, str]:
-        """step key → draft key, for every draft carrying X-Ghostwatch-Step.
+    def draft_listing(self) -> DraftListing:
+        """Every draft's key, and the steps of those carrying X-Ghostwatch-Step.
 
-        An unreadable draft raises: a step missing from the answer reads as "deleted by
+        An unreadable draft raises: a draft missing from the answer reads as "deleted by
         the user", so a draft that could not be read must not look absent."""
         steps: dict[str, str] = {}
+        ids: set[str] = set()
         for key, path in self._messages(lambda role: role == Folder.DRAFTS):
+            ids.add(key)
             step = _header(path, STEP_HEADER)
             if step:
                 steps[step] = key
-        return steps
+        return DraftListing(ids=frozenset(ids), steps=steps)
+
+    def existing_steps(self) -> dict[str, str]:
+        """step key → draft key, for every draft carrying X-Ghostwatch-Step."""
+        return dict(self.draft_listing().steps)
 
     def find_message(self, message_id: str) -> str | None:
         wanted = f"<{message_id}>"

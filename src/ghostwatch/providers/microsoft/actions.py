@@ -33,6 +33,7 @@ from typing import Any
 from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.microsoft.graph import GraphClient
 from ghostwatch.providers.microsoft.sync import FolderSync, Synced
+from ghostwatch.providers.port import DraftListing
 
 STEP_HEADER = "X-Ghostwatch-Step"
 STEP_PROPERTY = f"String {{00020386-0000-0000-C000-000000000046}} Name {STEP_HEADER}"
@@ -75,12 +76,18 @@ class OutlookActions:
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
 
-    def existing_steps(self) -> dict[str, str]:
-        """step key → draft id, for every draft carrying X-Ghostwatch-Step (one request
-        when nothing changed: a delta of Drafts)."""
+    def draft_listing(self) -> DraftListing:
+        """Every draft's immutable id, and the steps of those carrying X-Ghostwatch-Step
+        (one request when nothing changed: a delta of Drafts)."""
         synced: Synced = self.drafts.poll()
         self.drafts.commit(synced)
-        return {step: key for key, step in synced.items["drafts"].items() if step}
+        items = synced.items["drafts"]
+        steps = {step: key for key, step in items.items() if step}
+        return DraftListing(ids=frozenset(items), steps=steps)
+
+    def existing_steps(self) -> dict[str, str]:
+        """step key → draft id, for every draft carrying X-Ghostwatch-Step."""
+        return dict(self.draft_listing().steps)
 
     def find_message(self, message_id: str) -> str | None:
         """The immutable id of the message with this Message-ID (no brackets), if any."""
