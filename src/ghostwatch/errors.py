@@ -7,6 +7,7 @@
     │   ├── MissingKey, BadKey, WrongKey          the vault's key
     │   ├── NotSignedIn, TokenRevoked, ConsentMissing, SignInFailed   a sign-in to redo
     │   ├── RevocationFailed          service/forget.py: the provider kept a grant
+    │   ├── TemplateProblem           compose/templating.py: a template that cannot render
     │   └── StoreUnavailable          (also a StoreError) the database, at start
     ├── StoreError                    the database failed mid-run: the next cycle retries
     ├── LedgerError                   store/tx.py: an action ledger entry out of order
@@ -25,10 +26,14 @@
         └── CalDavError               providers/imap/calendar.py
 
 Errors are translated at the edge where a library raises them (`raise … from`), so nothing
-above a provider or the store sees a library's own exception.
+above a provider or the store sees a library's own exception; `unreachable` words a network
+failure in one line for those messages. The command line prints every `GhostwatchError` as
+one line and exit code 2 (cli/errors.py), so a message here must say what to do.
 """
 
 from __future__ import annotations
+
+import re
 
 
 class GhostwatchError(Exception):
@@ -88,6 +93,11 @@ class SignInFailed(UserError):
     """A sign-in the person or the admin can retry or fix (denied consent, bad secret...)."""
 
 
+class TemplateProblem(UserError):
+    """A template in the user's templates folder names a value it is not given, or does
+    not parse: the message names the file, the line and the values that template gets."""
+
+
 class IdentityUnavailable(GhostwatchError):
     """The identity provider could not be reached or answered nonsense: retry later."""
 
@@ -105,3 +115,26 @@ class CursorExpired(ProviderError):
     """A sync cursor is too old to continue from (Gmail 404 on `history.list`, Calendar 410
     on a sync token, Graph 410 or `syncStateNotFound` on a delta link): read that
     collection in full again."""
+
+
+# urllib3 words a failed connection as "<urllib3.connection.HTTPSConnection object at
+# 0x7f…>: Failed to resolve 'host' (…)", wrapped in a MaxRetryError wrapped in requests'
+# ConnectionError: the innermost reason, without the object's repr, is the useful part.
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>: ")
+
+
+def unreachable(error: BaseException) -> str:
+    """The innermost reason of a network failure, one line: "Failed to resolve 'host'
+    ([Errno -2] Name or service not known)", "[Errno 111] Connection refused"."""
+    seen: set[int] = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        # urllib3's MaxRetryError keeps `reason`, its ProxyError `original_error`.
+        inner = getattr(error, "reason", None) or getattr(error, "original_error", None)
+        if not isinstance(inner, BaseException) and error.args:
+            inner = error.args[0]  # requests' ConnectionError wraps the MaxRetryError
+        if not isinstance(inner, BaseException):
+            break
+        error = inner
+    text = _OBJECT_REPR.sub("", str(error)) or type(error).__name__
+    return " ".join(text.split())

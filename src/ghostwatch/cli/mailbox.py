@@ -89,8 +89,8 @@ def digest(
     """Write the morning digest: what needs you today, what waits, your numbers."""
     since = parse_now(since_text, args.zone, "--since") if since_text else None
     done, sender, drafts = drafts_for(args, signature, templates)
-    made = build_digest(done.plan, drafts, sender, args.zone, since=since, templates=templates)
     with user_errors():
+        made = build_digest(done.plan, drafts, sender, args.zone, since=since, templates=templates)
         _write(out, made.html.encode())
         if eml is not None:
             _write(eml, bytes(digest_message(made, sender, at=done.plan.now)))

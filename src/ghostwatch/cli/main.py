@@ -1,5 +1,7 @@
 """The command line's root: `ghostwatch …`. User mistakes end in one line on stderr and
-exit code 2 (`cli/errors.py`).
+exit code 2 (`cli/errors.py`); Ctrl-C ends any command with one line, `interrupted`, and
+exit code 130 (128 + SIGINT, what a shell reports for a program killed by Ctrl-C), where
+click alone would say `Aborted!` with 1; `--version` says which version is installed.
 
 Every command's module is imported only when that command runs (`cli/lazy.py`), so a plain
 `scan` never loads the service, the database or a provider's client library.
@@ -10,7 +12,7 @@ from __future__ import annotations
 import click
 
 from ghostwatch import logs
-from ghostwatch.cli.lazy import LazyGroup
+from ghostwatch.cli.interrupt import Interruptible
 
 _LAZY_COMMANDS = {
     "scan": "ghostwatch.cli.mailbox:scan",
@@ -31,7 +33,8 @@ _LAZY_COMMANDS = {
 }
 
 
-@click.group(cls=LazyGroup, lazy=_LAZY_COMMANDS)
+@click.group(cls=Interruptible, lazy=_LAZY_COMMANDS)
+@click.version_option(package_name="ghostwatch", message="ghostwatch %(version)s")
 @click.option(
     "--log-level",
     default="warning",

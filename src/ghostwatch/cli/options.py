@@ -19,6 +19,7 @@ import click
 
 from ghostwatch.cli import terminal
 from ghostwatch.cli.errors import user_errors
+from ghostwatch.compose import templating
 from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
@@ -211,6 +212,8 @@ def compose_options(command: Callable[..., None]) -> Callable[..., None]:
 def drafts_for(
     args: MailboxArgs, signature: str | None, templates: Path | None
 ) -> tuple[Scan, Sender, list[Draft]]:
+    with user_errors():  # a mistyped variable is said before minutes of reading mail
+        templating.check(templates)
     done = scanned(args)
     sender = sender_from_mail(done, args.rules.me, args.address, signature)
     with user_errors():

@@ -26,6 +26,7 @@ import click
 
 from ghostwatch import config
 from ghostwatch.cli.errors import user_errors
+from ghostwatch.cli.interrupt import interrupted
 from ghostwatch.cli.service import template
 from ghostwatch.config.edit import with_account
 from ghostwatch.errors import MissingKey, UserError
@@ -179,15 +180,23 @@ def watch(fake: GmailSandbox, stop: threading.Event, say: Callable[[str], None])
             return
 
 
-def _until_signalled(fake: GmailSandbox, say: Callable[[str], None]) -> None:
+def _until_signalled(fake: GmailSandbox, say: Callable[[str], None]) -> list[int]:
+    """Watch until SIGTERM or SIGINT; the signals received."""
     stop = threading.Event()
+    received: list[int] = []
+
+    def handle(number: int, _frame: object) -> None:
+        received.append(number)
+        stop.set()
+
     wanted = (signal.SIGTERM, signal.SIGINT)
-    before = {number: signal.signal(number, lambda *_: stop.set()) for number in wanted}
+    before = {number: signal.signal(number, handle) for number in wanted}
     try:
         watch(fake, stop, say)
     finally:
         for number, handler in before.items():
             signal.signal(number, handler)
+    return received
 
 
 @click.command(name="sandbox")
@@ -245,7 +254,9 @@ def sandbox(mailbox: Path, port: int, config_path: Path, account: str, address: 
         )
         forgot = start_afresh(plan.settings, account)
         _announce(fake, mailbox, count, plan, vault, account, forgot)
-        _until_signalled(fake, click.echo)
+        received = _until_signalled(fake, click.echo)
+    if signal.SIGINT in received:  # Ctrl-C: 130, as for every command (cli/interrupt.py)
+        raise interrupted()
     click.echo("sandbox stopped")
 
 

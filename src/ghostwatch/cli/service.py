@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import click
 from ghostwatch import config, logs
 from ghostwatch.cli import terminal
 from ghostwatch.cli.errors import user_errors
+from ghostwatch.cli.interrupt import interrupted
 from ghostwatch.errors import UserError
 
 
@@ -165,12 +167,15 @@ def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
             if failed:
                 raise click.ClickException(f"cycle failed for {', '.join(failed)}: see the log")
             return
-        finished = app.run_forever(settings)
+        signals: list[int] = []
+        finished = app.run_forever(settings, signals=signals)
     if not finished:
         # A cycle did not finish in time: leave without waiting for its thread. The
         # action ledger makes this safe (the next start settles pending intents).
         sys.stderr.flush()
         os._exit(3)
+    if signal.SIGINT in signals:  # Ctrl-C: 130, as for every command (cli/interrupt.py)
+        raise interrupted()
 
 
 def _counter() -> Callable[[str], Callable[[int], None]] | None:

@@ -33,7 +33,7 @@ from ghostwatch.compose.digest_parts import (
     weeks,
     weeks_title,
 )
-from ghostwatch.compose.templating import environment
+from ghostwatch.compose.templating import environment, render
 from ghostwatch.mail import outgoing
 from ghostwatch.model.decisions import Plan, State
 from ghostwatch.model.mail import Address
@@ -63,8 +63,8 @@ def build_digest(
     env = environment(templates)
     return Digest(
         subject=context["subject"],
-        text=env.get_template("digest.txt").render(context),
-        html=env.get_template("digest.html").render(context),
+        text=render(env, "digest.txt", context),
+        html=render(env, "digest.html", context),
     )
 
 

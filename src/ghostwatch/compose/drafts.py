@@ -35,7 +35,7 @@ from typing import Any
 import jinja2
 
 from ghostwatch.compose import personal
-from ghostwatch.compose.templating import environment
+from ghostwatch.compose.templating import environment, render
 from ghostwatch.mail import outgoing
 from ghostwatch.model.decisions import Action, ConversationDecision, MeetingDecision, State
 from ghostwatch.model.mail import Address, Message, display_subject
@@ -187,8 +187,8 @@ def _environment(templates: Path | None) -> jinja2.Environment:
 
 def _render(name: str, context: dict[str, Any], templates: Path | None) -> tuple[str, str]:
     env = _environment(templates)
-    text = env.get_template(f"{name}.txt").render(context)
-    html = env.get_template(f"{name}.html").render(context)
+    text = render(env, f"{name}.txt", context)
+    html = render(env, f"{name}.html", context)
     return _tidy(text), html
 
 

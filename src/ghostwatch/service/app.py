@@ -127,11 +127,15 @@ def run_once(
         return build_daemon(settings, store, sign_ins, clock, progress).run_once()
 
 
-def run_forever(settings: Settings, sign_ins: SignIns | None = None) -> bool:
-    """Until SIGTERM/SIGINT; True if every cycle in flight finished before exiting."""
+def run_forever(
+    settings: Settings, sign_ins: SignIns | None = None, signals: list[int] | None = None
+) -> bool:
+    """Until SIGTERM/SIGINT; True if every cycle in flight finished before exiting.
+    `signals` gets the numbers of the signals that stopped it (the command line exits
+    130 after a Ctrl-C, 0 after SIGTERM, an orchestrator's normal stop)."""
     with open_store(settings) as store:
         daemon = build_daemon(settings, store, sign_ins)
-        _on_signals(daemon.stop)
+        _on_signals(daemon.stop, signals if signals is not None else [])
         if not settings.health.enabled:
             return daemon.serve()
         host, port = settings.health.host_port()
@@ -139,9 +143,10 @@ def run_forever(settings: Settings, sign_ins: SignIns | None = None) -> bool:
             return daemon.serve()
 
 
-def _on_signals(stop: Callable[[], None]) -> None:
+def _on_signals(stop: Callable[[], None], received: list[int]) -> None:
     def handle(number: int, frame: FrameType | None) -> None:
         log.info("signal_received", signal=signal.Signals(number).name)
+        received.append(number)
         stop()
 
     signal.signal(signal.SIGTERM, handle)

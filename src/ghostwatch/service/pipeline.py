@@ -25,7 +25,7 @@ from ghostwatch import engine
 from ghostwatch.compose.drafts import conversation_draft, meeting_draft
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import UnsafeItem
+from ghostwatch.errors import TemplateProblem, UnsafeItem
 from ghostwatch.mail import outgoing
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.decisions import Action, ConversationDecision, Plan
@@ -198,6 +198,8 @@ def _guarded(done: Composed, kind: str, title: str, compose: Callable[..., Draft
              *args: Any) -> None:  # fmt: skip
     try:
         draft = compose(*args)
+    except TemplateProblem:  # the user's template, not this item: every draft would fail
+        raise
     except Exception as error:  # noqa: BLE001 - one item's text must never stop the rest
         done.skipped.append(skipped_item(kind, title, error))
         return

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 import structlog
-from google.auth.exceptions import RefreshError
+from google.auth.exceptions import RefreshError, TransportError
 from google.auth.transport.requests import Request as GoogleRequest
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
@@ -39,6 +40,7 @@ from ghostwatch.errors import (
     SignInFailed,
     TokenRevoked,
     UserError,
+    unreachable,
 )
 from ghostwatch.logs import silence_token_loggers
 from ghostwatch.vault.tokens import TokenVault
@@ -107,6 +109,8 @@ def installed_app_login(
         ) from None
     except OAuth2Error as error:  # RFC 6749 §5.2 answers: invalid_grant, invalid_client ...
         raise SignInFailed(f"Google sign-in failed: {error}") from None
+    except requests.RequestException as error:  # the code exchange never got an answer
+        raise _no_answer(error) from error
     if not credentials.refresh_token:
         raise SignInFailed("Google sent no refresh token: sign in again (consent screen)")
     return credentials  # type: ignore[no-any-return]
@@ -260,6 +264,8 @@ class VaultedCredentials(user_credentials.Credentials):
             super().refresh(request)  # type: ignore[no-untyped-call]
         except RefreshError as error:
             raise _translated(error, self._account, "google") from error
+        except TransportError as error:  # google-auth's word for "no answer at all"
+            raise _no_answer(error) from error
         if self._vault is not None:
             store_user_login(self._vault, self._account, self)
             log.info("auth.google.refreshed", account=self._account)
@@ -275,6 +281,15 @@ class DelegatedCredentials(service_account.Credentials):
             super().refresh(request)  # type: ignore[no-untyped-call]
         except RefreshError as error:
             raise _delegation_error(error, self._subject, self.admin_client_id) from error
+        except TransportError as error:
+            raise _no_answer(error) from error
+
+
+def _no_answer(error: Exception) -> IdentityUnavailable:
+    return IdentityUnavailable(
+        f"cannot reach Google's sign-in service ({unreachable(error)}): check this "
+        "machine's network connection (and proxy), then run the command again"
+    )
 
 
 def _oauth_error(error: RefreshError) -> str:
@@ -312,7 +327,10 @@ def _delegation_error(error: RefreshError, subject: str | None, client_id: str |
 def check_google(vault: TokenVault, account: str) -> str:
     """Refresh now (proves the grant still works); a one-line description of the sign-in."""
     credentials = google_credentials(vault, account)
-    credentials.refresh(GoogleRequest())
+    # A session closed here, not by the garbage collector at exit (where requests fails
+    # with "sys.meta_path is None" after the command has already printed its answer).
+    with requests.Session() as session:
+        credentials.refresh(GoogleRequest(session))
     return f"google ({'service account' if _is_delegated(credentials) else 'installed app'})"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -59,6 +60,12 @@ def _gather(
     return messages
 
 
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Ctrl-C reaches every process of the terminal's group: a worker would print its own
+    KeyboardInterrupt traceback. The parent alone stops (cli/interrupt.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _can_fork() -> bool:
     # fork is what makes workers cheap (no re-import); where it is missing, read serially.
     return "fork" in multiprocessing.get_all_start_methods()
@@ -90,7 +97,9 @@ class MaildirMailbox(MaildirTree):
         if count <= 1 or len(files) < parallel_from or not _can_fork():
             return _gather(map(_read_chunk, chunks), chunks, progress)
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=count, mp_context=context, initializer=_leave_ctrl_c_to_the_parent
+        ) as pool:
             return _gather(pool.map(_read_chunk, chunks), chunks, progress)
 
     def load_content(self, keys: Iterable[str]) -> dict[str, Content]:

@@ -31,6 +31,7 @@ from ghostwatch.errors import (
     SignInFailed,
     TokenRevoked,
     UserError,
+    unreachable,
 )
 from ghostwatch.logs import silence_token_loggers
 from ghostwatch.vault.tokens import TokenVault
@@ -218,7 +219,10 @@ def _call(work: Callable[[], Any]) -> Any:
     try:
         return work()
     except requests.RequestException as error:
-        raise IdentityUnavailable(f"cannot reach Microsoft's identity platform: {error}") from None
+        raise IdentityUnavailable(
+            f"cannot reach Microsoft's identity platform ({unreachable(error)}): check this "
+            "machine's network connection (and proxy), then run the command again"
+        ) from error
     except ValueError as error:  # msal: "Unable to get authority configuration for ..."
         raise UserError(f"Microsoft sign-in is misconfigured: {error}") from None
 
