@@ -213,3 +213,17 @@ def test_run_once_reports_progress_per_account(setup: Path) -> None:
     reports = run_once(settings, now=datetime.fromisoformat(NOW), progress=progress)
     assert reports["box"] is not None
     assert counted == {"box": before}
+
+
+def test_run_once_exits_1_naming_the_account_when_an_action_failed(setup: Path) -> None:
+    drafts = setup.parent / "mail" / ".Drafts"
+    shutil.rmtree(drafts / "tmp", ignore_errors=True)
+    (drafts / "tmp").write_text("not a folder: every draft written here fails")
+    ran = _run(setup, "run", "--once", "--now", NOW)
+    assert ran.exit_code == 1, ran.output
+    lines = [line for line in ran.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1
+    assert "box: " in lines[0]
+    assert "action(s) failed (create_draft x" in lines[0]
+    # The digest (written to the INBOX, not the broken Drafts) still went out.
+    assert list((setup.parent / "mail" / "new").iterdir())

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -163,9 +164,11 @@ def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
     with user_errors():
         if once:
             reports = app.run_once(settings, now=now, progress=_counter())
-            failed = sorted(name for name, report in reports.items() if report is None)
-            if failed:
-                raise click.ClickException(f"cycle failed for {', '.join(failed)}: see the log")
+            trouble = once_trouble(reports)
+            if trouble:
+                # Exit 1: cron and CI see that something the run was meant to do did not
+                # happen, though every other account and action went on.
+                raise click.ClickException(f"{trouble}: see the log")
             return
         signals: list[int] = []
         finished = app.run_forever(settings, signals=signals)
@@ -176,6 +179,22 @@ def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
         os._exit(3)
     if signal.SIGINT in signals:  # Ctrl-C: 130, as for every command (cli/interrupt.py)
         raise interrupted()
+
+
+def once_trouble(reports: dict[str, Any]) -> str:
+    """One line naming every account whose cycle failed or one of whose actions failed
+    ('' when all went well). An item skipped as poison does not count: what a stranger
+    wrote must not decide the exit code; the digest lists it instead."""
+    parts: list[str] = []
+    for name in sorted(reports):
+        report = reports[name]
+        if report is None:
+            parts.append(f"{name}: cycle failed")
+        elif report.errors:
+            actions = Counter(error.partition(":")[0] for error in report.errors)
+            what = ", ".join(f"{action} x{count}" for action, count in sorted(actions.items()))
+            parts.append(f"{name}: {len(report.errors)} action(s) failed ({what})")
+    return "; ".join(parts)
 
 
 def _counter() -> Callable[[str], Callable[[int], None]] | None:
