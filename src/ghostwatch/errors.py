@@ -6,6 +6,8 @@
     │   ├── ConfigError               config/load.py: every problem of a settings file at once
     │   ├── MissingKey, BadKey, WrongKey          the vault's key
     │   ├── NotSignedIn, TokenRevoked, ConsentMissing, SignInFailed   a sign-in to redo
+    │   ├── WrongMailbox              service/wiring.py: signed in as another address
+    │   ├── ForeignEntry              vault/tokens.py: a vault entry written for another account
     │   ├── RevocationFailed          service/forget.py: the provider kept a grant
     │   ├── TemplateProblem           compose/templating.py: a template that cannot render
     │   └── StoreUnavailable          (also a StoreError) the database, at start
@@ -96,6 +98,15 @@ class SignInFailed(UserError):
 class TemplateProblem(UserError):
     """A template in the user's templates folder names a value it is not given, or does
     not parse: the message names the file, the line and the values that template gets."""
+
+
+class WrongMailbox(UserError):
+    """The signed-in mailbox is not the account's configured address: reading it would
+    follow up someone else's conversations and put drafts in their mailbox."""
+
+
+class ForeignEntry(UserError):
+    """A vault entry that was written for another account (copied or renamed on disk)."""
 
 
 class IdentityUnavailable(GhostwatchError):

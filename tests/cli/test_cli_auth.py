@@ -309,3 +309,47 @@ def test_forget_a_microsoft_sign_in_says_where_consent_is_withdrawn(
     assert "daemon → Certificates & secrets" in team.stdout
     assert not list(data.rglob("*.secret"))
     assert_nowhere(["s3cr3t-value", *identity.sessions], alex.output, team.output)
+
+
+# -- the signed-in mailbox must be the configured address ----------------------------------
+
+
+def _configured(tmp_path: Path, provider: str, address: str, **options: object) -> Path:
+    account = {"name": "alex", "provider": provider, "address": address, **options}
+    path = tmp_path / "ghostwatch.yaml"
+    path.write_text(json.dumps({"accounts": [account]}))  # JSON is YAML
+    return path
+
+
+def test_google_sign_in_of_another_mailbox_is_not_kept(
+    google: GmailSandbox, tmp_path: Path, browser: str, secret_key: str
+) -> None:
+    data = tmp_path / "data"
+    gmail = {"api_endpoint": google.url, "batch_uri": f"{google.url}/batch/gmail/v1"}
+    args = [
+        "google",
+        "--account",
+        "alex",
+        "--client-secrets",
+        str(client_secrets(tmp_path, google)),
+    ]
+    wrong = _configured(tmp_path, "gmail", "sam@elsewhere.example", gmail=gmail)
+    refused = run([*args, "--browser", browser, "--config", str(wrong)], secret_key, data)
+    assert_one_line_error(
+        refused, f"signed in as {google.user}", "its address is sam@elsewhere.example"
+    )
+    assert not list(data.rglob("*.secret"))
+    right = _configured(tmp_path, "gmail", google.user, gmail=gmail)
+    signed = run([*args, "--browser", browser, "--config", str(right)], secret_key, data)
+    assert signed.exit_code == 0, signed.output
+
+
+def test_microsoft_sign_in_of_another_mailbox_is_not_kept(
+    identity: IdentitySandbox, tmp_path: Path, secret_key: str
+) -> None:
+    data = tmp_path / "data"
+    wrong = _configured(tmp_path, "outlook", "sam@elsewhere.example")
+    args = ["microsoft", "--account", "alex", "--client-id", "desktop", "--config", str(wrong)]
+    refused = run_ms(args, secret_key, data, identity)
+    assert_one_line_error(refused, f"signed in as {ME}", "its address is sam@elsewhere.example")
+    assert not list(data.rglob("*.secret"))

@@ -21,6 +21,7 @@ from ghostwatch.providers.imap import signin as imap
 from ghostwatch.providers.imap.session import ImapLogin
 from ghostwatch.providers.microsoft import signin as microsoft
 from ghostwatch.service.forget import forget_account
+from ghostwatch.service.wiring import check_identity, gmail_address
 from ghostwatch.vault.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
 from ghostwatch.vault.tokens import TokenVault, vault_in
 
@@ -66,6 +67,28 @@ def data_dir_option(command: Callable[..., None]) -> Callable[..., None]:
 account_option = click.option(
     "--account", required=True, help="The account's name, as in the configuration."
 )
+config_option = click.option(
+    "--config",
+    "config_path",
+    envvar="GHOSTWATCH_CONFIG",
+    default=str(config.DEFAULT_PATH),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The configuration: when it names the account, the mailbox signed in must be "
+    "its `address` (env GHOSTWATCH_CONFIG).",
+)
+
+
+def configured(path: Path, account: str) -> config.AccountConfig | None:
+    """The account as the configuration names it, if the file is there and does; a file
+    that does not load is `config check`'s to report, not the sign-in's."""
+    if not path.is_file():
+        return None
+    try:
+        settings = config.load(path)
+    except UserError:
+        return None
+    return next((a for a in settings.accounts if a.name == account), None)
 
 
 @auth.command(name="google")
@@ -85,6 +108,7 @@ account_option = click.option(
     help="Workspace: a service account key with domain-wide delegation, instead of a sign-in.",
 )
 @click.option("--subject", help="With --service-account: the mailbox address to act as.")
+@config_option
 @data_dir_option
 def google_command(
     account: str,
@@ -94,6 +118,7 @@ def google_command(
     junk_rescue: bool,
     service_account: Path | None,
     subject: str | None,
+    config_path: Path,
     data_dir: Path,
 ) -> None:
     """Sign a Gmail / Google Workspace account in (or import a delegated service account)."""
@@ -102,7 +127,10 @@ def google_command(
         vault = open_vault(data_dir)
         # Before a browser opens: a sign-in that could not be stored is wasted.
         vault.check_name(google.entry_name(account))
+        settled = configured(config_path, account)
         if service_account is not None:
+            if settled is not None and subject:
+                check_identity(settled, subject)
             _import_delegation(vault, account, service_account, subject, scopes)
             return
         if client_secrets is None:
@@ -114,6 +142,10 @@ def google_command(
             show=click.echo, ask=click.prompt, headless=headless, browser=browser
         )
         credentials = google.installed_app_login(client_secrets, scopes, prompt)
+        if settled is not None:
+            # Kept only if it is the configured mailbox: a person signed in to two Google
+            # accounts picks the wrong one in the browser easily.
+            check_identity(settled, gmail_address(settled, credentials))
         google.store_user_login(vault, account, credentials)
     click.echo(f"signed in: account {account} (Google), tokens encrypted in {vault.directory}")
 
@@ -250,6 +282,7 @@ def _imap_account(path: Path, account: str) -> tuple[config.ImapOptions, str]:
     help="Tenant-wide: a file holding the app's client secret (application permissions).",
 )
 @click.option("--timeout", default=900, show_default=True, help="Seconds to wait for sign-in.")
+@config_option
 @data_dir_option
 @click.pass_context
 def microsoft_command(
@@ -260,6 +293,7 @@ def microsoft_command(
     attendance: bool,
     client_secret_file: Path | None,
     timeout: int,
+    config_path: Path,
     data_dir: Path,
 ) -> None:
     """Sign an Outlook / Microsoft 365 account in (device code), or a whole tenant's app."""
@@ -277,6 +311,10 @@ def microsoft_command(
         user = microsoft.device_code_login(
             vault, account, app, scopes, click.echo, http_client=http_client, timeout=timeout
         )
+        settled = configured(config_path, account)
+        if settled is not None and user.lower() != settled.address.lower():
+            vault.delete(microsoft.entry_name(account))  # never kept for the wrong mailbox
+            check_identity(settled, user)
     click.echo(f"signed in: account {account} as {user} (Microsoft), tokens stored encrypted")
 
 

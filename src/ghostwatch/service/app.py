@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from ghostwatch import private
 from ghostwatch.clock import utc_now
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import UserError
@@ -48,7 +49,7 @@ def open_store(settings: Settings) -> Store:
     """The configured database, migrated to this version's schema (safe on every start)."""
     if settings.database_url is None:
         try:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            private.make_folder(settings.data_dir)  # 0700: the database and the vault
         except OSError as error:
             raise UserError(
                 f"cannot create data_dir {settings.data_dir}: {error.strerror}; "
@@ -124,7 +125,9 @@ def run_once(
     """Every enabled account once; None for an account whose cycle failed."""
     with open_store(settings) as store:
         clock = (lambda: now) if now is not None else utc_now
-        return build_daemon(settings, store, sign_ins, clock, progress).run_once()
+        daemon = build_daemon(settings, store, sign_ins, clock, progress)
+        daemon.refuse_wrong_mailboxes()
+        return daemon.run_once()
 
 
 def run_forever(
@@ -135,6 +138,7 @@ def run_forever(
     130 after a Ctrl-C, 0 after SIGTERM, an orchestrator's normal stop)."""
     with open_store(settings) as store:
         daemon = build_daemon(settings, store, sign_ins)
+        daemon.refuse_wrong_mailboxes()
         _on_signals(daemon.stop, signals if signals is not None else [])
         if not settings.health.enabled:
             return daemon.serve()

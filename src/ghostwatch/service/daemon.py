@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from ghostwatch.clock import utc_now
 from ghostwatch.config import AccountConfig, Settings
+from ghostwatch.errors import WrongMailbox
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.health import HealthState, database_probe
 from ghostwatch.service.metrics import Metrics
@@ -66,6 +67,13 @@ class Daemon:
             for a in accounts
         ]
         self._stopping = threading.Event()
+
+    def refuse_wrong_mailboxes(self) -> None:
+        """At start: every account whose sign-in reads another address than its own,
+        in one `WrongMailbox` (exit 2) before any cycle reads or writes a thing."""
+        wrong = [said for r in self.runners if (said := r.signed_in_as_configured())]
+        if wrong:
+            raise WrongMailbox("; ".join(wrong))
 
     def run_once(self) -> dict[str, CycleReport | None]:
         """Every enabled account once (cron, CI, the demo): a calendar-refreshing cycle,

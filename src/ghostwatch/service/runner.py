@@ -17,7 +17,7 @@ import structlog
 
 from ghostwatch.config import AccountConfig
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import GhostwatchError, UserError
+from ghostwatch.errors import GhostwatchError, UserError, WrongMailbox
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Message
 from ghostwatch.model.outbox import Sender
@@ -200,6 +200,18 @@ class AccountRunner:
             provider=self._mailbox.provider,
             progress=self._progress(self.name) if self._progress else None,
         )
+
+    def signed_in_as_configured(self) -> str | None:
+        """Open the mailbox now (at start): the refusal when its sign-in reads another
+        address than the account's (`WrongMailbox`), else None. Any other failure is left
+        to the first cycle, which reports it as it reports every cycle's failure."""
+        try:
+            self._source_for_cycle()
+        except WrongMailbox as error:
+            return str(error)
+        except Exception as error:  # noqa: BLE001 - the first cycle meets it and reports it
+            log.info("account_not_opened_at_start", account=self.name, kind=type(error).__name__)
+        return None
 
     def _source_for_cycle(self) -> CalendarCache:
         """Opened on first use: an account whose sign-in is missing fails its own cycles

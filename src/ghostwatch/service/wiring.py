@@ -16,7 +16,7 @@ from ghostwatch.config import AccountConfig, GmailOptions, OutlookOptions
 from ghostwatch.engine.cadence import BusinessCalendar, Cadence, holiday_dates
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import UserError
+from ghostwatch.errors import UserError, WrongMailbox
 from ghostwatch.model.outbox import Sender
 from ghostwatch.providers.budget import Budget, gmail_project, gmail_user, graph_mailbox
 from ghostwatch.providers.google.actions import GmailActions
@@ -53,6 +53,9 @@ class Mailbox:
     provider: str
     budget: Budget | None = None
     """The quota budget its calls draw from (what /metrics reports refusals and waits of)."""
+    whoami: Callable[[], str] | None = None
+    """The address the provider says this sign-in reads (None: a local folder, nothing
+    signed in). `ProviderRegistry.open` compares it with the account's address."""
 
 
 Builder = Callable[[AccountConfig], Mailbox]
@@ -73,7 +76,29 @@ class ProviderRegistry:
                 f"this ghostwatch (available: {', '.join(sorted(self.builders))}); "
                 "set `enabled: false` on the account until it is"
             )
-        return builder(account)
+        mailbox = builder(account)
+        if mailbox.whoami is not None:
+            check_identity(account, mailbox.whoami())
+        return mailbox
+
+
+def gmail_address(account: AccountConfig, credentials: Any) -> str:
+    """The address a Google sign-in reads (users.getProfile), at the account's endpoint:
+    `ghostwatch auth google` asks it before it keeps the sign-in."""
+    options = account.gmail or GmailOptions()
+    service = google_service("gmail", "v1", options.api_endpoint, credentials)
+    return GmailSource(service).signed_in_address()
+
+
+def check_identity(account: AccountConfig, signed_in: str) -> None:
+    """The signed-in mailbox must be the configured address: otherwise ghostwatch would
+    follow up another person's conversations and write drafts into their mailbox."""
+    if signed_in.strip().lower() != account.address.lower():
+        raise WrongMailbox(
+            f"account {account.name}: signed in as {signed_in or 'an unnamed mailbox'}, but "
+            f"its address is {account.address}: sign in again as {account.address}, or "
+            "correct `address`"
+        )
 
 
 def maildir_mailbox(account: AccountConfig) -> Mailbox:
@@ -105,7 +130,7 @@ def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
         budget = budgets.setdefault(account.name, gmail_user(account.name, parents=[project]))
         source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar, budget=budget)
         actions = GmailActions(service, batch_uri=options.batch_uri, budget=budget)
-        return Mailbox(source, actions, "gmail", budget)
+        return Mailbox(source, actions, "gmail", budget, whoami=source.signed_in_address)
 
     return gmail_mailbox
 
@@ -123,8 +148,9 @@ def outlook_builder(tokens: MicrosoftTokens) -> Builder:
         user = account.address if getattr(token, "app_only", False) else None
         budget = budgets.setdefault(account.name, graph_mailbox(account.name))
         client = GraphClient(token, user=user, base_url=options.graph_endpoint, budget=budget)
-        calendar = OutlookCalendar(client, account.address)
-        return Mailbox(OutlookSource(client, calendar), OutlookActions(client), "outlook", budget)
+        source = OutlookSource(client, OutlookCalendar(client, account.address))
+        actions = OutlookActions(client)
+        return Mailbox(source, actions, "outlook", budget, whoami=source.signed_in_address)
 
     return outlook_mailbox
 
@@ -146,7 +172,10 @@ def imap_builder(passwords: ImapPasswords) -> Builder:
         if options.caldav_url:
             calendar = CalDavCalendar(options.caldav_url, options.caldav_username or username,
                                       password, calendar=options.calendar)  # fmt: skip
-        return Mailbox(ImapSource(session, calendar), ImapActions(session), "imap")
+        # The server authenticates exactly the configured login, so the login is the
+        # identity; a login written as an address must be the account's address.
+        whoami = (lambda: username) if "@" in username else None
+        return Mailbox(ImapSource(session, calendar), ImapActions(session), "imap", whoami=whoami)
 
     return imap_mailbox
 

@@ -6,6 +6,7 @@ up so that a committed step survives a crash and concurrent writers wait, not fa
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
+from ghostwatch import private
 from ghostwatch.errors import StoreError, UserError
 from ghostwatch.store import namespace
 
@@ -95,10 +97,25 @@ def _sqlite_engine(url: URL) -> Engine:
             f"cannot create the database file: {folder} {problem}; "
             "create the folder or give another path"
         )
+    _create_private(Path(url.database or "").expanduser())
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 whatever the umask (it holds other people's
+    addresses); SQLite gives its -wal and -shm files the database file's mode (os_unix.c,
+    findCreateFileMode). An existing file keeps the mode its owner chose."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private.FILE_MODE)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # SQLite says why in its own words, with the fix (StoreUnavailable)
+    os.close(fd)
+    private.keep_private(path)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

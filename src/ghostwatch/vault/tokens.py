@@ -4,6 +4,13 @@ Files are 0600 in a 0700 directory and written atomically (a temporary file in t
 same directory, fsync, rename, fsync of the directory: POSIX rename(2) replaces the
 name in one step, so a crash leaves the old file or the new one, never half of one).
 There is no way to build a vault without a key: tokens are never stored in clear.
+
+Each entry is bound to its name: the encrypted payload starts with a marker and the
+entry's name, under Fernet's HMAC (which authenticates the whole token, so this serves
+as associated data would), and is refused when read under another name. A file copied
+or renamed to another account's entry (`google.work.secret` → `google.home.secret`)
+cannot make one account read another's mailbox. An entry written before names were
+bound is bound on its first read.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ghostwatch.errors import KEY_HOWTO, MissingKey, UserError
+from ghostwatch import private
+from ghostwatch.errors import KEY_HOWTO, ForeignEntry, MissingKey, UserError
 from ghostwatch.vault.keys import SecretKey
 
 SUFFIX = ".secret"
 # Entry names become file names: no separators, no dot files, no surprises.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
+_BOUND = b"ghostwatch-vault-entry/1\n"
 
 
 class TokenVault:
@@ -34,7 +43,7 @@ class TokenVault:
     def put(self, name: str, secret: bytes) -> None:
         path = self._path(name)
         self._ensure_directory()
-        _write_atomically(path, self._key.encrypt(secret))
+        _write_atomically(path, self._key.encrypt(_BOUND + name.encode("ascii") + b"\n" + secret))
 
     def get(self, name: str) -> bytes | None:
         path = self._path(name)
@@ -44,7 +53,17 @@ class TokenVault:
             return None
         except OSError as error:
             raise UserError(f"cannot read {path}: {error.strerror}") from None
-        return self._key.decrypt(data, str(path))
+        plain = self._key.decrypt(data, str(path))
+        if not plain.startswith(_BOUND):
+            self.put(name, plain)  # from before entries were bound: bind it now
+            return plain
+        bound, _, secret = plain[len(_BOUND) :].partition(b"\n")
+        if bound != name.encode("ascii"):
+            raise ForeignEntry(
+                f"{path} was written for {bound.decode('ascii', 'replace')!r}, not {name!r} "
+                "(copied or renamed): delete it and sign the account in again"
+            )
+        return secret
 
     def put_json(self, name: str, value: dict[str, Any]) -> None:
         self.put(name, json.dumps(value, sort_keys=True).encode("utf-8"))
@@ -81,7 +100,7 @@ class TokenVault:
 
     def _ensure_directory(self) -> None:
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private.make_folder(self.directory)
         except OSError as error:
             raise UserError(
                 f"cannot create the data directory {self.directory}: {error.strerror}"

@@ -197,7 +197,12 @@ class GraphSandbox:
             fault = self.faults.take(found.name)
             if fault is not None:
                 _before(fault)
+            if found.name == "user.get" and found.mailbox == "me" and principal.user:
+                # GET /me answers for whoever signed in, whichever mailbox this is.
+                return _user(principal.user, self._id_of(principal.user))
             self._check_mailbox(found, principal)
+            if found.name == "user.get":
+                return _user(self.user, self.user_id)
             if not slotted:
                 self.meter.reject()
                 raise throttled(1)
@@ -226,6 +231,9 @@ class GraphSandbox:
             raise GraphError(
                 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
             )
+
+    def _id_of(self, user: str) -> str:
+        return self.user_id if user == self.user else opaque("", user, "user-id")[:36]
 
     def _throttle(self) -> None:
         """10,000 requests in any 10 minutes (429 with the seconds until one fits)."""
@@ -302,3 +310,19 @@ def _batch_size(request: Request) -> int:
     except ApiError:
         return 1
     return max(1, min(BATCH_SLOTS, len(parts) if isinstance(parts, list) else 1))
+
+
+def _user(upn: str, user_id: str) -> Response:
+    """A user resource (https://learn.microsoft.com/en-us/graph/api/resources/user): the
+    properties Graph returns by default that a mail client reads."""
+    name = upn.partition("@")[0].replace(".", " ").title()
+    return Response.json(
+        200,
+        {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+            "id": user_id,
+            "displayName": name,
+            "mail": upn,
+            "userPrincipalName": upn,
+        },
+    )

@@ -19,6 +19,7 @@ SEND = "send"
 _DELTA = r"delta(?:\(\))?"
 """`delta` or, as OData function-call syntax writes it, `delta()`."""
 _ROUTES: list[tuple[str, str, str]] = [
+    ("GET", r"", "user.get"),
     ("GET", rf"mailFolders/{_DELTA}", "mailFolders.delta"),
     ("GET", r"mailFolders", "mailFolders.list"),
     ("POST", r"mailFolders", "mailFolders.create"),

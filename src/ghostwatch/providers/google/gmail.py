@@ -175,6 +175,12 @@ class GmailSource:
         """The account's Calendar (and Meet attendance) when given one; no events otherwise."""
         return self.calendar.events(start, end) if self.calendar is not None else ()
 
+    def signed_in_address(self) -> str:
+        """The mailbox's own address: users.getProfile's emailAddress
+        (https://developers.google.com/gmail/api/reference/rest/v1/users/getProfile)."""
+        profile = self._execute(self.service.users().getProfile(userId=self.user))
+        return str(profile.get("emailAddress", ""))
+
     # --- first sync ----------------------------------------------------------------------
 
     def _first_sync(self, state: SyncState) -> None:

@@ -21,6 +21,7 @@ from email.policy import compat32
 from email.utils import parseaddr
 from pathlib import Path
 
+from ghostwatch import private
 from ghostwatch.errors import MailboxError
 from ghostwatch.mail.maildir import folder_role, read_head
 from ghostwatch.model.mail import Folder
@@ -109,7 +110,7 @@ class MaildirActions:
                 return
             raise MailboxError(f"cannot rescue {message_key}: no such message in {self.root}")
         target = self.root / "cur" / source.name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private.make_folder(target.parent)
         _rename(source, target)
 
     def deliver_digest(self, message: EmailMessage) -> str:
@@ -145,9 +146,12 @@ def _deliver(folder: Path, data: bytes, sub: str, flags: str) -> str:
     unique = unique_name()
     try:
         for part in ("tmp", "cur", "new"):
-            (folder / part).mkdir(parents=True, exist_ok=True)
+            private.make_folder(folder / part)
         temporary = folder / "tmp" / unique
-        with temporary.open("xb") as out:
+        # 0600 whatever the umask: the mail holds other people's words and addresses.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private.FILE_MODE)
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), private.FILE_MODE)
             out.write(data)
             out.flush()
             os.fsync(out.fileno())

@@ -119,6 +119,14 @@ class OutlookSource:
         self._stored: Synced | None = None
         """What the store holds (None: never resumed, as in a one-shot scan)."""
 
+    def signed_in_address(self) -> str:
+        """The mailbox's own address: the user's `mail`, else its `userPrincipalName`
+        (https://learn.microsoft.com/en-us/graph/api/user-get: GET /me, or
+        /users/{id | userPrincipalName} for an app-only token)."""
+        params = {"$select": "mail,userPrincipalName"}
+        user = self.client.request("GET", self.client.mailbox, params=params).json()
+        return str(user.get("mail") or user.get("userPrincipalName") or "")
+
     # --- IncrementalSource -------------------------------------------------------------
 
     def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
