@@ -4,7 +4,8 @@
 # No Docker engine runs in our CI: `make lint` runs hadolint on this file and
 # tests/test_deploy_install.py repeats these install steps outside Docker.
 
-ARG PYTHON_IMAGE=python:3.12-slim-bookworm
+# The Python minor version of .python-version (dev, CI and the image run the same one).
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # Both stages start here, so the labels are said once.
 FROM ${PYTHON_IMAGE} AS base
@@ -14,10 +15,15 @@ LABEL org.opencontainers.image.title="ghostwatch" \
 
 FROM base AS build
 WORKDIR /src
+# Every dependency exactly as locked, each file checked against its hash (make lock; README
+# "Dependencies"), so the image holds what was tested, not whatever is newest at build time.
+COPY requirements/build.lock requirements/runtime.lock ./requirements/
+RUN pip install --no-cache-dir --require-hashes -r requirements/build.lock \
+    && pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
-# Every wheel the runtime needs, so the runtime stage installs offline (--no-index).
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# ghostwatch's own wheel, built by the locked setuptools (no unlocked build environment).
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM base AS runtime
 # Bytecode is compiled at install time; the root filesystem can then be mounted read-only.
@@ -31,8 +37,12 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/ghostwatch \
         --no-create-home --shell /usr/sbin/nologin ghostwatch \
     && install -d -o ghostwatch -g ghostwatch -m 0750 /var/lib/ghostwatch \
     && install -d -m 0755 /etc/ghostwatch
+# Offline (--no-index), from the build stage's wheels, their hashes checked once more.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links /wheels /wheels/ghostwatch-*.whl
+    --mount=type=bind,from=build,source=/src/requirements,target=/requirements \
+    pip install --no-cache-dir --no-index --find-links /wheels --require-hashes \
+        -r /requirements/runtime.lock \
+    && pip install --no-cache-dir --no-index --no-deps /wheels/ghostwatch-*.whl
 
 # Config (read-only) and data (the SQLite file when no PostgreSQL URL is given).
 VOLUME ["/etc/ghostwatch", "/var/lib/ghostwatch"]

@@ -3,8 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# One Python minor version for development, CI and the image (.python-version, the
+# Dockerfile's base): the locks below are resolved for it.
+PYTHON_MINOR := $(shell cat .python-version)
+LOCKS  := requirements/build.lock requirements/runtime.lock requirements/dev.lock
+# What `make lock` passes uv: the interpreter and platform the locks are for.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --generate-hashes \
+	--python-version $(PYTHON_MINOR) --python-platform x86_64-unknown-linux-gnu
 
-.PHONY: install browser sisimai demo test lint typecheck pytest bench clean
+.PHONY: install browser sisimai demo test lint typecheck pytest bench clean lock lock-upgrade
 
 install: $(STAMP)
 
@@ -22,13 +29,30 @@ sisimai:
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsisimai-perl; } \
 		|| echo "libsisimai-perl unavailable: the Sisimai oracle test will skip"
 
-# Re-install whenever the dependency list changes; the stamp makes `make install` idempotent.
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "ghostwatch needs Python >= 3.11" or 0)'
+# Re-install whenever a lock changes; the stamp makes `make install` idempotent. Every
+# package comes from the locks with its hash checked (--require-hashes): what is installed
+# is what was reviewed, not whatever is newest today. ghostwatch itself is installed
+# editable, built by the locked setuptools (--no-build-isolation: nothing unlocked).
+$(STAMP): pyproject.toml $(LOCKS) .python-version
+	@$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; \
+		sys.exit(v != "$(PYTHON_MINOR)" and f"ghostwatch is built and tested on Python $(PYTHON_MINOR) \
+		(.python-version), and $(PYTHON) is {v}: run make PYTHON=python$(PYTHON_MINOR) install" or 0)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/build.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# The locks, from pyproject.toml (and requirements/build.in): `make lock` after changing a
+# dependency keeps every other pin; `make lock-upgrade` moves every pin to the newest
+# release (what Renovate's weekly lock maintenance does, renovate.json). Review the diff.
+lock: install
+	$(UV_COMPILE) requirements/build.in -o requirements/build.lock $(UV_ARGS)
+	$(UV_COMPILE) pyproject.toml -o requirements/runtime.lock $(UV_ARGS)
+	$(UV_COMPILE) pyproject.toml --extra dev -o requirements/dev.lock $(UV_ARGS)
+
+lock-upgrade:
+	$(MAKE) lock UV_ARGS=--upgrade
 
 DEMO_ARGS := --maildir examples/mailbox --me alex@ghostwatch.example \
 	--now 2026-11-20T15:00:00+00:00 --tz Europe/London

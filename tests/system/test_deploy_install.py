@@ -98,16 +98,24 @@ def _pip(*args: str) -> None:
 
 
 def _build_stage(context: Path, python: Path, wheels: Path) -> None:
-    """COPY the build stage's sources into `context`, then `pip wheel` them."""
+    """COPY the build stage's sources into `context`, then its RUN steps: the build tools
+    and the runtime's wheels from the locks (hashes required), and ghostwatch's wheel."""
     for source in IMAGE.copied_sources("build"):
         origin = REPO / source
+        (context / source).parent.mkdir(parents=True, exist_ok=True)
         if origin.is_dir():
             shutil.copytree(
                 origin, context / source, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
             )
         else:
             shutil.copy2(origin, context / source)
-    _pip("--python", str(python), "wheel", "--quiet", "--wheel-dir", str(wheels), str(context))
+    locks = context / "requirements"
+    target = ("--python", str(python))
+    _pip(*target, "install", "--quiet", "--require-hashes", "-r", str(locks / "build.lock"))
+    _pip(*target, "wheel", "--quiet", "--require-hashes", "--wheel-dir", str(wheels),
+         "-r", str(locks / "runtime.lock"))  # fmt: skip
+    _pip(*target, "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(wheels), str(context))  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -122,16 +130,10 @@ def installed() -> Iterator[Installed]:
         (root / "context").mkdir()
         _build_stage(root / "context", python, wheels)
         (wheel,) = wheels.glob("ghostwatch-*.whl")
-        _pip(
-            "--python",
-            str(python),
-            "install",
-            "--quiet",
-            "--no-index",
-            "--find-links",
-            str(wheels),
-            str(wheel),
-        )
+        runtime = ("--python", str(python), "install", "--quiet", "--no-index")
+        lock = str(root / "context" / "requirements" / "runtime.lock")
+        _pip(*runtime, "--find-links", str(wheels), "--require-hashes", "-r", lock)
+        _pip(*runtime, "--no-deps", str(wheel))
         data.mkdir(mode=0o750)
         if os.geteuid() == 0:
             os.chown(data, uid, gid)
