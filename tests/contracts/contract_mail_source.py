@@ -230,6 +230,31 @@ class MailSourceContract:
         assert found == [VERDICT, FORGED]
         assert reply.header("authentication-results") == VERDICT
 
+    def test_a_body_beyond_the_limit_is_never_read_past_it(self, tmp_path: Path) -> None:
+        """A stranger's huge message costs at most `max_body_bytes` (issue 15): IMAP
+        fetches `BODY.PEEK[]<0.N>`, Maildir reads N bytes, Graph parses N; Gmail, which has
+        no partial read, judges a message over the limit by its headers alone."""
+        box = Mailbox(tmp_path / "huge")
+        sent = box.add("Sent", f"Alex <{ME}>", KATHY, "Proposal", "2026-11-16 10:00")
+        filler = ("x" * 75 + "\n") * 4000  # ~300 KB, past the 64 KiB limit below
+        small = box.add("INBOX", KATHY, ME, "Re: Proposal", "2026-11-17 09:00", reply_to=sent,
+                        body="Thursday works.\n")  # fmt: skip
+        huge = box.add("INBOX", KATHY, ME, "Re: Proposal", "2026-11-18 09:00", reply_to=sent,
+                       body="FIRST-PART-MARKER\n" + filler + "BEYOND-THE-LIMIT\n")  # fmt: skip
+        source = self.open_source(box.root)
+        source.body_limit = 64 * 1024  # type: ignore[attr-defined]
+        keys = {m.message_id: m.key for m in source.read_headers()}
+        bodies = source.load_content([keys[small.strip("<>")], keys[huge.strip("<>")]])
+        assert "Thursday works." in bodies[keys[small.strip("<>")]].text
+        cut = bodies.get(keys[huge.strip("<>")])
+        assert cut is None or "BEYOND-THE-LIMIT" not in cut.text
+        if self.partial_bodies:
+            assert cut is not None
+            assert "FIRST-PART-MARKER" in cut.text
+
+    partial_bodies = True
+    """The provider reads the first part of a body over the limit (all but Gmail)."""
+
 
 def _stamp(box: Mailbox, message_id: str, verdict: str) -> None:
     """Put the receiving server's verdict on top of the message's header block."""

@@ -262,6 +262,12 @@ class AccountConfig(_Section):
     junk_rescue: bool = Field(default=False, description="Move replies found in Junk back.")
     dry_run: bool = Field(default=False, description="Decide and log, write nothing.")
     enabled: bool = Field(default=True, description="false: configured but not watched.")
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="The most of one message read (bytes); a longer one is judged by its "
+        "headers and first parts. Default 4 MiB.",
+    )
     maildir: MaildirOptions | None = Field(default=None, validate_default=True)
     gmail: GmailOptions | None = Field(default=None, validate_default=True)
     outlook: OutlookOptions | None = Field(default=None, validate_default=True)

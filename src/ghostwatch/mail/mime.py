@@ -22,6 +22,15 @@ from ghostwatch.mail import dsn
 from ghostwatch.model.mail import Content, DeliveryStatus
 
 MAX_TEXT = 20_000
+MAX_BODY_BYTES = 4 * 1024 * 1024
+"""The most of one message ghostwatch reads (the `max_body_bytes` setting's default).
+Every signal the classifier reads sits in the headers and the first parts (a bounce's
+report, an absence notice's text); what lies beyond is attachments, or a stranger making
+a cycle slow: two 24 MB messages once took 33 s and 375 MB. A longer message is cut
+here and judged by its headers and the parts that fit."""
+MAX_HTML_CHARS = 1_000_000
+"""HTML parsed for its visible text: MAX_TEXT characters of text never need more markup
+than this, and Python's HTMLParser costs about a second per few MB."""
 MAX_DEPTH = 12
 """Deeper nesting is either an attack or a loop of forwarded bounces; neither adds text."""
 MAX_PARTS = 300
@@ -161,7 +170,7 @@ def _leaf(part: MimeMessage, kind: str, found: _Found) -> None:
     elif kind == "text/rfc822-headers":
         _returned_original(part, found)
     elif kind == "text/html":
-        found.html.append(html_to_text(decoded_text(part)))
+        found.html.append(html_to_text(decoded_text(part)[:MAX_HTML_CHARS]))
     elif part.get_content_maintype() == "text" or _hidden_text(part, kind):
         found.plain.append(decoded_text(part))
 
@@ -236,10 +245,15 @@ def _content(tree: MimeMessage) -> Content:
     )
 
 
-def content_of(raw: bytes) -> Content:
-    """The `Content` of a raw message. The stdlib parser recurses once per nested
-    multipart, so a hostile nesting (about a thousand deep) exhausts the stack before
-    MAX_DEPTH is ever checked: such a message is read without its body."""
+def content_of(raw: bytes, limit: int = MAX_BODY_BYTES) -> Content:
+    """The `Content` of a raw message, of its first `limit` bytes at most (a message cut
+    short parses as one whose last part lost its end: the parser notes a defect and goes
+    on). The stdlib parser recurses once per nested multipart, so a hostile nesting
+    (about a thousand deep) exhausts the stack before MAX_DEPTH is ever checked: such a
+    message is read without its body."""
+    if len(raw) > limit:
+        structlog.get_logger(__name__).info("body_cut", bytes=len(raw), limit=limit)
+        raw = raw[:limit]
     try:
         tree = BytesParser(policy=compat32).parsebytes(raw)
     except RecursionError:

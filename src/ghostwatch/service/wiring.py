@@ -104,7 +104,7 @@ def check_identity(account: AccountConfig, signed_in: str) -> None:
 def maildir_mailbox(account: AccountConfig) -> Mailbox:
     assert account.maildir is not None  # the configuration requires it for maildir
     root = account.maildir.path
-    return Mailbox(MaildirMailbox(root), MaildirActions(root), "maildir")
+    return Mailbox(MaildirMailbox(root, account.max_body_bytes), MaildirActions(root), "maildir")
 
 
 def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
@@ -128,7 +128,8 @@ def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
                 google_service("meet", "v2", options.meet_endpoint, granted, **build),
             )
         budget = budgets.setdefault(account.name, gmail_user(account.name, parents=[project]))
-        source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar, budget=budget)
+        source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar,
+                             budget=budget, body_limit=account.max_body_bytes)  # fmt: skip
         actions = GmailActions(service, batch_uri=options.batch_uri, budget=budget)
         return Mailbox(source, actions, "gmail", budget, whoami=source.signed_in_address)
 
@@ -148,7 +149,8 @@ def outlook_builder(tokens: MicrosoftTokens) -> Builder:
         user = account.address if getattr(token, "app_only", False) else None
         budget = budgets.setdefault(account.name, graph_mailbox(account.name))
         client = GraphClient(token, user=user, base_url=options.graph_endpoint, budget=budget)
-        source = OutlookSource(client, OutlookCalendar(client, account.address))
+        calendar = OutlookCalendar(client, account.address)
+        source = OutlookSource(client, calendar, body_limit=account.max_body_bytes)
         actions = OutlookActions(client)
         return Mailbox(source, actions, "outlook", budget, whoami=source.signed_in_address)
 
@@ -175,7 +177,8 @@ def imap_builder(passwords: ImapPasswords) -> Builder:
         # The server authenticates exactly the configured login, so the login is the
         # identity; a login written as an address must be the account's address.
         whoami = (lambda: username) if "@" in username else None
-        return Mailbox(ImapSource(session, calendar), ImapActions(session), "imap", whoami=whoami)
+        source = ImapSource(session, calendar, body_limit=account.max_body_bytes)
+        return Mailbox(source, ImapActions(session), "imap", whoami=whoami)
 
     return imap_mailbox
 

@@ -70,3 +70,21 @@ class TestMaildirContract(MailSourceContract):
 
     def open_source(self, maildir: Path) -> MailSource:
         return MaildirMailbox(maildir)
+
+
+def test_an_unchanged_body_is_not_read_again_a_changed_one_is(tmp_path: Path) -> None:
+    """A daemon asks for the same few bodies every cycle: a file whose inode, size and
+    modification time are unchanged is neither read nor parsed twice (issue 15)."""
+    box = Mailbox(tmp_path / "mail")
+    sent = box.add("Sent", f"Alex <{ME}>", "kathy@contoso.example", "Proposal", "2026-11-16 10:00")
+    box.add("INBOX", "kathy@contoso.example", ME, "Re: Proposal", "2026-11-17 09:00",
+            reply_to=sent, body="Thursday works.\n")  # fmt: skip
+    source = MaildirMailbox(box.root)
+    (reply,) = [m for m in source.read_headers() if m.subject == "Re: Proposal"]
+    first = source.load_content([reply.key])[reply.key]
+    again = source.load_content([reply.key])[reply.key]
+    assert again is first  # the cached Content itself, not a fresh parse
+    (path,) = [p for p in box.root.glob("cur/*") if b"Thursday" in p.read_bytes()]
+    path.write_bytes(path.read_bytes().replace(b"Thursday works.", b"Friday is better."))
+    changed = source.load_content([reply.key])[reply.key]
+    assert "Friday is better." in changed.text

@@ -114,7 +114,11 @@ class GmailSource:
         *,
         since: datetime | None = None,
         budget: Budget | None = None,
+        body_limit: int = mime.MAX_BODY_BYTES,
     ) -> None:
+        self.body_limit = body_limit
+        """`format=raw` has no partial read: a message whose sizeEstimate is above this is
+        judged by its headers alone, never downloaded."""
         self.retry = retry
         self.budget = budget
         """The user's quota budget every call draws from (None: unpaced)."""
@@ -167,7 +171,16 @@ class GmailSource:
         """Bodies are fetched once per process: a Gmail message never changes."""
         messages = self.service.users().messages()
         wanted = sorted(set(keys) - self._contents.keys())
-        raw = self._batched(wanted, lambda i: messages.get(userId=self.user, id=i, format="raw"))
+        sized = self._batched(
+            wanted, lambda i: messages.get(userId=self.user, id=i, format="minimal")
+        )
+        limit = self.body_limit
+        large = {k for k, item in sized.items() if int(item.get("sizeEstimate", 0)) > limit}
+        if large:
+            log.info("gmail_bodies_too_large", count=len(large), limit=self.body_limit)
+            self._contents.update((key, Content()) for key in large)
+        small = [key for key in wanted if key not in large]
+        raw = self._batched(small, lambda i: messages.get(userId=self.user, id=i, format="raw"))
         self._contents.update((key, _content(item)) for key, item in raw.items())
         return {key: self._contents[key] for key in keys if key in self._contents}
 

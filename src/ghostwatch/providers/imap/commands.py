@@ -238,12 +238,16 @@ _FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
 _DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 
 
-def fetch(client: IMAPClient, uids: bytes, section: bytes) -> list[Fetched]:
+def fetch(
+    client: IMAPClient, uids: bytes, section: bytes, partial: int | None = None
+) -> list[Fetched]:
     """UID FETCH `uids` (UID FLAGS INTERNALDATE BODY.PEEK[`section`]): PEEK never sets
-    \\Seen (RFC 3501 §6.4.5). Answers without the section (a flag change another
-    session made) are left out."""
+    \\Seen (RFC 3501 §6.4.5). `partial`: only the first that many octets
+    (`BODY.PEEK[section]<0.partial>`, the same section). Answers without the section (a
+    flag change another session made) are left out."""
     _take(client, "FETCH")
-    items = b"(UID FLAGS INTERNALDATE BODY.PEEK[" + section + b"])"
+    octets = b"" if partial is None else b"<0." + str(partial).encode() + b">"
+    items = b"(UID FLAGS INTERNALDATE BODY.PEEK[" + section + b"]" + octets + b")"
     try:
         _raw(client, b"FETCH", [uids, items], uid=True)
     finally:

@@ -40,8 +40,16 @@ class ImapSource:
 
     sync_name = "imap"
 
-    def __init__(self, session: ImapSession, calendar: Calendar | None = None) -> None:
+    def __init__(
+        self,
+        session: ImapSession,
+        calendar: Calendar | None = None,
+        body_limit: int = mime.MAX_BODY_BYTES,
+    ) -> None:
         self.session = session
+        self.body_limit = body_limit
+        """Bodies are fetched partially (`BODY.PEEK[]<0.limit>`, RFC 3501 §6.4.5): the
+        server sends no more than this of a message, however large it is."""
         self.calendar = calendar
         self.poller = Poller(session)
         self.state = SyncState()
@@ -98,7 +106,7 @@ class ImapSource:
         current = [k for k in keys if k.uidvalidity == opened.uidvalidity]
         if current:
             uids = commands.uid_set(k.uid for k in current)
-            for item in commands.fetch(client, uids, b""):
+            for item in commands.fetch(client, uids, b"", partial=self.body_limit):
                 key = str(Key(folder, opened.uidvalidity, item.uid))
                 self._contents[key] = _content(key, item.data)
 

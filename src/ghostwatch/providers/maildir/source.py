@@ -13,8 +13,6 @@ import signal
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from email.parser import BytesParser
-from email.policy import compat32
 from pathlib import Path
 
 import structlog
@@ -26,6 +24,8 @@ from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Folder, Message
 
 log = structlog.get_logger(__name__)
+_Identity = tuple[int, int, int, str]
+"""A file's inode, size, modification time (ns) and path: any change reads it again."""
 
 # Below this many files one process is quicker than starting workers.
 _PARALLEL_FROM = 4000
@@ -74,9 +74,13 @@ def _can_fork() -> bool:
 class MaildirMailbox(MaildirTree):
     """Read-only access to one Maildir++ tree: its messages' headers, bodies and calendar."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, body_limit: int = mime.MAX_BODY_BYTES) -> None:
         super().__init__(root)
         self._paths: dict[str, str] = {}
+        self.body_limit = body_limit
+        self._bodies: dict[str, tuple[_Identity, Content]] = {}
+        """key → the file it was read from and its Content: a daemon's next cycle asks for
+        the same few bodies again, and an unchanged file is not read or parsed twice."""
 
     def read_headers(
         self,
@@ -103,18 +107,31 @@ class MaildirMailbox(MaildirTree):
             return _gather(pool.map(_read_chunk, chunks), chunks, progress)
 
     def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
-        """Bodies (as `Content`) for the given keys; a broken body is skipped and logged."""
+        """Bodies (as `Content`) for the given keys, at most `body_limit` bytes of each;
+        an unchanged file comes from the cache; a broken body is skipped and logged."""
         contents: dict[str, Content] = {}
         for key in sorted(keys):
             path = self._paths.get(key)
             if path is None:
                 continue
             try:
-                tree = BytesParser(policy=compat32).parsebytes(Path(path).read_bytes())
-                contents[key] = mime.extract_content(tree)
+                contents[key] = self._content(key, path)
             except Exception as error:  # noqa: BLE001 - keep the headers-only view
                 log.warning("body_skipped", key=key, reason=f"{type(error).__name__}: {error}")
+        # Only what this cycle asked for stays: the cache never outgrows one cycle's bodies.
+        self._bodies = {key: self._bodies[key] for key in contents if key in self._bodies}
         return contents
+
+    def _content(self, key: str, path: str) -> Content:
+        with open(path, "rb") as file:
+            found = os.fstat(file.fileno())
+            identity = (found.st_ino, found.st_size, found.st_mtime_ns, path)
+            cached = self._bodies.get(key)
+            if cached is not None and cached[0] == identity:
+                return cached[1]
+            content = mime.content_of(file.read(self.body_limit), self.body_limit)
+        self._bodies[key] = (identity, content)
+        return content
 
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
         """Events from `calendar.ics` (none without one); see `MailSource.events`."""

@@ -101,8 +101,11 @@ class OutlookSource:
         auto_commit: bool = True,
         page_size: int = MAX_PAGE,
         since: datetime | None = None,
+        body_limit: int = mime.MAX_BODY_BYTES,
     ) -> None:
         self.client = client
+        self.body_limit = body_limit
+        """At most this much of a body is parsed (Graph's `$value` has no partial read)."""
         self.calendar = calendar
         self.auto_commit = auto_commit
         self.sync = FolderSync(
@@ -220,7 +223,7 @@ class OutlookSource:
             if not answer.ok():
                 log.info("outlook_body_unread", status=answer.status)
                 continue
-            contents[key] = mime.content_of(answer.content())
+            contents[key] = mime.content_of(answer.content(), self.body_limit)
         return contents
 
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:
