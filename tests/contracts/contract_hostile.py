@@ -28,6 +28,7 @@ from ghostwatch.service.cycle import CycleReport, digest_message_id
 from tests.contracts.contract_cycle import NOW, Crash, Wrapped, open_rig
 from tests.support import hostile
 from tests.support.builder import ME
+from tests.support.imap_rig import ImapRig
 from tests.support.maildir_rig import MaildirRig
 from tests.support.provider_rigs import (
     DIGEST_ID,
@@ -43,10 +44,19 @@ def _parsed(raw: bytes) -> EmailMessage:
     return BytesParser(policy=default).parsebytes(raw)
 
 
+def _disk(rig: CycleRig) -> MaildirRig | None:
+    """The Maildir a rig's mail lives in, read file by file (Dovecot keeps its own so)."""
+    if isinstance(rig, MaildirRig):
+        return rig
+    return rig.disk if isinstance(rig, ImapRig) else None
+
+
 def digest_texts(rig: CycleRig) -> list[str]:
     """The text of every message carrying a digest Message-ID, in any folder (Graph keeps
     the HTML body only)."""
-    if isinstance(rig, MaildirRig):
+    disk = _disk(rig)
+    if disk is not None:
+        rig = disk
         raws = [p.read_bytes() for p in rig.files() if DIGEST_ID.encode() in p.read_bytes()]
         return [hostile.mime_text(_parsed(raw)) for raw in raws]
     if isinstance(rig, GmailRig):
@@ -69,8 +79,9 @@ def draft_headers(rig: CycleRig) -> dict[str, dict[str, str]]:
             bcc = ", ".join(r.address for r in m.bcc)
             found[m.header(STEP)] = {"To": to, "Bcc": bcc, "Subject": m.subject}
         return found
-    if isinstance(rig, MaildirRig):
-        raws = [p.read_bytes() for p in rig.files() if p.parent.parent.name == ".Drafts"]
+    disk = _disk(rig)
+    if disk is not None:
+        raws = [p.read_bytes() for p in disk.files() if p.parent.parent.name == ".Drafts"]
     else:
         stored = cast(GmailRig, rig).sandbox.mailbox.messages.values()
         raws = [m.raw for m in stored if "DRAFT" in m.labels]
@@ -85,6 +96,9 @@ def plant(rig: CycleRig, raw: bytes, junk: bool) -> None:
     """A message arriving in the Inbox or in Junk (Spam), as mail from outside does."""
     if isinstance(rig, MaildirRig):
         hostile.add_file(rig.root, raw, ".Junk" if junk else "")
+    elif isinstance(rig, ImapRig):
+        with rig.client() as client:  # as the server delivers it
+            client.append("Junk" if junk else "INBOX", raw)
     elif isinstance(rig, GmailRig):
         with rig.sandbox._lock:
             rig.sandbox.mailbox.add(raw, ["SPAM"] if junk else ["INBOX", "UNREAD"])
@@ -185,3 +199,50 @@ class HostileContract:
             rig.restart()
             assert not rig.cycle(NOW, digest=True).digest_delivered
             assert len(digest_texts(rig)) == 3
+
+    # --- what a stranger writes, story by story: the cycle still delivers the rest ------
+
+    def test_control_characters_and_separators_in_every_header_read(
+        self, seed: Path, tmp_path: Path, clean_drafts: list[Draft]
+    ) -> None:
+        hostile.nasty_headers(seed)
+        with self.opened(seed, tmp_path) as rig:
+            report = rig.cycle(NOW, junk_rescue=True, digest=True)
+            self.everything_else(rig, report, clean_drafts)
+            assert report.skipped == []
+            self.written_cleanly(rig)
+            [digest] = digest_texts(rig)
+            for raw in ("\x1b", "\u2028", "\x00"):
+                assert raw not in digest
+
+    def test_huge_and_deeply_nested_answers(
+        self, seed: Path, tmp_path: Path, clean_drafts: list[Draft]
+    ) -> None:
+        """A 6 MB answer (over the 4 MiB body limit) and one nested 1,500 multiparts deep,
+        both read as answers to my quote: that conversation is answered, the rest goes on."""
+        hostile.huge_and_nested(seed)
+        with self.opened(seed, tmp_path) as rig:
+            report = rig.cycle(NOW, junk_rescue=True, digest=True)
+            self.everything_else(rig, report, clean_drafts)
+            assert report.skipped == []
+            written = draft_headers(rig)
+            assert not [h for h in written.values() if hostile.NINA in h["To"]]
+            assert len(written) == len(clean_drafts)
+
+    def test_a_strangers_invitation_and_a_garbage_calendar(
+        self, seed: Path, tmp_path: Path, clean_drafts: list[Draft]
+    ) -> None:
+        hostile.strangers_invitation(seed)
+        hostile.garbage_calendar(seed)
+        with self.opened(seed, tmp_path) as rig:
+            report = rig.cycle(NOW, junk_rescue=True, digest=True)
+            self.everything_else(rig, report, clean_drafts)
+            self.written_cleanly(rig)
+            assert [d for d in draft_headers(rig).values() if hostile.EVE in d["To"]] == []
+
+    def written_cleanly(self, rig: CycleRig) -> None:
+        """Every header ghostwatch wrote is one printable line, with no Bcc."""
+        for headers in draft_headers(rig).values():
+            assert headers["Bcc"] == ""
+            assert headers["Subject"].isprintable(), headers
+            assert headers["To"].isprintable(), headers

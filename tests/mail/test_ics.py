@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from ghostwatch.mail.ics import read_calendar
+from ghostwatch.mail.ics import MAX_INSTANCES, read_calendar
 from ghostwatch.model.calendar import Attendee, CalendarEvent, PartStat
 from ghostwatch.model.mail import Address
 
@@ -274,3 +274,22 @@ def test_a_damaged_file_gives_events_or_a_value_error_never_a_crash(
     except ValueError:
         return
     assert all(e.start.tzinfo is UTC and e.end >= e.start for e in events)
+
+
+def test_a_rule_repeating_every_minute_is_cut_not_expanded_for_minutes() -> None:
+    """A stranger's FREQ=MINUTELY series would be half a million instances over the window
+    and the year ahead: it is read lazily and cut at MAX_INSTANCES, in well under a second
+    of work, and the other events are still there (issue 15, the hostile-input suite)."""
+    started = time.process_time()
+    with capture_logs() as logs:
+        found = read(calendar(DEMO, """
+UID:every-minute@stranger.example
+SUMMARY:Every minute
+DTSTART:20261101T000000Z
+DTEND:20261101T000100Z
+RRULE:FREQ=MINUTELY
+"""))  # fmt: skip
+    assert time.process_time() - started < 5
+    assert len([e for e in found if e.uid.startswith("every-minute@")]) == MAX_INSTANCES
+    assert [e.summary for e in found if e.uid == "demo-1@contoso.example"] == ["Demo"]
+    assert any(log["event"] == "ics.series_cut" for log in logs)

@@ -128,3 +128,77 @@ def planted_digest(message_id: str, sender: str) -> bytes:
     """A message carrying today's digest Message-ID, as a stranger would plant it."""
     return raw_message(sender, ME, "ghostwatch: nothing needs you today", "2026-11-20 06:00",
                        "PLANTED\n", Message_ID=f"<{message_id}>")  # fmt: skip
+
+
+# --- headers a stranger writes: forged senders, control characters, separators ----------
+
+NINA = "nina@nested.example"
+NESTED_SUBJECT = "Quote for Nested Inc"
+"""My sent message whose answers are a huge message and a deeply nested one."""
+
+
+def nasty_headers(root: Path) -> None:
+    """Mail whose every header we read holds control characters, line separators, NUL,
+    an escape sequence and bidi overrides: in the Inbox and in Junk."""
+    for folder, n in (("", 1), (".Junk", 2)):
+        add_file(root, raw_message(
+            f'"Eve{NASTY}" <{EVE}>', f'"Alex{NASTY}" <{ME}>', f"Invoice {NASTY}",
+            "2026-11-19 08:00", f"Body {NASTY}\n",
+            Message_ID=f"<nasty-{n}{NASTY}@stranger.example>",
+            In_Reply_To=f"<{NASTY}>",
+            References=" ".join(f"<ref-{i}\u2028@x>" for i in range(300)),
+            Reply_To=f"{NASTY} <{EVE}>",
+            Cc=f'"\u2029" <cc\x01@stranger.example>, {NASTY}',
+            Auto_Submitted=NASTY,
+            Authentication_Results=NASTY,
+        ), folder)  # fmt: skip
+
+
+def huge_and_nested(root: Path, megabytes: int = 6, depth: int = 1500) -> None:
+    """My quote to Nina, answered by a message of `megabytes` MB (over the 4 MiB body
+    limit) and by one nested `depth` multiparts deep (past any recursion limit)."""
+    quote = "<quote-nina@ghostwatch.example>"
+    add_file(root, raw_message(ME, NINA, NESTED_SUBJECT, "2026-11-12 10:00", "The quote.\n",
+                               Message_ID=quote), ".Sent")  # fmt: skip
+    huge = "Thanks, we will read it.\n" + ("y" * 99 + "\n") * (megabytes * 10_486)
+    add_file(root, raw_message(NINA, ME, f"Re: {NESTED_SUBJECT}", "2026-11-13 10:00", huge,
+                               Message_ID="<huge@nested.example>", In_Reply_To=quote,
+                               References=quote))  # fmt: skip
+    opening = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n' for i in range(depth)
+    )
+    nested = raw_message(NINA, ME, f"Re: {NESTED_SUBJECT}", "2026-11-14 10:00", "",
+                         Message_ID="<nested@nested.example>", In_Reply_To=quote,
+                         References=quote)  # fmt: skip
+    head, _, _ = nested.partition(b"Content-Type: text/plain; charset=utf-8\r\n\r\n")
+    add_file(root, head + opening.encode() + b"Content-Type: text/plain\r\n\r\nDeep.\r\n")
+
+
+def strangers_invitation(root: Path) -> None:
+    """A stranger's invitation to me (Thu 19th), every text field hostile."""
+    add_events(root, event(f"stranger{NASTY[:3]}@stranger.example", f"Free money {NASTY}",
+                           "20261119T140000Z",
+                           [(f"Eve{NASTY}", EVE, "ACCEPTED"), ("Alex Morgan", ME, "NEEDS-ACTION")]
+                           + [(f"Guest {i}", f"guest{i}@stranger.example", "ACCEPTED")
+                              for i in range(200)],
+                           organizer=EVE,
+                           extra=f"DESCRIPTION:{'z' * 100_000}\r\nLOCATION:{NASTY}"))  # fmt: skip
+
+
+def garbage_calendar(root: Path) -> None:
+    """Events a broken or hostile calendar holds: a start that is no date, none at all,
+    an end before the start, and a rule that repeats every minute."""
+    add_events(
+        root,
+        "BEGIN:VEVENT\r\nUID:no-date@x\r\nSUMMARY:No date\r\nDTSTART:tomorrow-ish\r\n"
+        "END:VEVENT\r\n",
+        "BEGIN:VEVENT\r\nUID:no-start@x\r\nSUMMARY:No start\r\nEND:VEVENT\r\n",
+        event(
+            "backwards@x", "Backwards", "20261118T150000Z", [("Eve", EVE, "ACCEPTED")],
+            extra="DTEND:20261101T000000Z",
+        ),
+        event(
+            "every-minute@x", "Every minute", "20261101T000000Z", [("Eve", EVE, "ACCEPTED")],
+            organizer=EVE, extra="RRULE:FREQ=MINUTELY",
+        ),
+    )  # fmt: skip

@@ -37,6 +37,9 @@ from ghostwatch.model.mail import Address
 log = structlog.get_logger(__name__)
 
 LATER_HORIZON = timedelta(days=365)
+MAX_INSTANCES = 1000
+"""Instances of one series read at most: daily for the whole window and horizon is ~400;
+more is a rule no meeting follows (FREQ=MINUTELY), cut with a warning."""
 """How far past the window to look for a later meeting with the same people."""
 
 # RFC 5545 §3.2.12: unknown PARTSTAT values MUST be treated as NEEDS-ACTION.
@@ -196,15 +199,35 @@ def _expand(
     uid: str, series: icalendar.Calendar, start: datetime, until: datetime
 ) -> Iterator[CalendarEvent]:
     try:
-        instances = recurring_ical_events.of(series).between(start, until)
+        instances = _instances(series, start, until)
     except _BAD_DATA as error:
         log.warning("ics.series_skipped", uid=uid, reason=f"{type(error).__name__}: {error}")
         return
+    if len(instances) == MAX_INSTANCES:
+        log.warning("ics.series_cut", uid=uid, instances=MAX_INSTANCES)
     recurring = _is_recurring(series)
     for instance in instances:
         event = _event(instance, uid, recurring)
         if event is not None:
             yield event
+
+
+def _instances(
+    series: icalendar.Calendar, start: datetime, until: datetime
+) -> list[icalendar.Component]:
+    """The series' instances in order from `start`, up to `until` and MAX_INSTANCES: a
+    rule a stranger writes (FREQ=MINUTELY for a year: half a million) is read lazily and
+    cut, instead of being expanded whole (minutes of a cycle)."""
+    found: list[icalendar.Component] = []
+    for instance in recurring_ical_events.of(series).after(start):
+        if len(found) == MAX_INSTANCES or _start_of(instance) >= until:
+            break
+        found.append(instance)
+    return found
+
+
+def _start_of(instance: icalendar.Component) -> datetime:
+    return to_utc(instance.decoded("DTSTART"))
 
 
 def _is_recurring(series: icalendar.Calendar) -> bool:

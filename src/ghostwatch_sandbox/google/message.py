@@ -97,16 +97,27 @@ class Stored:
         return subject_key(self.header("Subject"))
 
     def tree(self) -> MimeMessage:
-        return BytesParser(policy=compat32).parsebytes(self.raw)
+        return parsed(self.raw)
 
     def brief(self) -> dict[str, object]:
         """The `{id, threadId, labelIds}` shape of history records and modify answers."""
         return {"id": self.id, "threadId": self.thread_id, "labelIds": list(self.labels)}
 
 
+def parsed(raw: bytes) -> MimeMessage:
+    """The MIME tree; one nested deeper than the parser's recursion (a stranger's message)
+    keeps its headers and an empty body, as Gmail stores such a message as it came."""
+    try:
+        return BytesParser(policy=compat32).parsebytes(raw)
+    except RecursionError:
+        tree = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+        tree.set_payload("")
+        return tree
+
+
 def parse_raw(raw: bytes) -> tuple[list[tuple[str, str]], str, int | None]:
     """(headers, snippet, Date header in ms) of raw message bytes."""
-    tree = BytesParser(policy=compat32).parsebytes(raw)
+    tree = parsed(raw)
     headers = headers_of(tree)
     date_value = next((v for k, v in headers if k.lower() == "date"), None)
     when, _ = parse.parse_date(date_value)
