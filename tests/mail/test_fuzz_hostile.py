@@ -36,7 +36,7 @@ HOSTILE = (
     "\ufeff\u00a0 \"'<>@,;:\\()[]=?.é中🙂Bcc: "
 )
 text = st.text(
-    alphabet=st.sampled_from(HOSTILE) | st.characters(exclude_categories=("Cs",)), max_size=80
+    alphabet=st.sampled_from(HOSTILE) | st.characters(exclude_categories=["Cs"]), max_size=80
 )
 HEADERS = ("From", "To", "Cc", "Reply-To", "Subject", "Message-ID", "In-Reply-To",
            "References", "Date", "Auto-Submitted", "Content-Type", "Authentication-Results",
