@@ -96,6 +96,20 @@ class MailActions(Protocol):
         `draft_listing`)."""
         ...
 
+    def written_fingerprint(self, message: EmailMessage) -> str:
+        """The digest (`mail.fingerprint`) this mailbox will show of a draft made from
+        `message`: the part of it this provider keeps, in the canonical form."""
+        ...
+
+    def draft_fingerprint(self, draft_id: str) -> str | None:
+        """The digest of the draft `draft_id` as the mailbox holds it now; None when there
+        is no such draft (sent, deleted)."""
+        ...
+
+    def withdraw_draft(self, draft_id: str) -> None:
+        """Remove one draft ghostwatch made, that one alone; one already gone is no error."""
+        ...
+
     def find_message(self, message_id: str) -> str | None:
         """The provider's id of the message with this Message-ID (no brackets), if any."""
         ...

@@ -25,6 +25,8 @@ class LedgerEntry:
     reason: str | None = None
     """Why it was abandoned."""
     settled_at: datetime | None = None
+    fingerprint: str | None = None
+    """For a draft: the digest of what ghostwatch wrote (`mail.fingerprint`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,9 @@ class LedgerStatus(StrEnum):
     """The provider confirmed it (provider_ref says what it made)."""
     ABANDONED = "abandoned"
     """The step counts as taken but its effect is gone (the user deleted our draft)."""
+    WITHDRAWN = "withdrawn"
+    """ghostwatch deleted its own unsent draft, exactly as written, once the conversation
+    no longer wanted it; the step may be intended again if it falls due again."""
 
 
 def _account_fk() -> Any:
@@ -141,6 +144,9 @@ class LedgerRow(SQLModel, table=True):
     reason: str | None = None
     intended_at: datetime = Field(sa_type=UTCDateTime)
     settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A digest of what a draft said when ghostwatch wrote it (migration 0005,
+    # mail/fingerprint.py): only a draft still exactly so is ever withdrawn.
+    fingerprint: str | None = None
 
 
 class DigestRow(SQLModel, table=True):

@@ -8,7 +8,7 @@ INSERT ... ON CONFLICT, so the loser of a race learns it lost instead of getting
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -182,7 +182,8 @@ class Tx:
     # -- the action ledger ------------------------------------------------------------
 
     def intend(self, account: int, key: str, kind: str, conversation: str, step: str) -> bool:
-        """Record the intent to act. False: the key is already recorded; do not act again."""
+        """Record the intent to act. False: the key is already recorded; do not act again
+        — unless ghostwatch withdrew that step's draft itself: then it is intended anew."""
         row = {
             "account_id": account,
             "key": key,
@@ -192,7 +193,31 @@ class Tx:
             "status": LedgerStatus.INTENDED.value,
             "intended_at": self._now(),
         }
-        return self._upsert(LedgerRow, [row], keys=("account_id", "key")) == 1
+        if self._upsert(LedgerRow, [row], keys=("account_id", "key")) == 1:
+            return True
+        # One UPDATE: of two replicas reopening a withdrawn step at once, one wins.
+        reopened = self._update(
+            LedgerRow,
+            *self._ledger_key(account, key),
+            LedgerRow.status == LedgerStatus.WITHDRAWN.value,
+            status=LedgerStatus.INTENDED.value,
+            intended_at=row["intended_at"],
+            provider_ref=None,
+            reason=None,
+            settled_at=None,
+            fingerprint=None,
+        )
+        return reopened == 1
+
+    def written(self, account: int, key: str, fingerprint: str) -> None:
+        """The digest of the draft about to be written, kept on its intent before the
+        provider call: a crash after the call leaves the digest of exactly what was made."""
+        self._update(
+            LedgerRow,
+            *self._ledger_key(account, key),
+            LedgerRow.status == LedgerStatus.INTENDED.value,
+            fingerprint=fingerprint,
+        )
 
     def confirm(self, account: int, key: str, provider_ref: str) -> None:
         """intended → done: the provider made it, and this is its id."""
@@ -223,6 +248,37 @@ class Tx:
         )
         if not changed and self.entry(account, key) is None:
             raise LedgerError(f"cannot abandon {key!r}: it was never intended")
+
+    def withdrawn(self, account: int, key: str) -> None:
+        """done → withdrawn: ghostwatch deleted its own unsent draft (docs/rules.md,
+        "Drafts stay true"). Unlike an abandoned step, the step may be intended again."""
+        self._update(
+            LedgerRow,
+            *self._ledger_key(account, key),
+            LedgerRow.status == LedgerStatus.DONE.value,
+            status=LedgerStatus.WITHDRAWN.value,
+            settled_at=self._now(),
+        )
+
+    def drafts_made(
+        self, account: int, refs: Collection[str], steps: Collection[str]
+    ) -> list[LedgerEntry]:
+        """Confirmed drafts whose recorded id is among `refs`, or whose step is among
+        `steps`: ghostwatch's drafts the mailbox's Drafts still shows."""
+        found: dict[str, LedgerEntry] = {}
+        for column, values in (
+            (LedgerRow.provider_ref, sorted(refs)),
+            (LedgerRow.step, sorted(steps)),
+        ):
+            for start in range(0, len(values), SNAPSHOT_CHUNK):
+                query = select(LedgerRow).where(
+                    LedgerRow.account_id == account,
+                    LedgerRow.kind == "draft",
+                    LedgerRow.status == LedgerStatus.DONE.value,
+                    col(column).in_(values[start : start + SNAPSHOT_CHUNK]),
+                )
+                found.update((row.key, _entry(row)) for row in self._session.exec(query))
+        return [found[key] for key in sorted(found)]
 
     def pending(self, account: int) -> list[LedgerEntry]:
         """Intents with no confirmation (a crash between the call and the record)."""
@@ -371,6 +427,7 @@ def _entry(row: LedgerRow) -> LedgerEntry:
         provider_ref=row.provider_ref,
         reason=row.reason,
         settled_at=row.settled_at,
+        fingerprint=row.fingerprint,
     )
 
 

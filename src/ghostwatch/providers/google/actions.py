@@ -17,12 +17,14 @@ import base64
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import parseaddr
+from http import HTTPStatus
 from typing import Any
 
 import structlog
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
+from ghostwatch.mail.fingerprint import fingerprint_mime
 from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.budget import Budget
 from ghostwatch.providers.google.api import DEFAULT_POLICY, execute
@@ -61,10 +63,12 @@ class GmailActions:
         self.budget = budget
         """The user's quota budget, shared with the account's `GmailSource`."""
 
-    def _execute(self, request: Any, *, idempotent: bool = True, cost: int | None = None) -> Any:
+    def _execute(
+        self, request: Any, *, idempotent: bool = True, cost: int | None = None, empty: bool = False
+    ) -> Any:
         return execute(
             request, GmailError, policy=self.retry, idempotent=idempotent, budget=self.budget,
-            units=cost,
+            units=cost, empty=empty,
         )  # fmt: skip
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
@@ -159,6 +163,34 @@ class GmailActions:
         if failed:
             raise GmailError(f"could not read {len(failed)} drafts' headers: {failed[0]}")
         return steps
+
+    # --- what a draft says, and taking one back -----------------------------------------
+
+    def written_fingerprint(self, message: EmailMessage) -> str:
+        """Gmail keeps a draft's bytes as given (`raw`): its digest is the message's own."""
+        return fingerprint_mime(bytes(message))
+
+    def draft_fingerprint(self, draft_id: str) -> str | None:
+        """The draft's digest as Gmail holds it now (`drafts.get`, format `raw`: after an
+        edit the draft's message is the user's); None when there is no such draft."""
+        get = self.service.users().drafts().get(userId=self.user, id=draft_id, format="raw")
+        try:
+            found = self._execute(get)
+        except GmailError as error:
+            if error.status == HTTPStatus.NOT_FOUND:
+                return None
+            raise
+        raw = str(found.get("message", {}).get("raw", ""))
+        return fingerprint_mime(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+
+    def withdraw_draft(self, draft_id: str) -> None:
+        """`drafts.delete`: that draft, and only it, removed; already gone (404) is done."""
+        delete = self.service.users().drafts().delete(userId=self.user, id=draft_id)
+        try:
+            self._execute(delete, empty=True)
+        except GmailError as error:
+            if error.status != HTTPStatus.NOT_FOUND:
+                raise
 
     # --- writes -------------------------------------------------------------------------
 

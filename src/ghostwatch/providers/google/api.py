@@ -105,10 +105,12 @@ class MalformedAnswer(Exception):
     """A 200 whose JSON body did not parse (a cut transfer through a proxy, say)."""
 
 
-def _checked(answer: Any) -> Any:
+def _checked(answer: Any, empty: bool = False) -> Any:
     # google-api-python-client hands back the undecodable text instead of raising
     # (tests/test_sandbox_gmail.py shows it): a str where an object was due is a failure.
-    if isinstance(answer, str):
+    # A method with no response body (drafts.delete: "the response body is empty") is
+    # answered '' by the client, which is its success, not a cut transfer.
+    if isinstance(answer, str) and not (empty and answer == ""):
         raise MalformedAnswer(f"not JSON: {answer[:40]!r}")
     return answer
 
@@ -140,14 +142,16 @@ def execute(
     idempotent: bool = True,
     budget: Budget | None = None,
     units: int | None = None,
+    empty: bool = False,
 ) -> Any:
     """Run a request under the retry policy; failures become `error` at this edge.
     With a `budget`, each attempt first draws the request's quota units (`units`, for
-    a batch the sum of its parts'; else what its `methodId` costs)."""
+    a batch the sum of its parts'; else what its `methodId` costs). `empty`: the method
+    answers no body (a delete), so '' is its success."""
     cost = units if units is not None else request_units(str(getattr(request, "methodId", "")))
     try:
         return policy.call(
-            lambda: _checked(request.execute()),
+            lambda: _checked(request.execute(), empty),
             google_advice,
             idempotent=idempotent,
             budget=budget,

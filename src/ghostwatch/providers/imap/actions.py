@@ -31,6 +31,7 @@ from email.utils import parseaddr
 
 from imapclient import IMAPClient
 
+from ghostwatch.mail.fingerprint import fingerprint_mime
 from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.imap import commands
@@ -153,6 +154,26 @@ class ImapActions:
         else:
             client.copy([key.uid], INBOX)
             self._expunge_one(client, key.uid)
+
+    def written_fingerprint(self, message: EmailMessage) -> str:
+        """An IMAP server keeps the bytes APPENDed: the digest is the message's own."""
+        return fingerprint_mime(bytes(message))
+
+    def draft_fingerprint(self, draft_id: str) -> str | None:
+        """The digest of that UID's message (`UID FETCH BODY.PEEK[]`, no flag changed);
+        None when the UID is gone or marked `\\Deleted`."""
+        key = Key.parse(draft_id)
+        return self.session.call(lambda client: self._fingerprint(client, key))
+
+    def _fingerprint(self, client: IMAPClient, key: Key) -> str | None:
+        if commands.examine(client, key.folder).uidvalidity != key.uidvalidity:
+            return None  # renumbered: that UID names nothing any more
+        found = client.fetch([key.uid], [b"FLAGS", b"BODY.PEEK[]"])
+        item = found.get(key.uid)
+        if item is None or b"\\Deleted" in item.get(b"FLAGS", ()):
+            return None
+        raw = item.get(b"BODY[]")
+        return fingerprint_mime(raw) if isinstance(raw, bytes) else None
 
     def withdraw_draft(self, draft_id: str) -> None:
         """Remove one draft ghostwatch made: that UID, and only it, expunged."""

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ghostwatch import private
 from ghostwatch.errors import MailboxError
+from ghostwatch.mail.fingerprint import fingerprint_mime
 from ghostwatch.mail.maildir import folder_role, read_head
 from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft
@@ -89,6 +90,40 @@ class MaildirActions:
     def _messages(self, keep: Callable[[Folder], bool]) -> list[tuple[str, str]]:
         mailbox = MaildirMailbox(self.root)
         return [(key, path) for folder, path, key in mailbox.files() if keep(folder.role)]
+
+    # --- what a draft says, and taking one back -----------------------------------------
+
+    def written_fingerprint(self, message: EmailMessage) -> str:
+        """A Maildir keeps the bytes written: the digest is the message's own."""
+        return fingerprint_mime(bytes(message))
+
+    def draft_fingerprint(self, draft_id: str) -> str | None:
+        """The digest of the draft's file as it is now; None when it is gone."""
+        path = self._draft_file(draft_id)
+        if path is None:
+            return None
+        try:
+            return fingerprint_mime(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise MailboxError(f"cannot read {path}: {error.strerror}") from error
+
+    def withdraw_draft(self, draft_id: str) -> None:
+        """Unlink that draft's file, and only it; already gone is done."""
+        path = self._draft_file(draft_id)
+        if path is None:
+            return
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise MailboxError(f"cannot remove {path}: {error.strerror}") from error
+
+    def _draft_file(self, draft_id: str) -> Path | None:
+        folder, _, unique = draft_id.partition("/")
+        if folder_role(f".{folder}") != Folder.DRAFTS:
+            return None  # never a file outside the drafts folder, whatever the id says
+        return self._find_file(folder, unique)
 
     # --- writes -------------------------------------------------------------------------
 

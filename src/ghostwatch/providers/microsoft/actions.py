@@ -28,10 +28,12 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import getaddresses
+from http import HTTPStatus
 from typing import Any
 
+from ghostwatch.mail.fingerprint import fingerprint
 from ghostwatch.model.outbox import Draft
-from ghostwatch.providers.microsoft.graph import GraphClient
+from ghostwatch.providers.microsoft.graph import GraphClient, OutlookError
 from ghostwatch.providers.microsoft.sync import FolderSync, Synced
 from ghostwatch.providers.port import DraftListing
 
@@ -114,6 +116,52 @@ class OutlookActions:
             if str(address).lower() == sender.lower():
                 return str(item["id"])
         return None
+
+    # --- what a draft says, and taking one back -----------------------------------------
+
+    def written_fingerprint(self, message: EmailMessage) -> str:
+        """What Graph keeps of a draft made from `message` (`create_draft`): subject, To
+        and Cc, and one body — the HTML when there is one, reduced to its visible text,
+        so the markup Exchange wraps around it changes nothing."""
+        html = _part(message, "html")
+        body = ("text/html", html) if html else ("text/plain", _part(message, "plain"))
+        recipients = [p["emailAddress"]["address"] for field in ("To", "Cc")
+                      for p in _people(message.get(field))]  # fmt: skip
+        return fingerprint(str(message.get("Subject", "")), recipients, [body])
+
+    def draft_fingerprint(self, draft_id: str) -> str | None:
+        """The draft's digest as Graph answers it now
+        (https://learn.microsoft.com/en-us/graph/api/message-get); None when the id is
+        gone or no longer a draft."""
+        try:
+            found = self.client.request(
+                "GET",
+                f"{self.client.mailbox}/messages/{draft_id}",
+                params={"$select": "subject,toRecipients,ccRecipients,body,isDraft"},
+            )
+        except OutlookError as error:
+            if error.status == HTTPStatus.NOT_FOUND:
+                return None
+            raise
+        item = found.json()
+        if not item.get("isDraft"):
+            return None
+        people = [*(item.get("toRecipients") or []), *(item.get("ccRecipients") or [])]
+        recipients = [str((p.get("emailAddress") or {}).get("address", "")) for p in people]
+        body = item.get("body") or {}
+        kind = "text/html" if str(body.get("contentType", "")).lower() == "html" else "text/plain"
+        return fingerprint(str(item.get("subject") or ""), recipients,
+                           [(kind, str(body.get("content") or ""))])  # fmt: skip
+
+    def withdraw_draft(self, draft_id: str) -> None:
+        """`DELETE /me/messages/{id}` (https://learn.microsoft.com/en-us/graph/api/
+        message-delete): Exchange keeps it in Deleted Items, where the user can undo it;
+        already gone (404) is done."""
+        try:
+            self.client.request("DELETE", f"{self.client.mailbox}/messages/{draft_id}")
+        except OutlookError as error:
+            if error.status != HTTPStatus.NOT_FOUND:
+                raise
 
     # --- writes -------------------------------------------------------------------------
 
