@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,11 +31,21 @@ from ghostwatch.store import LedgerEntry, LedgerStatus, Store
 from tests.support.builder import ME
 from tests.support.maildir_rig import maildir_rig
 from tests.support.paths import REPO
-from tests.support.provider_rigs import ATTEMPTS, SECOND, CycleRig, Rig, rig_for, sqlite_store
+from tests.support.provider_rigs import (
+    ATTEMPTS,
+    SECOND,
+    CycleRig,
+    Rig,
+    message,
+    rig_for,
+    sqlite_store,
+)
 
 EXAMPLE = REPO / "examples" / "mailbox"
 NOW = SECOND
 """2026-11-20 15:00 UTC: in examples/mailbox, drafts are due and a reply waits in Junk."""
+EDITED = "I rewrote this myself: could we meet on Tuesday instead?"
+"""What the user makes of a ghostwatch draft before sending it."""
 PATIENT = 30.0
 """The clients' read timeout here: no story times out, even on a loaded machine."""
 
@@ -74,6 +85,60 @@ class CrashAfterDigest(Wrapped):
     def deliver_digest(self, message: EmailMessage) -> str:
         self.inner.deliver_digest(message)
         raise Crash
+
+
+class CrashAfterWithdraw(Wrapped):
+    """The draft is gone from the mailbox, then the process dies before the confirmation."""
+
+    def withdraw_draft(self, draft_id: str) -> None:
+        self.inner.withdraw_draft(draft_id)
+        raise Crash
+
+
+class CrashBeforeWithdraw(Wrapped):
+    """The withdrawal's intent is committed, then the process dies before the call."""
+
+    def withdraw_draft(self, draft_id: str) -> None:
+        raise Crash
+
+
+class CountingWithdrawals(Wrapped):
+    """The real actions; each draft id a withdrawal was asked for, in order."""
+
+    def __init__(self, inner: MailActions) -> None:
+        super().__init__(inner)
+        self.asked: list[str] = []
+
+    def withdraw_draft(self, draft_id: str) -> None:
+        self.asked.append(draft_id)
+        self.inner.withdraw_draft(draft_id)
+
+
+def answered(previewed: list[Draft]) -> Draft:
+    """A due draft that answers a message of a prospect's: the one the prospect replies to."""
+    return sorted((d for d in previewed if d.in_reply_to and d.to), key=lambda d: d.step_key)[0]
+
+
+def reply_to(draft: Draft) -> bytes:
+    """The prospect's answer to the message the draft follows up on, an hour before NOW."""
+    prospect = draft.to[0]
+    return message(
+        formataddr((prospect.name, prospect.email)), ME, draft.subject, "2026-11-20 14:00",
+        "Thanks, that works for us. Let us talk on Monday.\n",
+        In_Reply_To=f"<{draft.in_reply_to}>", References=f"<{draft.in_reply_to}>",
+    )  # fmt: skip
+
+
+def user_draft(to: str, subject: str, *extra: tuple[str, str]) -> bytes:
+    """A draft the user (or another app) wrote: no X-Ghostwatch-Step of ours."""
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = ME, to, subject
+    mail["Date"] = format_datetime(NOW)
+    mail["Message-ID"] = make_msgid(domain="test.example")
+    for name, value in extra:
+        mail[name] = value
+    mail.set_content("My own words, not ghostwatch's.\n")
+    return bytes(mail)
 
 
 def open_rig(provider: str, seed: Path, store: Store) -> AbstractContextManager[CycleRig]:
@@ -208,6 +273,87 @@ class CycleContract:
         rig.delete_draft(draft_id)
         gone = rig.cycle(NOW)
         assert (gone.steps_abandoned, gone.drafts_created) == (1, 0)
+
+    # --- drafts stay true (docs/rules.md) -------------------------------------------------
+
+    def test_a_draft_is_withdrawn_once_the_prospect_replies_and_nothing_else_is_touched(
+        self, rig: CycleRig, previewed: list[Draft], due: Counter[str]
+    ) -> None:
+        """(a) the draft of a conversation the prospect answered is withdrawn at the next
+        cycle; (c) the user's own draft to the same person, another app's draft and every
+        other ghostwatch draft stay."""
+        rig.cycle(NOW)
+        made = rig.actions.existing_steps()
+        gone = answered(previewed)
+        contact = gone.to[0].email
+        mine = rig.add_draft(user_draft(contact, gone.subject))
+        theirs = rig.add_draft(user_draft(contact, "Quote", ("X-Mailer-Plugin", "crm/2.1")))
+        drafts = rig.count(Folder.DRAFTS)
+        rig.deliver(reply_to(gone))
+        rig.restart()
+        counting = CountingWithdrawals(rig.actions)
+        report = rig.cycle(NOW, counting)
+        assert (report.errors, report.drafts_withdrawn, report.outdated) == ([], 1, [])
+        assert rig.steps() == due - Counter([gone.step_key])
+        assert rig.count(Folder.DRAFTS) == drafts - 1
+        assert counting.asked == [made[gone.step_key]]  # not `mine`, not `theirs`
+        assert {mine, theirs} <= rig.actions.draft_listing().ids
+        withdrawn = entry(rig, f"draft:{gone.step_key}")
+        assert withdrawn is not None
+        assert withdrawn.status == LedgerStatus.WITHDRAWN
+        rig.restart()
+        again = rig.cycle(NOW)  # withdrawn once; nothing more to do
+        assert (again.drafts_withdrawn, again.drafts_created, again.steps_abandoned) == (0, 0, 0)
+        assert rig.count(Folder.DRAFTS) == drafts - 1
+
+    def test_an_edited_draft_is_kept_and_listed_at_the_top_of_the_digest(
+        self, rig: CycleRig, previewed: list[Draft], due: Counter[str]
+    ) -> None:
+        """(b) the user edited the draft before the prospect replied: it is theirs now."""
+        rig.cycle(NOW)
+        edited = answered(previewed)
+        rig.edit_draft(rig.actions.existing_steps()[edited.step_key], EDITED)
+        drafts = rig.count(Folder.DRAFTS)
+        rig.deliver(reply_to(edited))
+        rig.restart()
+        counting = CountingWithdrawals(rig.actions)
+        report = rig.cycle(NOW, counting, digest=True)
+        assert (report.errors, report.drafts_withdrawn, counting.asked) == ([], 0, [])
+        [outdated] = report.outdated
+        assert edited.to[0].email in outdated.recipients
+        assert rig.count(Folder.DRAFTS) == drafts
+        digest = rig.digest_text().lower()  # the text part, or Graph's one (HTML) body
+        listed = digest.index(f"“{outdated.subject}”".lower())
+        assert "out of date" in digest[listed:]
+        assert listed < digest.index("needs you today")
+        rig.restart()
+        later = rig.cycle(NOW)  # still kept, still listed, never deleted
+        assert (later.drafts_withdrawn, len(later.outdated)) == (0, 1)
+        assert rig.count(Folder.DRAFTS) == drafts
+
+    @pytest.mark.parametrize("crash", [CrashBeforeWithdraw, CrashAfterWithdraw])
+    def test_a_crash_inside_a_withdrawal_neither_loses_it_nor_deletes_twice(
+        self, rig: CycleRig, previewed: list[Draft], due: Counter[str], crash: type[Wrapped]
+    ) -> None:
+        """(d) a crash between the intent and the confirmation of a withdrawal."""
+        rig.cycle(NOW)
+        gone = answered(previewed)
+        drafts = rig.count(Folder.DRAFTS)
+        rig.deliver(reply_to(gone))
+        rig.restart()
+        with pytest.raises(Crash):
+            rig.cycle(NOW, crash(rig.actions))
+        assert [e.kind for e in pending(rig)] == ["withdraw"]
+        rig.restart()
+        counting = CountingWithdrawals(rig.actions)
+        report = rig.cycle(NOW, counting)
+        assert (report.errors, report.drafts_withdrawn) == ([], 1)
+        assert len(counting.asked) == (1 if crash is CrashBeforeWithdraw else 0)
+        assert rig.count(Folder.DRAFTS) == drafts - 1
+        assert rig.steps() == due - Counter([gone.step_key])
+        assert pending(rig) == []
+        rig.restart()
+        assert rig.cycle(NOW).drafts_withdrawn == 0
 
     def test_the_digest_is_delivered_once_a_day(self, rig: CycleRig) -> None:
         assert rig.cycle(NOW, digest=True).digest_delivered

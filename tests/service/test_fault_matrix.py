@@ -2,8 +2,8 @@
 
 Each cell tells the same story (`tests/support/provider_rigs.py`): cycle one writes Kathy's
 nudge; then Kathy answers and I write to Raj; the fault is armed for cycle two, the poll
-that must see that new mail (and write Raj's nudge). Cycle two must recover, or fail
-with a named `GhostwatchError`; then, faults cleared, the same process and a restarted
+that must see that new mail (withdraw Kathy's nudge, write Raj's). Cycle two must recover,
+or fail with a named `GhostwatchError`; then, faults cleared, the same process and a restarted
 one (new objects, the same database) must show Kathy's conversation `replied` and Raj's
 nudge written: the stored cursor skipped nothing, and no step's draft exists twice.
 Meanwhile a second account on another mailbox, in the same database, goes on working.
@@ -240,12 +240,16 @@ def test_a_fault_is_recovered_or_named_and_nothing_is_lost_or_doubled(
 
 
 def _assert_settled(rig: Rig) -> None:
-    """Kathy's answer was seen, Raj's nudge written, each step's draft exactly once."""
+    """Kathy's answer was seen, Raj's nudge written, each step's draft exactly once, and
+    Kathy's nudge, unsent and as written, withdrawn once (docs/rules.md, "Drafts stay
+    true")."""
     found = states(rig)
     assert found.get("Proposal") == State.REPLIED, found
     steps = rig.steps()
-    assert len(steps) == 2, steps  # Kathy's nudge (cycle one) and Raj's (cycle two)
+    assert len(steps) == 1, steps  # Raj's nudge (cycle two); Kathy's (cycle one) withdrawn
     assert set(steps.values()) == {1}, steps
+    deletes = [w for w in rig.mutations() if w.method in ("drafts.delete", "messages.delete")]
+    assert len(deletes) == 1, deletes
     bodies = rig.draft_bodies()
     assert all(SENDER.signature in body for body in bodies.values()), bodies  # whole drafts
     with rig.store.transaction() as tx:

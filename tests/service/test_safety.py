@@ -2,10 +2,11 @@
 
 Full cycles with junk rescue and the digest on. The sandboxes log every mutating call
 (`.writes`, send attempts refused and flagged); the tests read those logs: nothing was
-ever sent, nothing was deleted, and every change hit something ghostwatch made itself,
-or the junk reply it rescues (the one documented exception). A draft the user edited is
-never written again; `dry_run=True` writes nothing; the logs hold no token, no body
-text and no address but the account's own.
+ever sent, the one delete is ghostwatch's own unedited draft once its prospect answered
+(docs/rules.md, "Drafts stay true"), and every change hit something ghostwatch made
+itself, or the junk reply it rescues (the one documented exception). A draft the user
+edited is never deleted nor written again; `dry_run=True` writes nothing; the logs hold
+no token, no body text and no address but the account's own.
 """
 
 from __future__ import annotations
@@ -100,15 +101,18 @@ def _foreign(writes: list[Write], junk: set[str]) -> list[Write]:
     return found
 
 
-def test_full_cycles_send_nothing_delete_nothing_and_touch_only_their_own(rig: Rig) -> None:
+def test_full_cycles_send_nothing_and_delete_only_their_own_unedited_draft(rig: Rig) -> None:
     junk = _junk_ids(rig)
     assert junk
+    rig.cycle(FIRST, junk_rescue=True, digest=True)
+    [kathy_nudge] = rig.actions.existing_steps().values()
     _week(rig, junk_rescue=True, digest=True)
     writes = rig.mutations()
     assert any(w.method in RESCUES for w in writes)  # the rescue happened…
     assert any(w.method in CREATES for w in writes)  # …and drafts and the digest
     assert rig.sent() == []
-    assert [w for w in writes if w.method in DELETES] == []
+    # Kathy answered: her nudge, as ghostwatch wrote it, is the one thing deleted.
+    assert [w.ids for w in writes if w.method in DELETES] == [(kathy_nudge,)]
     assert _foreign(writes, junk) == []
 
 

@@ -11,6 +11,7 @@ while a flag set or a message made, moved or removed is.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from ghostwatch.store import Store
 from tests.support.cutting_proxy import Cut, CuttingProxy, cutting_proxy
 from tests.support.imap_servers import ImapAccount, imap_account
 from tests.support.maildir_rig import MaildirRig
-from tests.support.provider_rigs import Sleeps, one_cycle, policy, preview
+from tests.support.provider_rigs import Sleeps, one_cycle, policy, preview, with_text
 
 
 @dataclass
@@ -95,6 +96,31 @@ class ImapRig:
             client.select_folder(key.folder)
             client.move([key.uid], "Trash")
 
+    def deliver(self, raw: bytes, sent: bool = False) -> None:
+        """Mail arrives (the test's own connection APPENDs it, as a delivery agent would)."""
+        with self.client() as client:
+            client.append("Sent" if sent else "INBOX", raw, flags=(b"\\Seen",) if sent else ())
+
+    def add_draft(self, raw: bytes) -> str:
+        """A draft the user's client (or another app) saves: APPENDed to Drafts."""
+        with self.client() as client:
+            return _appended(client, "Drafts", raw)
+
+    def edit_draft(self, draft_id: str, text: str) -> str:
+        """What a mail client does when the user rewrites a draft: the new text APPENDed
+        (header fields kept), the old UID expunged; the draft's new key."""
+        key = Key.parse(draft_id)
+        with self.client() as client:
+            client.select_folder(key.folder)
+            raw = client.fetch([key.uid], [b"BODY.PEEK[]"])[key.uid][b"BODY[]"]
+            made = _appended(client, key.folder, with_text(raw, text))
+            client.add_flags([key.uid], [b"\\Deleted"], silent=True)
+            client.uid_expunge([key.uid])
+        return made
+
+    def digest_text(self) -> str:
+        return self.disk.digest_text()
+
     def forget_step(self, draft_id: str) -> None:
         """Cannot be: a UID's message never changes (RFC 3501 §2.3.1.1); a draft saved
         again is a new message under a new UID (`TestImapCycle.step_cannot_vanish`)."""
@@ -120,6 +146,13 @@ class ImapRig:
 
     def mutations(self) -> list[tuple[str, str, str]]:
         return sorted(self.opened_ids.symmetric_difference(self.identities()))
+
+
+def _appended(client: IMAPClient, folder: str, raw: bytes) -> str:
+    answer = client.append(folder, raw, flags=(b"\\Draft", b"\\Seen"))
+    found = re.search(rb"\[APPENDUID (\d+) (\d+)\]", answer, re.IGNORECASE)
+    assert found is not None, answer  # Dovecot has UIDPLUS
+    return str(Key(folder, int(found[1]), int(found[2])))
 
 
 @contextmanager

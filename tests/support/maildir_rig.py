@@ -3,6 +3,7 @@ tree, copied from a seed into a temporary folder, that `run_cycle` reads and wri
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from collections import Counter
@@ -29,10 +30,13 @@ from tests.support.provider_rigs import (
     Sleeps,
     one_cycle,
     preview,
+    text_of,
+    with_text,
     without_step,
 )
 
 _MAILDIR_FOLDERS = {Folder.INBOX: "", Folder.JUNK: ".Junk", Folder.DRAFTS: ".Drafts"}
+_SERIAL = itertools.count()
 
 
 @dataclass
@@ -81,11 +85,39 @@ class MaildirRig:
         [path] = [p for p in self.files(Folder.DRAFTS) if p.name.partition(":")[0] == unique]
         path.unlink()
 
+    def deliver(self, raw: bytes, sent: bool = False) -> None:
+        """Mail arrives: a file in the INBOX's new/ (or, sent, in .Sent/cur/)."""
+        self._put(self.root / ".Sent" / "cur" if sent else self.root / "new", raw, "")
+
+    def add_draft(self, raw: bytes) -> str:
+        """A draft the user's client (or another app) saves: a file in .Drafts/cur/."""
+        return f"Drafts/{self._put(self.root / '.Drafts' / 'cur', raw, ':2,DS')}"
+
+    def edit_draft(self, draft_id: str, text: str) -> str:
+        """The user's client rewrites the draft's text in place: same file name."""
+        path = self._draft(draft_id)
+        path.write_bytes(with_text(path.read_bytes(), text))
+        return draft_id
+
+    def digest_text(self) -> str:
+        [digest] = [p for p in self.files() if _head(p).get("Message-ID", "").startswith(DIGEST_ID)]
+        return text_of(digest.read_bytes())
+
+    def _put(self, folder: Path, raw: bytes, flags: str) -> str:
+        unique = f"1795000000.M{next(_SERIAL)}P1.test"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{unique}{flags}").write_bytes(raw)
+        return unique
+
+    def _draft(self, draft_id: str) -> Path:
+        _folder, _, unique = draft_id.partition("/")
+        [path] = [p for p in self.files(Folder.DRAFTS) if p.name.partition(":")[0] == unique]
+        return path
+
     def forget_step(self, draft_id: str) -> None:
         """The draft's file keeps its name but no longer carries X-Ghostwatch-Step (a
         client re-saved it in place without the fields it does not know)."""
-        _folder, _, unique = draft_id.partition("/")
-        [path] = [p for p in self.files(Folder.DRAFTS) if p.name.partition(":")[0] == unique]
+        path = self._draft(draft_id)
         path.write_bytes(without_step(path.read_bytes()))
 
     def mutations(self) -> list[Path]:

@@ -15,6 +15,7 @@ conversation is `replied` and Raj's nudge is due (cycle two, where the faults go
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ import httpx
 from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
+from ghostwatch.mail.mime import html_to_text
 from ghostwatch.model.decisions import State
 from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft, Sender
@@ -143,6 +145,10 @@ class CycleRig(Protocol):
     def count(self, folder: Folder) -> int: ...
     def delete_draft(self, draft_id: str) -> None: ...
     def forget_step(self, draft_id: str) -> None: ...
+    def deliver(self, raw: bytes, sent: bool = False) -> None: ...
+    def add_draft(self, raw: bytes) -> str: ...
+    def edit_draft(self, draft_id: str, text: str) -> str: ...
+    def digest_text(self) -> str: ...
     def mutations(self) -> list[Any]: ...
 
 
@@ -152,7 +158,6 @@ class Rig(CycleRig, Protocol):
     def arm(self, kind: str, method: str | None, count: int = 1, retry_after: int = 1) -> None: ...
     def clear_faults(self) -> None: ...
     def fired(self) -> list[tuple[str, str]]: ...
-    def deliver(self, raw: bytes, sent: bool = False) -> None: ...
     def draft_bodies(self) -> dict[str, str]: ...
     def writes(self) -> list[Write]: ...
     def sent(self) -> list[Write]: ...
@@ -251,7 +256,7 @@ class GmailRig:
         for stored in self.sandbox.mailbox.messages.values():
             step = next((v for k, v in stored.headers if k.lower() == STEP.lower()), None)
             if step and "DRAFT" in stored.labels:
-                found[step] = _text_of(stored.raw)
+                found[step] = text_of(stored.raw)
         return found
 
     def digests(self) -> int:
@@ -259,12 +264,30 @@ class GmailRig:
         return sum(1 for m in found if m.header("Message-ID").startswith(DIGEST_ID))
 
     def count(self, folder: Folder) -> int:
-        label = {Folder.INBOX: "INBOX", Folder.JUNK: "SPAM"}[folder]
+        label = {Folder.INBOX: "INBOX", Folder.JUNK: "SPAM", Folder.DRAFTS: "DRAFT"}[folder]
         return sum(1 for m in self.sandbox.mailbox.messages.values() if label in m.labels)
 
     def delete_draft(self, draft_id: str) -> None:
         """What the user does in Gmail: the draft is gone, unsent."""
         self.service.users().drafts().delete(userId="me", id=draft_id).execute()
+
+    def add_draft(self, raw: bytes) -> str:
+        """A draft the user writes in Gmail (or another app, through the API)."""
+        body = {"message": {"raw": base64.urlsafe_b64encode(raw).decode("ascii")}}
+        made = self.service.users().drafts().create(userId="me", body=body).execute()
+        return str(made["id"])
+
+    def edit_draft(self, draft_id: str, text: str) -> str:
+        """The user rewrites the draft's text in Gmail (`drafts.update`): same draft id."""
+        raw = with_text(self.sandbox.mailbox.draft(draft_id).raw, text)
+        body = {"message": {"raw": base64.urlsafe_b64encode(raw).decode("ascii")}}
+        self.service.users().drafts().update(userId="me", id=draft_id, body=body).execute()
+        return draft_id
+
+    def digest_text(self) -> str:
+        found = self.sandbox.mailbox.messages.values()
+        [digest] = [m for m in found if m.header("Message-ID").startswith(DIGEST_ID)]
+        return text_of(digest.raw)
 
     def forget_step(self, draft_id: str) -> None:
         """Gmail's answers about this draft no longer carry X-Ghostwatch-Step; its id and
@@ -349,12 +372,37 @@ class OutlookRig:
         return sum(1 for m in found if m.folder and m.internet_message_id.startswith(DIGEST_ID))
 
     def count(self, folder: Folder) -> int:
-        key = {Folder.INBOX: "inbox", Folder.JUNK: "junkemail"}[folder]
+        key = {Folder.INBOX: "inbox", Folder.JUNK: "junkemail", Folder.DRAFTS: "drafts"}[folder]
         return sum(1 for _ in self.graph.mailbox.in_folder(key))
 
     def delete_draft(self, draft_id: str) -> None:
         """What the user does in Outlook: the draft goes to Deleted Items, unsent."""
         self.actions.client.request("DELETE", f"/me/messages/{draft_id}")
+
+    def add_draft(self, raw: bytes) -> str:
+        """A draft the user writes in Outlook (or another app, through Graph)."""
+        tree = BytesParser(policy=default).parsebytes(raw)
+        custom = [
+            {"name": k, "value": str(v)} for k, v in tree.items() if k.lower().startswith("x-")
+        ]
+        made = self.actions.client.request("POST", "/me/messages", json={
+            "subject": str(tree["Subject"]),
+            "toRecipients": [{"emailAddress": {"address": str(tree["To"])}}],
+            "body": {"contentType": "text", "content": text_of(raw)},
+            **({"internetMessageHeaders": custom} if custom else {}),
+        })  # fmt: skip
+        return str(made.json()["id"])
+
+    def edit_draft(self, draft_id: str, text: str) -> str:
+        """The user rewrites the draft's text in Outlook (PATCH): same id."""
+        content = {"body": {"contentType": "text", "content": text}}
+        self.actions.client.request("PATCH", f"/me/messages/{draft_id}", json=content)
+        return draft_id
+
+    def digest_text(self) -> str:
+        found = self.graph.mailbox.in_folder("inbox")
+        [digest] = [m for m in found if m.internet_message_id.startswith(DIGEST_ID)]
+        return html_to_text(digest.body) if digest.body_type == "html" else digest.body
 
     def forget_step(self, draft_id: str) -> None:
         """Graph's answers about this draft no longer carry X-Ghostwatch-Step (Exchange
@@ -378,6 +426,15 @@ def preview(source: MailSource, now: datetime) -> list[Draft]:
     return compose_drafts(run_scan(source, RULES, now), source, SENDER, TZ)
 
 
+def with_text(raw: bytes, text: str) -> bytes:
+    """The message with its body replaced by `text` (plain), its header fields kept."""
+    tree = BytesParser(policy=default).parsebytes(raw)
+    assert isinstance(tree, EmailMessage)
+    tree.clear_content()
+    tree.set_content(text)
+    return bytes(tree)
+
+
 def without_step(raw: bytes) -> bytes:
     """The message's bytes without its X-Ghostwatch-Step field."""
     tree = BytesParser(policy=compat32).parsebytes(raw)
@@ -385,7 +442,7 @@ def without_step(raw: bytes) -> bytes:
     return tree.as_bytes()
 
 
-def _text_of(raw: bytes) -> str:
+def text_of(raw: bytes) -> str:
     tree = BytesParser(policy=default).parsebytes(raw)
     assert isinstance(tree, EmailMessage)
     body = tree.get_body(preferencelist=("plain", "html"))

@@ -21,7 +21,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from ghostwatch.compose.digest_notice import left_out, notice
+from ghostwatch.compose.digest_notice import left_out, notice, out_of_date
 from ghostwatch.compose.digest_parts import (
     Dates,
     fit,
@@ -37,7 +37,7 @@ from ghostwatch.compose.templating import environment, render
 from ghostwatch.mail import outgoing
 from ghostwatch.model.decisions import Plan, State
 from ghostwatch.model.mail import Address
-from ghostwatch.model.outbox import Digest, Draft, Sender, Skipped
+from ghostwatch.model.outbox import Digest, Draft, OutdatedDraft, Sender, Skipped
 from ghostwatch.model.sync import Trouble
 
 
@@ -51,14 +51,17 @@ def build_digest(
     templates: Path | None = None,
     trouble: Trouble | None = None,
     skipped: Sequence[Skipped] = (),
+    outdated: Sequence[OutdatedDraft] = (),
 ) -> Digest:
     """Render the digest for `plan`; `since` is the previous digest's time (default:
     a day before `plan.now`), so each let-go conversation is shown exactly once.
     `trouble`: the account's failed cycles since then, shown first; `skipped`: the
-    items this cycle left out (poison), listed under it."""
+    items this cycle left out (poison), listed under it; `outdated`: drafts the user
+    edited whose conversation no longer wants them, listed at the top."""
     context = _context(plan, drafts, sender, tz, since, links or {}) | {
         "notice": notice(trouble, Dates(tz, plan.now)),
         "skipped": left_out(skipped),
+        "outdated": out_of_date(outdated),
     }
     env = environment(templates)
     return Digest(

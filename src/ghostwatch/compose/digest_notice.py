@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ghostwatch.compose.digest_parts import Dates
-from ghostwatch.model.outbox import Skipped
+from ghostwatch.model.outbox import OutdatedDraft, Skipped
 from ghostwatch.model.sync import Trouble
 
 # Commands in our error messages are set in backticks (`ghostwatch auth ...`).
@@ -93,6 +93,27 @@ def left_out(skipped: Sequence[Skipped]) -> LeftOut | None:
     lines = tuple(_line(item) for item in skipped)
     return LeftOut(f"ghostwatch left out {count} {noun} it could not handle", lines,
                    _LEFT_OUT_ADVICE)  # fmt: skip
+
+
+_OUT_OF_DATE_ADVICE = (
+    "You edited these drafts, so ghostwatch left them alone: send one only if it still "
+    "says what you mean, or delete it."
+)
+
+
+def out_of_date(drafts: Sequence[OutdatedDraft]) -> LeftOut | None:
+    """Drafts the user edited whose conversation no longer wants them (docs/rules.md,
+    "Drafts stay true"): listed first, so nobody sends one to someone who already answered."""
+    if not drafts:
+        return None
+    count = len(drafts)
+    verb = "is" if count == 1 else "are"
+    lines = tuple(
+        f"“{d.subject}”: {d.reason.rstrip('.')} — your draft to "
+        f"{', '.join(d.recipients) or 'them'} is out of date."
+        for d in drafts
+    )
+    return LeftOut(f"{count} of your drafts {verb} out of date", lines, _OUT_OF_DATE_ADVICE)
 
 
 def _line(item: Skipped) -> str:

@@ -47,6 +47,17 @@ class Digest:
 
 
 @dataclass(frozen=True, slots=True)
+class OutdatedDraft:
+    """A draft of ghostwatch's that its conversation no longer wants but the user edited:
+    left alone, and listed at the top of the digest (docs/rules.md, "Drafts stay true")."""
+
+    subject: str
+    recipients: tuple[str, ...]
+    reason: str
+    """What changed, in the engine's words ("kathy@contoso.example replied on ...")."""
+
+
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """One item a cycle could not handle safely and left out, so the rest could go on
     (a draft whose recipient a header cannot carry, ...). The digest lists it."""

@@ -31,10 +31,11 @@ from ghostwatch.compose.drafts import draft_message
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import GhostwatchError
 from ghostwatch.model.decisions import JunkReply
-from ghostwatch.model.outbox import Draft, Sender, Skipped
+from ghostwatch.model.outbox import Draft, OutdatedDraft, Sender, Skipped
 from ghostwatch.model.sync import Trouble
 from ghostwatch.providers.port import DraftListing, IncrementalSource, MailActions, MailSource
 from ghostwatch.service.pipeline import Scan, compose_all, run_scan, skipped_item
+from ghostwatch.service.withdraw import WITHDRAW, settle_withdrawal, withdraw_unwanted
 from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store, Tx
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,11 @@ class CycleReport:
     """Pending or unrecorded drafts the mailbox proved exist, now confirmed."""
     steps_abandoned: int = 0
     """Drafts the user deleted unsent: counted as taken, never made again."""
+    drafts_withdrawn: int = 0
+    """ghostwatch's own unedited drafts deleted because the conversation no longer
+    wants them (service/withdraw.py)."""
+    outdated: list[OutdatedDraft] = field(default_factory=list)
+    """Drafts the conversation no longer wants but the user edited: kept, and listed."""
     rescued: int = 0
     digest_delivered: bool = False
     errors: list[str] = field(default_factory=list)
@@ -142,6 +148,7 @@ def _act(
     if listing is None:
         return  # without the mailbox's proof, acting could duplicate: wait for next cycle
     _reconcile(cycle, scan, drafts, listing)
+    withdraw_unwanted(cycle, scan.plan, listing)
     for draft in drafts:
         _make_draft(cycle, scan, draft, listing.steps)
     if junk_rescue:
@@ -165,6 +172,8 @@ def _reconcile(cycle: _Cycle, scan: Scan, drafts: list[Draft], listing: DraftLis
             _settle_rescue(cycle, entry, junk)
         elif entry.kind == DIGEST:
             _settle_digest(cycle, entry)
+        elif entry.kind == WITHDRAW:
+            settle_withdrawal(cycle, entry, listing)
     _abandon_deleted(cycle, drafts, listing)
 
 
@@ -249,6 +258,8 @@ def _make_draft(cycle: _Cycle, scan: Scan, draft: Draft, existing: Mapping[str, 
         message = _item(cycle, "draft", draft.subject, draft_message, draft, cycle.sender)
         if message is None:
             return  # the intent stays pending: it is tried again while the step is due
+        with cycle.store.transaction() as tx:
+            tx.written(cycle.account_id, key, cycle.actions.written_fingerprint(message))
         thread = _thread_id(scan, draft)
         made = _guarded(cycle, "create_draft", cycle.actions.create_draft, draft, message, thread)
         if made is None:
@@ -321,7 +332,7 @@ def _digest_of(
 ) -> EmailMessage:
     made = build_digest(
         scan.plan, drafts, cycle.sender, cycle.tz, since=since, trouble=trouble,
-        skipped=cycle.report.skipped,
+        skipped=cycle.report.skipped, outdated=cycle.report.outdated,
     )  # fmt: skip
     return digest_message(made, cycle.sender, at=cycle.now, message_id=_digest_id(cycle, day))
 
@@ -401,6 +412,8 @@ def _summary(account: str, report: CycleReport, dry_run: bool, seconds: float) -
         drafts=report.drafts_created,
         reconciled=report.drafts_reconciled,
         abandoned=report.steps_abandoned,
+        withdrawn=report.drafts_withdrawn,
+        outdated=len(report.outdated),
         rescued=report.rescued,
         digest=report.digest_delivered,
         skipped=len(report.skipped),
