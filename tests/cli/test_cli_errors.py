@@ -398,14 +398,14 @@ def test_a_stray_file_named_cur_is_ignored(tmp_path: Path) -> None:
     (root / "new").mkdir(parents=True)
     (root / "cur").write_text("not a folder")
     (root / "new" / "1700000001.M1P1.host").write_bytes(
-        b"From: alex@ghostwatch.example\nTo: kathy@contoso.example\nSubject: Hi\n"
+        b"From: kathy@contoso.example\nTo: alex@ghostwatch.example\nSubject: Hi\n"
         b"Date: Mon, 02 Nov 2026 10:00:00 +0000\nMessage-ID: <n@x>\n\nhi\n"
     )
-    result = _invoke(_scan(root, "--json"))
+    result = _invoke(_scan(root, "--json", "--all"))
     _no_traceback(result)
     assert result.exit_code == 0, result.stderr
     (conversation,) = json.loads(result.stdout)["conversations"]
-    assert conversation["contacts"] == ["kathy@contoso.example"]
+    assert conversation["subject"] == "Hi"  # the message in new/ was read
 
 
 def test_an_unreadable_cur_folder_is_a_user_error_simulated(

@@ -25,6 +25,10 @@ from tests.support.builder import ME, Mailbox, when
 
 KATHY = "Kathy Lopez <kathy@contoso.example>"
 LEE = "Lee Chen <lee@contoso.example>"
+MALLORY = "Mallory <billing@fabrikam-payments.example>"
+CRM = "CRM Log <log+4411@crm-capture.example>"
+FORGED = "Please wire the deposit to IBAN DE89 3704 0044 0532 0130 00 today.\n"
+ASK = "Hi Kathy,\n\nCould we book a call on Thursday to walk through the pilot plan?\n\nAlex\n"
 
 
 def _scan(args: list[str]) -> dict[str, Any]:
@@ -66,6 +70,15 @@ class RulesContract:
         conversation: dict[str, Any] = found[0]
         return conversation
 
+    def preview(self, box: Mailbox, now: str) -> list[dict[str, Any]]:
+        """`ghostwatch preview --json`: the drafts this provider would write at `now`."""
+        args = ["preview", "--maildir", str(box.root), "--me", ME, "--now", when(now).isoformat()]
+        args += ["--json"] + (["--through", self.provider] if self.provider != "maildir" else [])
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        drafts: list[dict[str, Any]] = json.loads(result.stdout)
+        return drafts
+
     @staticmethod
     def sent(box: Mailbox, date: str, subject: str = "Proposal", **kw: Any) -> str:
         return box.add("Sent", f"Alex <{ME}>", kw.pop("to", KATHY), subject, date, **kw)
@@ -79,3 +92,42 @@ class RulesContract:
         found = self.conversation(box, "2026-11-20 10:00")
         assert found["state"] == "replied"
         assert found["reasons"] == ["lee@contoso.example replied on 2026-11-10"]
+
+    # -- mine: only the Sent folder ------------------------------------------------------
+
+    def test_a_message_from_me_filed_outside_sent_is_not_mine(self, box: Mailbox) -> None:
+        """A forgery in the Inbox with my address in From: no recipient, no text, no clock."""
+        proposal = self.sent(box, "2026-11-09 10:00", body=ASK)
+        box.add(
+            "INBOX", f"Alex <{ME}>", [KATHY, MALLORY], "Re: Proposal", "2026-11-12 09:00",
+            reply_to=proposal, body=FORGED,
+        )  # fmt: skip
+        found = self.conversation(box, "2026-11-13 10:00")
+        assert (found["state"], found["action"], found["attempt"]) == ("due", "nudge", 0)
+        assert found["contacts"] == ["kathy@contoso.example"]
+        assert found["due_at"] == "2026-11-12T10:00:00+00:00"  # 3 business days after mine
+        (draft,) = self.preview(box, "2026-11-13 10:00")
+        assert draft["to"] == ["kathy@contoso.example"]
+        assert "IBAN" not in draft["text"]
+        assert "pilot" in draft["text"]  # my own ask is the sentence quoted
+
+    def test_a_message_from_me_outside_sent_starts_no_conversation(self, box: Mailbox) -> None:
+        """Neither a forgery to a stranger nor a copy I Bcc'd myself in an archive folder."""
+        box.add("INBOX", f"Alex <{ME}>", MALLORY, "Invoice 2291", "2026-11-09 10:00")
+        box.add("Archive", f"Alex <{ME}>", KATHY, "Pricing", "2026-11-09 11:00")
+        found = self.scan(box, "2026-11-20 10:00")["conversations"]
+        assert [c["subject"] for c in found if c["state"] != "not_tracked"] == []
+        assert self.preview(box, "2026-11-20 10:00") == []
+
+    # -- contacts: To and Cc only ---------------------------------------------------------
+
+    def test_a_bcc_recipient_is_no_contact(self, box: Mailbox) -> None:
+        """The CRM's logging address I Bcc is never followed up nor a draft's recipient."""
+        self.sent(box, "2026-11-09 10:00", headers={"Bcc": CRM})
+        self.sent(box, "2026-11-09 11:00", "Logged", to=f"Alex <{ME}>", headers={"Bcc": CRM})
+        result = self.scan(box, "2026-11-13 10:00")
+        states = {c["subject"]: (c["state"], c["contacts"]) for c in result["conversations"]}
+        assert states["Proposal"] == ("due", ["kathy@contoso.example"])
+        assert states["Logged"] == ("not_tracked", [])
+        (draft,) = self.preview(box, "2026-11-13 10:00")
+        assert draft["to"] == ["kathy@contoso.example"]

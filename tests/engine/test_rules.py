@@ -438,7 +438,7 @@ def test_my_fresh_mails_with_the_same_subject_stay_apart(box: Mailbox) -> None:
 def test_all_my_aliases_are_me(box: Mailbox) -> None:
     first = box.add("Sent", "Alex <alex@old-brand.example>", KATHY, "Proposal", "2026-11-02 10:00")
     box.add(
-        "INBOX",
+        "Sent",
         "Alex <alex@ghostwatch.example>",
         KATHY,
         "Re: Proposal",

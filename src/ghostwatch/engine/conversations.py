@@ -60,7 +60,7 @@ def attempts(conv: Tracked, humans: tuple[Message, ...]) -> int:
 
 def latest_recipients(conv: Tracked, evidence: Evidence) -> tuple[str, ...]:
     me = evidence.me
-    return tuple(sorted({a.email for a in conv.latest.recipients if me.is_contact(a.email)}))
+    return tuple(sorted({a.email for a in conv.latest.addressees if me.is_contact(a.email)}))
 
 
 def bounced_addresses(conv: Tracked, evidence: Evidence, rules: Rules) -> set[str]:

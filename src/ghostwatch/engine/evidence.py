@@ -21,14 +21,24 @@ from ghostwatch.model.decisions import Classification
 from ghostwatch.model.mail import Folder, Message
 
 
-def is_outbound(message: Message, me: Identity) -> bool:
-    """Mail I sent to someone outside: From is me, not a draft, not spoofed junk."""
+def is_mine(message: Message, me: Identity) -> bool:
+    """I sent it: From is me *and* it is filed in Sent (docs/rules.md "Mine"). Anyone can
+    write my address in From; only my own provider files what I send in Sent, so a
+    from-me message anywhere else — a copy I Bcc'd myself, a forgery in the Inbox — is
+    nobody's outbound."""
     return (
-        message.sender is not None
+        message.folder is Folder.SENT
+        and message.sender is not None
         and me.is_me(message.sender.email)
-        and message.folder not in (Folder.JUNK, Folder.DRAFTS, Folder.TRASH)
+    )
+
+
+def is_outbound(message: Message, me: Identity) -> bool:
+    """Mail I sent to someone outside: mine, dated, with a contact in To or Cc."""
+    return (
+        is_mine(message, me)
         and message.date is not None
-        and any(me.is_contact(a.email) for a in message.recipients)
+        and any(me.is_contact(a.email) for a in message.addressees)
     )
 
 
@@ -64,7 +74,7 @@ def tracked_conversations(threads: Threads, me: Identity) -> dict[str, Tracked]:
     for cid, messages in threads.conversations.items():
         outbound = tuple(m for m in messages if is_outbound(m, me))
         contacts = sorted(
-            {a.email for m in outbound for a in m.recipients if me.is_contact(a.email)}
+            {a.email for m in outbound for a in m.addressees if me.is_contact(a.email)}
         )
         if outbound:
             latest = outbound[-1].date

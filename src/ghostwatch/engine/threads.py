@@ -138,10 +138,11 @@ def _askers(message: Message, me: Identity) -> set[str]:
     if not me.is_me(message.sender.email):
         return {message.sender.email}
     # My own fresh mail with a reused subject starts a new conversation; only a marked
-    # reply to someone already in it continues one.
-    if not _REPLY_MARK.match(message.subject):
+    # reply to someone already in it continues one. From-me mail outside Sent is not
+    # mine (docs/rules.md "Mine"): a forgery joins nothing by its subject.
+    if message.folder is not Folder.SENT or not _REPLY_MARK.match(message.subject):
         return set()
-    return {a.email for a in message.recipients} - me.addresses
+    return {a.email for a in message.addressees} - me.addresses
 
 
 def _fallback_target(
@@ -199,7 +200,10 @@ def _link_by_subject(messages: Sequence[Message], uf: _UnionFind, me: Identity) 
     per_thread = Counter(m.thread_id for m in messages if m.thread_id)
     shared_threads = {t for t, n in per_thread.items() if n > 1}
     written_to = {
-        a.email for m in messages if m.sender and me.is_me(m.sender.email) for a in m.recipients
+        a.email
+        for m in messages
+        if m.folder is Folder.SENT and m.sender and me.is_me(m.sender.email)
+        for a in m.addressees
     }
     candidates = [
         (node, m)

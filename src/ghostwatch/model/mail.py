@@ -123,6 +123,13 @@ class Message:
     def recipients(self) -> tuple[Address, ...]:
         return self.to + self.cc + self.bcc
 
+    @property
+    def addressees(self) -> tuple[Address, ...]:
+        """To and Cc: the recipients everyone on the message can see. Only these make
+        contacts (docs/rules.md "Tracked"): a Bcc is the CRM's logging address or a
+        manager, never the prospect."""
+        return self.to + self.cc
+
     def __reduce__(self) -> tuple[type[Message], tuple[object, ...]]:
         return Message, _message_values(self)
 

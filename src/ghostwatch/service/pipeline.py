@@ -23,6 +23,7 @@ import structlog
 
 from ghostwatch import engine
 from ghostwatch.compose.drafts import conversation_draft, meeting_draft
+from ghostwatch.engine.evidence import is_mine
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import TemplateProblem, UnsafeItem
@@ -133,7 +134,7 @@ def sender_from_mail(scan: Scan, me: Identity, address: str, signature: str | No
     names = Counter(
         m.sender.name
         for m in scan.threads.messages()
-        if m.sender and m.sender.name and me.is_me(m.sender.email)
+        if m.sender and m.sender.name and is_mine(m, me)
     )
     name = names.most_common(1)[0][0] if names else address.partition("@")[0]
     return Sender(name=name, address=address, signature=name if signature is None else signature)
