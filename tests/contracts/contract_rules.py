@@ -131,3 +131,18 @@ class RulesContract:
         assert states["Logged"] == ("not_tracked", [])
         (draft,) = self.preview(box, "2026-11-13 10:00")
         assert draft["to"] == ["kathy@contoso.example"]
+
+    # -- out of office: the last day away -------------------------------------------------
+
+    def test_the_last_day_away_snoozes_until_the_day_after(self, box: Mailbox) -> None:
+        """ "Through Friday the 27th": Kathy is away on the 27th and back on the 28th."""
+        proposal = self.sent(box, "2026-11-23 10:00")  # a Monday
+        box.add(
+            "INBOX", KATHY, ME, "Automatic reply: Proposal", "2026-11-23 10:05",
+            reply_to=proposal, headers={"Auto-Submitted": "auto-replied"},
+            body="I am out of the office through Friday the 27th, with limited access to mail.\n",
+        )  # fmt: skip
+        away = self.conversation(box, "2026-11-27 12:00")
+        assert (away["state"], away["snoozed_until"]) == ("snoozed", "2026-11-28T00:00:00+00:00")
+        back = self.conversation(box, "2026-11-30 09:00")
+        assert (back["state"], back["due_at"]) == ("waiting", "2026-11-30T10:00:00+00:00")

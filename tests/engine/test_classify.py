@@ -119,7 +119,11 @@ OOO_WITH_DATE = [
     ("Réponse automatique : Proposition", "Je suis absent jusqu'au 1er décembre.", None),
     ("Respuesta automática: Propuesta", "Estoy fuera de la oficina hasta el 1 de diciembre.", "es"),
     ("Risposta automatica: Proposta", "Sono fuori ufficio fino al 1° dicembre.", None),
-    ("Automatisch antwoord: Voorstel", "Ik ben afwezig tot en met 1 december.", "nl-NL"),
+    (
+        "Automatisch antwoord: Voorstel",
+        "Ik ben afwezig tot en met 30 november.",
+        "nl-NL",
+    ),  # last day
     ("Resposta automática: Proposta", "Estou ausente até 1 de dezembro de 2026.", None),
 ]
 

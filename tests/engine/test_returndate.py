@@ -27,12 +27,12 @@ DEC_1 = date(2026, 12, 1)
         # German
         ("Ich bin bis zum 1. Dezember nicht im Büro.", DEC_1),
         ("Ich bin ab dem 01.12.2026 wieder im Büro.", DEC_1),
-        ("Ich bin bis einschließlich 30.11. abwesend.", date(2026, 11, 30)),
+        ("Ich bin bis einschließlich 30.11. abwesend.", DEC_1),  # the last day away
         ("Abwesend bis 1. Dez. 2026", DEC_1),
         # French
         ("Je suis absent jusqu'au 1er décembre.", DEC_1),
         ("Je serai de retour le mardi 1 decembre 2026.", DEC_1),
-        ("Absente jusqu'au 01/12/2026 inclus.", DEC_1),
+        ("Absente jusqu'au 30/11/2026 inclus.", DEC_1),  # the last day away
         # Spanish
         ("Estoy fuera de la oficina hasta el 1 de diciembre.", DEC_1),
         ("Regreso el 1 de diciembre de 2026.", DEC_1),
@@ -40,7 +40,7 @@ DEC_1 = date(2026, 12, 1)
         ("Sono fuori ufficio fino al 1° dicembre.", DEC_1),
         ("Rientro in ufficio il 1 dicembre 2026.", DEC_1),
         # Dutch
-        ("Ik ben afwezig tot en met 1 december.", DEC_1),
+        ("Ik ben afwezig tot en met 30 november.", DEC_1),  # the last day away
         ("Ik ben weer terug op 1-12-2026.", DEC_1),
         # Portuguese
         ("Estou ausente até 1 de dezembro.", DEC_1),
@@ -49,6 +49,39 @@ DEC_1 = date(2026, 12, 1)
 )
 def test_languages_and_formats(text: str, expected: date | None) -> None:
     assert find_return_date(text, "", SENT) == expected
+
+
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+FRI_27, SAT_28 = date(2026, 11, 27), date(2026, 11, 28)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The last day away: the writer is back the day after it (docs/rules.md).
+        ("I am out of the office through Friday the 27th.", SAT_28),
+        ("Out of office through 27 November.", SAT_28),
+        ("Away thru Nov 27, back after that.", SAT_28),
+        ("I'm away up to and including 27 November.", SAT_28),
+        ("On leave from 20 November through 27 November.", SAT_28),
+        ("Out until 27 November (inclusive).", SAT_28),
+        ("Ich bin bis einschließlich 27.11. nicht im Büro.", SAT_28),
+        ("Je suis absent jusqu'au 27 novembre inclus.", SAT_28),
+        ("Estoy fuera hasta el 27 de noviembre inclusive.", SAT_28),
+        ("Sono fuori ufficio fino al 27 novembre compreso.", SAT_28),
+        ("Ik ben afwezig t/m 27 november.", SAT_28),
+        ("Estou ausente até 27 de novembro, inclusive.", SAT_28),
+        ("Out through Friday.", SAT_28),
+        # "Until" and "back on" name the day back itself.
+        ("I am out of the office until the 27th.", FRI_27),
+        ("Back on 27 November.", FRI_27),
+        ("Out of office until November 27.", FRI_27),
+        ("Je suis absent jusqu'au 27 novembre.", FRI_27),
+        ("Back on Friday.", FRI_27),
+    ],
+)
+def test_the_last_day_away_returns_the_day_after(text: str, expected: date) -> None:
+    assert find_return_date(text, "", MONDAY) == expected
 
 
 @pytest.mark.parametrize(

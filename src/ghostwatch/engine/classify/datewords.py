@@ -45,6 +45,8 @@ _KEYWORDS = (
     "til",
     "through",
     "thru",
+    "up to and including",
+    "to and including",
     "in the office on",
     "available again",
     "available from",

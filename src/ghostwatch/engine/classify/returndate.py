@@ -10,6 +10,11 @@ Which date: one right after a return/until keyword ("back on", "bis", "jusqu'au"
 "hasta", "fino al", "tot en met", "até", ...) wins; of a range "from X to Y", Y; else
 the latest plausible one. Plausible means between a few days before the notice was
 sent and a year after it — older dates are quoted history, later ones are noise.
+
+"Until" and "back on" name the return day itself; a notice that names the *last day
+away* — "through 27 November", "bis einschließlich 27.11.", "tot en met 27 november",
+"jusqu'au 27 novembre inclus" — returns the day after (docs/rules.md "Return dates").
+A bare ordinal day after a keyword ("through Friday the 27th") is the next such day.
 """
 
 from __future__ import annotations
@@ -160,6 +165,37 @@ def _after_keyword(text: str, candidate: _Candidate, keyword_ends: list[int]) ->
     return any(candidate.start - _KEYWORD_REACH <= end <= candidate.start for end in keyword_ends)
 
 
+# Words that make a date the last day away rather than the day back: before it
+# ("through", "thru", "up to and including", "bis einschließlich", "tot en met", "t/m")
+# or right after it ("inclus", "inclusive", "einschließlich", "incluso", "compreso", ...).
+_LAST_DAY_BEFORE_RE = re.compile(
+    r"(?<!\w)(?:through|thru|(?:up\s+)?to\s+and\s+including|einschlie(?:ß|ss)lich|inklusive"
+    rf"|tot\s+en\s+met|t/m)(?!\w)[^.;:!?\n]{{0,{_KEYWORD_REACH}}}$",
+    re.I,
+)
+_LAST_DAY_AFTER_RE = re.compile(
+    r"[\s,(]{0,3}(?:inclus|incluse|inclusive|inclusief|inclusivamente|incluso|inclusa"
+    r"|inclu[íi]do|inclu[íi]da|compres[oa]|einschlie(?:ß|ss)lich|inkl\.?|included)(?!\w)",
+    re.I,
+)
+
+
+def _last_day_away(text: str, start: int, end: int, ends: list[int]) -> bool:
+    """Whether the date at text[start:end] is the last day away: its governing keyword
+    (the nearest one before it) says "through", or an "inclusive" word follows it."""
+    if _LAST_DAY_AFTER_RE.match(text, end, end + 16):
+        return True
+    governing = max((e for e in ends if start - _KEYWORD_REACH <= e <= start), default=None)
+    if governing is None:
+        return False
+    head = text[max(0, governing - 40) : start]
+    return bool(_LAST_DAY_BEFORE_RE.search(head))
+
+
+def _day_back(when: date, last_day: bool) -> date:
+    return _shifted(when, timedelta(days=1)) if last_day else when
+
+
 def _preferred(text: str, candidates: list[_Candidate], keyword_ends: list[int]) -> list[bool]:
     """Which candidates follow a return keyword or end a "from X to Y" range."""
     preferred = [_after_keyword(text, c, keyword_ends) for c in candidates]
@@ -170,16 +206,41 @@ def _preferred(text: str, candidates: list[_Candidate], keyword_ends: list[int])
     return preferred
 
 
+_BARE_DAY_RE = re.compile(r"(?<![\w/.-])(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)(?!\w)", re.I)
+
+
+def _bare_day_return(text: str, sent: date | None, ends: list[int]) -> date | None:
+    """ "Through Friday the 27th", "until the 27th": a day of the month with no month,
+    right after a keyword, is the first such day on or after the day the notice was sent."""
+    if sent is None:
+        return None
+    for found in _BARE_DAY_RE.finditer(text):
+        if not any(found.start() - _KEYWORD_REACH <= end <= found.start() for end in ends):
+            continue
+        day = int(found[1])
+        for month_ahead in range(3):
+            year, month = divmod(sent.month - 1 + month_ahead, 12)
+            try:
+                when = date(sent.year + year, month + 1, day)
+            except ValueError:
+                continue
+            if when >= sent:
+                return _day_back(when, _last_day_away(text, found.start(), found.end(), ends))
+    return None
+
+
 def _weekday_return(
     text: str, reading: _Reading, sent: date | None, ends: list[int]
 ) -> date | None:
-    """ "Back on Monday": the next such weekday after the notice was sent."""
+    """ "Back on Monday": the next such weekday after the notice was sent ("through
+    Friday": the day after it)."""
     if sent is None:
         return None
     for found in datewords.weekday_re(reading.language).finditer(text):
         if any(found.start() - _KEYWORD_REACH <= end <= found.start() for end in ends):
             ahead = (datewords.weekday_number(found.group(0)) - sent.weekday() - 1) % 7 + 1
-            return _shifted(sent, timedelta(days=ahead))
+            last_day = _last_day_away(text, found.start(), found.end(), ends)
+            return _day_back(_shifted(sent, timedelta(days=ahead)), last_day)
     return None
 
 
@@ -194,7 +255,7 @@ def find_return_date(
     candidates = _candidates(body, reading)
     preferred = _preferred(body, candidates, keyword_ends)
     dated = [
-        (p, when)
+        (p, _day_back(when, _last_day_away(body, c.start, c.end, keyword_ends)))
         for c, p in zip(candidates, preferred, strict=True)
         if (when := _resolve(c, day_sent))
     ]
@@ -202,7 +263,8 @@ def find_return_date(
         return max(when for p, when in dated if p)
     if dated:
         return max(when for _, when in dated)
-    return _weekday_return(body, reading, day_sent, keyword_ends)
+    bare = _bare_day_return(body, day_sent, keyword_ends)
+    return bare or _weekday_return(body, reading, day_sent, keyword_ends)
 
 
 # iCloud's vacation responder says nothing in words and sends no Auto-Submitted; its
