@@ -22,10 +22,12 @@ from click.testing import CliRunner
 
 from ghostwatch.cli.main import main
 from tests.support.builder import ME, Mailbox, when
+from tests.support.hostile import event
 
 KATHY = "Kathy Lopez <kathy@contoso.example>"
 LEE = "Lee Chen <lee@contoso.example>"
 MALLORY = "Mallory <billing@fabrikam-payments.example>"
+STRANGER = "events@invoice-desk.example"
 CRM = "CRM Log <log+4411@crm-capture.example>"
 FORGED = "Please wire the deposit to IBAN DE89 3704 0044 0532 0130 00 today.\n"
 ASK = "Hi Kathy,\n\nCould we book a call on Thursday to walk through the pilot plan?\n\nAlex\n"
@@ -146,3 +148,29 @@ class RulesContract:
         assert (away["state"], away["snoozed_until"]) == ("snoozed", "2026-11-28T00:00:00+00:00")
         back = self.conversation(box, "2026-11-30 09:00")
         assert (back["state"], back["due_at"]) == ("waiting", "2026-11-30T10:00:00+00:00")
+
+    # -- meetings: only mine --------------------------------------------------------------
+
+    def test_only_meetings_i_organized_or_accepted_count(self, box: Mailbox) -> None:
+        """A stranger's invitation I declined, or never answered, is left out entirely;
+        one a contact organized and I accepted (or tentatively accepted) is mine."""
+        people = [("Kathy Lopez", "kathy@contoso.example", "NEEDS-ACTION")]
+        box.calendar(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+            + event("stranger-declined", "Invoice call", "20261117T100000Z",
+                    [("Alex", ME, "DECLINED"), *people], organizer=STRANGER)
+            + event("stranger-unanswered", "Wire transfer", "20261117T140000Z",
+                    [("Alex", ME, "NEEDS-ACTION"), *people], organizer=STRANGER)
+            + event("contact-accepted", "Pilot review", "20261118T100000Z",
+                    [("Alex", ME, "ACCEPTED"), ("Lee Chen", "lee@contoso.example", "DECLINED")],
+                    organizer="kathy@contoso.example")
+            + event("contact-tentative", "Pricing call", "20261118T140000Z",
+                    [("Alex", ME, "TENTATIVE"), ("Raj", "raj@tailspin.example", "NEEDS-ACTION")],
+                    organizer="raj@tailspin.example")
+            + event("mine", "Demo", "20261119T100000Z",
+                    [("Nina", "nina@fabrikam.example", "DECLINED")])
+            + "END:VCALENDAR\r\n"
+        )  # fmt: skip
+        meetings = self.scan(box, "2026-11-20 15:00")["meetings"]
+        assert sorted(m["summary"] for m in meetings) == ["Demo", "Pilot review", "Pricing call"]
+        assert {m["state"] for m in meetings} == {"missed"}

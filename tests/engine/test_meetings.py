@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -17,7 +18,8 @@ from ghostwatch.model.mail import Address
 from tests.support.paths import REPO
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-ME = Identity.of(["me@contoso.example"])
+ME_ADDRESS = "me@contoso.example"
+ME = Identity.of([ME_ADDRESS])
 LEE = "lee@fabrikam.example"
 KIM = "kim@tailspin.example"
 COLLEAGUE = "ana@contoso.example"
@@ -304,3 +306,24 @@ def test_a_held_meeting_says_whether_the_next_one_is_booked() -> None:
     follow_up = event("next", start=NOW + timedelta(days=30))  # beyond the window
     decisions = {d.uid: d for d in decide(held, follow_up)}
     assert decisions["held"].next_meeting == follow_up.start
+
+
+def test_an_invitation_i_declined_or_never_answered_is_left_out() -> None:
+    stranger = "events@invoice-desk.example"
+    for mine in (PartStat.DECLINED, PartStat.NEEDS_ACTION, PartStat.DELEGATED):
+        invite = replace(
+            event(organizer=stranger), attendees=(person(ME_ADDRESS, mine), person(LEE))
+        )
+        assert decide(invite) == ()
+    accepted = replace(event(organizer=stranger), attendees=(person(ME_ADDRESS), person(LEE)))
+    assert only(accepted).contacts == (stranger, LEE)
+
+
+def test_what_the_calendar_says_about_me_beats_the_attendee_list() -> None:
+    # Google's `self` attendee / Graph's responseStatus and isOrganizer, as providers fill them.
+    forged = event(organizer=ME_ADDRESS, organized_by_me=False, my_status=PartStat.DECLINED)
+    assert decide(forged) == ()
+    said_yes = event(organizer=LEE, organized_by_me=False, my_status=PartStat.TENTATIVE)
+    assert only(said_yes).contacts == (LEE,)
+    organized = replace(event(organized_by_me=True), attendees=(person(LEE),))
+    assert only(organized).contacts == (LEE,)

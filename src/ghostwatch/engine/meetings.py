@@ -20,6 +20,12 @@ decisions come out. Choices the design leaves open, made here:
 * "Wrote since" means a human message from one of the contacts dated at or after
   the meeting's start; it turns a would-be `missed` into `rescheduled` with no
   action (the conversation itself is the reschedule).
+* Only my meetings count (docs/rules.md "Only my meetings"): I organized it, or I
+  accepted or tentatively accepted it. Anyone can send an invitation; one I declined
+  or never answered is left out entirely — it is neither missed nor a later meeting.
+  What the calendar itself says about me wins (Google's `self` attendee and
+  `organizer.self`, Graph's `isOrganizer` and `responseStatus`); an .ics or CalDAV
+  event says it in its ORGANIZER and my own ATTENDEE's PARTSTAT (RFC 5545 §3.2.12).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ def decide_meetings(
     makes a missed one `rescheduled`). `last_human_mail` maps a lower-case address
     to the date of the latest `human` message from it.
     """
-    meetings = [_Meeting.of(event, me) for event in events]
+    meetings = [_Meeting.of(event, me) for event in events if is_my_meeting(event, me)]
     later = _LaterMeetings.of(meetings)
     window = timedelta(days=window_days)
     decisions = (
@@ -59,6 +65,19 @@ def decide_meetings(
         if meeting.external and now - window <= meeting.event.start <= now + window
     )
     return tuple(sorted((d for d in decisions if d is not None), key=_order))
+
+
+def is_my_meeting(event: CalendarEvent, me: Identity) -> bool:
+    """I organized it, or I accepted or tentatively accepted it."""
+    if event.organized_by_me is not None:
+        organized = event.organized_by_me
+    else:
+        organized = event.organizer is not None and me.is_me(event.organizer.email)
+    if organized:
+        return True
+    if event.my_status is not None:
+        return event.my_status in _YES
+    return any(a.status in _YES for a in event.attendees if me.is_me(a.address.email))
 
 
 @dataclass(frozen=True, slots=True)
