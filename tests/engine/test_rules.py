@@ -212,7 +212,7 @@ OOO_HEADERS = {"Auto-Submitted": "auto-replied"}
         ("Réponse automatique : Proposal", "Je suis absente jusqu'au 30 novembre 2026."),
         ("Respuesta automática: Proposal", "Estoy fuera de la oficina hasta el 30 de noviembre."),
         ("Risposta automatica: Proposal", "Sono fuori ufficio fino al 30 novembre 2026."),
-        ("Automatisch antwoord: Proposal", "Ik ben afwezig tot en met 30 november 2026."),
+        ("Automatisch antwoord: Proposal", "Ik ben afwezig tot en met 29 november 2026."),
         ("Resposta automática: Proposal", "Estou fora do escritório até 30 de novembro de 2026."),
     ],
 )
