@@ -174,3 +174,32 @@ class RulesContract:
         meetings = self.scan(box, "2026-11-20 15:00")["meetings"]
         assert sorted(m["summary"] for m in meetings) == ["Demo", "Pilot review", "Pricing call"]
         assert {m["state"] for m in meetings} == {"missed"}
+
+    # -- replies in Trash ---------------------------------------------------------------
+
+    def test_a_reply_the_user_deleted_still_counts(self, box: Mailbox) -> None:
+        """A "no, thanks" in Trash is an answer; nothing in Trash is rescued or listed."""
+        proposal = self.sent(box, "2026-11-09 10:00")
+        box.add("Trash", KATHY, ME, "Re: Proposal", "2026-11-10 09:00", reply_to=proposal,
+                body="No, thanks. We went with another vendor.\n")  # fmt: skip
+        pricing = self.sent(box, "2026-11-09 11:00", "Pricing", to=LEE)
+        box.add("Trash", "Lee Chen <lee@contoso.example>", ME, "Re: Pricing", "2026-11-10 10:00",
+                reply_to=pricing)  # fmt: skip
+        result = self.scan(box, "2026-11-20 10:00")
+        found = {c["subject"]: c for c in result["conversations"]}
+        assert found["Proposal"]["state"] == "replied"
+        assert found["Proposal"]["reasons"] == ["kathy@contoso.example replied on 2026-11-10"]
+        assert found["Pricing"]["state"] == "replied"
+        assert result["junk_replies"] == []
+        assert self.preview(box, "2026-11-20 10:00") == []
+
+    def test_trash_holds_no_follow_up_of_its_own(self, box: Mailbox) -> None:
+        """Mail in Trash starts nothing, and a message I deleted from Sent is not mine."""
+        self.sent(box, "2026-11-09 10:00")
+        box.add("Trash", f"Alex <{ME}>", KATHY, "Re: Proposal", "2026-11-12 09:00")
+        box.add("Trash", f"Alex <{ME}>", LEE, "Old quote", "2026-11-12 09:00")
+        tracked = [c for c in self.scan(box, "2026-11-13 10:00")["conversations"]
+                   if c["state"] != "not_tracked"]  # fmt: skip
+        assert [(c["subject"], c["state"], c["attempt"], c["contacts"]) for c in tracked] == [
+            ("Proposal", "due", 0, ["kathy@contoso.example"])
+        ]

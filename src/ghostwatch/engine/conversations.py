@@ -42,9 +42,18 @@ def answers(conv: Tracked, evidence: Evidence) -> Answers:
         verdict = evidence.classification(message)
         if verdict.kind == InboundClass.HUMAN:
             humans.append(message)
+        elif message.folder is Folder.TRASH:
+            continue  # Trash is searched for replies only (docs/rules.md "Replied")
         elif verdict.kind == InboundClass.OUT_OF_OFFICE and verdict.return_date:
             absences.append((message, verdict.return_date))
     return Answers(tuple(humans), tuple(absences))
+
+
+def last_key(messages: tuple[Message, ...]) -> str:
+    """The message a draft answers: the latest one outside Trash (nothing in Trash is
+    ever acted on), or the latest of all when everything is there."""
+    kept = [m for m in messages if m.folder is not Folder.TRASH]
+    return (kept or list(messages))[-1].key
 
 
 def _after(messages: tuple[Message, ...], when: datetime) -> list[Message]:
@@ -93,7 +102,7 @@ def decide(
         contacts=conv.contacts,
         state=State.WAITING,
         last_outbound_key=conv.latest.key,
-        last_message_key=conv.messages[-1].key,
+        last_message_key=last_key(conv.messages),
         recipients=latest_recipients(conv, evidence),
         silent_since=conv.latest_date,
     )

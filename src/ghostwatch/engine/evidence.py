@@ -152,7 +152,8 @@ def _index_inbound(evidence: Evidence, message: Message, since: datetime | None)
         assert message.sender is not None
         evidence.mail_from[message.sender.email].append(message)
     late = since is not None and message.date is not None and message.date >= since
-    if late and may_be_bounce(message):
+    # Trash is searched for replies only: a report the user deleted bounces nothing.
+    if late and message.folder is not Folder.TRASH and may_be_bounce(message):
         found = evidence.classification(message)
         if found.kind == "bounce":
             for ref in {*found.failed_recipients, *found.quoted_message_ids}:

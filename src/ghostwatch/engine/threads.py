@@ -42,18 +42,19 @@ def sort_key(message: Message) -> tuple[datetime, str, str]:
     return (message.date or _EPOCH, message.message_id or "", message.key)
 
 
-_FOLDER_RANK = {Folder.SENT: 0, Folder.INBOX: 1, Folder.OTHER: 2, Folder.JUNK: 3}
+_FOLDER_RANK = {Folder.SENT: 0, Folder.INBOX: 1, Folder.OTHER: 2, Folder.JUNK: 3, Folder.TRASH: 4}
 
 
 def deduplicate(messages: Iterable[Message]) -> list[Message]:
-    """One copy per Message-ID; drafts, trash and absurd dates never take part (docs/rules.md).
+    """One copy per Message-ID; drafts and absurd dates never take part (docs/rules.md).
 
     The same message can sit in two folders (Sent and INBOX when I copy myself,
-    or an archive); keep the copy whose folder says most about it.
+    or an archive); keep the copy whose folder says most about it. Trash takes part
+    (a reply the user deleted is still an answer) but any other copy says more.
     """
     best: dict[str, Message] = {}
     for message in messages:
-        if message.folder in (Folder.DRAFTS, Folder.TRASH):
+        if message.folder is Folder.DRAFTS:
             continue
         if message.date is not None and not plausible(message.date):
             message = replace(message, date=None)  # see model.PLAUSIBLE_YEARS
