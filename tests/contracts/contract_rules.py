@@ -81,6 +81,16 @@ class RulesContract:
         drafts: list[dict[str, Any]] = json.loads(result.stdout)
         return drafts
 
+    def digest(self, box: Mailbox, now: str) -> str:
+        """The digest's HTML as `ghostwatch digest --out` writes it through this provider."""
+        out = box.root.parent / "digest.html"
+        args = ["digest", "--maildir", str(box.root), "--me", ME, "--now", when(now).isoformat()]
+        args += ["--out", str(out)]
+        args += ["--through", self.provider] if self.provider != "maildir" else []
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        return out.read_text(encoding="utf-8")
+
     @staticmethod
     def sent(box: Mailbox, date: str, subject: str = "Proposal", **kw: Any) -> str:
         return box.add("Sent", f"Alex <{ME}>", kw.pop("to", KATHY), subject, date, **kw)
@@ -203,3 +213,43 @@ class RulesContract:
         assert [(c["subject"], c["state"], c["attempt"], c["contacts"]) for c in tracked] == [
             ("Proposal", "due", 0, ["kathy@contoso.example"])
         ]
+
+    # -- a colleague in a new conversation --------------------------------------------------
+
+    @pytest.mark.parametrize(
+        ("subject", "body"),
+        [
+            ("Budget for 2027", "Kathy Lopez asked me to pick this up while she is away.\n"),
+            ("Budget for 2027", "Copying kathy@contoso.example: we are interested.\n"),
+            ("Contoso proposal, next steps", "Hello Alex,\n\nWe read it and have questions.\n"),
+            ("Next steps", f"On Mon, Alex <{ME}> wrote:\n> Could we book a call?\n\nYes.\n"),
+        ],
+        ids=["names-the-contact", "the-contacts-address", "subject-contains-it", "quotes-me"],
+    )
+    def test_a_colleague_plainly_about_it_in_a_new_conversation_replies(
+        self, box: Mailbox, subject: str, body: str
+    ) -> None:
+        self.sent(box, "2026-11-09 10:00", "Contoso proposal")
+        box.add("INBOX", LEE, ME, subject, "2026-11-10 09:00", body=body)
+        found = self.conversation(box, "2026-11-20 10:00", "Contoso proposal")
+        assert found["state"] == "replied"
+        assert found["reasons"] == [
+            "lee@contoso.example replied in another conversation on 2026-11-10"
+        ]
+
+    def test_a_colleague_about_something_else_keeps_the_state_and_is_noted(
+        self, box: Mailbox
+    ) -> None:
+        self.sent(box, "2026-11-09 10:00", "Contoso proposal")
+        box.add("INBOX", LEE, ME, "Team lunch", "2026-11-10 09:00", body="Are you free Friday?\n")
+        found = self.conversation(box, "2026-11-20 10:00", "Contoso proposal")
+        assert (found["state"], found["action"]) == ("due", "nudge")
+        assert (
+            "someone else from contoso.example wrote to you on 2026-11-10 (lee@contoso.example),"
+            " not about this conversation" in found["reasons"]
+        )
+        (draft,) = self.preview(box, "2026-11-20 10:00")
+        assert draft["to"] == ["kathy@contoso.example"]
+        assert "someone else from contoso.example wrote to you" in self.digest(
+            box, "2026-11-20 10:00"
+        )

@@ -31,6 +31,7 @@ _TIP_LABELS = {
     "other_contact": "Ask someone else",
     "escalate": "Escalate",
     "send_window": "Send window",
+    "colleague_wrote": "Someone else wrote",
 }
 
 # Waiting conversations by calendar age of the silence: (upper bound in days, heading).

@@ -90,7 +90,7 @@ def _with_suggestions(
         + suggestions.escalation(decision, rules.high_value)
         + suggestions.send_window(decision, from_contacts)
     )
-    return replace(decision, suggestions=tuple(found)) if found else decision
+    return replace(decision, suggestions=(*decision.suggestions, *found)) if found else decision
 
 
 def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now: datetime) -> Plan:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
+from ghostwatch.engine import colleagues
 from ghostwatch.engine.evidence import Evidence, Tracked, is_external_inbound
 from ghostwatch.engine.rules import Rules
 from ghostwatch.engine.threads import sort_key
@@ -24,18 +25,24 @@ class Answers:
     humans: tuple[Message, ...]
     absences: tuple[tuple[Message, date], ...]
     """Out-of-office notices that name a return date."""
+    others: tuple[Message, ...] = ()
+    """Human mail from someone else at a contact's organization, in another conversation,
+    after my latest message, that is not about this one (the digest notes it)."""
 
 
 def answers(conv: Tracked, evidence: Evidence) -> Answers:
     """Human replies and absence notices: in the thread, or from a contact anywhere.
 
     In the thread, anyone outside my organization counts (a contact's colleague who
-    answers for them); in other conversations only the contacts themselves do.
+    answers for them); in other conversations the contacts themselves do, and someone
+    else at a contact's organization when the message is plainly about this one.
     """
     me = evidence.me
     found = {m.key: m for m in conv.messages if is_external_inbound(m, me)}
     for contact in conv.contacts:
         found.update((m.key, m) for m in evidence.mail_from.get(contact, ()))
+    about, others = colleagues.in_other_conversations(conv, evidence, set(found))
+    found.update((m.key, m) for m in about)
     humans: list[Message] = []
     absences: list[tuple[Message, date]] = []
     for message in sorted(found.values(), key=sort_key):
@@ -46,7 +53,7 @@ def answers(conv: Tracked, evidence: Evidence) -> Answers:
             continue  # Trash is searched for replies only (docs/rules.md "Replied")
         elif verdict.kind == InboundClass.OUT_OF_OFFICE and verdict.return_date:
             absences.append((message, verdict.return_date))
-    return Answers(tuple(humans), tuple(absences))
+    return Answers(tuple(humans), tuple(absences), others)
 
 
 def last_key(messages: tuple[Message, ...]) -> str:
@@ -117,10 +124,11 @@ def decide(
     alive = tuple(a for a in base.recipients if a not in dead)
     base = _with(base, base.state, recipients=alive, bounced=tuple(sorted(dead)))
     if dead and not alive:
-        return _with(
+        bounced = _with(
             base, State.BOUNCED, reasons=(f"delivery failed to {', '.join(sorted(dead))}",)
         )
-    return _cadence(base, conv, found, rules, now)
+        return colleagues.noted(bounced, found.others)
+    return colleagues.noted(_cadence(base, conv, found, rules, now), found.others)
 
 
 def _with(decision: ConversationDecision, state: State, **changes: object) -> ConversationDecision:

@@ -18,7 +18,7 @@ from ghostwatch.engine.classify.verdict import classify, may_be_automatic
 from ghostwatch.engine.people import Identity, is_bot, is_mail_daemon
 from ghostwatch.engine.threads import Threads
 from ghostwatch.model.decisions import Classification
-from ghostwatch.model.mail import Folder, Message
+from ghostwatch.model.mail import Folder, Message, is_public_domain
 
 
 def is_mine(message: Message, me: Identity) -> bool:
@@ -123,6 +123,9 @@ class Evidence:
     me: Identity
     conversation_of: dict[str, str] = field(default_factory=dict)
     mail_from: dict[str, list[Message]] = field(default_factory=lambda: defaultdict(list))
+    mail_from_org: dict[str, list[Message]] = field(default_factory=lambda: defaultdict(list))
+    """External mail by the sender's organization, for domains that are no public mail
+    domain (docs/rules.md "A colleague in a new conversation")."""
     bounces_for: dict[str, list[tuple[Message, Classification]]] = field(
         default_factory=lambda: defaultdict(list)
     )
@@ -151,6 +154,9 @@ def _index_inbound(evidence: Evidence, message: Message, since: datetime | None)
     if is_external_inbound(message, evidence.me):
         assert message.sender is not None
         evidence.mail_from[message.sender.email].append(message)
+        domain = message.sender.domain
+        if not is_public_domain(domain):
+            evidence.mail_from_org[domain].append(message)
     late = since is not None and message.date is not None and message.date >= since
     # Trash is searched for replies only: a report the user deleted bounces nothing.
     if late and message.folder is not Folder.TRASH and may_be_bounce(message):
@@ -183,12 +189,16 @@ def content_wanted(threads: Threads, me: Identity) -> set[str]:
 
 
 def _contact_horizons(tracked: Iterable[Tracked]) -> dict[str, datetime]:
-    """Per contact: the earliest 'latest outbound' of the conversations they are in."""
+    """Per contact, and per contact's organization (a domain, never a public one): the
+    earliest 'latest outbound' of the conversations they are in."""
     horizon: dict[str, datetime] = {}
     for conv in tracked:
         for contact in conv.contacts:
-            held = horizon.get(contact)
-            horizon[contact] = conv.latest_date if held is None else min(held, conv.latest_date)
+            domain = contact.rpartition("@")[2]
+            keys = (contact, "@" + domain) if not is_public_domain(domain) else (contact,)
+            for key in keys:
+                held = horizon.get(key)
+                horizon[key] = conv.latest_date if held is None else min(held, conv.latest_date)
     return horizon
 
 
@@ -213,4 +223,9 @@ def _wants_body(
         since is not None and message.date > since
     )
     # The date tests first: they are cheap and rule out most mail before the header scan.
-    return recent and may_be_automatic(message)
+    if recent and may_be_automatic(message):
+        return True
+    # Someone else at a contact's organization, after my latest message to it: the body
+    # tells whether they wrote about that conversation (names a contact, quotes me).
+    org_since = horizon.get("@" + message.sender.domain)
+    return org_since is not None and message.date > org_since

@@ -62,7 +62,7 @@ class Suggestion:
     """Digest-only advice; never an action (docs/rules.md Suggestions)."""
 
     kind: str
-    """'other_contact', 'escalate' or 'send_window'."""
+    """'other_contact', 'escalate', 'send_window' or 'colleague_wrote'."""
     text: str
     contact: str | None = None
 
