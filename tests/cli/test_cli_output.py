@@ -101,7 +101,7 @@ def test_scan_json_has_exactly_the_contract_fields(tmp_path: Path) -> None:
         reply_to=first,
     )
     result = scan(box, "2026-11-20T15:00:00+00:00")
-    assert set(result) == {"now", "conversations", "junk_replies", "meetings"}
+    assert set(result) == {"now", "conversations", "junk_replies", "meetings", "suspicious"}
     assert result["now"] == "2026-11-20T15:00:00+00:00"
     [conversation] = result["conversations"]
     assert set(conversation) == {

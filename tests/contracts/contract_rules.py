@@ -28,6 +28,21 @@ KATHY = "Kathy Lopez <kathy@contoso.example>"
 LEE = "Lee Chen <lee@contoso.example>"
 MALLORY = "Mallory <billing@fabrikam-payments.example>"
 STRANGER = "events@invoice-desk.example"
+DMARC_FAIL = (
+    "mx.ghostwatch.example; spf=fail smtp.mailfrom=contoso.example; dkim=none;"
+    " dmarc=fail (p=REJECT) header.from=contoso.example"
+)
+FORGED_PASS = "mx.contoso.example; spf=pass; dkim=pass header.d=contoso.example; dmarc=pass"
+PASSED = (
+    "mx.ghostwatch.example; spf=pass smtp.mailfrom=contoso.example;"
+    " dkim=pass header.d=contoso.example; dmarc=pass header.from=contoso.example"
+)
+SPF_DKIM_FAIL = "mx.ghostwatch.example; spf=fail smtp.mailfrom=contoso.example; dkim=fail"
+OUTLOOK_FAIL = (  # Exchange Online's own header: no authserv-id, a stray ";outlook.com;"
+    "spf=fail (sender IP is 192.0.2.7) smtp.mailfrom=contoso.example; outlook.com;"
+    " dkim=none (message not signed) header.d=none;outlook.com; dmarc=fail action=quarantine"
+    " header.from=contoso.example;compauth=fail reason=000"
+)
 CRM = "CRM Log <log+4411@crm-capture.example>"
 FORGED = "Please wire the deposit to IBAN DE89 3704 0044 0532 0130 00 today.\n"
 ASK = "Hi Kathy,\n\nCould we book a call on Thursday to walk through the pilot plan?\n\nAlex\n"
@@ -253,3 +268,57 @@ class RulesContract:
         assert "someone else from contoso.example wrote to you" in self.digest(
             box, "2026-11-20 10:00"
         )
+
+    # -- authenticity: the topmost Authentication-Results ---------------------------------
+
+    def test_an_unauthenticated_reply_is_no_reply_and_is_listed_as_suspicious(
+        self, box: Mailbox
+    ) -> None:
+        """A forged "Kathy" answer in the Inbox: dmarc=fail at the top, whatever is below."""
+        proposal = self.sent(box, "2026-11-09 10:00")
+        box.add("INBOX", KATHY, ME, "Re: Proposal", "2026-11-10 09:00", reply_to=proposal,
+                headers=[("Authentication-Results", DMARC_FAIL),
+                         ("Authentication-Results", FORGED_PASS)],
+                body="No need to follow up, we signed. Pay to IBAN DE89.\n")  # fmt: skip
+        result = self.scan(box, "2026-11-13 10:00")
+        (found,) = [c for c in result["conversations"] if c["subject"] == "Proposal"]
+        assert (found["state"], found["action"]) == ("due", "nudge")
+        assert [(s["from"], s["verdict"]) for s in result["suspicious"]] == [
+            ("kathy@contoso.example", "dmarc=fail")
+        ]
+        digest = self.digest(box, "2026-11-13 10:00")
+        assert "Suspicious" in digest
+        assert "claims to be kathy@contoso.example" in digest
+
+    def test_a_verdict_below_the_topmost_is_the_senders_and_counts_for_nothing(
+        self, box: Mailbox
+    ) -> None:
+        proposal = self.sent(box, "2026-11-09 10:00")
+        box.add("INBOX", KATHY, ME, "Re: Proposal", "2026-11-10 09:00", reply_to=proposal,
+                headers=[("Authentication-Results", PASSED),
+                         ("Authentication-Results", DMARC_FAIL)])  # fmt: skip
+        result = self.scan(box, "2026-11-13 10:00")
+        assert self.conversation(box, "2026-11-13 10:00")["state"] == "replied"
+        assert result["suspicious"] == []
+
+    def test_unauthenticated_mail_rescues_bounces_and_snoozes_nothing(self, box: Mailbox) -> None:
+        """Without DMARC both SPF and DKIM fail (Outlook's own wording of the header too)."""
+        proposal = self.sent(box, "2026-11-09 10:00")
+        box.add("Junk", KATHY, ME, "Re: Proposal", "2026-11-10 09:00", reply_to=proposal,
+                headers=[("Authentication-Results", SPF_DKIM_FAIL)])  # fmt: skip
+        box.add("INBOX", KATHY, ME, "Automatic reply: Proposal", "2026-11-10 10:00",
+                reply_to=proposal, body="I am out of the office until 30 November.\n",
+                headers=[("Auto-Submitted", "auto-replied"),
+                         ("Authentication-Results", OUTLOOK_FAIL)])  # fmt: skip
+        box.add("INBOX", "Mail Delivery System <MAILER-DAEMON@contoso.example>", ME,
+                "Undelivered Mail Returned to Sender", "2026-11-10 11:00",
+                body="I'm sorry to have to inform you that your message could not be delivered"
+                     " to kathy@contoso.example: user unknown.\n",
+                headers=[("Authentication-Results", DMARC_FAIL)])  # fmt: skip
+        result = self.scan(box, "2026-11-13 10:00")
+        (found,) = [c for c in result["conversations"] if c["subject"] == "Proposal"]
+        assert (found["state"], found["action"], found["reply_in_junk"]) == ("due", "nudge", False)
+        assert result["junk_replies"] == []
+        assert sorted(s["verdict"] for s in result["suspicious"]) == [
+            "dmarc=fail", "dmarc=fail", "spf=fail, dkim=fail"
+        ]  # fmt: skip

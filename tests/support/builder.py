@@ -58,7 +58,7 @@ class Mailbox:
         reply_to: str | None = None,
         references: list[str] | None = None,
         body: str = "Hello,\n\nThanks.\n",
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str] | list[tuple[str, str]] | None = None,
         message_id: str | None = None,
     ) -> str:
         """Write one message; returns its Message-ID (with angle brackets)."""
@@ -73,7 +73,8 @@ class Mailbox:
         if reply_to:
             msg["In-Reply-To"] = reply_to
             msg["References"] = " ".join([*(references or []), reply_to])
-        for name, value in (headers or {}).items():
+        pairs = headers.items() if isinstance(headers, dict) else headers or []
+        for name, value in pairs:  # a list keeps repeated fields in order, topmost first
             msg[name] = value
         msg.set_content(body)
         self.add_bytes(folder, bytes(msg))

@@ -13,6 +13,7 @@ from ghostwatch.model.decisions import (
     MeetingDecision,
     Plan,
     State,
+    SuspiciousMail,
 )
 from ghostwatch.model.outbox import Draft
 
@@ -64,6 +65,17 @@ def plan_json(plan: Plan, zone: tzinfo, include_untracked: bool = False) -> dict
         "conversations": [conversation_json(c, zone) for c in shown],
         "junk_replies": [junk_json(j, zone) for j in plan.junk_replies],
         "meetings": [meeting_json(m, zone) for m in plan.meetings],
+        "suspicious": [suspicious_json(s, zone) for s in plan.suspicious],
+    }
+
+
+def suspicious_json(s: SuspiciousMail, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "conversation": s.conversation,
+        "from": s.sender,
+        "subject": s.subject,
+        "date": _iso(s.date, zone),
+        "verdict": s.verdict,
     }
 
 
@@ -154,6 +166,10 @@ def plan_table(plan: Plan, zone: tzinfo, include_untracked: bool = False) -> str
     lines += _section(
         "Replies found in Junk",
         (f"  {_cut(j.subject, 40):<40}  from {j.sender}" for j in plan.junk_replies),
+    )
+    lines += _section(
+        "Suspicious — not counted",
+        (f"  {_cut(s.subject, 40):<40}  claims {s.sender}: {s.verdict}" for s in plan.suspicious),
     )
     lines += _section(
         "Meetings",

@@ -19,6 +19,7 @@ from ghostwatch.model.decisions import (
     Plan,
     State,
     Suggestion,
+    SuspiciousMail,
     WeekStats,
 )
 from ghostwatch.model.outbox import Draft
@@ -156,6 +157,8 @@ def needs_you(
     groups = (
         # Rescued replies first: a real answer nobody has seen is worth the most.
         Group("Replies rescued from Junk", "junk", _rescued(plan.junk_replies, links, fmt)),
+        # Then what was *not* counted because it failed authentication: the user looks.
+        Group("Suspicious — not counted", "suspicious", _suspicious(plan.suspicious, links, fmt)),
         Group("Drafts written", "draft", tuple(_draft(d, by_id, meetings, links) for d in drafts)),
         Group(
             "Missed meetings",
@@ -204,6 +207,23 @@ def _rescued(
         items.append(
             Item(reply.subject or "(no subject)", reply.sender, note, links.get(reply.conversation))
         )
+    return tuple(items)
+
+
+def _suspicious(
+    mails: Iterable[SuspiciousMail], links: Mapping[str, str], fmt: Dates
+) -> tuple[Item, ...]:
+    """Who it claims to be and what the verdict was (docs/rules.md "Authenticity"). The
+    claimed name and subject are a stranger's words: shown as text, never as a link."""
+    items = []
+    for mail in mails:
+        arrived = f"arrived {fmt.day_time(mail.date)}, " if mail.date else ""
+        note = (
+            f"{arrived}claims to be {mail.sender}, but your mail provider's check says "
+            f"{mail.verdict}: not counted as an answer — look before you trust it"
+        )
+        who = _person(mail.sender, mail.name)
+        items.append(Item(mail.subject or "(no subject)", who, note, links.get(mail.conversation)))
     return tuple(items)
 
 

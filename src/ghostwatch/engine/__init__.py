@@ -28,7 +28,14 @@ from ghostwatch.engine.rules import Rules
 from ghostwatch.engine.threads import Threads, thread
 from ghostwatch.engine.voices import one_voice
 from ghostwatch.model.calendar import CalendarEvent
-from ghostwatch.model.decisions import ConversationDecision, InboundClass, JunkReply, Plan, State
+from ghostwatch.model.decisions import (
+    ConversationDecision,
+    InboundClass,
+    JunkReply,
+    Plan,
+    State,
+    SuspiciousMail,
+)
 from ghostwatch.model.mail import Message, display_subject
 
 __all__ = ["Rules", "Threads", "content_wanted", "decide", "thread"]
@@ -42,6 +49,8 @@ class _LatestHumanMail(Mapping[str, datetime]):
 
     def __getitem__(self, address: str) -> datetime:
         for message in reversed(self._evidence.mail_from.get(address, ())):
+            if self._evidence.unauthenticated(message) is not None:
+                continue
             verdict = self._evidence.classification(message)
             if verdict.kind == InboundClass.HUMAN and message.date is not None:
                 return message.date
@@ -69,6 +78,25 @@ def _junk_order(j: JunkReply) -> tuple[float, str, str, str, str]:
     """By content first: the provider key only separates rows that read the same."""
     when = j.date.timestamp() if j.date else 0.0
     return (when, j.conversation, j.sender, j.subject, j.message_key)
+
+
+def _suspicious(cid: str, message: Message, evidence: Evidence) -> SuspiciousMail:
+    sender = message.sender
+    found = evidence.unauthenticated(message)
+    assert found is not None
+    return SuspiciousMail(
+        conversation=cid,
+        sender=sender.email if sender else "",
+        name=sender.name if sender else "",
+        subject=message.subject,
+        date=message.date,
+        verdict=found.summary,
+        message_key=message.key,
+    )
+
+
+def _suspicious_order(s: SuspiciousMail) -> tuple[float, str, str, str]:
+    return (s.date.timestamp() if s.date else 0.0, s.conversation, s.sender, s.message_key)
 
 
 def _junk_reply(cid: str, message: Message) -> JunkReply:
@@ -103,6 +131,7 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
     evidence = gather(threads, me, first)
     decisions: list[ConversationDecision] = []
     junk: list[JunkReply] = []
+    suspicious: dict[str, SuspiciousMail] = {}
     answered: list[tuple[Tracked, conversations.Answers]] = []
     for cid, messages in threads.conversations.items():
         conv = tracked.get(cid)
@@ -113,6 +142,8 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
         answered.append((conv, found))
         decisions.append(conversations.decide(conv, found, evidence, rules, now))
         junk.extend(_junk_reply(cid, m) for m in conversations.junk_replies(conv, found))
+        for message in found.suspicious:
+            suspicious.setdefault(message.key, _suspicious(cid, message, evidence))
     meetings = decide_meetings(
         events, me, now, _LatestHumanMail(evidence), rules.meeting_window_days
     )
@@ -128,4 +159,5 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
         meetings=tuple(meeting_list),
         skipped=tuple(sorted(m.key for m in threads.messages() if m.date is None)),
         weeks=stats.weekly(answered, rules.calendar, rules.cadence, now),
+        suspicious=tuple(sorted(suspicious.values(), key=_suspicious_order)),
     )

@@ -35,7 +35,10 @@ def in_other_conversations(
                 continue
             if evidence.classification(message).kind != InboundClass.HUMAN:
                 continue
-            (about if plainly_about(message, conv, evidence) else others).append(message)
+            if plainly_about(message, conv, evidence):
+                about.append(message)  # an unauthenticated one is listed as suspicious
+            elif evidence.unauthenticated(message) is None:
+                others.append(message)
     return tuple(sorted(about, key=sort_key)), tuple(sorted(others, key=sort_key))
 
 

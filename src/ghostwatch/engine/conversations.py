@@ -28,6 +28,8 @@ class Answers:
     others: tuple[Message, ...] = ()
     """Human mail from someone else at a contact's organization, in another conversation,
     after my latest message, that is not about this one (the digest notes it)."""
+    suspicious: tuple[Message, ...] = ()
+    """What would have counted but the user's provider did not authenticate."""
 
 
 def answers(conv: Tracked, evidence: Evidence) -> Answers:
@@ -45,7 +47,11 @@ def answers(conv: Tracked, evidence: Evidence) -> Answers:
     found.update((m.key, m) for m in about)
     humans: list[Message] = []
     absences: list[tuple[Message, date]] = []
+    suspicious = _forged_reports(conv, evidence)
     for message in sorted(found.values(), key=sort_key):
+        if evidence.unauthenticated(message) is not None:
+            suspicious.append(message)
+            continue
         verdict = evidence.classification(message)
         if verdict.kind == InboundClass.HUMAN:
             humans.append(message)
@@ -53,13 +59,26 @@ def answers(conv: Tracked, evidence: Evidence) -> Answers:
             continue  # Trash is searched for replies only (docs/rules.md "Replied")
         elif verdict.kind == InboundClass.OUT_OF_OFFICE and verdict.return_date:
             absences.append((message, verdict.return_date))
-    return Answers(tuple(humans), tuple(absences), others)
+    first = conv.outbound[0].date
+    assert first is not None
+    listed = {m.key: m for m in suspicious if m.date is not None and m.date > first}
+    return Answers(
+        tuple(humans), tuple(absences), others, tuple(sorted(listed.values(), key=sort_key))
+    )
 
 
-def last_key(messages: tuple[Message, ...]) -> str:
+def _forged_reports(conv: Tracked, evidence: Evidence) -> list[Message]:
+    """Unauthenticated would-be bounces naming a contact or my message."""
+    refs = (*conv.contacts, *(m.message_id for m in conv.outbound if m.message_id))
+    return [m for ref in refs for m in evidence.suspicious_reports.get(ref, ())]
+
+
+def last_key(messages: tuple[Message, ...], evidence: Evidence) -> str:
     """The message a draft answers: the latest one outside Trash (nothing in Trash is
-    ever acted on), or the latest of all when everything is there."""
-    kept = [m for m in messages if m.folder is not Folder.TRASH]
+    ever acted on) that is not unauthenticated, or the latest of all when none is."""
+    kept = [
+        m for m in messages if m.folder is not Folder.TRASH and evidence.unauthenticated(m) is None
+    ]
     return (kept or list(messages))[-1].key
 
 
@@ -109,7 +128,7 @@ def decide(
         contacts=conv.contacts,
         state=State.WAITING,
         last_outbound_key=conv.latest.key,
-        last_message_key=last_key(conv.messages),
+        last_message_key=last_key(conv.messages, evidence),
         recipients=latest_recipients(conv, evidence),
         silent_since=conv.latest_date,
     )

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ghostwatch.engine.classify import authenticity
+from ghostwatch.engine.classify.authenticity import AuthVerdict
 from ghostwatch.engine.classify.verdict import classify, may_be_automatic
 from ghostwatch.engine.people import Identity, is_bot, is_mail_daemon
 from ghostwatch.engine.threads import Threads
@@ -130,6 +132,9 @@ class Evidence:
         default_factory=lambda: defaultdict(list)
     )
     """Delivery reports by failed recipient and by quoted Message-ID."""
+    suspicious_reports: dict[str, list[Message]] = field(default_factory=lambda: defaultdict(list))
+    """Would-be delivery reports the user's provider did not authenticate, indexed as
+    `bounces_for`: they bounce nothing, the digest lists them."""
     classes: dict[str, Classification] = field(default_factory=dict)
 
     def classification(self, message: Message) -> Classification:
@@ -137,6 +142,11 @@ class Evidence:
         if found is None:
             found = self.classes[message.key] = classify(message)
         return found
+
+    def unauthenticated(self, message: Message) -> AuthVerdict | None:
+        """The topmost Authentication-Results' verdict when it fails the message: never
+        a reply, bounce or absence (docs/rules.md "Authenticity")."""
+        return authenticity.unauthenticated(message)
 
 
 def gather(threads: Threads, me: Identity, since: datetime | None) -> Evidence:
@@ -162,8 +172,12 @@ def _index_inbound(evidence: Evidence, message: Message, since: datetime | None)
     if late and message.folder is not Folder.TRASH and may_be_bounce(message):
         found = evidence.classification(message)
         if found.kind == "bounce":
+            forged = evidence.unauthenticated(message) is not None
             for ref in {*found.failed_recipients, *found.quoted_message_ids}:
-                evidence.bounces_for[ref].append((message, found))
+                if forged:
+                    evidence.suspicious_reports[ref].append(message)
+                else:
+                    evidence.bounces_for[ref].append((message, found))
 
 
 def content_wanted(threads: Threads, me: Identity) -> set[str]:

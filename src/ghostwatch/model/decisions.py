@@ -103,6 +103,22 @@ class JunkReply:
 
 
 @dataclass(frozen=True, slots=True)
+class SuspiciousMail:
+    """Mail that would have counted for a conversation (a reply, an absence, a bounce) but
+    that the user's own provider did not authenticate (docs/rules.md "Authenticity")."""
+
+    conversation: str
+    sender: str
+    """The address it claims to be from."""
+    name: str
+    subject: str
+    date: datetime | None
+    verdict: str
+    """What the topmost Authentication-Results said, e.g. 'dmarc=fail'."""
+    message_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class MeetingDecision:
     uid: str
     summary: str
@@ -146,3 +162,5 @@ class Plan:
     """Keys of messages the engine could not use (no date), for the log."""
     weeks: tuple[WeekStats, ...] = ()
     """The last four weeks, oldest first."""
+    suspicious: tuple[SuspiciousMail, ...] = ()
+    """Unauthenticated mail that was not counted, for the digest's "Suspicious"."""
