@@ -129,6 +129,7 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
     tracked = tracked_conversations(threads, me)
     first = min((t.outbound[0].date for t in tracked.values() if t.outbound[0].date), default=None)
     evidence = gather(threads, me, first)
+    evidence.followed = frozenset(tracked)
     decisions: list[ConversationDecision] = []
     junk: list[JunkReply] = []
     suspicious: dict[str, SuspiciousMail] = {}

@@ -49,15 +49,17 @@ def answers(conv: Tracked, evidence: Evidence) -> Answers:
     absences: list[tuple[Message, date]] = []
     suspicious = _forged_reports(conv, evidence)
     for message in sorted(found.values(), key=sort_key):
+        verdict = evidence.classification(message)
+        human = verdict.kind == InboundClass.HUMAN
+        # Trash is searched for replies only (docs/rules.md "Replied").
+        absent = verdict.kind == InboundClass.OUT_OF_OFFICE and message.folder is not Folder.TRASH
+        if not human and not (absent and verdict.return_date):
+            continue  # counts for nothing, authenticated or not
         if evidence.unauthenticated(message) is not None:
             suspicious.append(message)
-            continue
-        verdict = evidence.classification(message)
-        if verdict.kind == InboundClass.HUMAN:
+        elif human:
             humans.append(message)
-        elif message.folder is Folder.TRASH:
-            continue  # Trash is searched for replies only (docs/rules.md "Replied")
-        elif verdict.kind == InboundClass.OUT_OF_OFFICE and verdict.return_date:
+        elif verdict.return_date:
             absences.append((message, verdict.return_date))
     first = conv.outbound[0].date
     assert first is not None
@@ -76,10 +78,10 @@ def _forged_reports(conv: Tracked, evidence: Evidence) -> list[Message]:
 def last_key(messages: tuple[Message, ...], evidence: Evidence) -> str:
     """The message a draft answers: the latest one outside Trash (nothing in Trash is
     ever acted on) that is not unauthenticated, or the latest of all when none is."""
-    kept = [
-        m for m in messages if m.folder is not Folder.TRASH and evidence.unauthenticated(m) is None
-    ]
-    return (kept or list(messages))[-1].key
+    for message in reversed(messages):
+        if message.folder is not Folder.TRASH and evidence.unauthenticated(message) is None:
+            return message.key
+    return messages[-1].key
 
 
 def _after(messages: tuple[Message, ...], when: datetime) -> list[Message]:

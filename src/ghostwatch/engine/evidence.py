@@ -136,6 +136,13 @@ class Evidence:
     """Would-be delivery reports the user's provider did not authenticate, indexed as
     `bounces_for`: they bounce nothing, the digest lists them."""
     classes: dict[str, Classification] = field(default_factory=dict)
+    forged: dict[str, AuthVerdict | None] = field(default_factory=dict)
+    followed: frozenset[str] = frozenset()
+    """Ids of the tracked conversations (set by the caller once it knows them)."""
+    first_of: dict[str, str] = field(default_factory=dict)
+    """Conversation id → the key of its first message."""
+    started_by_org: dict[str, list[Message]] = field(default_factory=dict)
+    """Domain → first messages of the conversations people there started (a memo)."""
 
     def classification(self, message: Message) -> Classification:
         found = self.classes.get(message.key)
@@ -145,14 +152,17 @@ class Evidence:
 
     def unauthenticated(self, message: Message) -> AuthVerdict | None:
         """The topmost Authentication-Results' verdict when it fails the message: never
-        a reply, bounce or absence (docs/rules.md "Authenticity")."""
-        return authenticity.unauthenticated(message)
+        a reply, bounce or absence (docs/rules.md "Authenticity"). Read once a message."""
+        if message.key not in self.forged:
+            self.forged[message.key] = authenticity.unauthenticated(message)
+        return self.forged[message.key]
 
 
 def gather(threads: Threads, me: Identity, since: datetime | None) -> Evidence:
     """Index who wrote what where, and every delivery report after `since`."""
     evidence = Evidence(me)
     for cid, messages in threads.conversations.items():
+        evidence.first_of[cid] = messages[0].key
         for message in messages:
             evidence.conversation_of[message.key] = cid
             if message.sender is None or not me.is_me(message.sender.email):
@@ -190,7 +200,7 @@ def content_wanted(threads: Threads, me: Identity) -> set[str]:
     which is all the attempt count needs.
     """
     tracked = tracked_conversations(threads, me)
-    horizon = _contact_horizons(tracked.values())
+    horizon = _contact_horizons(tracked.values(), _latest_human_looking(threads, me))
     first = min((t.outbound[0].date for t in tracked.values() if t.outbound[0].date), default=None)
     if first is None:
         return set()
@@ -199,21 +209,49 @@ def content_wanted(threads: Threads, me: Identity) -> set[str]:
         conv = tracked.get(cid)
         since = conv.latest_date if conv else None
         wanted.update(m.key for m in messages if _wants_body(m, me, since, horizon, first))
+        if conv is None and _colleague_starts(messages[0], me, horizon):
+            wanted.add(messages[0].key)
     return wanted
 
 
-def _contact_horizons(tracked: Iterable[Tracked]) -> dict[str, datetime]:
+def _latest_human_looking(threads: Threads, me: Identity) -> dict[str, datetime]:
+    """Sender → date of their latest external mail that headers do not mark automatic."""
+    latest: dict[str, datetime] = {}
+    for message in threads.messages():
+        if is_external_inbound(message, me) and not may_be_automatic(message):
+            assert message.sender is not None
+            assert message.date is not None
+            held = latest.get(message.sender.email)
+            if held is None or message.date > held:
+                latest[message.sender.email] = message.date
+    return latest
+
+
+def _contact_horizons(
+    tracked: Iterable[Tracked], latest_human: Mapping[str, datetime]
+) -> dict[str, datetime]:
     """Per contact, and per contact's organization (a domain, never a public one): the
-    earliest 'latest outbound' of the conversations they are in."""
+    earliest 'latest outbound' of the conversations they are in. An organization counts
+    only for conversations no person has visibly answered since (no contact wrote
+    anything headers call human, and nobody outside did in the thread): a colleague's new
+    mail can change nothing in an answered one, and each of its bodies costs a read."""
     horizon: dict[str, datetime] = {}
     for conv in tracked:
+        silent = not _answered(conv, latest_human)
         for contact in conv.contacts:
             domain = contact.rpartition("@")[2]
-            keys = (contact, "@" + domain) if not is_public_domain(domain) else (contact,)
-            for key in keys:
+            org = silent and not is_public_domain(domain)
+            for key in (contact, "@" + domain) if org else (contact,):
                 held = horizon.get(key)
                 horizon[key] = conv.latest_date if held is None else min(held, conv.latest_date)
     return horizon
+
+
+def _answered(conv: Tracked, latest_human: Mapping[str, datetime]) -> bool:
+    people = set(conv.contacts) | {
+        m.sender.email for m in conv.messages if m.sender and m.date and m.date > conv.latest_date
+    }
+    return any(latest_human.get(p, conv.latest_date) > conv.latest_date for p in people)
 
 
 def _wants_body(
@@ -237,9 +275,15 @@ def _wants_body(
         since is not None and message.date > since
     )
     # The date tests first: they are cheap and rule out most mail before the header scan.
-    if recent and may_be_automatic(message):
-        return True
-    # Someone else at a contact's organization, after my latest message to it: the body
-    # tells whether they wrote about that conversation (names a contact, quotes me).
-    org_since = horizon.get("@" + message.sender.domain)
-    return org_since is not None and message.date > org_since
+    return recent and may_be_automatic(message)
+
+
+def _colleague_starts(message: Message, me: Identity, horizon: Mapping[str, datetime]) -> bool:
+    """Someone at a contact's organization started a conversation of their own after my
+    latest message to it: its body tells whether it is about mine (names a contact,
+    quotes me; docs/rules.md "A colleague in a new conversation")."""
+    if message.date is None or not is_external_inbound(message, me):
+        return False
+    assert message.sender is not None
+    since = horizon.get("@" + message.sender.domain)
+    return since is not None and message.date > since
