@@ -444,7 +444,8 @@ def test_a_sent_message_dated_9999_does_not_stop_the_scan(box: Mailbox) -> None:
         b"From: alex@ghostwatch.example\nTo: raj@tailspin.example\n"
         b"Date: Fri, 31 Dec 9999 10:00:00 +0000\nMessage-ID: <far@x>\nSubject: Far\n\nhi\n",
     )
-    result = _invoke(_scan(box.root, "--json"))
+    # A look-back long enough to reach 2023, the fallback date below.
+    result = _invoke(_scan(box.root, "--json", "--look-back-days", "3650"))
     _no_traceback(result)
     assert result.exit_code == 0, result.stderr
     # The absurd Date counts as missing: the Maildir falls back to the delivery time in

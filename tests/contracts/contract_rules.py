@@ -14,6 +14,7 @@ expected failures, so the change that makes one pass must also take it off the l
 from __future__ import annotations
 
 import json
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,11 +48,50 @@ CRM = "CRM Log <log+4411@crm-capture.example>"
 FORGED = "Please wire the deposit to IBAN DE89 3704 0044 0532 0130 00 today.\n"
 ASK = "Hi Kathy,\n\nCould we book a call on Thursday to walk through the pilot plan?\n\nAlex\n"
 
+RAJ = "Raj Patel <raj@tailspin.example>"
+NYAAN = "Nyaan <nyaan@tailspin.example>"
+DSN = """\
+From: Mail Delivery System <MAILER-DAEMON@mx.ghostwatch.example>
+To: {me}
+Subject: Undelivered Mail Returned to Sender
+Date: {date}
+Message-ID: <dsn.1@mx.ghostwatch.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
 
-def _scan(args: list[str]) -> dict[str, Any]:
+--B
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.ghostwatch.example
+
+Final-Recipient: rfc822; {rcpt}
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 User unknown
+
+--B
+Content-Type: text/rfc822-headers
+
+Message-ID: {msgid}
+Subject: Proposal
+
+--B--
+"""
+
+
+def _run(args: list[str]) -> Any:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    payload: dict[str, Any] = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def _scan(args: list[str]) -> dict[str, Any]:
+    payload: dict[str, Any] = _run(args)
     return payload
 
 
@@ -322,3 +362,55 @@ class RulesContract:
         assert sorted(s["verdict"] for s in result["suspicious"]) == [
             "dmarc=fail", "dmarc=fail", "spf=fail, dkim=fail"
         ]  # fmt: skip
+
+    # -- the horizon (docs/rules.md "Horizon") ------------------------------------------
+
+    def test_the_horizon_keeps_what_is_quiet_past_the_look_back_out_of_scope(
+        self, box: Mailbox
+    ) -> None:
+        """Quiet for longer than 90 days: not tracked. My message from long ago answered
+        within the look-back is in scope (a first sync reads its whole thread), and so
+        is the recent one; a longer look-back brings the quiet one back."""
+        self.sent(box, "2026-05-04 10:00", "Pilot")
+        revived = self.sent(box, "2026-05-05 10:00", "Renewal", to=RAJ)
+        box.add("INBOX", RAJ, ME, "Re: Renewal", "2026-10-01 09:00", reply_to=revived)
+        self.sent(box, "2026-11-09 10:00", "Proposal", to=LEE)
+        found = {c["subject"]: c for c in self.scan(box, "2026-11-20 10:00")["conversations"]}
+        # A provider that reads only what the look-back reaches never sees it at all.
+        pilot = found.get("Pilot", {"state": "not_tracked"})
+        assert pilot["state"] == "not_tracked"
+        if "reasons" in pilot:
+            assert pilot["reasons"] == ["quiet since 2026-05-04: older than the 90-day look-back"]
+        assert found["Renewal"]["state"] == "replied"
+        assert found["Renewal"]["reasons"] == ["raj@tailspin.example replied on 2026-10-01"]
+        assert (found["Proposal"]["state"], found["Proposal"]["action"]) == ("due", "nudge")
+        longer = self.scan(box, "2026-11-20 10:00", "--look-back-days", "365")
+        pilot = [c for c in longer["conversations"] if c["subject"] == "Pilot"]
+        assert [c["state"] for c in pilot] == ["due"]
+
+    def test_the_horizon_forgets_no_evidence_an_old_bounce_still_counts(self, box: Mailbox) -> None:
+        """A delivery failure older than the look-back still tells who cannot be reached,
+        in a conversation an absence notice kept in scope (one that keeps the subject:
+        Gmail threads it with my message; docs/providers.md says what a first sync
+        cannot see)."""
+        first = self.sent(box, "2026-07-01 10:00", to=[KATHY, NYAAN])
+        box.add_bytes("INBOX", _dsn("nyaan@tailspin.example", "2026-07-01 10:01", first))
+        box.add("INBOX", KATHY, ME, "Re: Proposal", "2026-09-01 08:00",
+                reply_to=first, body="I am out of the office until 10 September 2026.",
+                headers={"Auto-Submitted": "auto-replied"})  # fmt: skip
+        found = self.conversation(box, "2026-11-20 10:00")
+        assert (found["state"], found["action"]) == ("due", "nudge")
+        assert self._recipients(box, "2026-11-20 10:00") == [["kathy@contoso.example"]]
+
+    def _recipients(self, box: Mailbox, now: str) -> list[list[str]]:
+        """Whom each due draft is addressed to (`ghostwatch preview --json`)."""
+        args = ["preview", "--maildir", str(box.root), "--me", ME, "--now", when(now).isoformat()]
+        args += ["--json"] + (["--through", self.provider] if self.provider != "maildir" else [])
+        drafts: list[dict[str, Any]] = _run(args)
+        return [sorted(d["to"]) for d in drafts]
+
+
+def _dsn(recipient: str, date: str, message_id: str) -> bytes:
+    """A delivery report (RFC 3464) from the mail system: `recipient` failed."""
+    text = DSN.format(me=ME, date=format_datetime(when(date)), rcpt=recipient, msgid=message_id)
+    return text.replace("\n", "\r\n").encode()

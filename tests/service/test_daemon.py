@@ -144,7 +144,8 @@ class Week:
 
     def due_keys(self, at: datetime) -> set[str]:
         account = self.settings.accounts[0]
-        opened = default_registry(lambda a: self.sandbox.credentials()).open(account)
+        registry = default_registry(lambda a: self.sandbox.credentials(), clock=self.clock)
+        opened = registry.open(account)
         scan = run_scan(opened.source, rules_for(account), at)
         drafts = compose_drafts(scan, opened.source, sender_for(account), account.zone)
         return {d.step_key for d in drafts}
@@ -194,6 +195,24 @@ def test_a_simulated_friday_weekend_and_monday(week: Week) -> None:
     assert all(n == 1 for n in steps.values())
     assert set(steps) == week.due_keys(info.last_cycle_at.replace(tzinfo=UTC))
     assert week.sandbox.sent == []
+
+
+def test_the_daemon_follows_up_nothing_past_the_horizon(week: Week) -> None:
+    """docs/rules.md "Horizon": with a 10-day look-back, the conversation whose latest
+    message is older (its break-up is due with the default 90 days) gets no draft, and
+    the daemon writes exactly what `scan` decides within the same look-back."""
+    account = week.settings.accounts[0]
+    wide = week.due_keys(FRIDAY)
+    week.settings.accounts[0] = account.model_copy(update={"look_back_days": 10})
+    narrow = week.due_keys(FRIDAY)
+    assert any("/breakup/" in key for key in wide)
+    assert not any("/breakup/" in key for key in narrow)
+    assert narrow < wide
+    daemon, _ = week.daemon()
+    report = daemon.run_once()["alex"]
+    assert report is not None
+    assert report.errors == []
+    assert set(week.steps()) == narrow
 
 
 def test_a_rate_limit_answer_is_waited_out_and_counted_in_metrics(week: Week) -> None:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +22,7 @@ from ghostwatch.cli.errors import user_errors
 from ghostwatch.compose import templating
 from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
 from ghostwatch.engine.people import Identity
-from ghostwatch.engine.rules import Rules
+from ghostwatch.engine.rules import LOOK_BACK, Rules
 from ghostwatch.model.mail import plausible
 from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.maildir.source import MaildirMailbox
@@ -109,7 +109,8 @@ class MailboxArgs:
 
 
 def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
-    """--maildir, --me, --now, --tz, --country, --mute and --through → `MailboxArgs`."""
+    """--maildir, --me, --now, --tz, --country, --mute, --look-back-days and --through →
+    `MailboxArgs`."""
     options = [
         click.option(
             "--maildir",
@@ -134,6 +135,15 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
             "--mute", default="", help="Conversation ids to leave alone, comma-separated."
         ),
         click.option(
+            "--look-back-days",
+            "look_back_days",
+            type=click.IntRange(1, 3650),
+            default=LOOK_BACK.days,
+            show_default=True,
+            help="Conversations quiet for longer are not followed up (the horizon); "
+            "--through gmail reads this far back, as the service's first sync does.",
+        ),
+        click.option(
             "--through",
             type=click.Choice(["maildir", "gmail", "outlook", "imap"]),
             default="maildir",
@@ -152,6 +162,7 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
         tz_name: str,
         country: str | None,
         mute: str,
+        look_back_days: int,
         through: str,
         **rest: Any,
     ) -> None:
@@ -161,11 +172,13 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
             me=identity,
             calendar=_calendar(zone, country),
             muted=frozenset(m.strip() for m in mute.split(",") if m.strip()),
+            look_back=timedelta(days=look_back_days),
         )
         address = me.split(",")[0].strip().lower()
         now = parse_now(now_text, zone)
+        since = now - timedelta(days=look_back_days)
         with contextlib.ExitStack() as stack, user_errors():
-            source = _source(stack, maildir, through, address)
+            source = _source(stack, maildir, through, address, since)
             command(MailboxArgs(source, rules, zone, now, address), **rest)
 
     for option in reversed(options):
@@ -174,16 +187,21 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _source(
-    stack: contextlib.ExitStack[bool | None], maildir: Path, through: str, address: str
+    stack: contextlib.ExitStack[bool | None],
+    maildir: Path,
+    through: str,
+    address: str,
+    since: datetime,
 ) -> MailSource:
-    """The Maildir itself, or the same mail served by a sandbox (or a real IMAP server)."""
+    """The Maildir itself, or the same mail served by a sandbox (or a real IMAP server);
+    a synced provider's first sync reads from `since` (the look-back), as the daemon's."""
     mailbox = MaildirMailbox(maildir)
     if through == "maildir":
         return mailbox
     # Imported here: the sandboxes and Google's client load slowly and a plain scan skips them.
     from ghostwatch.cli.playground import sandbox_source
 
-    return sandbox_source(stack, maildir, through, address)
+    return sandbox_source(stack, maildir, through, address, since)
 
 
 def scanned(args: MailboxArgs) -> Scan:

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +282,11 @@ def _announce(
 
 
 def sandbox_source(
-    stack: contextlib.ExitStack[bool | None], maildir: Path, through: str, address: str
+    stack: contextlib.ExitStack[bool | None],
+    maildir: Path,
+    through: str,
+    address: str,
+    since: datetime | None = None,
 ) -> MailSource:
     """`scan --through gmail|outlook|imap`: `maildir`'s mail served by a sandbox (or, for
     imap, a real Dovecot and Radicale) that lives as long as `stack`, read back through
@@ -290,4 +295,5 @@ def sandbox_source(
         return imap_source(stack, maildir)
     if through == "outlook":
         return outlook_source(stack.enter_context(GraphSandbox.serve(seed=maildir, user=address)))
-    return gmail_source(stack.enter_context(GmailSandbox.serve(seed=maildir, user=address)))
+    sandbox = stack.enter_context(GmailSandbox.serve(seed=maildir, user=address))
+    return gmail_source(sandbox, since=since)

@@ -256,6 +256,13 @@ class AccountConfig(_Section):
     )
     working_hours: WorkingHours = Field(default_factory=WorkingHours)
     cadence: CadenceConfig | None = Field(default=None, description="Default cadence if absent.")
+    look_back_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Conversations quiet for longer are not followed up (the horizon); "
+        "a first sync reads this far back.",
+    )
     signature: str | None = Field(default=None, description="Text under every draft.")
     digest: bool = Field(default=True, description="Put a morning digest into the inbox.")
     digest_time: time = Field(default=time(7, 30), description="Local time of the digest.")

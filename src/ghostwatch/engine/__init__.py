@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ghostwatch.engine import conversations, stats, suggestions
+from ghostwatch.engine import conversations, horizon, stats, suggestions
 from ghostwatch.engine.evidence import (
     Evidence,
     Tracked,
@@ -63,13 +63,18 @@ class _LatestHumanMail(Mapping[str, datetime]):
         return len(self._evidence.mail_from)
 
 
-def _not_tracked(cid: str, messages: Sequence[Message]) -> ConversationDecision:
+_NOT_MINE = "no message from you to an outside contact"
+
+
+def _not_tracked(
+    cid: str, messages: Sequence[Message], reason: str = _NOT_MINE
+) -> ConversationDecision:
     return ConversationDecision(
         id=cid,
         subject=display_subject(messages[0].subject),
         contacts=(),
         state=State.NOT_TRACKED,
-        reasons=("no message from you to an outside contact",),
+        reasons=(reason,),
         last_message_key=messages[-1].key,
     )
 
@@ -127,6 +132,9 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
         raise ValueError("now must be timezone-aware")
     me = rules.me
     tracked = tracked_conversations(threads, me)
+    # Past the horizon a conversation is out of scope; its messages stay evidence.
+    past = horizon.out_of_scope(threads.conversations, rules, now)
+    tracked = {cid: conv for cid, conv in tracked.items() if cid not in past}
     first = min((t.outbound[0].date for t in tracked.values() if t.outbound[0].date), default=None)
     evidence = gather(threads, me, first)
     evidence.followed = frozenset(tracked)
@@ -137,7 +145,8 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
     for cid, messages in threads.conversations.items():
         conv = tracked.get(cid)
         if conv is None:
-            decisions.append(_not_tracked(cid, messages))
+            why = horizon.reason(past[cid], rules) if cid in past else _NOT_MINE
+            decisions.append(_not_tracked(cid, messages, why))
             continue
         found = conversations.answers(conv, evidence)
         answered.append((conv, found))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ghostwatch.engine.cadence import BusinessCalendar, Cadence
 from ghostwatch.engine.people import Identity
+
+LOOK_BACK = timedelta(days=90)
+"""The default look-back: DESIGN.md §1 "Horizon"."""
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,12 @@ class Rules:
     """Conversation ids the user told ghostwatch to leave alone."""
     high_value: frozenset[str] = frozenset()
     """Conversation ids the user marked high-value (escalation suggestions)."""
+    look_back: timedelta | None = LOOK_BACK
+    """The horizon (docs/rules.md "Horizon"): a conversation whose latest message is
+    older than this is `not_tracked`; None follows everything ever sent."""
+    deferred: Mapping[str, datetime] = field(default_factory=dict, hash=False)
+    """Conversation id → the date a deferral names ("write me in March"): kept in scope
+    until then (`engine.horizon`). The hook for deferrals read from replies."""
     bounce_clock_skew: timedelta = timedelta(minutes=10)
     """A bounce's Date comes from another server's clock: allow it to read slightly
     earlier than the message it reports on."""

@@ -111,8 +111,9 @@ def build_daemon(
     metrics = Metrics()
     signs = sign_ins or vault_sign_ins(settings)
     registry = default_registry(
-        signs.google, signs.microsoft, signs.imap, requestBuilder=metrics.request_builder("gmail")
-    )
+        signs.google, signs.microsoft, signs.imap, clock=clock,
+        requestBuilder=metrics.request_builder("gmail"),
+    )  # fmt: skip
     return Daemon(settings, store, registry.open, clock=clock, metrics=metrics, progress=progress)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from ghostwatch.clock import utc_now
 from ghostwatch.config import AccountConfig, GmailOptions, OutlookOptions
 from ghostwatch.engine.cadence import BusinessCalendar, Cadence, holiday_dates
 from ghostwatch.engine.people import Identity
@@ -107,7 +109,9 @@ def maildir_mailbox(account: AccountConfig) -> Mailbox:
     return Mailbox(MaildirMailbox(root, account.max_body_bytes), MaildirActions(root), "maildir")
 
 
-def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
+def gmail_builder(
+    credentials: GoogleCredentials, clock: Callable[[], datetime] = utc_now, **build: Any
+) -> Builder:
     """A Gmail builder using `credentials(account)`; `build` goes to the client builder
     (e.g. `requestBuilder` to count API calls). Every account's calls draw from its own
     per-user budget and from one per-project budget all of them share
@@ -128,8 +132,12 @@ def gmail_builder(credentials: GoogleCredentials, **build: Any) -> Builder:
                 google_service("meet", "v2", options.meet_endpoint, granted, **build),
             )
         budget = budgets.setdefault(account.name, gmail_user(account.name, parents=[project]))
+        # A first sync reads the threads active in the look-back (from the time the
+        # mailbox is opened: a later start reads a little more, never less).
+        since = clock() - look_back(account)
         source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar,
-                             budget=budget, body_limit=account.max_body_bytes)  # fmt: skip
+                             budget=budget, body_limit=account.max_body_bytes,
+                             since=since)  # fmt: skip
         actions = GmailActions(service, batch_uri=options.batch_uri, budget=budget)
         return Mailbox(source, actions, "gmail", budget, whoami=source.signed_in_address)
 
@@ -208,11 +216,13 @@ def default_registry(
     google_credentials: GoogleCredentials = no_google_credentials,
     microsoft_tokens: MicrosoftTokens = no_microsoft_tokens,
     imap_passwords: ImapPasswords = no_imap_password,
+    clock: Callable[[], datetime] = utc_now,
     **build: Any,
 ) -> ProviderRegistry:
+    """Every provider; `clock` is the daemon's (a first sync's look-back starts from it)."""
     registry = ProviderRegistry()
     registry.register("maildir", maildir_mailbox)
-    registry.register("gmail", gmail_builder(google_credentials, **build))
+    registry.register("gmail", gmail_builder(google_credentials, clock, **build))
     registry.register("outlook", outlook_builder(microsoft_tokens))
     registry.register("imap", imap_builder(imap_passwords))
     return registry
@@ -224,7 +234,17 @@ def default_registry(
 def rules_for(account: AccountConfig) -> Rules:
     calendar = BusinessCalendar(account.zone, holiday_dates(account.holiday_country))
     cadence = account.cadence.cadence() if account.cadence else Cadence()
-    return Rules(me=Identity.of(account.identity_addresses), calendar=calendar, cadence=cadence)
+    return Rules(
+        me=Identity.of(account.identity_addresses),
+        calendar=calendar,
+        cadence=cadence,
+        look_back=look_back(account),
+    )
+
+
+def look_back(account: AccountConfig) -> timedelta:
+    """The account's horizon: what its rules decide within and its first sync reads."""
+    return timedelta(days=account.look_back_days)
 
 
 def sender_for(account: AccountConfig) -> Sender:

@@ -4,6 +4,7 @@ benchmarks and the tests read and write through."""
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from pathlib import Path
 
 from ghostwatch.errors import UserError
@@ -23,9 +24,9 @@ from ghostwatch_sandbox.microsoft import GraphSandbox
 from ghostwatch_sandbox.radicale import Radicale, radicale_available
 
 
-def gmail_source(sandbox: GmailSandbox) -> GmailSource:
+def gmail_source(sandbox: GmailSandbox, since: datetime | None = None) -> GmailSource:
     """The Gmail provider reading this sandbox, Calendar and Meet attendance included,
-    paced by a per-user budget as a deployed one is."""
+    paced by a per-user budget as a deployed one is; a first sync reads from `since`."""
     credentials = sandbox.credentials()
     calendar = GoogleCalendar(
         calendar_service(f"{sandbox.url}/calendar/v3/", credentials),
@@ -33,7 +34,8 @@ def gmail_source(sandbox: GmailSandbox) -> GmailSource:
     )
     service = gmail_service(sandbox.url, credentials)
     budget = gmail_user(sandbox.user)
-    return GmailSource(service, batch_uri=sandbox.batch_uri, calendar=calendar, budget=budget)
+    return GmailSource(service, batch_uri=sandbox.batch_uri, calendar=calendar, budget=budget,
+                       since=since)  # fmt: skip
 
 
 def graph_client(

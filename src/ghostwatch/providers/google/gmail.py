@@ -203,18 +203,40 @@ class GmailSource:
         # The id counts only once everything is read: a sync cut short must leave none,
         # or the next poll would read later changes only, never what this one missed.
         state.history_id = None
-        after = f" after:{int(self.since.timestamp())}" if self.since is not None else ""
-        sent_threads = {t for _, t in self._listed("in:sent" + after)}
+        sent_threads = self._sent_threads()
         state.put(self._threads(sorted(sent_threads)))
         sent = [m for m in state.headers.values() if m.folder == Folder.SENT]
         me = str(profile.get("emailAddress", "")).lower()
-        extra: set[str] = set()
+        listed: dict[str, str] = {}
         attendees = self._attendees(sent)
-        for query in contact_queries(sent, attendees, me, self.since):
-            extra.update(i for i, _ in self._listed(query) if i not in state.headers)
-        state.put(self._metadata(sorted(extra)))
+        for query in contact_queries(state.headers.values(), attendees, me, self.since):
+            listed.update((i, t) for i, t in self._listed(query) if i not in state.headers)
+        state.put(self._unread(listed, sent_threads))
         state.history_id = started
         log.info("gmail_first_sync", threads=len(sent_threads), messages=len(state.headers))
+
+    def _sent_threads(self) -> set[str]:
+        """My threads that the look-back reaches: every thread I ever sent in (listing
+        ids costs 5 units a page of 500) that holds a message from `since` on, so a
+        conversation I started long ago and answered lately is read whole, as the
+        horizon keeps it in scope (docs/rules.md "Horizon")."""
+        sent = {t for _, t in self._listed("in:sent")}
+        if self.since is None:
+            return sent
+        active = {t for _, t in self._listed(f"after:{int(self.since.timestamp())}")}
+        return sent & active
+
+    def _unread(self, listed: dict[str, str], known: set[str]) -> list[Message]:
+        """The listed messages (id → thread) not read yet: a thread with two or more of
+        them whole (one `threads.get`, 10 units, instead of 5 a message), the others
+        one by one; a thread already read is never read again."""
+        by_thread: dict[str, list[str]] = {}
+        for message_id, thread_id in listed.items():
+            if thread_id not in known:
+                by_thread.setdefault(thread_id or message_id, []).append(message_id)
+        whole = sorted(t for t, ids in by_thread.items() if len(ids) > 1)
+        alone = sorted(ids[0] for ids in by_thread.values() if len(ids) == 1)
+        return [*self._threads(whole), *self._metadata(alone)]
 
     def _attendees(self, sent: Sequence[Message]) -> set[str]:
         """People I met since the look-back began (or since my first sent message)."""

@@ -22,9 +22,10 @@ https://developers.google.com/gmail/api/reference/rest/v1/users.history/list.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ghostwatch.model.mail import Folder, Message, organization
@@ -37,6 +38,9 @@ _PLAIN = re.compile(r"[A-Za-z0-9.@_%+'-]+")
 """What a `from:` value may hold unquoted: no space, bracket, quote or colon."""
 # Senders of delivery reports (RFC 3464 reports come from the MTA's own mailbox).
 DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailer_daemon", "mdaemon")
+MARGIN = timedelta(days=1)
+"""How far before a date of mine a search starts (see `wanted_senders`); more than the
+engine's `bounce_clock_skew`, so a report dated a little before my message is read."""
 
 
 @dataclass(slots=True)
@@ -114,17 +118,91 @@ def relabelled(message: Message, folder: Folder) -> Message:
 
 
 def contact_queries(
-    sent: Iterable[Message], attendees: Iterable[str], me: str, since: datetime | None
+    held: Iterable[Message], attendees: Iterable[str], me: str, since: datetime | None
 ) -> Iterator[str]:
-    """Queries for mail from every organisation I wrote to or met, and from daemons."""
-    people = {a.email for m in sent for a in m.recipients} | set(attendees)
-    found = {organization(email) for email in people if email and email != me}
-    # A quote cannot be written inside a quoted value: such an address is left out.
-    orgs = sorted(org for org in found if '"' not in org)
-    after = f" after:{int(since.timestamp())}" if since is not None else ""
-    for start in range(0, len(orgs), TERMS_PER_QUERY):
-        yield any_sender(orgs[start : start + TERMS_PER_QUERY]) + after
-    yield any_sender(DAEMONS) + after
+    """Queries for the mail outside my threads that can bear on a decision, each sender
+    from the date it can (`wanted_senders`), `TERMS_PER_QUERY` senders to a query."""
+    wanted = wanted_senders(held, attendees, me, since)
+    reports = _DAEMONS_KEY in wanted
+    daemons = wanted.pop(_DAEMONS_KEY, None)
+    terms = [_term(sender, after) for sender, after in sorted(wanted.items())]
+    for start in range(0, len(terms), TERMS_PER_QUERY):
+        yield "{" + " ".join(terms[start : start + TERMS_PER_QUERY]) + "}"
+    if reports:
+        yield any_sender(DAEMONS) + _after(daemons)
+
+
+_DAEMONS_KEY = "\0daemons"  # no address or domain can be spelled so
+
+
+def wanted_senders(
+    held: Iterable[Message], attendees: Iterable[str], me: str, since: datetime | None
+) -> dict[str, datetime | None]:
+    """Sender (address or organization) → the date from which its mail can change a
+    decision of the threads held (None: any date); the daemons under `_DAEMONS_KEY`.
+
+    Per thread of mine, from its first and latest messages of mine (docs/rules.md):
+    a contact's own mail counts from my first message (a reply, or the last answer the
+    attempt count starts after); a colleague at the contact's organization counts after
+    my latest one (a reply from a colleague), as does a delivery report (a bounce counts
+    only after my latest message). Meeting attendees count from the look-back (the
+    latest mail from them). My own organization is never a contact's: its mail is
+    internal. Each date is moved back by `MARGIN`, as a Date header is the writer's
+    clock and Gmail's `after:` reads the arrival time."""
+    threads: dict[str, list[datetime]] = defaultdict(list)
+    people: dict[str, set[str]] = defaultdict(set)
+    for message in held:
+        if message.folder == Folder.SENT and message.date is not None:
+            threads[message.thread_id or message.key].append(message.date)
+            people[message.thread_id or message.key].update(a.email for a in message.recipients)
+    mine = organization(me)
+    after: dict[str, datetime | None] = {}
+
+    def want(sender: str, when: datetime | None) -> None:
+        if sender not in after:
+            after[sender] = when
+            return
+        held = after[sender]
+        after[sender] = None if held is None or when is None else min(held, when)
+
+    for thread, dates in threads.items():
+        first, latest = min(dates) - MARGIN, max(dates) - MARGIN
+        for person in people[thread]:
+            if person and person != me and organization(person) != mine:
+                want(person, first)
+                want(organization(person), latest)
+    for person in attendees:
+        if person and person != me:
+            want(person, since)
+    # A report counts only from my latest message of its conversation on (less the
+    # engine's clock skew, well inside MARGIN): `engine.conversations.bounced_addresses`.
+    ends = [max(dates) for dates in threads.values()]
+    if ends:
+        want(_DAEMONS_KEY, min(ends) - MARGIN)
+    return _without_covered(after)
+
+
+def _without_covered(after: dict[str, datetime | None]) -> dict[str, datetime | None]:
+    """Drop an address whose organization's term already reaches as far back."""
+    kept: dict[str, datetime | None] = {}
+    for sender, when in after.items():
+        org = organization(sender) if "@" in sender else None
+        if org is not None and org != sender and org in after:
+            wider = after[org]
+            if wider is None or (when is not None and wider <= when):
+                continue
+        kept[sender] = when
+    return kept
+
+
+def _term(sender: str, after: datetime | None) -> str:
+    return _from(sender) if after is None else f"({_from(sender)}{_after(after)})"
+
+
+def _after(when: datetime | None) -> str:
+    """`after:` in epoch seconds, as the API's filtering guide documents
+    (https://developers.google.com/gmail/api/guides/filtering)."""
+    return "" if when is None else f" after:{int(when.timestamp())}"
 
 
 def any_sender(senders: Iterable[str]) -> str:
