@@ -222,6 +222,8 @@ def test_a_rate_limit_answer_is_waited_out_and_counted_in_metrics(week: Week) ->
     assert report is not None
     assert report.errors == []
     assert daemon.metrics.throttled.labels("alex")._value.get() == 1
+    assert daemon.metrics.messages_read.labels("alex")._value.get() > 0  # the first sync's
+    assert b"ghostwatch_messages_read_total" in daemon.metrics.exposition()
     assert b"ghostwatch_api_throttled_total" in daemon.metrics.exposition()
 
 

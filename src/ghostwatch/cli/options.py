@@ -84,9 +84,23 @@ def _calendar(zone: ZoneInfo, country: str | None) -> BusinessCalendar:
 
 @contextmanager
 def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr, only for a person watching a terminal."""
-    if total is None or not sys.stderr.isatty():
+    """A progress bar on stderr, only for a person watching a terminal; a running count
+    when the total is not known in advance (a first sync through a provider: minutes
+    for a large mailbox under its quota)."""
+    if not sys.stderr.isatty():
         yield None
+        return
+    if total is None:
+        read = 0
+
+        def tick(count: int) -> None:
+            nonlocal read
+            read += count
+            click.echo(f"\r{label}: {read} messages", nl=False, err=True)
+
+        yield tick
+        if read:
+            click.echo(err=True)
         return
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
         yield bar.update

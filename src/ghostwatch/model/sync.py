@@ -19,6 +19,10 @@ class SyncDelta:
     removed: set[str] = field(default_factory=set)
     reset: bool = False
     """A full resync happened: every stored header of this source is replaced."""
+    partial: bool = False
+    """A first sync cut short: what it read so far, under a cursor that says it is not
+    finished. Stored even by a cycle that failed, so the next one carries on from there
+    instead of starting over (a large mailbox may take several cycles under its quota)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,8 +116,7 @@ def run_cycle(
         composed = compose_all(scan, source, sender, tz, notes=_notes(settings))
     except GhostwatchError as error:
         if not dry_run:
-            with store.transaction() as tx:
-                tx.record_cycle(account_id, now, str(error))
+            _record_failure(store, account_id, now, error, source)
         raise
     drafts, report.skipped = composed.drafts, composed.skipped
     report.drafts_due = len(drafts)
@@ -358,6 +357,22 @@ def _resume(tx: Tx, account_id: int, source: MailSource) -> None:
         cursor = tx.cursor(account_id, source.sync_name)
         headers = tx.cached_headers(account_id, source.sync_name) if cursor else []
         source.resume(cursor, headers)
+
+
+def _record_failure(
+    store: Store, account_id: int, now: datetime, error: GhostwatchError, source: MailSource
+) -> None:
+    """The failed cycle's record and, with it, what a first sync cut short has read (its
+    cursor says it is unfinished): the next cycle carries on from there."""
+    synced = source if isinstance(source, IncrementalSource) else None
+    delta = synced.delta() if synced is not None else None
+    with store.transaction() as tx:
+        tx.record_cycle(account_id, now, str(error))
+        if synced is None or delta is None or not delta.partial:
+            return
+        tx.apply_sync(account_id, synced.sync_name, delta)
+    synced.committed()
+    log.info("first_sync_kept", source=synced.sync_name, messages=len(delta.upserts))
 
 
 def _record(cycle: _Cycle, scan: Scan, source: MailSource) -> None:

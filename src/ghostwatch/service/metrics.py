@@ -81,6 +81,13 @@ class Metrics:
             ["account"],
             registry=r,
         )
+        self.messages_read = Counter(
+            "ghostwatch_messages_read",
+            "Message headers read from the mailbox, as they are read (a first sync's "
+            "progress; a poll counts what it holds).",
+            ["account"],
+            registry=r,
+        )
         self._spent: dict[str, Spent] = {}
         self.conversations = Gauge(
             "ghostwatch_conversations",

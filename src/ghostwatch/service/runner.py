@@ -198,7 +198,7 @@ class AccountRunner:
             digest=self.account.digest and (digest or self.digest_owed(now)),
             dry_run=self.account.dry_run,
             provider=self._mailbox.provider,
-            progress=self._progress(self.name) if self._progress else None,
+            progress=self._ticks(),
         )
 
     def signed_in_as_configured(self) -> str | None:
@@ -212,6 +212,19 @@ class AccountRunner:
         except Exception as error:  # noqa: BLE001 - the first cycle meets it and reports it
             log.info("account_not_opened_at_start", account=self.name, kind=type(error).__name__)
         return None
+
+    def _ticks(self) -> Callable[[int], None]:
+        """Messages read, as they are: counted in /metrics (a long first sync shows its
+        progress there and in its log lines) and shown on a terminal when one watches."""
+        shown = self._progress(self.name) if self._progress else None
+        counted = self.metrics.messages_read.labels(self.name)
+
+        def tick(count: int) -> None:
+            counted.inc(count)
+            if shown is not None:
+                shown(count)
+
+        return tick
 
     def _source_for_cycle(self) -> CalendarCache:
         """Opened on first use: an account whose sign-in is missing fails its own cycles

@@ -62,6 +62,9 @@ _ROLES = (
     ("INBOX", Folder.INBOX),
 )
 PAGE_SIZE = 500  # messages.list maximum
+STEP = 10 * BATCH_SIZE
+"""Threads (or messages) a first sync reads between two reports of its progress; what a
+step read is kept even if a later one fails."""
 __all__ = ["BATCH_SIZE", "PAGE_SIZE", "GmailError", "GmailSource", "gmail_service"]
 
 
@@ -138,7 +141,7 @@ class GmailSource:
     # --- IncrementalSource ---------------------------------------------------------------
 
     def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
-        self.state = SyncState(cursor, {m.key: m for m in headers} if cursor else {})
+        self.state = SyncState.from_cursor(cursor, headers)
 
     @property
     def resumed(self) -> bool:
@@ -162,8 +165,8 @@ class GmailSource:
                 log.info("gmail_history_expired", action="full sync")
                 state.history_id = None
         if state.history_id is None:
-            self._first_sync(state)
-        if progress is not None:
+            self._first_sync(state, progress or _unwatched)
+        elif progress is not None:
             progress(len(state.headers))
         return list(state.headers.values())
 
@@ -196,24 +199,51 @@ class GmailSource:
 
     # --- first sync ----------------------------------------------------------------------
 
-    def _first_sync(self, state: SyncState) -> None:
+    def _first_sync(self, state: SyncState, progress: Callable[[int], None]) -> None:
+        """Everything a first sync reads (docs/providers.md, "First sync"), in steps: what
+        each step read stays held (and, through the cycle, stored under an unfinished
+        cursor), so a sync cut short — the quota's patience spent, the process stopped —
+        carries on from there and never starts over."""
         profile = self._execute(self.service.users().getProfile(userId=self.user))
-        started = str(profile["historyId"])
-        state.reset(started)
-        # The id counts only once everything is read: a sync cut short must leave none,
-        # or the next poll would read later changes only, never what this one missed.
-        state.history_id = None
+        if state.started is None:
+            # The id counts only once everything is read: until then the stored cursor
+            # says "under way", or the next poll would read later changes only.
+            state.begin(str(profile["historyId"]))
+        else:
+            state.carry_on()
+            log.info("gmail_first_sync_resumed", messages=len(state.headers))
         sent_threads = self._sent_threads()
-        state.put(self._threads(sorted(sent_threads)))
+        todo = sorted(sent_threads - state.threads())
+        self._in_steps(state, self._threads, todo, progress, len(sent_threads))
         sent = [m for m in state.headers.values() if m.folder == Folder.SENT]
         me = str(profile.get("emailAddress", "")).lower()
         listed: dict[str, str] = {}
         attendees = self._attendees(sent)
         for query in contact_queries(state.headers.values(), attendees, me, self.since):
             listed.update((i, t) for i, t in self._listed(query) if i not in state.headers)
-        state.put(self._unread(listed, sent_threads))
-        state.history_id = started
+        whole, alone = _unread(listed, sent_threads | state.threads())
+        self._in_steps(state, self._threads, whole, progress)
+        self._in_steps(state, self._metadata, alone, progress)
+        state.finish()
         log.info("gmail_first_sync", threads=len(sent_threads), messages=len(state.headers))
+
+    def _in_steps(
+        self,
+        state: SyncState,
+        read: Callable[[Sequence[str]], list[Message]],
+        ids: Sequence[str],
+        progress: Callable[[int], None],
+        threads: int | None = None,
+    ) -> None:
+        """`read` STEP ids at a time, each step's messages held as soon as it is done."""
+        for start in range(0, len(ids), STEP):
+            found = read(ids[start : start + STEP])
+            state.put(found)
+            progress(len(found))
+            if threads is not None:
+                done = threads - len(ids) + min(len(ids), start + STEP)
+                log.info("gmail_first_sync_progress", threads_read=done, threads=threads,
+                         messages=len(state.headers))  # fmt: skip
 
     def _sent_threads(self) -> set[str]:
         """My threads that the look-back reaches: every thread I ever sent in (listing
@@ -225,18 +255,6 @@ class GmailSource:
             return sent
         active = {t for _, t in self._listed(f"after:{int(self.since.timestamp())}")}
         return sent & active
-
-    def _unread(self, listed: dict[str, str], known: set[str]) -> list[Message]:
-        """The listed messages (id → thread) not read yet: a thread with two or more of
-        them whole (one `threads.get`, 10 units, instead of 5 a message), the others
-        one by one; a thread already read is never read again."""
-        by_thread: dict[str, list[str]] = {}
-        for message_id, thread_id in listed.items():
-            if thread_id not in known:
-                by_thread.setdefault(thread_id or message_id, []).append(message_id)
-        whole = sorted(t for t, ids in by_thread.items() if len(ids) > 1)
-        alone = sorted(ids[0] for ids in by_thread.values() if len(ids) == 1)
-        return [*self._threads(whole), *self._metadata(alone)]
 
     def _attendees(self, sent: Sequence[Message]) -> set[str]:
         """People I met since the look-back began (or since my first sent message)."""
@@ -329,6 +347,23 @@ class GmailSource:
 
     def _batched(self, ids: Sequence[str], request: Callable[[str], Any]) -> dict[str, Any]:
         return self.batches.run(ids, request)
+
+
+def _unread(listed: dict[str, str], known: set[str]) -> tuple[list[str], list[str]]:
+    """What to read of the listed messages (id → thread) outside the threads `known`:
+    (threads holding two or more of them, read whole: one `threads.get`, 10 units,
+    instead of 5 a message; the other messages, one by one)."""
+    by_thread: dict[str, list[str]] = {}
+    for message_id, thread_id in listed.items():
+        if thread_id not in known:
+            by_thread.setdefault(thread_id or message_id, []).append(message_id)
+    whole = sorted(t for t, ids in by_thread.items() if len(ids) > 1)
+    alone = sorted(ids[0] for ids in by_thread.values() if len(ids) == 1)
+    return whole, alone
+
+
+def _unwatched(count: int) -> None:
+    """Progress nobody watches."""
 
 
 def _content(item: dict[str, Any]) -> Content:

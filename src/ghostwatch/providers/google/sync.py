@@ -73,6 +73,11 @@ class HistoryChanges:
             self.labels[message["id"]] = list(message["labelIds"])
 
 
+UNDER_WAY = "first-sync:"
+"""A stored cursor that starts so says a first sync is under way: it began at the history
+id that follows, and the headers stored with it are what it has read so far."""
+
+
 @dataclass(slots=True)
 class SyncState:
     """The headers a source holds, its history id, and what is not yet committed."""
@@ -80,11 +85,35 @@ class SyncState:
     history_id: str | None = None
     headers: dict[str, Message] = field(default_factory=dict)
     pending: SyncDelta | None = None
+    started: str | None = None
+    """The history id a first sync under way began at (None: none is under way)."""
 
-    def reset(self, history_id: str) -> None:
-        self.history_id = history_id
-        self.headers = {}
-        self.pending = SyncDelta(history_id, reset=True)
+    @classmethod
+    def from_cursor(cls, cursor: str | None, headers: Iterable[Message]) -> SyncState:
+        """What a stored cursor says: nothing yet, a first sync to carry on, or a history id."""
+        if cursor is None:
+            return cls()
+        held = {m.key: m for m in headers}
+        if cursor.startswith(UNDER_WAY):
+            return cls(None, held, started=cursor.removeprefix(UNDER_WAY))
+        return cls(cursor, held)
+
+    def begin(self, history_id: str) -> None:
+        """A first sync from nothing: every stored header will be replaced."""
+        self.history_id, self.started, self.headers = None, history_id, {}
+        self.pending = SyncDelta(UNDER_WAY + history_id, reset=True, partial=True)
+
+    def carry_on(self) -> None:
+        """A first sync under way continues: what it read is kept, the rest is added."""
+        delta = self._delta()
+        delta.cursor, delta.partial = UNDER_WAY + str(self.started), True
+
+    def finish(self) -> None:
+        """Everything is read: the history id counts from now on."""
+        assert self.started is not None
+        self.history_id, self.started = self.started, None
+        delta = self._delta()
+        delta.cursor, delta.partial = self.history_id, False
 
     def put(self, messages: Iterable[Message]) -> None:
         delta = self._delta()
