@@ -11,10 +11,16 @@ JSON batches of 20) costs:
 - idle_poll: a second read with nothing changed;
 - poll_with_changes: a read after `--changed` new messages arrived in the Inbox.
 
+The sandbox enforces Outlook's default limits per mailbox (10,000 requests in 10
+minutes, 4 at once; `--no-limits` turns them off) and the provider is paced by the
+mailbox's budget, as the daemon's is.
+
 Prints progress to stderr and, last, one JSON line:
-    {"initial": {"requests", "calls", "seconds"}, "idle_poll": {"requests", "calls"},
+    {"initial": {"requests", "calls", "seconds", "sent_threads", "calls_per_sent_thread",
+     "throttled", "failures", "peak_concurrency"}, "idle_poll": {"requests", "calls"},
      "poll_with_changes": {"changed", "requests", "calls"}}
-`requests` are HTTP requests (a JSON batch is one), `calls` the Graph calls in them.
+`requests` are HTTP requests (a JSON batch is one), `calls` the Graph calls in them
+(what the per-mailbox limit counts: Graph has no units), `throttled` the 429 answers.
 `--look-back-days N` reads only mail received in the N days before synth's NOW.
 `--folders N` adds a Clients folder holding N folders (Client 1 … N, empty), as rules
 and filing make them: each is one more delta per poll.
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import datetime, timedelta
@@ -35,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ghostwatch.errors import GhostwatchError
 from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch_sandbox.microsoft import GraphSandbox
 from ghostwatch_sandbox.playground.sources import outlook_source
@@ -52,10 +60,25 @@ def mailbox(messages: int) -> Path:
 def metered(graph: GraphSandbox, read: OutlookSource) -> dict[str, Any]:
     graph.meter.reset()
     started = time.perf_counter()
-    count = len(read.read_headers())
+    failures, held = 0, []
+    try:
+        held = read.read_headers()
+    except GhostwatchError as error:
+        log(f"the read failed: {type(error).__name__}: {error}")
+        failures = 1
     seconds = round(time.perf_counter() - started, 2)
+    threads = len({m.thread_id for m in held if m.folder.value == "sent"})
     return {"requests": graph.meter.requests, "calls": graph.meter.calls, "seconds": seconds,
-            "messages": count}  # fmt: skip
+            "messages": len(held), "sent_threads": threads,
+            "calls_per_sent_thread": round(graph.meter.calls / max(1, threads), 1),
+            "throttled": graph.meter.rejected, "failures": failures,
+            "peak_concurrency": graph.slots.peak}  # fmt: skip
+
+
+def load() -> str:
+    """The machine's load while measuring (seconds mean little without it)."""
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f}"
 
 
 def arrive(graph: GraphSandbox, count: int) -> None:
@@ -78,11 +101,15 @@ def main() -> None:
         "--look-back-days", type=int, default=0, help="read only mail this recent (0: all)"
     )
     parser.add_argument("--folders", type=int, default=0, help="folders of the user's own")
+    parser.add_argument("--no-limits", action="store_true", help="no per-mailbox limits")
     args = parser.parse_args()
     root = mailbox(args.messages)
     started = time.perf_counter()
-    with GraphSandbox.serve(seed=root, user=ME, throttle_limit=10**9) as graph:
-        log(f"seeded the Graph sandbox in {time.perf_counter() - started:.1f}s")
+    limits: dict[str, Any] = (
+        {"throttle_limit": 10**9, "concurrency": 10**6} if args.no_limits else {}
+    )
+    with GraphSandbox.serve(seed=root, user=ME, **limits) as graph:
+        log(f"seeded the Graph sandbox in {time.perf_counter() - started:.1f}s, {load()}")
         if args.folders:
             graph.add_folder("Clients")
         for n in range(args.folders):
@@ -92,17 +119,22 @@ def main() -> None:
             since = datetime.fromisoformat(NOW) - timedelta(days=args.look_back_days)
             read = OutlookSource(read.client, read.calendar, since=since)
         initial = metered(graph, read)
-        log(f"initial read: {initial}")
+        log(f"initial read: {initial}, {load()}")
         idle = metered(graph, read)
         log(f"idle poll: {idle}")
         arrive(graph, args.changed)
         changes = metered(graph, read)
         log(f"poll after {args.changed} new messages: {changes}")
+    kept = ("requests", "calls", "seconds", "messages", "sent_threads", "calls_per_sent_thread",
+            "throttled", "failures", "peak_concurrency")  # fmt: skip
     result = {
-        "initial": {k: initial[k] for k in ("requests", "calls", "seconds")},
+        "messages": args.messages,
+        "limits": not args.no_limits,
+        "initial": {k: initial[k] for k in kept},
         "idle_poll": {k: idle[k] for k in ("requests", "calls")},
         "poll_with_changes": {"changed": args.changed}
         | {k: changes[k] for k in ("requests", "calls")},
+        "load_average": load(),
     }
     print(json.dumps(result))
 
