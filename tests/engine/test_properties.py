@@ -38,7 +38,9 @@ pytestmark = pytest.mark.slow
 
 ME = "alex@ghostwatch.example"
 ALIAS = "alex.morgan@gmail.com"
-RULES = Rules(me=Identity.of([ME, ALIAS]))
+# A year's look-back: the generated mail and `plan_nows` span four months, and the
+# horizon has scenarios of its own (tests/contracts/contract_rules.py).
+RULES = Rules(me=Identity.of([ME, ALIAS]), look_back=timedelta(days=365))
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 # A longer hunt: GHOSTWATCH_PROPERTY_EXAMPLES=2000 pytest tests/engine/test_properties.py
@@ -486,7 +488,11 @@ def test_state_invariants_hold_for_realistic_mailboxes(mails: list[Mail], now: d
     tracked = [c for c in plan.conversations if c.state != State.NOT_TRACKED]
     assert tracked, "every generated conversation starts with my mail to a contact"
     # Muting is absolute, whatever else happened.
-    muted = run_engine(messages, now, Rules(me=RULES.me, muted=frozenset({tracked[0].id})))
+    muted = run_engine(
+        messages,
+        now,
+        Rules(me=RULES.me, muted=frozenset({tracked[0].id}), look_back=RULES.look_back),
+    )
     first = next(c for c in muted.conversations if c.id == tracked[0].id)
     assert (first.state, first.action) == (State.MUTED, Action.NONE)
 

@@ -132,20 +132,20 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
         raise ValueError("now must be timezone-aware")
     me = rules.me
     tracked = tracked_conversations(threads, me)
-    # Past the horizon a conversation is out of scope; its messages stay evidence.
-    past = horizon.out_of_scope(threads.conversations, rules, now)
-    tracked = {cid: conv for cid, conv in tracked.items() if cid not in past}
     first = min((t.outbound[0].date for t in tracked.values() if t.outbound[0].date), default=None)
     evidence = gather(threads, me, first)
     evidence.followed = frozenset(tracked)
+    past = horizon.out_of_scope(threads.conversations, rules, now)
     decisions: list[ConversationDecision] = []
     junk: list[JunkReply] = []
     suspicious: dict[str, SuspiciousMail] = {}
     answered: list[tuple[Tracked, conversations.Answers]] = []
     for cid, messages in threads.conversations.items():
-        conv = tracked.get(cid)
+        # Past the horizon a conversation is out of scope; its messages stay evidence.
+        conv = tracked.get(cid) if cid not in past else None
         if conv is None:
-            why = horizon.reason(past[cid], rules) if cid in past else _NOT_MINE
+            old = cid in past and cid in tracked
+            why = horizon.reason(past[cid], rules) if old else _NOT_MINE
             decisions.append(_not_tracked(cid, messages, why))
             continue
         found = conversations.answers(conv, evidence)
