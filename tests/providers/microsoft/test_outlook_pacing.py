@@ -8,13 +8,16 @@ the clock the budget and the retry policy wait on.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog.testing
 
+from ghostwatch import logs
 from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
 from ghostwatch.model.decisions import State
@@ -109,3 +112,18 @@ def test_requests_from_many_threads_never_exceed_four_at_once(seed: Path) -> Non
         assert all(a.status == 200 for a in batch.values())
         assert graph.meter.rejected == 0
         assert graph.slots.peak == 4
+
+
+def test_a_long_first_sync_logs_its_progress_round_by_round(seed: Path) -> None:
+    """What a daemon's log shows while a big mailbox is read: messages so far and the
+    folders still reading, after every round that leaves some."""
+    with GraphSandbox.serve(seed=seed, user=ME, throttle_limit=10**9) as graph:
+        token = graph.token
+        source = OutlookSource(GraphClient(lambda: token, base_url=graph.base_url), page_size=5)
+        logs.configure("info", io.StringIO())  # info lines kept, whatever ran before
+        with structlog.testing.capture_logs() as captured:
+            held = source.read_headers()
+    read = [e["messages"] for e in captured if e["event"] == "outlook_sync_progress"]
+    assert len(read) >= 2
+    assert read == sorted(read)
+    assert read[-1] < len(held)  # the last round, which finishes, logs nothing

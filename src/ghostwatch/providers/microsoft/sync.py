@@ -182,6 +182,9 @@ class _Poll:
                     self._adopt(self.tree.tree())
             for folder, link in asked.items():
                 self._folder(folder, link, answers[self._id(folder)])
+            if self.pending:  # a long read (a first sync): its progress, round by round
+                read = sum(len(messages) for messages in self.items.values())
+                log.info("outlook_sync_progress", messages=read, folders_left=len(self.pending))
 
     def read_tree_again(self) -> None:
         if self.tree is not None:
