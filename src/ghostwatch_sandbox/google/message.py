@@ -77,10 +77,17 @@ class Stored:
     history_id: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     snippet: str = ""
+    _first: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    """Lower-cased name → its first value, built on first use: a search tests a header
+    of every message, 100,000 of them in a benchmark, for each term of a query."""
 
     def header(self, name: str) -> str:
-        wanted = name.lower()
-        return next((v for k, v in self.headers if k.lower() == wanted), "")
+        if self._first is None:
+            first: dict[str, str] = {}
+            for key, value in self.headers:
+                first.setdefault(key.lower(), value)
+            self._first = first
+        return self._first.get(name.lower(), "")
 
     @property
     def rfc_id(self) -> str | None:

@@ -225,7 +225,8 @@ def _without_covered(after: dict[str, datetime | None]) -> dict[str, datetime | 
 
 
 def _term(sender: str, after: datetime | None) -> str:
-    return _from(sender) if after is None else f"({_from(sender)}{_after(after)})"
+    """`(after:T from:X)`: the date first, which a search can test before any header."""
+    return _from(sender) if after is None else f"({_after(after).strip()} {_from(sender)})"
 
 
 def _after(when: datetime | None) -> str:
