@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ghostwatch.engine.people import Identity
-from ghostwatch.engine.rules import Rules
+from ghostwatch.engine.rules import LOOK_BACK, Rules
 from ghostwatch.model.decisions import State
 from ghostwatch.providers.budget import Budget, Window
 from ghostwatch.providers.google.gmail import GmailSource
@@ -107,3 +107,21 @@ def test_a_refusal_shrinks_a_budget_that_aimed_too_high_until_it_fits(
     assert _states(_source(tight, clock, optimistic)) == unthrottled
     # Four times too high: halved, then halved again, it fits, and is refused no more.
     assert 1 <= optimistic.spent.throttled <= 3
+
+
+def test_a_paced_first_sync_within_the_look_back_decides_as_an_unthrottled_one(
+    tight: GmailSandbox, clock: VirtualTime, seed: Path
+) -> None:
+    """The daemon's first sync (sent threads the look-back reaches, each sender searched
+    from its own date) under a tight quota: slow, never refused, the same decisions."""
+    since = NOW - LOOK_BACK
+    with GmailSandbox.serve(seed=seed, user=ME, quota_limit=10**9) as box:
+        free = GmailSource(client(box), batch_uri=box.batch_uri, since=since)
+        expected = _states(free)
+    budget = Budget(ME, (Window(LIMIT, WINDOW),), clock=clock.now, sleep=clock.sleep)
+    paced = _source(tight, clock, budget)
+    paced.since = since
+    assert _states(paced) == expected
+    assert len(expected) == PROSPECTS
+    assert tight.meter.rejected == 0
+    assert clock.slept >= WINDOW  # more than a minute's quota: it waited for room
