@@ -30,13 +30,14 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ghostwatch_sandbox import faults
 from ghostwatch_sandbox.google.app import Write
 from ghostwatch_sandbox.microsoft import batch, calendar, folders, mail
 from ghostwatch_sandbox.microsoft.auth import GraphTokens, Principal
 from ghostwatch_sandbox.microsoft.errors import GraphError, graph_error, refused_send, throttled
+from ghostwatch_sandbox.microsoft.leeway import REFERENCE, Leeway
 from ghostwatch_sandbox.microsoft.routes import SEND, Route, route
 from ghostwatch_sandbox.microsoft.seed import add_raw, seed_mail
 from ghostwatch_sandbox.microsoft.store import ROOT, WELL_KNOWN, GraphMailbox, opaque
@@ -60,6 +61,10 @@ MUTATING = frozenset(
 
 
 class GraphSandbox:
+    default_leeway: ClassVar[Leeway] = REFERENCE
+    """The freedoms of the reference a sandbox takes unless told (`leeway.py`); a test
+    class sets it to `WORST_CASE` to run a whole suite that way."""
+
     def __init__(
         self,
         user: str = DEFAULT_USER,
@@ -68,11 +73,13 @@ class GraphSandbox:
         throttle_window: float = MAILBOX_WINDOW,
         concurrency: int = MAILBOX_CONCURRENCY,
         clock: Callable[[], float] = time.time,
+        leeway: Leeway | None = None,
     ) -> None:
         self.user = user.lower()
         self.user_id = opaque("", self.user, "user-id")[:8] + "-0000-4000-8000-000000000001"
         self.clock = clock
-        self.mailbox = GraphMailbox(self.user, self.user_id)
+        self.leeway = leeway or self.default_leeway
+        self.mailbox = GraphMailbox(self.user, self.user_id, leeway=self.leeway)
         self.calendar = calendar.GraphCalendar(self.user)
         self.meter = Meter()
         self.quota = Quota(throttle_limit, throttle_window, 429)
@@ -180,7 +187,10 @@ class GraphSandbox:
                 _before(fault)
         except ApiError as error:
             return graph_error(error).response()
-        response = batch.handle(request, lambda part: self.call(part, slotted), self._shuffle)
+        response = batch.handle(
+            request, lambda part: self.call(part, slotted), self._shuffle,
+            self.leeway.plain_text_parts,
+        )  # fmt: skip
         return faults.after(fault, response) if fault is not None else response
 
     def call(self, request: Request, slotted: bool = True) -> Response:

@@ -6,7 +6,9 @@ with a body must say its Content-Type. The answer is 200 whatever the parts did:
 `{"responses": [{"id", "status", "headers", "body"}]}`, in any order (the sandbox
 shuffles them, as Graph may). `dependsOn` runs a request after the ones it names; if
 one of those failed, the request is not run and answers 424 Failed Dependency. A JSON
-body travels as JSON; any other body (a message's MIME) as base64.
+body travels as JSON; any other body (a message's MIME) as base64, as Graph sends it,
+or, with `plain_text`, a text/* body as a plain string (OData JSON Format v4.01 §19.2,
+which the reference allows: `leeway.py`).
 """
 
 from __future__ import annotations
@@ -53,12 +55,14 @@ def _inner(part: dict[str, Any], outer: Request) -> Request:
     return Request.build(str(part.get("method", "GET")), target, headers, body)
 
 
-def _part_answer(part_id: str, response: Response) -> dict[str, Any]:
+def _part_answer(part_id: str, response: Response, plain_text: bool) -> dict[str, Any]:
     content_type = response.headers.get("Content-Type", "")
     body: Any = None
     if response.body:
         if content_type.startswith("application/json"):
             body = json.loads(response.body)
+        elif plain_text and content_type.startswith("text/"):
+            body = response.body.decode("utf-8", "replace")
         else:
             body = base64.b64encode(response.body).decode("ascii")
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
@@ -89,7 +93,9 @@ def _order(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return done
 
 
-def handle(request: Request, dispatch: Dispatch, shuffle: random.Random) -> Response:
+def handle(
+    request: Request, dispatch: Dispatch, shuffle: random.Random, plain_text: bool = False
+) -> Response:
     try:
         parts = _order(_parts(request))
     except ApiError as error:
@@ -102,7 +108,7 @@ def handle(request: Request, dispatch: Dispatch, shuffle: random.Random) -> Resp
         response = _run(part, request, dispatch, status)
         status[part_id] = response.status
         try:
-            answers.append(_part_answer(part_id, response))
+            answers.append(_part_answer(part_id, response, plain_text))
         except ValueError:
             broken = True  # a part cut on the wire: inside one JSON body, so is the batch
         broken = broken or response.mangle is not None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -101,7 +102,13 @@ def gone() -> GraphError:
     return GraphError(410, "syncStateNotFound", "The sync state generation is no longer available.")
 
 
-def start_round(request: Request, scope: str, box_seq: int, oldest: int) -> Round:
+def start_round(
+    request: Request,
+    scope: str,
+    box_seq: int,
+    oldest: int,
+    expired: Callable[[], GraphError] = gone,
+) -> Round:
     """The round a request asks for: fresh, continued from a delta token, or a page."""
     skip, delta = request.param("$skiptoken"), request.param("$deltatoken")
     if skip is not None:
@@ -117,7 +124,7 @@ def start_round(request: Request, scope: str, box_seq: int, oldest: int) -> Roun
     if found.scope != scope:
         raise bad_request("The token belongs to another folder or window.", "BadRequest")
     if not found.initial and found.since < oldest:
-        raise gone()
+        raise expired()
     return found
 
 
@@ -139,7 +146,7 @@ def page_answer(
 
 
 def message_delta(box: GraphMailbox, folder: str, request: Request) -> Response:
-    current = start_round(request, folder, box.seq, box.oldest_seq)
+    current = start_round(request, folder, box.seq, box.oldest_seq, box.leeway.expired)
     select = selected(current.select, current.expand)
     immutable = immutable_ids(request)
     keyed = sorted(

@@ -184,7 +184,7 @@ def permanent_delete(call: Call) -> Response:
 
 def delta(call: Call) -> Response:
     box = call.box
-    current = start_round(call.request, SCOPE, box.seq, box.oldest_seq)
+    current = start_round(call.request, SCOPE, box.seq, box.oldest_seq, box.leeway.expired)
     select = folder_select(current.select)
     view = FolderView(box)
     keyed = sorted(

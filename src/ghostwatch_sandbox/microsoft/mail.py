@@ -110,7 +110,10 @@ def create_reply(call: Call) -> Response:
     draft.to = list(original.to if mine else [original.sender] if original.sender else [])
     draft.headers = [("In-Reply-To", original.internet_message_id), ("References", refs)]
     draft.body = str(body.get("comment", ""))
-    _apply(draft, body.get("message") or {}, creating=True)
+    given = dict(body.get("message") or {})
+    if call.box.leeway.reply_drops_custom_headers:
+        given.pop("internetMessageHeaders", None)
+    _apply(draft, given, creating=True)
     call.box.add(draft)
     call.log("messages.createReply", [draft.immutable_id])
     return call.shown(draft, 201)
@@ -152,6 +155,8 @@ def create(call: Call) -> Response:
     message.sender = Recipient("", call.box.user)
     flags = _message_flags(body)
     message.is_draft = flags is None or bool(flags & _UNSENT)
+    if call.box.leeway.ignores_message_id and not message.is_draft:
+        body = {k: v for k, v in body.items() if k != "internetMessageId"}
     _apply(message, body, creating=True)
     if flags is not None:
         # isRead is PR_MESSAGE_FLAGS' read bit; which of the two Exchange applies last

@@ -146,7 +146,9 @@ def _property(box: GraphMailbox, message: GraphMessage, name: str) -> Any:
         # internet headers for it (microsoftgraph/microsoft-graph-docs#12726, #4436).
         if message.folder == "sentitems":
             return None
-        return [{"name": k, "value": v} for k, v in message.headers]
+        shown = [(k, v) for k, v in message.headers
+                 if not (box.leeway.bare_headers and k.lower() in _ADDRESSING)]  # fmt: skip
+        return [{"name": k, "value": v} for k, v in shown]
     if name == "parentFolderId":
         return box.folder_id(message.folder or "deleteditems")
     if name in ("createdDateTime", "lastModifiedDateTime", "receivedDateTime"):
@@ -156,6 +158,8 @@ def _property(box: GraphMailbox, message: GraphMessage, name: str) -> Any:
     return _plain(message)[name]
 
 
+_ADDRESSING = frozenset({"from", "sender", "to", "cc", "message-id"})
+"""What a header block may lack (`Leeway.bare_headers`)."""
 _RECIPIENTS = {"toRecipients": "to", "ccRecipients": "cc", "bccRecipients": "bcc"}
 
 

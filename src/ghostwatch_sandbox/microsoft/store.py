@@ -26,6 +26,7 @@ from datetime import datetime
 from ghostwatch.mail import parse
 from ghostwatch_sandbox.google.message import subject_key
 from ghostwatch_sandbox.microsoft.errors import not_found
+from ghostwatch_sandbox.microsoft.leeway import REFERENCE, Leeway
 
 ROOT = "msgfolderroot"
 """Top of Information Store: the parent of the top-level folders, itself never listed."""
@@ -138,6 +139,8 @@ class GraphMailbox:
     """folder key → folder, deleted ones included (folder delta reports their removal)."""
     seq: int = 0
     oldest_seq: int = 0
+    leeway: Leeway = REFERENCE
+    """Which freedoms of the reference this mailbox takes (`leeway.py`)."""
     _rest: dict[str, str] = field(default_factory=dict)
     _by_rfc_id: dict[str, str] = field(default_factory=dict)
     _serials: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

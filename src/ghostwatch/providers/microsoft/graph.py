@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,23 +105,54 @@ class Answer:
         return self.body if isinstance(self.body, dict) else {}
 
     def content(self) -> bytes:
-        """A non-JSON body: Graph base64-encodes it inside a batch."""
-        return base64.b64decode(self.body) if isinstance(self.body, str) else b""
+        """A non-JSON body, by its own Content-Type. Graph base64-encodes one inside a
+        batch (community-observed; the json-batching page shows only JSON), while OData
+        JSON Format v4.01 §19.2 lets a text/* body travel as a plain string and any other
+        as base64url. A plain string of MIME always holds ':' and spaces, which no base64
+        text does, so a text/* body that is not strict base64 is the text itself."""
+        if not isinstance(self.body, str):
+            return b""
+        kind = {k.lower(): v for k, v in self.headers.items()}.get("content-type", "")
+        if kind.lower().startswith("text/"):
+            try:
+                return base64.b64decode(self.body, validate=True)
+            except ValueError:
+                return self.body.encode("utf-8")
+        padded = self.body + "=" * (-len(self.body) % 4)
+        return base64.b64decode(padded, altchars=b"-_") if "-" in padded or "_" in padded \
+            else base64.b64decode(padded)  # fmt: skip
 
 
 def error_of(
     status: int, body: Any, what: str, headers: dict[str, str] | None = None
 ) -> ProviderError:
     """Graph's `{"error": {"code", "message"}}` as an `OutlookError`, or `CursorExpired`
-    for an expired delta link (410, or `syncStateNotFound`)."""
-    detail = body.get("error", {}) if isinstance(body, dict) else {}
-    code = str(detail.get("code", "")) if isinstance(detail, dict) else ""
-    message = str(detail.get("message", "")) if isinstance(detail, dict) else ""
+    for an expired delta link (`expired`)."""
+    code, message = _detail(body)
     text = f"Microsoft Graph answered {status} {code or ''} to {what}: {message}".rstrip(": ")
-    if status == 410 or code == "syncStateNotFound":
+    if expired(status, body):
         return CursorExpired(text)
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     return OutlookError(text, status, code, retry_after(lowered.get("retry-after"), _now))
+
+
+def _detail(body: Any) -> tuple[str, str]:
+    detail = body.get("error", {}) if isinstance(body, dict) else {}
+    if not isinstance(detail, dict):
+        return "", ""
+    return str(detail.get("code", "")), str(detail.get("message", ""))
+
+
+_EXPIRED = re.compile(r"^(syncstate|resync)", re.IGNORECASE)
+
+
+def expired(status: int, body: Any) -> bool:
+    """A delta link Graph no longer honours: 410, or any 4xx whose code starts
+    `syncState…` / `resync…` in any case. delta-query-overview: "a 40X-series error with
+    error codes such as `syncStateNotFound`" — a 404 among them, so this is asked before
+    a 404 is read as a folder that vanished."""
+    code, _ = _detail(body)
+    return status == 410 or (400 <= status < 500 and bool(_EXPIRED.match(code)))
 
 
 def _now() -> datetime:

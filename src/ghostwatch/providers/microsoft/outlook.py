@@ -29,6 +29,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.utils import formataddr
 from typing import Any
 
 import structlog
@@ -44,7 +45,15 @@ from ghostwatch.providers.microsoft.sync import MAX_PAGE, FolderSync, Synced
 
 log = structlog.get_logger(__name__)
 
-SELECT = "internetMessageHeaders,conversationId,receivedDateTime"
+SELECT = (
+    "internetMessageHeaders,conversationId,receivedDateTime,"
+    "from,sender,toRecipients,ccRecipients,internetMessageId,subject"
+)
+"""The header block, and beside it the structured properties that say the same: the
+reference promises the block only "headers indicating the network path taken by a
+message" (resources/message; microsoft-graph-docs #3066, #6938 report From/To missing),
+so a field the block lacks is taken from its property (docs/providers.md)."""
+_STRUCTURED = {"from": "from", "sender": "sender", "to": "toRecipients", "cc": "ccRecipients"}
 _ROLE_KEYS = {role: key for key, role in ROLES.items()}
 
 
@@ -77,11 +86,37 @@ def received_of(item: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
 
 
-def message_from_item(folder: str, item: dict[str, Any]) -> Message:
-    """A delta item → `Message` (key = immutable id, thread = conversationId)."""
+def _people(value: Any) -> list[str]:
+    """Graph's `{"emailAddress": {"name", "address"}}` (one, or a list) as addresses."""
+    found = []
+    for person in value if isinstance(value, list) else [value]:
+        email = person.get("emailAddress") if isinstance(person, dict) else None
+        if not isinstance(email, dict):
+            continue
+        address = str(email.get("address") or "")
+        if address:
+            name = " ".join(str(email.get("name") or "").split())  # one line, whatever was sent
+            found.append(formataddr((name if name != address else "", address)))
+    return found
+
+
+def fields_of(item: dict[str, Any]) -> dict[str, list[str]]:
+    """The header block's fields; one it lacks comes from the structured property."""
     fields: dict[str, list[str]] = {}
     for header in item.get("internetMessageHeaders") or []:
         fields.setdefault(str(header["name"]).lower(), []).append(str(header.get("value", "")))
+    for name, prop in _STRUCTURED.items():
+        if name not in fields and (people := _people(item.get(prop))):
+            fields[name] = [", ".join(people)]
+    for name, prop in (("message-id", "internetMessageId"), ("subject", "subject")):
+        if name not in fields and item.get(prop):
+            fields[name] = [str(item[prop])]
+    return fields
+
+
+def message_from_item(folder: str, item: dict[str, Any]) -> Message:
+    """A delta item → `Message` (key = immutable id, thread = conversationId)."""
+    fields = fields_of(item)
     message = parse.message_from_fields(fields, item["id"], role_of(folder), received_of(item))
     return _placed(message, folder, item.get("conversationId"))
 

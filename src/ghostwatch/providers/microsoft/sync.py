@@ -5,7 +5,8 @@ https://learn.microsoft.com/en-us/graph/delta-query-messages). Each folder's rou
 request of a JSON batch, so an idle poll — every folder answering an empty page with its
 delta link — is a single HTTP request while there are fewer than 20 folders; folders
 with more pages keep going in the next batch until every one has its `@odata.deltaLink`.
-A folder whose link is too old (410 / syncStateNotFound) is read again in full, alone;
+A folder whose link is too old (`graph.expired`: 410, or a 4xx `syncState…`/`resync…`,
+404 included) is read again in full, alone;
 the others keep theirs.
 
 The folders are given (Drafts, for the mailbox's proof of a step) or are every mail
@@ -49,6 +50,7 @@ from ghostwatch.providers.microsoft.graph import (
     OutlookError,
     Part,
     checked,
+    expired,
 )
 
 log = structlog.get_logger(__name__)
@@ -206,7 +208,7 @@ class _Poll:
     def _folder(self, folder: str, asked: str | None, answer: Answer) -> None:
         if folder not in self.items:
             return  # dropped by the tree in this very batch
-        if answer.status == 404 and self.tree is not None:
+        if answer.status == 404 and self.tree is not None and not expired(404, answer.body):
             self._vanished(folder)
             return
         done, link = self._step(folder, answer)

@@ -1,0 +1,84 @@
+"""What the Microsoft Graph v1.0 reference allows Exchange to do, one freedom at a time
+(`ghostwatch_sandbox/microsoft/leeway.py`), each against the real Outlook provider over
+HTTP. Every test here failed before the provider read the documented envelope rather
+than one answer from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ghostwatch.model.mail import Folder
+from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.outlook import OutlookSource
+from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.microsoft.leeway import Leeway
+from ghostwatch_sandbox.playground.sources import graph_client
+from tests.contracts.contract_mail_source import seed
+from tests.support.builder import ME
+
+ARRIVAL = (
+    b"From: Kathy Lee <kathy@contoso.example>\r\nTo: alex@ghostwatch.example\r\n"
+    b"Cc: Raj <raj@contoso.example>\r\nSubject: Re: Proposal\r\n"
+    b"Message-ID: <late-answer@contoso.example>\r\n"
+    b"Date: Fri, 20 Nov 2026 14:00:00 +0000\r\n\r\nThursday works.\r\n"
+)
+EXPIRIES = [(400, "SyncStateNotFound"), (400, "resyncRequired"), (404, "syncStateNotFound"),
+            (410, "syncStateNotFound")]  # fmt: skip
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path) -> Path:
+    seed(tmp_path / "mail")
+    return tmp_path / "mail"
+
+
+def serve(mailbox: Path, leeway: Leeway) -> Iterator[GraphSandbox]:
+    with GraphSandbox.serve(seed=mailbox, user=ME, leeway=leeway) as sandbox:
+        yield sandbox
+
+
+def source_of(sandbox: GraphSandbox) -> OutlookSource:
+    client = graph_client(sandbox)
+    return OutlookSource(client, OutlookCalendar(client, ME))
+
+
+@pytest.mark.parametrize(("status", "code"), EXPIRIES, ids=lambda v: str(v))
+def test_an_expired_delta_link_in_any_documented_shape_is_read_again(
+    mailbox: Path, status: int, code: str
+) -> None:
+    for sandbox in serve(mailbox, Leeway(expiry_status=status, expiry_code=code)):
+        source = source_of(sandbox)
+        source.read_headers()
+        sandbox.expire_delta()
+        sandbox.deliver(ARRIVAL)
+        # Twice: a poll that failed (400) or skipped the folder (404) would fail again.
+        for _ in range(2):
+            found = {m.message_id: m for m in source.read_headers()}
+            assert "late-answer@contoso.example" in found
+        assert source.sync.resyncs == 6  # every folder once, none forever
+
+
+def test_a_header_block_without_addresses_falls_back_to_the_structured_properties(
+    mailbox: Path,
+) -> None:
+    for sandbox in serve(mailbox, Leeway(bare_headers=True)):
+        sandbox.deliver(ARRIVAL)
+        found = {m.message_id: m for m in source_of(sandbox).read_headers()}
+        answer = found["late-answer@contoso.example"]
+        assert answer.sender is not None
+        assert (answer.sender.email, answer.sender.name) == ("kathy@contoso.example", "Kathy Lee")
+        assert [p.email for p in answer.to] == [ME]
+        assert [p.email for p in answer.cc] == ["raj@contoso.example"]
+        assert answer.subject == "Re: Proposal"
+        assert answer.folder == Folder.INBOX
+
+
+def test_a_text_body_sent_as_a_plain_string_in_a_batch_is_read(mailbox: Path) -> None:
+    for sandbox in serve(mailbox, Leeway(plain_text_parts=True)):
+        key = sandbox.deliver(ARRIVAL)
+        source = source_of(sandbox)
+        contents = source.load_content([key])
+        assert "Thursday works." in contents[key].text
