@@ -109,11 +109,13 @@ class RetryPolicy:
         *,
         idempotent: bool = True,
         budget: Budget | None = None,
-        units: int = 1,
-        slots: int = 1,
+        units: int | Callable[[], int] = 1,
+        slots: int | Callable[[], int] = 1,
     ) -> T:
         """`run()`, retried while `advice` says so; the last error is re-raised as is.
-        With a `budget`, each attempt first draws `units` (and `slots`) from it."""
+        With a `budget`, each attempt first draws `units` (and `slots`) from it — counted
+        anew before each attempt when given as callables (a batch resends only the parts
+        still unanswered)."""
         tally = _Tally()
 
         def retryable(error: BaseException) -> bool:
@@ -123,7 +125,7 @@ class RetryPolicy:
         def attempt() -> T:
             if budget is None:
                 return run()
-            with budget.draw(units, slots):
+            with budget.draw(_count(units), _count(slots)):
                 return run()
 
         retrying = tenacity.Retrying(
@@ -183,6 +185,10 @@ class RetryPolicy:
             return pause
 
         return wait
+
+
+def _count(value: int | Callable[[], int]) -> int:
+    return value() if callable(value) else value
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from ghostwatch_sandbox.microsoft.leeway import Leeway
 from ghostwatch_sandbox.playground.sources import graph_client
 from tests.contracts.contract_mail_source import seed
 from tests.support.builder import ME
+from tests.support.provider_rigs import Sleeps, policy
 
 ARRIVAL = (
     b"From: Kathy Lee <kathy@contoso.example>\r\nTo: alex@ghostwatch.example\r\n"
@@ -82,3 +83,19 @@ def test_a_text_body_sent_as_a_plain_string_in_a_batch_is_read(mailbox: Path) ->
         source = source_of(sandbox)
         contents = source.load_content([key])
         assert "Thursday works." in contents[key].text
+
+
+def test_a_throttled_part_of_a_batch_is_sent_again_alone(mailbox: Path) -> None:
+    """json-batching: each request in a batch is evaluated, and throttled, on its own;
+    resending all twenty for one refusal multiplies the load that caused it."""
+    for sandbox in serve(mailbox, Leeway()):
+        keys = [sandbox.deliver(ARRIVAL.replace(b"late-answer", b"a%d" % n)) for n in range(20)]
+        sleeps = Sleeps()
+        source = OutlookSource(graph_client(sandbox, retry=policy(sleeps)))
+        sandbox.faults.add("429", count=1, method="messages.getMime", retry_after=1)
+        sandbox.meter.reset()
+        contents = source.load_content(keys)
+        assert sorted(contents) == sorted(keys)
+        assert sandbox.meter.methods["messages.getMime"] == 21  # twenty, and the one again
+        assert sandbox.meter.requests == 2
+        assert min(sleeps) >= 1  # as long as Retry-After asked

@@ -14,9 +14,8 @@ inside a batch against the mailbox's 10,000 in 10 minutes; a batch also holds up
 four of the mailbox's four concurrent slots, as Graph dispatches four of its parts at
 once (docs/providers.md, Throttling). Retries follow the shared policy (`retry.py`):
 429 and 5xx answers and broken transfers are retried after what `Retry-After` says. A
-batch of reads is retried whole when one of its parts was throttled or failed on the
-server side (reads repeat harmlessly); writes are retried only when Graph refused them
-before acting (429).
+batch resends only its parts that were refused: a read throttled or failed on the server
+side (reads repeat harmlessly), a write only when Graph refused it before acting (429).
 """
 
 from __future__ import annotations
@@ -230,36 +229,61 @@ class GraphClient:
         parts = list(requests)
         answers: dict[str, Answer] = {}
         for chunk in _chunks(parts, BATCH_LIMIT):
-            reads = all(p.method in _READS for p in chunk)
-            run = functools.partial(self._batch_once, chunk, reads)
-            cost = {"units": len(chunk), "slots": len(chunk)}
-            answers.update(
-                self.retry.call(run, graph_advice, idempotent=reads, budget=self.budget, **cost)
-            )
+            answers.update(self._chunk(chunk))
         missing = [p.id for p in parts if p.id not in answers]
         if missing:
             raise OutlookError(f"Microsoft Graph left {len(missing)} batched requests unanswered")
         return answers
 
-    def _batch_once(self, chunk: list[Part], reads: bool) -> dict[str, Answer]:
-        found = self._once("POST", "/$batch", None, {"requests": [p.payload() for p in chunk]})
-        answers = {
-            str(item["id"]): Answer(
-                int(item["status"]), item.get("body"), dict(item.get("headers") or {})
-            )
-            for item in found.json().get("responses", [])
-        }
-        if reads:
-            _raise_retryable(answers)
-        return answers
+    def _chunk(self, chunk: list[Part]) -> dict[str, Answer]:
+        """One batch under the retry policy. A retry resends only the parts that were
+        refused (json-batching: each request in a batch is evaluated, and throttled,
+        on its own); the others keep their answers, so a 429 on one part never makes
+        Graph do the other nineteen again."""
+        reads = all(p.method in _READS for p in chunk)
+        done: dict[str, Answer] = {}
+
+        def left() -> int:
+            return max(1, len(chunk) - len(done))
+
+        run = functools.partial(self._batch_once, chunk, reads, done)
+        return self.retry.call(
+            run, graph_advice, idempotent=reads, budget=self.budget, units=left, slots=left
+        )
+
+    def _batch_once(
+        self, chunk: list[Part], reads: bool, done: dict[str, Answer]
+    ) -> dict[str, Answer]:
+        pending = [p for p in chunk if p.id not in done]
+        found = self._once("POST", "/$batch", None, {"requests": [p.payload() for p in pending]})
+        refused: OutlookError | None = None
+        for item in found.json().get("responses", []):
+            answer = Answer(int(item["status"]), item.get("body"), dict(item.get("headers") or {}))
+            error = _retryable(str(item["id"]), answer, reads)
+            if error is None:
+                done[str(item["id"])] = answer
+            else:
+                refused = _longer(refused, error)
+        if refused is not None:
+            raise refused
+        return done
 
 
-def _raise_retryable(answers: dict[str, Answer]) -> None:
-    """A part throttled or failed on Graph's side fails the batch, so it is retried."""
-    for part_id, answer in answers.items():
-        error = error_of(answer.status, answer.body, f"batched request {part_id}", answer.headers)
-        if answer.status >= 400 and graph_advice(error) is not None:
-            raise error
+def _retryable(part_id: str, answer: Answer, reads: bool) -> OutlookError | None:
+    """A part to send again: throttled, or (a read) failed on Graph's side; a write only
+    when Graph refused it before acting (429), as a single write is retried."""
+    if answer.status < 400:
+        return None
+    error = error_of(answer.status, answer.body, f"batched request {part_id}", answer.headers)
+    advice = graph_advice(error)
+    if not isinstance(error, OutlookError) or advice is None or not (reads or advice.certain):
+        return None
+    return error
+
+
+def _longer(first: OutlookError | None, second: OutlookError) -> OutlookError:
+    """Of two refusals, the one that asks to wait longer (Retry-After is per part)."""
+    return second if first is None or second.wait > first.wait else first
 
 
 def _chunks(items: list[Part], size: int) -> Iterator[list[Part]]:
