@@ -36,6 +36,8 @@ from tests.support.provider_rigs import (
     CycleRig,
     GmailRig,
     OutlookRig,
+    graph_digest,
+    graph_step,
     sqlite_store,
 )
 
@@ -64,7 +66,7 @@ def digest_texts(rig: CycleRig) -> list[str]:
         raws = [m.raw for m in found if m.header("Message-ID").startswith(DIGEST_ID)]
         return [hostile.mime_text(_parsed(raw)) for raw in raws]
     kept = cast(OutlookRig, rig).graph.mailbox.messages.values()
-    graph = [m for m in kept if m.folder and m.internet_message_id.startswith(DIGEST_ID)]
+    graph = [m for m in kept if graph_digest(m)]
     return [html_to_text(m.body) if m.body_type == "html" else m.body for m in graph]
 
 
@@ -73,11 +75,11 @@ def draft_headers(rig: CycleRig) -> dict[str, dict[str, str]]:
     if isinstance(rig, OutlookRig):
         found = {}
         for m in rig.graph.mailbox.in_folder("drafts"):
-            if not m.header(STEP):
+            if not graph_step(m):
                 continue  # the user's own draft
             to = ", ".join(formataddr((r.name, r.address)) for r in m.to)
             bcc = ", ".join(r.address for r in m.bcc)
-            found[m.header(STEP)] = {"To": to, "Bcc": bcc, "Subject": m.subject}
+            found[graph_step(m)] = {"To": to, "Bcc": bcc, "Subject": m.subject}
         return found
     disk = _disk(rig)
     if disk is not None:

@@ -43,7 +43,7 @@ from ghostwatch.providers.google.api import DEFAULT_POLICY, google_http
 from ghostwatch.providers.google.calendar import GoogleCalendar
 from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.providers.google.signin import VaultedCredentials
-from ghostwatch.providers.microsoft.actions import OutlookActions
+from ghostwatch.providers.microsoft.actions import DIGEST_OWN, STEP_OWN, OutlookActions
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
 from ghostwatch.providers.microsoft.graph import GraphClient
 from ghostwatch.providers.microsoft.outlook import OutlookSource
@@ -57,6 +57,7 @@ from ghostwatch_sandbox.google.app import Write
 from ghostwatch_sandbox.google.auth import SCOPE
 from ghostwatch_sandbox.google.consent import CLIENT_ID, CLIENT_SECRET
 from ghostwatch_sandbox.microsoft import GraphSandbox
+from ghostwatch_sandbox.microsoft.store import GraphMessage
 from tests.support.builder import ME, Mailbox, when
 
 KATHY = "Kathy Lee <kathy@contoso.example>"
@@ -307,6 +308,20 @@ class GmailRig:
         return self.sandbox.sent
 
 
+def graph_step(message: GraphMessage) -> str:
+    """The step a Graph draft carries: ghostwatch's own property, else its header (the
+    sandbox may drop custom headers from reply drafts, as the reference allows)."""
+    own = message.properties.get(STEP_OWN.lower())
+    return own[1] if own else message.header(STEP)
+
+
+def graph_digest(message: GraphMessage) -> bool:
+    """A digest in the Graph sandbox: by ghostwatch's own property, or its Message-ID."""
+    own = message.properties.get(DIGEST_OWN.lower())
+    marked = own[1] if own else message.internet_message_id.strip("<>")
+    return bool(message.folder) and marked.startswith(DIGEST_ID.strip("<>"))
+
+
 @dataclass
 class OutlookRig:
     graph: GraphSandbox
@@ -354,22 +369,20 @@ class OutlookRig:
         self.graph.deliver(raw, "sentitems" if sent else "inbox")
 
     def steps(self) -> Counter[str]:
-        found: Counter[str] = Counter()
-        for stored in self.graph.mailbox.in_folder("drafts"):
-            found.update(v for k, v in stored.headers if k.lower() == STEP.lower())
-        return found
+        return Counter(
+            step for m in self.graph.mailbox.in_folder("drafts") if (step := graph_step(m))
+        )
 
     def draft_bodies(self) -> dict[str, str]:
         found: dict[str, str] = {}
         for stored in self.graph.mailbox.in_folder("drafts"):
-            step = next((v for k, v in stored.headers if k.lower() == STEP.lower()), None)
+            step = graph_step(stored)
             if step:
                 found[step] = stored.body
         return found
 
     def digests(self) -> int:
-        found = self.graph.mailbox.messages.values()
-        return sum(1 for m in found if m.folder and m.internet_message_id.startswith(DIGEST_ID))
+        return sum(1 for m in self.graph.mailbox.messages.values() if graph_digest(m))
 
     def count(self, folder: Folder) -> int:
         key = {Folder.INBOX: "inbox", Folder.JUNK: "junkemail", Folder.DRAFTS: "drafts"}[folder]

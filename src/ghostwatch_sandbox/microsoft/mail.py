@@ -36,6 +36,17 @@ MESSAGE_FLAGS = "integer 0x0e07"
 _UNSENT, _READ = 0x8, 0x1
 _DRAFT_ONLY = frozenset({"subject", "body", "toRecipients", "ccRecipients", "bccRecipients"})
 _FILTER = re.compile(r"^\s*internetMessageId\s+eq\s+'(?P<value>(?:[^']|'')*)'\s*$", re.I)
+_QUOTED = r"'(?P<{}>(?:[^']|'')*)'"
+_PROPERTY_FILTER = re.compile(
+    r"^\s*singleValueExtendedProperties/any\(\s*(?P<ep>\w+)\s*:\s*(?P=ep)/id\s+eq\s+"
+    + _QUOTED.format("id")
+    + r"\s+and\s+(?P=ep)/value\s+eq\s+"
+    + _QUOTED.format("value")
+    + r"\s*\)\s*$",
+    re.I,
+)
+"""singlevaluelegacyextendedproperty-get: `$filter=singleValueExtendedProperties/Any(ep:
+ep/id eq '{id}' and ep/value eq '{value}')`."""
 _STANDARD = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References")
 
 
@@ -81,20 +92,28 @@ def get_mime(call: Call) -> Response:
 
 
 def find(call: Call) -> Response:
-    """`GET messages?$filter=internetMessageId eq '<…>'` (the only filter emulated), in
-    the whole mailbox or, as `GET mailFolders/{id}/messages`, in one folder
+    """`GET messages?$filter=internetMessageId eq '<…>'`, or on a single-value extended
+    property (the only filters emulated), in the whole mailbox or, as `GET
+    mailFolders/{id}/messages`, in one folder
     (https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messages)."""
-    text = call.request.param("$filter") or ""
-    match = _FILTER.match(text)
-    if match is None:
-        raise bad_request(f"Invalid filter clause: {text}", "ErrorInvalidUrlQueryFilter")
-    select = selected(call.request.param("$select"))
-    found = call.box.by_internet_id(match["value"].replace("''", "'"))
+    select = selected(call.request.param("$select"), call.request.param("$expand"))
+    found = _filtered(call.box, call.request.param("$filter") or "")
     if "folder" in call.args:
         folder = mail_folder(call.box, call.args["folder"])
         found = [m for m in found if m.folder == folder]
     value = [message_json(call.box, m, select, call.immutable) for m in found]
     return answer(200, {"value": value})
+
+
+def _filtered(box: GraphMailbox, text: str) -> list[GraphMessage]:
+    if (match := _FILTER.match(text)) is not None:
+        return box.by_internet_id(match["value"].replace("''", "'"))
+    if (match := _PROPERTY_FILTER.match(text)) is not None:
+        wanted = (match["id"].replace("''", "'").lower(), match["value"].replace("''", "'"))
+        return [m for m in box.messages.values()
+                if m.folder and (wanted[0] in m.properties)
+                and m.properties[wanted[0]][1] == wanted[1]]  # fmt: skip
+    raise bad_request(f"Invalid filter clause: {text}", "ErrorInvalidUrlQueryFilter")
 
 
 def create_reply(call: Call) -> Response:
@@ -252,6 +271,12 @@ def _apply(message: GraphMessage, body: dict[str, Any], *, creating: bool) -> No
         )
     if "isRead" in body:
         message.is_read = bool(body["isRead"])
+    for prop in body.get("singleValueExtendedProperties") or []:
+        # singlevaluelegacyextendedproperty-post-singlevalueextendedproperties: set on
+        # create or by PATCH; the message flags act once, on create (`_message_flags`).
+        if isinstance(prop, dict) and str(prop.get("id", "")).lower() != MESSAGE_FLAGS:
+            key = str(prop.get("id", ""))
+            message.properties[key.lower()] = (key, str(prop.get("value", "")))
     if creating and body.get("internetMessageId"):
         message.internet_message_id = str(body["internetMessageId"])
     if message.raw is None:

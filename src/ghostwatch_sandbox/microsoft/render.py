@@ -118,12 +118,16 @@ def message_json(
 
 
 def _extended(message: GraphMessage, wanted: list[str]) -> list[dict[str, str]]:
-    """The message's custom internet headers, as the named properties Exchange keeps."""
+    """The message's custom internet headers, as the named properties Exchange keeps,
+    and the extended properties a client set."""
     found = []
     for name, header in message.headers:
         prop = f"String {INTERNET_HEADERS} Name {name}"
         if name.lower().startswith("x-") and prop.lower() in wanted:
             found.append({"id": prop, "value": header})
+    for key, (prop, value) in message.properties.items():
+        if key in wanted:
+            found.append({"id": prop, "value": value})
     return found
 
 

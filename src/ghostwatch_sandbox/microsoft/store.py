@@ -88,6 +88,8 @@ class GraphMessage:
     touched: dict[str, int] = field(default_factory=dict)
     flag_change_only: bool = False
     """The last change only flipped isRead: delta then sends a slim item (see delta.py)."""
+    properties: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Single-value extended properties a client set: lower-cased id → (id, value)."""
 
     def header(self, name: str) -> str:
         wanted = name.lower()

@@ -22,7 +22,7 @@ from ghostwatch_sandbox.microsoft.store import GraphMessage
 from ghostwatch_sandbox.playground.sources import outlook_source
 from tests.contracts.contract_cycle import NOW, CycleContract, pending
 from tests.support.builder import ME
-from tests.support.provider_rigs import ATTEMPTS, DIGEST_ID, STEP, OutlookRig
+from tests.support.provider_rigs import ATTEMPTS, OutlookRig, graph_digest, graph_step
 
 # A failed mark-unread (5xx, or the connection lost after Graph acted), and a create that
 # Graph carried out but whose answer was lost (the next cycle finds it by Message-ID).
@@ -31,8 +31,7 @@ DIGEST_FAULTS = [("500", "messages.update"), ("drop", "messages.update"),
 
 
 def _digests(rig: OutlookRig) -> list[GraphMessage]:
-    return [m for m in rig.graph.mailbox.in_folder("inbox")
-            if m.internet_message_id.startswith(DIGEST_ID)]  # fmt: skip
+    return [m for m in rig.graph.mailbox.in_folder("inbox") if graph_digest(m)]
 
 
 class TestOutlookCycle(CycleContract):
@@ -46,7 +45,7 @@ class TestOutlookCycle(CycleContract):
         counts = (report.drafts_created, report.rescued, report.digest_delivered)
         assert (report.errors, counts) == ([], (len(previewed), 1, True))
         by_id = {m.internet_message_id: m for m in rig.graph.mailbox.messages.values()}
-        drafts = {m.header(STEP): m for m in rig.graph.mailbox.in_folder("drafts")}
+        drafts = {graph_step(m): m for m in rig.graph.mailbox.in_folder("drafts")}
         for draft in previewed:
             made = drafts[draft.step_key]
             assert made.is_draft

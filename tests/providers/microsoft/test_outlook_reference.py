@@ -13,12 +13,23 @@ import pytest
 from ghostwatch.model.mail import Folder
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
 from ghostwatch.providers.microsoft.outlook import OutlookSource
+from ghostwatch.store import Store
 from ghostwatch_sandbox.microsoft import GraphSandbox
 from ghostwatch_sandbox.microsoft.leeway import Leeway
 from ghostwatch_sandbox.playground.sources import graph_client
+from tests.contracts.contract_cycle import EXAMPLE, NOW
 from tests.contracts.contract_mail_source import seed
 from tests.support.builder import ME
-from tests.support.provider_rigs import Sleeps, policy
+from tests.support.provider_rigs import (
+    ATTEMPTS,
+    DIGEST_ID,
+    STEP,
+    OutlookRig,
+    Sleeps,
+    graph_digest,
+    policy,
+    sqlite_store,
+)
 
 ARRIVAL = (
     b"From: Kathy Lee <kathy@contoso.example>\r\nTo: alex@ghostwatch.example\r\n"
@@ -99,3 +110,40 @@ def test_a_throttled_part_of_a_batch_is_sent_again_alone(mailbox: Path) -> None:
         assert sandbox.meter.methods["messages.getMime"] == 21  # twenty, and the one again
         assert sandbox.meter.requests == 2
         assert min(sleeps) >= 1  # as long as Retry-After asked
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with sqlite_store(tmp_path / "ghostwatch.db") as opened:
+        yield opened
+
+
+def test_reply_drafts_stripped_of_our_header_are_still_known_as_ours(store: Store) -> None:
+    """message-createreply documents no custom headers: our own extended property, set by
+    PATCH, is the proof that the reply drafts exist."""
+    with GraphSandbox.serve(EXAMPLE, ME, leeway=Leeway(reply_drops_custom_headers=True)) as g:
+        rig = OutlookRig(g, store)
+        first = rig.cycle(NOW)
+        replies = [m for m in g.mailbox.in_folder("drafts") if m.header("In-Reply-To")]
+        assert replies
+        assert not any(m.header(STEP) for m in replies)  # the freedom taken
+        rig.restart()
+        second = rig.cycle(NOW)
+        assert (second.drafts_created, second.steps_abandoned) == (0, 0)
+        assert sorted(rig.steps().values()) == [1] * first.drafts_created
+
+
+def test_a_digest_whose_message_id_exchange_replaced_is_found_not_resent(store: Store) -> None:
+    """resources/message: internetMessageId is "updatable only if isDraft is true"; a lost
+    answer to the digest's create is settled by our own property instead."""
+    with GraphSandbox.serve(EXAMPLE, ME, leeway=Leeway(ignores_message_id=True)) as g:
+        rig = OutlookRig(g, store)
+        rig.cycle(NOW)
+        g.faults.add("drop", count=ATTEMPTS + 1, method="messages.create")
+        rig.cycle(NOW, digest=True)
+        rig.clear_faults()
+        rig.restart()
+        rig.cycle(NOW, digest=True)
+        digests = [m for m in g.mailbox.in_folder("inbox") if graph_digest(m)]
+        assert len(digests) == 1
+        assert not digests[0].internet_message_id.startswith(DIGEST_ID)  # the freedom taken

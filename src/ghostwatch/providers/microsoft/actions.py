@@ -39,7 +39,14 @@ from ghostwatch.providers.port import DraftListing
 
 STEP_HEADER = "X-Ghostwatch-Step"
 STEP_PROPERTY = f"String {{00020386-0000-0000-C000-000000000046}} Name {STEP_HEADER}"
-STEP_EXPAND = f"singleValueExtendedProperties($filter=id eq '{STEP_PROPERTY}')"
+OWN_SET = "{5c0b2f7e-8a1d-4e59-9b64-3f2d7a41c6e0}"
+"""ghostwatch's own named-property set (a GUID of ours, MS-OXPROPS "named properties"):
+nothing a stranger writes into a message can set a property in it."""
+STEP_OWN = f"String {OWN_SET} Name GhostwatchStep"
+DIGEST_OWN = f"String {OWN_SET} Name GhostwatchDigest"
+STEP_EXPAND = (
+    f"singleValueExtendedProperties($filter=id eq '{STEP_OWN}' or id eq '{STEP_PROPERTY}')"
+)
 MESSAGE_FLAGS = {"id": "Integer 0x0E07", "value": "0"}
 """PR_MESSAGE_FLAGS with neither MSGFLAG_UNSENT (0x8) nor MSGFLAG_READ (0x1): a received,
 unread message. A client sets these bits only until the message is first saved
@@ -47,10 +54,21 @@ unread message. A client sets these bits only until the message is first saved
 
 
 def _step_of(_folder: str, item: dict[str, Any]) -> str | None:
-    for prop in item.get("singleValueExtendedProperties") or []:
-        if str(prop.get("id", "")).lower() == STEP_PROPERTY.lower():
-            return str(prop.get("value", "")).strip() or None
-    return None
+    """A draft's step: our own property, else the header where Exchange kept it."""
+    found = {str(p.get("id", "")).lower(): str(p.get("value", "")).strip()
+             for p in item.get("singleValueExtendedProperties") or []}  # fmt: skip
+    return found.get(STEP_OWN.lower()) or found.get(STEP_PROPERTY.lower()) or None
+
+
+def _own(prop: str, value: str) -> dict[str, Any]:
+    """Our mark, as singlevaluelegacyextendedproperty-post-singlevalueextendedproperties
+    documents it for a create and a PATCH of a message."""
+    return {"singleValueExtendedProperties": [{"id": prop, "value": value}]}
+
+
+def _quoted(value: str) -> str:
+    """A string inside an OData literal: quotes doubled."""
+    return value.replace("'", "''")
 
 
 def _people(value: str | None) -> list[dict[str, Any]]:
@@ -103,13 +121,24 @@ class OutlookActions:
         return str(value[0]["id"]) if value else None
 
     def find_digest(self, message_id: str, sender: str) -> str | None:
-        """The immutable id of the Inbox's message with this Message-ID whose sender is
-        `sender` (https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messages)."""
-        quoted = f"<{message_id}>".replace("'", "''")
+        """The immutable id of the Inbox's digest with this Message-ID whose sender is
+        `sender`: by our own property, which Exchange keeps whatever it does with
+        `internetMessageId` ("updatable only if isDraft is true"); then, for a digest
+        written before the property was, by that id
+        (https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messages)."""
+        mine = f"singleValueExtendedProperties/Any(ep: ep/id eq '{DIGEST_OWN}' and ep/value eq "
+        for clause in (mine + f"'{_quoted(message_id)}')",
+                       f"internetMessageId eq '{_quoted(f'<{message_id}>')}'"):  # fmt: skip
+            found = self._from(clause, sender)
+            if found is not None:
+                return found
+        return None
+
+    def _from(self, clause: str, sender: str) -> str | None:
         found = self.client.request(
             "GET",
             f"{self.client.mailbox}/mailFolders/inbox/messages",
-            params={"$filter": f"internetMessageId eq '{quoted}'", "$select": "id,from"},
+            params={"$filter": clause, "$select": "id,from"},
         )
         for item in found.json().get("value") or []:
             address = ((item.get("from") or {}).get("emailAddress") or {}).get("address", "")
@@ -175,24 +204,31 @@ class OutlookActions:
             "ccRecipients": _people(message.get("Cc")),
             "body": _body(draft.html, draft.text),
         }
+        mark = _own(STEP_OWN, str(message.get(STEP_HEADER, "")))
         answered = self.find_message(draft.in_reply_to) if draft.in_reply_to else None
         if answered is None:
-            made = self.client.request(
+            created = self.client.request(
                 "POST",
                 f"{self.client.mailbox}/messages",
-                json={**content, "internetMessageHeaders": headers},
+                json={**content, "internetMessageHeaders": headers, **mark},
             )
-            return str(made.json()["id"])
+            return str(created.json()["id"])
         # The whole draft in the one call that makes it: createReply takes "any writeable
         # properties" of the reply (https://learn.microsoft.com/graph/api/message-createreply).
-        # A separate PATCH could fail after the create, leaving a stepped but empty draft
-        # that the next cycle would adopt as done.
+        # A separate PATCH of the content could fail after the create, leaving a stepped
+        # but empty draft that the next cycle would adopt as done.
         reply = self.client.request(
             "POST",
             f"{self.client.mailbox}/messages/{answered}/createReply",
             json={"message": {**content, "internetMessageHeaders": headers}},
         )
-        return str(reply.json()["id"])
+        made = str(reply.json()["id"])
+        # createReply documents no custom headers and no extended properties, so our
+        # mark follows by PATCH (setting the same value again is harmless: retried as a
+        # read). The header above stays a second proof where Exchange keeps it.
+        path = f"{self.client.mailbox}/messages/{made}"
+        self.client.request("PATCH", path, json=mark, idempotent=True)
+        return made
 
     def rescue(self, message_key: str) -> None:
         """Move a message out of Junk Email into the Inbox (its immutable id stays)."""
@@ -213,7 +249,10 @@ class OutlookActions:
                 "internetMessageId": str(message.get("Message-ID", "")),
                 "internetMessageHeaders": _custom_headers(message),
                 "isRead": False,
-                "singleValueExtendedProperties": [MESSAGE_FLAGS],
+                "singleValueExtendedProperties": [
+                    MESSAGE_FLAGS,
+                    {"id": DIGEST_OWN, "value": str(message.get("Message-ID", "")).strip("<>")},
+                ],
             },
         )
         return str(made.json()["id"])

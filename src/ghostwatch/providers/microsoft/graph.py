@@ -195,10 +195,14 @@ class GraphClient:
         *,
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
+        idempotent: bool | None = None,
     ) -> Answer:
-        """One call under the retry policy; an error raises `OutlookError`."""
+        """One call under the retry policy; an error raises `OutlookError`. Reads are
+        retried on any server failure, writes only when refused before acting, unless
+        the caller knows doing it twice is the same as once (`idempotent`)."""
         run = functools.partial(self._once, method, path, params, json)
-        return self.retry.call(run, graph_advice, idempotent=method in _READS, budget=self.budget)
+        again = method in _READS if idempotent is None else idempotent
+        return self.retry.call(run, graph_advice, idempotent=again, budget=self.budget)
 
     def _once(self, method: str, path: str, params: dict[str, str] | None, json: Any) -> Answer:
         headers = {"Authorization": f"Bearer {self.token()}", "Prefer": IMMUTABLE_IDS}
