@@ -418,10 +418,11 @@ class OutlookRig:
         return html_to_text(digest.body) if digest.body_type == "html" else digest.body
 
     def forget_step(self, draft_id: str) -> None:
-        """Graph's answers about this draft no longer carry X-Ghostwatch-Step (Exchange
-        kept no custom header on the reply): its id and everything else stay."""
+        """Graph's answers about this draft carry no step at all (neither X-Ghostwatch-Step
+        nor ghostwatch's own property): its id and everything else stay."""
         stored = self.graph.mailbox.messages[draft_id]
         stored.headers = [(k, v) for k, v in stored.headers if k.lower() != STEP.lower()]
+        stored.properties.pop(STEP_OWN.lower(), None)
         self.graph.mailbox.changed(stored)
 
     def writes(self) -> list[Write]:
