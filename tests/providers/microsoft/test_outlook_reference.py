@@ -147,3 +147,14 @@ def test_a_digest_whose_message_id_exchange_replaced_is_found_not_resent(store: 
         digests = [m for m in g.mailbox.in_folder("inbox") if graph_digest(m)]
         assert len(digests) == 1
         assert not digests[0].internet_message_id.startswith(DIGEST_ID)  # the freedom taken
+
+
+def test_structured_addresses_a_stranger_wrote_never_stop_the_read(mailbox: Path) -> None:
+    """Any string may come back as a name or an address (a corpus spam had U+FFFD in its
+    sender): it is read as one line, never raised on."""
+    odd = ARRIVAL.replace(b"From: Kathy Lee <kathy@contoso.example>",
+                          'From: "K\\"a\\\\t" <k\u00e4thy@contoso.example>'.encode())  # fmt: skip
+    for sandbox in serve(mailbox, Leeway(bare_headers=True)):
+        sandbox.deliver(odd)
+        found = {m.message_id: m for m in source_of(sandbox).read_headers()}
+        assert found["late-answer@contoso.example"].sender is not None

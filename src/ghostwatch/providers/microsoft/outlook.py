@@ -29,7 +29,6 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.utils import formataddr
 from typing import Any
 
 import structlog
@@ -93,10 +92,13 @@ def _people(value: Any) -> list[str]:
         email = person.get("emailAddress") if isinstance(person, dict) else None
         if not isinstance(email, dict):
             continue
-        address = str(email.get("address") or "")
+        address = " ".join(str(email.get("address") or "").split())
         if address:
-            name = " ".join(str(email.get("name") or "").split())  # one line, whatever was sent
-            found.append(formataddr((name if name != address else "", address)))
+            # One line, whatever a stranger sent; quoted as RFC 5322 §3.2.4 says, by hand:
+            # `formataddr` refuses an address that is not ASCII, and any string may come.
+            name = " ".join(str(email.get("name") or "").split())
+            quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+            found.append(f'"{quoted}" <{address}>' if name and name != address else address)
     return found
 
 
