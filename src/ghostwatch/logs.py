@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
 
+class _Stderr:
+    """`sys.stderr` as it is when a line is written, not when logging was set up: a
+    progress display (rich's `Progress(redirect_stderr=True)`, cli/progress.py) swaps it
+    for a proxy that prints each line above the bar, so a log line never runs into the
+    counter."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "warning", stream: TextIO | None = None, fmt: str = "auto") -> None:
     """`fmt`: "auto" (pretty on a terminal, JSON otherwise), "json" or "console"."""
-    out = stream or sys.stderr
-    pretty = out.isatty() if fmt == "auto" else fmt == "console"
+    pretty = (stream or sys.stderr).isatty() if fmt == "auto" else fmt == "console"
+    out: Any = stream or _Stderr()
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer(colors=False)
         if pretty

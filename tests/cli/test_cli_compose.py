@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 from email.message import Message
 from pathlib import Path
@@ -78,3 +79,19 @@ def test_digest_since_controls_let_go_shown_once(tmp_path: Path) -> None:
     _run("digest", *ARGS, "--out", str(after), "--since", "2026-11-19T00:00:00+00:00")
     assert "Trial for the Alpine Ski House sales team" in before.read_text()
     assert "Trial for the Alpine Ski House sales team" not in after.read_text()
+
+
+def test_the_digest_command_writes_nothing_and_does_not_claim_it_did(tmp_path: Path) -> None:
+    """Issue 16: `ghostwatch digest` reads a Maildir and writes a file; a digest saying
+    "Drafts written … in your Drafts folder" or "rescued from Junk" would be untrue."""
+    html, eml = tmp_path / "digest.html", tmp_path / "digest.eml"
+    _run("digest", *ARGS, "--out", str(html), "--eml", str(eml))
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    for page in (html.read_text(), text, str(message["Subject"])):
+        assert "in your Drafts folder" not in page
+        assert "Drafts written" not in page
+        assert "rescued from Junk" not in page
+    assert "Drafts due" in text
+    assert "not written: a preview" in text
+    assert str(message["Subject"]).startswith("ghostwatch (preview): ")

@@ -284,15 +284,19 @@ def test_binary_garbage_message_is_skipped_and_the_scan_succeeds(box: Mailbox) -
     assert table.exit_code == 0, table.stderr
 
 
-def test_classify_binary_garbage_is_a_clean_answer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", [GARBAGE, b"", b"\n\n  \n"], ids=["garbage", "empty", "blank"])
+def test_classify_calls_no_file_without_headers_human(tmp_path: Path, content: bytes) -> None:
+    """Issue 16: random bytes and empty files came out "human" (no machine signal found),
+    which reads as a verdict. They are not messages: one line, exit code 2."""
     path = tmp_path / "garbage.eml"
-    path.write_bytes(GARBAGE)
+    path.write_bytes(content)
     result = _invoke(["classify", str(path), "--json"])
     _no_traceback(result)
-    assert result.exit_code == 0, result.stderr
-    row = json.loads(result.stdout)
-    assert row["file"] == str(path)
-    assert row["class"] in {"human", "out_of_office", "auto_ack", "bounce"}
+    line = _error_line(result.stderr)
+    assert str(path) in line
+    assert "empty" in line or "not an email message" in line
+    assert result.exit_code == 2
+    assert result.stdout == ""
 
 
 # --- unreadable files -----------------------------------------------------------------
@@ -311,12 +315,21 @@ def test_classify_an_unreadable_file(tmp_path: Path) -> None:
     _assert_user_error(_invoke(["classify", str(path)]), "cannot read", "locked.eml")
 
 
-def test_an_unreadable_message_is_skipped(box: Mailbox) -> None:
-    _unreadable(box.add_bytes("INBOX", b"From: kathy@contoso.example\n\nhi\n"))
+def test_an_unreadable_message_stops_the_scan_with_one_line(box: Mailbox) -> None:
+    """Issue 16: it was a warning and exit 0, but an unread message could be the reply."""
+    path = box.add_bytes("INBOX", b"From: kathy@contoso.example\n\nhi\n")
+    if os.geteuid() == 0:
+        # root reads any file whatever its mode: a file whose read fails for everyone
+        # (procfs answers EIO for the unmapped first page of a process's memory).
+        if not Path("/proc/self/mem").exists():
+            pytest.skip("needs /proc/self/mem to make a file nobody can read")
+        path.unlink()
+        path.symlink_to("/proc/self/mem")
+    else:
+        _unreadable(path)
     result = _invoke(_scan(box.root, "--json"))
-    _no_traceback(result)
-    assert result.exit_code == 0, result.stderr
-    assert len(json.loads(result.stdout)["conversations"]) == 1
+    _assert_user_error(result, "cannot read", path.name, "could be the reply")
+    assert result.stdout == ""
 
 
 def test_an_unreadable_calendar_is_a_user_error(box: Mailbox) -> None:
@@ -370,17 +383,14 @@ def test_classify_unreadable_file_simulated(
     assert attempts
 
 
-def test_unreadable_message_simulated_is_skipped(
+def test_unreadable_message_simulated_stops_the_scan(
     box: Mailbox, deny_reading: Callable[[Path], list[Path]]
 ) -> None:
     locked = box.add_bytes("INBOX", b"From: kathy@contoso.example\n\nhi\n")
     attempts = deny_reading(locked)
     result = _invoke(_scan(box.root, "--json"))
-    _no_traceback(result)
     assert attempts
-    assert result.exit_code == 0, result.stderr
-    assert len(json.loads(result.stdout)["conversations"]) == 1
-    assert "message_skipped" in result.stderr  # logged, with its key, for the user
+    _assert_user_error(result, "cannot read", locked.name, "Permission denied")
 
 
 def test_unreadable_calendar_simulated_is_a_user_error(

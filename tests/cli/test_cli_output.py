@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -139,7 +141,7 @@ def test_help_lists_every_command_and_each_loads_with_its_own_help() -> None:
     listed = runner.invoke(main, ["--help"])
     assert listed.exit_code == 0
     expected = {"scan", "preview", "digest", "classify", "db", "config", "init", "run"}
-    expected |= {"accounts", "mute", "unmute", "note", "auth", "health"}
+    expected |= {"accounts", "mute", "unmute", "note", "auth", "health", "templates"}
     commands = listed.output.split("Commands:")[1]
     assert expected <= {line.split()[0] for line in commands.splitlines() if line.strip()}
     for name in sorted(expected):
@@ -166,3 +168,29 @@ def test_a_plain_scan_does_not_import_the_service_or_the_sandboxes(tmp_path: Pat
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_scan_table_has_headers_whole_addresses_one_date_format_and_the_ids(
+    tmp_path: Path,
+) -> None:
+    """Issue 16: the table a person reads holds what `mute` takes, every address whole,
+    and times written one way (the ISO days the reasons use)."""
+    box = Mailbox(tmp_path / "mail")
+    far = "Someone <someone.with.a.long.name@a-long-company-name.example>"
+    box.add("Sent", ME, far, "Proposal for the long-named company", "2026-11-02 10:00")
+    box.add("Sent", ME, "Raj <raj@tailspin.example>", "Pilot", "2026-11-19 10:00")
+    common = ["--maildir", str(box.root), "--me", ME, "--now", "2026-11-20T15:00:00+00:00"]
+    table = CliRunner().invoke(main, ["scan", *common, "--all"]).stdout
+    plan = json.loads(CliRunner().invoke(main, ["scan", *common, "--all", "--json"]).stdout)
+    lines = table.splitlines()
+    heads = [line.split() for line in lines if line.strip().startswith("ID ")]
+    assert heads
+    assert all(h == ["ID", "SUBJECT", "CONTACTS", "NEXT", "SENT", "WHEN", "WHY"] for h in heads)
+    for conversation in plan["conversations"]:
+        [row] = [line for line in lines if line.strip().startswith(conversation["id"] + " ")]
+        assert all(contact in row for contact in conversation["contacts"])
+        when = conversation["due_at"] or conversation["snoozed_until"]
+        if when:
+            assert datetime.fromisoformat(when).strftime("%Y-%m-%d %H:%M") in row
+    stamps = re.findall(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b", table)
+    assert stamps == []  # no second format beside the ISO days of the reasons

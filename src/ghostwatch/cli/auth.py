@@ -1,5 +1,11 @@
 """`ghostwatch auth …`: make a key, sign accounts in, check what the vault holds.
 
+Every command but `key` works where the service does: the configuration (`--config`, env
+GHOSTWATCH_CONFIG) names the `data_dir` whose `tokens/` hold the vault, and its key, so
+`auth check` reads the same vault `ghostwatch accounts` and `ghostwatch run` read;
+`--data-dir` (env GHOSTWATCH_DATA_DIR) overrides it. With no configuration file at the
+default path, the service's defaults apply (data_dir `data`).
+
 This module is an entry point: it alone reads the key's environment variables and
 hands the resolved key to the vault (see vault/keys.py).
 """
@@ -7,7 +13,6 @@ hands the resolved key to the vault (see vault/keys.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,7 @@ import click
 
 from ghostwatch import config
 from ghostwatch.cli.errors import user_errors
+from ghostwatch.cli.place import Place, place_options
 from ghostwatch.errors import UserError
 from ghostwatch.providers.google import signin as google
 from ghostwatch.providers.imap import signin as imap
@@ -25,16 +31,18 @@ from ghostwatch.service.wiring import check_identity, gmail_address
 from ghostwatch.vault.keys import KEY_ENV, KEY_FILE_ENV, new_key, resolve_key
 from ghostwatch.vault.tokens import TokenVault, vault_in
 
-DATA_DIR_ENV = "GHOSTWATCH_DATA_DIR"
 MSAL_HTTP_CLIENT = "msal_http_client"
-DEFAULT_DATA_DIR = "data"  # the service's default data_dir (config/model.py)
 
 
-def open_vault(data_dir: Path) -> TokenVault:
-    """The vault under DATA_DIR/tokens, with the key from the environment or its file."""
+def open_vault(place: Place) -> TokenVault:
+    """The vault under DATA_DIR/tokens, with the configuration's key (the environment
+    or its file, as `ghostwatch run` reads it)."""
+    settings = place.settings
+    if settings is not None and settings.secret_key is not None:
+        return vault_in(place.data_dir, resolve_key(settings.secret_key.get_secret_value(), None))
     key_file = os.environ.get(KEY_FILE_ENV)
     key = resolve_key(os.environ.get(KEY_ENV), Path(key_file) if key_file else None)
-    return vault_in(data_dir, key)
+    return vault_in(place.data_dir, key)
 
 
 @click.group()
@@ -53,42 +61,17 @@ def key() -> None:
     )
 
 
-def data_dir_option(command: Callable[..., None]) -> Callable[..., None]:
-    return click.option(
-        "--data-dir",
-        envvar=DATA_DIR_ENV,
-        type=click.Path(file_okay=False, path_type=Path),
-        default=DEFAULT_DATA_DIR,
-        show_default=True,
-        help=f"The service's data directory; tokens go in its tokens/ (env {DATA_DIR_ENV}).",
-    )(command)
-
-
 account_option = click.option(
     "--account", required=True, help="The account's name, as in the configuration."
 )
-config_option = click.option(
-    "--config",
-    "config_path",
-    envvar="GHOSTWATCH_CONFIG",
-    default=str(config.DEFAULT_PATH),
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The configuration: when it names the account, the mailbox signed in must be "
-    "its `address` (env GHOSTWATCH_CONFIG).",
-)
 
 
-def configured(path: Path, account: str) -> config.AccountConfig | None:
-    """The account as the configuration names it, if the file is there and does; a file
-    that does not load is `config check`'s to report, not the sign-in's."""
-    if not path.is_file():
+def configured(place: Place, account: str) -> config.AccountConfig | None:
+    """The account as the configuration names it, if there is one and it does: then the
+    mailbox signed in must be its `address`."""
+    if place.settings is None:
         return None
-    try:
-        settings = config.load(path)
-    except UserError:
-        return None
-    return next((a for a in settings.accounts if a.name == account), None)
+    return next((a for a in place.settings.accounts if a.name == account), None)
 
 
 @auth.command(name="google")
@@ -108,8 +91,7 @@ def configured(path: Path, account: str) -> config.AccountConfig | None:
     help="Workspace: a service account key with domain-wide delegation, instead of a sign-in.",
 )
 @click.option("--subject", help="With --service-account: the mailbox address to act as.")
-@config_option
-@data_dir_option
+@place_options
 def google_command(
     account: str,
     client_secrets: Path | None,
@@ -118,16 +100,15 @@ def google_command(
     junk_rescue: bool,
     service_account: Path | None,
     subject: str | None,
-    config_path: Path,
-    data_dir: Path,
+    place: Place,
 ) -> None:
     """Sign a Gmail / Google Workspace account in (or import a delegated service account)."""
     scopes = google.google_scopes(junk_rescue=junk_rescue)
     with user_errors():
-        vault = open_vault(data_dir)
+        vault = open_vault(place)
         # Before a browser opens: a sign-in that could not be stored is wasted.
         vault.check_name(google.entry_name(account))
-        settled = configured(config_path, account)
+        settled = configured(place, account)
         if service_account is not None:
             if settled is not None and subject:
                 check_identity(settled, subject)
@@ -162,12 +143,12 @@ def _import_delegation(
 
 @auth.command()
 @account_option
-@data_dir_option
+@place_options
 @click.pass_context
-def check(ctx: click.Context, account: str, data_dir: Path) -> None:
+def check(ctx: click.Context, account: str, place: Place) -> None:
     """Prove an account's stored sign-in still works (gets a fresh token once)."""
     with user_errors():
-        vault = open_vault(data_dir)
+        vault = open_vault(place)
         found = describe(vault, account, _msal_http_client(ctx))
     click.echo(f"{account}: {found}: ok")
 
@@ -179,15 +160,15 @@ def check(ctx: click.Context, account: str, data_dir: Path) -> None:
     is_flag=True,
     help="Delete the stored tokens even when Google cannot be reached to revoke them.",
 )
-@data_dir_option
-def forget(account: str, local_only: bool, data_dir: Path) -> None:
+@place_options
+def forget(account: str, local_only: bool, place: Place) -> None:
     """Revoke an account's Google grant, then delete its stored tokens.
 
     Microsoft offers no revocation to ghostwatch: its tokens are deleted and the
     output says where to withdraw the app's consent.
     """
     with user_errors():
-        vault = open_vault(data_dir)
+        vault = open_vault(place)
         said = forget_account(vault, account, local_only=local_only)
     for line in said:
         click.echo(f"{account}: {line}")
@@ -211,28 +192,17 @@ def describe(vault: TokenVault, account: str, http_client: Any = None) -> str:
 @auth.command(name="imap")
 @account_option
 @click.option(
-    "--config",
-    "config_path",
-    envvar="GHOSTWATCH_CONFIG",
-    default=str(config.DEFAULT_PATH),
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The configuration naming the account's IMAP server (env GHOSTWATCH_CONFIG).",
-)
-@click.option(
     "--password-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Read the password from this file instead of asking for it.",
 )
-@data_dir_option
-def imap_command(
-    account: str, config_path: Path, password_file: Path | None, data_dir: Path
-) -> None:
+@place_options
+def imap_command(account: str, password_file: Path | None, place: Place) -> None:
     """Store an IMAP account's password (an app password where the provider has them),
     after signing in with it once to IMAP and, if configured, to CalDAV."""
     with user_errors():
-        options, username = _imap_account(config_path, account)
-        vault = open_vault(data_dir)
+        options, username = _imap_account(place, account)
+        vault = open_vault(place)
         vault.check_name(imap.entry_name(account))
         if password_file is not None:
             password = _read_secret(password_file)
@@ -250,12 +220,15 @@ def imap_command(
     click.echo(f"signed in: account {account} ({proved}), password stored encrypted")
 
 
-def _imap_account(path: Path, account: str) -> tuple[config.ImapOptions, str]:
-    settings = config.load(path)
-    found = [a for a in settings.accounts if a.name == account]
+def _imap_account(place: Place, account: str) -> tuple[config.ImapOptions, str]:
+    if place.settings is None:  # the server is named only there
+        config.read_yaml(place.config_path)  # raises: no configuration, run init
+    accounts = place.settings.accounts if place.settings is not None else []
+    found = [a for a in accounts if a.name == account]
     if not found or found[0].imap is None:
         raise UserError(
-            f"{path} has no IMAP account named {account!r}: add it with `provider: imap` "
+            f"{place.config_path} has no IMAP account named {account!r}: add it with "
+            "`provider: imap` "
             "and an `imap:` section naming its host (README, IMAP and CalDAV)"
         )
     return found[0].imap, found[0].imap.username or found[0].address
@@ -282,8 +255,7 @@ def _imap_account(path: Path, account: str) -> tuple[config.ImapOptions, str]:
     help="Tenant-wide: a file holding the app's client secret (application permissions).",
 )
 @click.option("--timeout", default=900, show_default=True, help="Seconds to wait for sign-in.")
-@config_option
-@data_dir_option
+@place_options
 @click.pass_context
 def microsoft_command(
     ctx: click.Context,
@@ -293,14 +265,13 @@ def microsoft_command(
     attendance: bool,
     client_secret_file: Path | None,
     timeout: int,
-    config_path: Path,
-    data_dir: Path,
+    place: Place,
 ) -> None:
     """Sign an Outlook / Microsoft 365 account in (device code), or a whole tenant's app."""
     app = microsoft.EntraApp(client_id, tenant)
     http_client = _msal_http_client(ctx)
     with user_errors():
-        vault = open_vault(data_dir)
+        vault = open_vault(place)
         vault.check_name(microsoft.entry_name(account))  # before the device code is shown
         if client_secret_file is not None:
             secret = _read_secret(client_secret_file)
@@ -311,7 +282,7 @@ def microsoft_command(
         user = microsoft.device_code_login(
             vault, account, app, scopes, click.echo, http_client=http_client, timeout=timeout
         )
-        settled = configured(config_path, account)
+        settled = configured(place, account)
         if settled is not None and user.lower() != settled.address.lower():
             vault.delete(microsoft.entry_name(account))  # never kept for the wrong mailbox
             check_identity(settled, user)

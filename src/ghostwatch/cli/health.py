@@ -3,7 +3,9 @@
 It asks the running daemon's own health server for `/healthz` (or `/readyz`) and exits 0 when
 the answer is 200, 1 otherwise (Docker reads exactly that: 0 healthy, 1 unhealthy; see the
 Dockerfile reference, "HEALTHCHECK"). It talks to loopback: a server bound to every interface
-(0.0.0.0 in Kubernetes) is reached there too.
+(0.0.0.0 in Kubernetes) is reached there too. The address is the one the daemon reads:
+`health.address` of the configuration (`--config`, env GHOSTWATCH_CONFIG), with its
+environment override, unless `--address` names another.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import sys
+from pathlib import Path
 
 import click
 
-from ghostwatch.errors import UserError
+from ghostwatch.cli.place import config_option, find_place
+from ghostwatch.cli.terminal import shown
+from ghostwatch.errors import GhostwatchError, UserError
 
 DEFAULT_ADDRESS = "127.0.0.1:8787"
 
@@ -62,17 +67,20 @@ def probe(address: str, path: str, timeout: float) -> str | None:
 
 
 @click.command(name="health")
+@config_option
 @click.option(
     "--address",
     envvar="GHOSTWATCH_HEALTH__ADDRESS",
-    default=DEFAULT_ADDRESS,
-    show_default=True,
-    help="The health server's HOST:PORT, as configured (env GHOSTWATCH_HEALTH__ADDRESS).",
+    default=None,
+    help="The health server's HOST:PORT (env GHOSTWATCH_HEALTH__ADDRESS); default: the "
+    f"configuration's health.address, as the daemon reads it, else {DEFAULT_ADDRESS}.",
 )
 @click.option("--ready", is_flag=True, help="Ask /readyz (database, recent cycles), not /healthz.")
 @click.option("--timeout", default=3.0, show_default=True, help="Seconds to wait for the answer.")
-def health(address: str, ready: bool, timeout: float) -> None:
+def health(config_path: Path | None, address: str | None, ready: bool, timeout: float) -> None:
     """Exit 0 when the running daemon answers its health check, 1 when it does not."""
+    if address is None:
+        address = _configured(config_path)
     try:
         problem = probe(address, "/readyz" if ready else "/healthz", timeout)
     except UserError as error:
@@ -81,3 +89,15 @@ def health(address: str, ready: bool, timeout: float) -> None:
         click.echo(f"unhealthy: {problem}", err=True)
         sys.exit(1)
     click.echo("healthy")
+
+
+def _configured(config_path: Path | None) -> str:
+    """The address the daemon listens on with this configuration; a configuration that
+    cannot be read is "unhealthy" (1), as a container's health check must say (Docker
+    reserves exit code 2)."""
+    try:
+        settings = find_place(config_path).settings
+    except GhostwatchError as error:
+        click.echo(f"unhealthy: {shown(str(error))}", err=True)
+        sys.exit(1)
+    return settings.health.address if settings is not None else DEFAULT_ADDRESS

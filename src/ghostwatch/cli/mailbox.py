@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from email.parser import BytesParser
+from email.policy import compat32
 from pathlib import Path
 
 import click
@@ -90,7 +92,10 @@ def digest(
     since = parse_now(since_text, args.zone, "--since") if since_text else None
     done, sender, drafts = drafts_for(args, signature, templates)
     with user_errors():
-        made = build_digest(done.plan, drafts, sender, args.zone, since=since, templates=templates)
+        # Nothing is written to the mailbox here: the digest says what is due, not done.
+        made = build_digest(
+            done.plan, drafts, sender, args.zone, since=since, templates=templates, written=False
+        )
         _write(out, made.html.encode())
         if eml is not None:
             _write(eml, bytes(digest_message(made, sender, at=done.plan.now)))
@@ -118,6 +123,8 @@ def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
                 raw = file.read(mime.MAX_BODY_BYTES)
         except OSError as error:
             raise click.UsageError(f"cannot read {path}: {error.strerror}") from error
+        with user_errors():
+            _a_message(path, raw)
         found = classify(parse.parse_message(raw, path.name, Folder.INBOX))
         row = report.classification_json(str(path), found)
         if as_json:
@@ -134,3 +141,16 @@ def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
             )
             signals = "; ".join(found.signals) or "no signals"
             terminal.echo(f"{path}: {row['class']}{back}{failed}{delayed} — {signals}")
+
+
+def _a_message(path: Path, raw: bytes) -> None:
+    """Refuse what is not a message at all: classified, an empty file or random bytes
+    came out "human" (no signal of a machine), which reads as a verdict (issue 16)."""
+    if not raw.strip():
+        raise UserError(f"{path} is empty: give a message file as a mail client saves it (.eml)")
+    # RFC 5322 §2.2: a message starts with header fields; none at all is not a message.
+    if not BytesParser(policy=compat32).parsebytes(raw, headersonly=True).keys():
+        raise UserError(
+            f"{path} is not an email message (no header fields at its start): give a "
+            "message file as a mail client saves it (.eml)"
+        )

@@ -30,6 +30,7 @@ _LAZY_COMMANDS = {
     "auth": "ghostwatch.cli.auth:auth",
     "health": "ghostwatch.cli.health:health",
     "sandbox": "ghostwatch.cli.playground:sandbox",
+    "templates": "ghostwatch.cli.templates:templates",
 }
 
 

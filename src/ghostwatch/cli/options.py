@@ -7,8 +7,7 @@ import contextlib
 import functools
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from ghostwatch.cli import terminal
+from ghostwatch.cli import progress, terminal
 from ghostwatch.cli.errors import user_errors
 from ghostwatch.compose import templating
 from ghostwatch.engine.cadence import BusinessCalendar, holiday_dates
@@ -80,30 +79,6 @@ def _calendar(zone: ZoneInfo, country: str | None) -> BusinessCalendar:
             f"no holiday calendar for {country!r}: use an ISO 3166 country code such as US or DE",
             param_hint="--country",
         ) from None
-
-
-@contextmanager
-def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr, only for a person watching a terminal; a running count
-    when the total is not known in advance (a first sync through a provider: minutes
-    for a large mailbox under its quota)."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    if total is None:
-        read = 0
-
-        def tick(count: int) -> None:
-            nonlocal read
-            read += count
-            click.echo(f"\r{label}: {read} messages", nl=False, err=True)
-
-        yield tick
-        if read:
-            click.echo(err=True)
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
 
 
 def emit_json(payload: Any) -> None:
@@ -224,7 +199,7 @@ def scanned(args: MailboxArgs) -> Scan:
         # Only a Maildir can be counted up front, and a bar only helps a person watching.
         watched = sys.stderr.isatty()
         total = source.count() if watched and isinstance(source, MaildirMailbox) else None
-        with _progress(total, "reading mail") as tick:
+        with progress.bar(total, "reading mail") as tick:
             return run_scan(args.mailbox, args.rules, args.now, tick)
 
 

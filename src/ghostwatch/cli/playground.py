@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import signal
 import threading
 from collections.abc import Callable
@@ -43,6 +44,10 @@ from ghostwatch_sandbox.playground.sources import gmail_source, imap_source, out
 from ghostwatch_sandbox.server import hosted
 
 COMMENT = "added by `ghostwatch sandbox`: a local Gmail sandbox, not a real mailbox"
+SANDBOX_CONFIG = Path("out/sandbox/ghostwatch.yaml")
+"""Where the sandbox sets ghostwatch up unless told otherwise: a throwaway file, with its
+data_dir beside it, in a folder git ignores, so following the README from a checkout
+leaves every tracked file as it was (issue 16)."""
 _POLL_SECONDS = 0.2
 
 
@@ -71,8 +76,9 @@ def sandbox_account(name: str, address: str, url: str) -> dict[str, Any]:
 def plan_config(path: Path, account: str, address: str, url: str) -> ConfigPlan:
     """Add the account to the file at `path` (a new one if missing), or keep it as it is."""
     exists = path.exists()
-    data = config.read_yaml(path) if exists else {}
-    text = path.read_text(encoding="utf-8") if exists else _new_file()
+    # A new file keeps its state beside it: nothing lands in the folder it is run from.
+    data = config.read_yaml(path) if exists else {"data_dir": str(path.parent / "data")}
+    text = path.read_text(encoding="utf-8") if exists else _new_file(data["data_dir"])
     found = _named(data, account)
     if found is not None:
         _check_points_here(found, path, url)
@@ -86,9 +92,11 @@ def plan_config(path: Path, account: str, address: str, url: str) -> ConfigPlan:
     return ConfigPlan(path, new, settings, note)
 
 
-def _new_file() -> str:
-    """`ghostwatch init`'s commented file, without its placeholder account."""
-    return template().partition("\naccounts:")[0] + "\n"
+def _new_file(data_dir: str) -> str:
+    """`ghostwatch init`'s commented file, without its placeholder account, its state
+    in `data_dir`."""
+    head = template().partition("\naccounts:")[0] + "\n"
+    return re.sub(r"^data_dir: \S+", lambda _: f"data_dir: {data_dir}", head, flags=re.M)
 
 
 def _named(data: dict[str, Any], account: str) -> dict[str, Any] | None:
@@ -219,10 +227,12 @@ def _until_signalled(fake: GmailSandbox, say: Callable[[str], None]) -> list[int
     "--config",
     "config_path",
     envvar="GHOSTWATCH_CONFIG",
-    default=str(config.DEFAULT_PATH),
+    default=str(SANDBOX_CONFIG),
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The configuration to add the account to; written if missing (env GHOSTWATCH_CONFIG).",
+    help="The configuration to add the account to (env GHOSTWATCH_CONFIG); written if "
+    "missing, with its data_dir beside it. The default is a throwaway file under out/ "
+    "(ignored by git): the repository's config/ghostwatch.yaml is never edited.",
 )
 @click.option("--account", default="sandbox", show_default=True, help="The account's name.")
 @click.option(
@@ -277,7 +287,10 @@ def _announce(
     if forgot:
         click.echo(f"  ghostwatch's memory of the last sandbox for {account!r} was reset")
         click.echo("  (restart any `ghostwatch run` still going, so that it forgets it too)")
-    click.echo(f"In another terminal: ghostwatch run --once --config {plan.path}")
+    click.echo(
+        f"In another terminal: export GHOSTWATCH_CONFIG={plan.path} (and the same "
+        "GHOSTWATCH_SECRET_KEY), then ghostwatch run --once"
+    )
     click.echo("Ctrl-C stops the sandbox. ghostwatch's writes to the mailbox show here:")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -137,49 +137,90 @@ _TITLES = {
 }
 
 
+STAMP = "%Y-%m-%d %H:%M"
+"""The table's one date format: the engine's reasons say dates as ISO 8601 days
+("replied on 2026-11-13"), so its times read the same way."""
+_SUBJECT = 40
+
+
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _conversation_row(d: ConversationDecision, zone: tzinfo) -> str:
-    when = d.snoozed_until or d.due_at
-    stamp = when.astimezone(zone).strftime("%a %d %b %H:%M") if when else "-"
+def _stamp(when: datetime | None, zone: tzinfo) -> str:
+    return when.astimezone(zone).strftime(STAMP) if when is not None else "-"
+
+
+_CONVERSATION_HEAD = ("ID", "SUBJECT", "CONTACTS", "NEXT", "SENT", "WHEN", "WHY")
+
+
+def _conversation_cells(d: ConversationDecision, zone: tzinfo) -> tuple[str, ...]:
     junk = " [reply in Junk]" if d.reply_in_junk else ""
     return (
-        f"  {_cut(d.subject, 34):<34}  {_cut(', '.join(d.contacts), 30):<30}  "
-        f"{d.action.value:<8} {d.attempt}  {stamp:<16}  {'; '.join(d.reasons)}{junk}"
+        d.id,
+        _cut(d.subject, _SUBJECT),
+        ", ".join(d.contacts) or "-",  # whole: an address cut short cannot be acted on
+        d.action.value,
+        str(d.attempt),
+        _stamp(d.snoozed_until or d.due_at, zone),
+        "; ".join(d.reasons) + junk,
     )
 
 
-def _section(title: str, rows: Iterable[str]) -> list[str]:
-    body = list(rows)
-    return [f"{title} ({len(body)})", *body, ""] if body else []
+Row = tuple[str, ...]
+
+
+def _widths(head: Row, rows: Sequence[Row]) -> list[int]:
+    """Each column as wide as its widest cell; the last (the reasons) is left free."""
+    return [max(len(row[i]) for row in (head, *rows)) for i in range(len(head) - 1)]
+
+
+def _section(
+    title: str, head: Row, body: Sequence[Row], widths: list[int] | None = None
+) -> list[str]:
+    if not body:
+        return []
+    widths = widths or _widths(head, body)
+    lines = [
+        "  "
+        + "  ".join(
+            [*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]]
+        ).rstrip()
+        for row in (head, *body)
+    ]
+    return [f"{title} ({len(body)})", *lines, ""]
 
 
 def plan_table(plan: Plan, zone: tzinfo, include_untracked: bool = False) -> str:
-    lines = [f"ghostwatch scan at {plan.now.astimezone(zone).strftime('%a %d %b %Y %H:%M %Z')}", ""]
-    for state in _STATE_ORDER:
-        if state == State.NOT_TRACKED and not include_untracked:
-            continue
-        group = [c for c in plan.conversations if c.state == state]
-        lines += _section(_TITLES[state], (_conversation_row(c, zone) for c in group))
-    lines += _section(
-        "Replies found in Junk",
-        (f"  {_cut(j.subject, 40):<40}  from {j.sender}" for j in plan.junk_replies),
-    )
-    lines += _section(
-        "Suspicious — not counted",
-        (f"  {_cut(s.subject, 40):<40}  claims {s.sender}: {s.verdict}" for s in plan.suspicious),
-    )
-    lines += _section(
-        "Meetings",
-        (
-            f"  {_cut(m.summary, 34):<34}  {m.start.astimezone(zone).strftime('%a %d %b %H:%M')}"
-            f"  {m.state.value:<11} {m.action.value:<16} {'; '.join(m.reasons)}"
-            for m in plan.meetings
-        ),
-    )
+    """The plan for a person: a section per state, most urgent first, each under column
+    headers; the ID column holds what `ghostwatch mute`, `unmute` and `note` take."""
+    lines = [f"ghostwatch scan at {plan.now.astimezone(zone).strftime(STAMP + ' %Z')}", ""]
+    states = [s for s in _STATE_ORDER if include_untracked or s != State.NOT_TRACKED]
+    groups = {
+        state: [_conversation_cells(c, zone) for c in plan.conversations if c.state == state]
+        for state in states
+    }
+    # One set of widths for every state's section: the columns line up down the page.
+    widths = _widths(_CONVERSATION_HEAD, [row for rows in groups.values() for row in rows])
+    for state, rows in groups.items():
+        lines += _section(_TITLES[state], _CONVERSATION_HEAD, rows, widths)
+    junk: list[Row] = [
+        (j.conversation, _cut(j.subject, _SUBJECT), j.sender, _stamp(j.date, zone))
+        for j in plan.junk_replies
+    ]
+    lines += _section("Replies found in Junk", ("ID", "SUBJECT", "FROM", "RECEIVED"), junk)
+    suspicious: list[Row] = [
+        (_cut(x.subject, _SUBJECT), x.sender, x.verdict) for x in plan.suspicious
+    ]
+    lines += _section("Suspicious — not counted", ("SUBJECT", "CLAIMS", "VERDICT"), suspicious)
+    meetings: list[Row] = [
+        (_cut(m.summary, _SUBJECT), _stamp(m.start, zone), ", ".join(m.contacts) or "-",
+         m.state.value, m.action.value, "; ".join(m.reasons))
+        for m in plan.meetings
+    ]  # fmt: skip
+    head = ("MEETING", "START", "CONTACTS", "STATE", "NEXT", "WHY")
+    lines += _section("Meetings", head, meetings)
     untracked = sum(c.state == State.NOT_TRACKED for c in plan.conversations)
-    if not include_untracked:
-        lines.append(f"({untracked} conversations without an outside contact not shown)")
-    return "\n".join(lines)
+    if not include_untracked and untracked:
+        lines.append(f"({untracked} conversations without an outside contact not shown: --all)")
+    return "\n".join(lines).rstrip("\n")

@@ -22,9 +22,11 @@ from typing import Any
 import click
 
 from ghostwatch import config, logs
-from ghostwatch.cli import terminal
+from ghostwatch.cli import place, progress, terminal
 from ghostwatch.cli.errors import user_errors
 from ghostwatch.cli.interrupt import interrupted
+from ghostwatch.cli.place import config_option
+from ghostwatch.clock import utc_now
 from ghostwatch.errors import UserError
 
 
@@ -107,7 +109,8 @@ def config_check(settings: config.Settings) -> None:
     for account in settings.accounts:
         state = "enabled" if account.enabled else "disabled"
         dry = ", dry run" if account.dry_run else ""
-        click.echo(f"  {account.name}: {account.provider} {account.address} ({state}{dry})")
+        own = f", templates from {account.templates}" if account.templates else ""
+        terminal.echo(f"  {account.name}: {account.provider} {account.address} ({state}{dry}{own})")
     database = "configured" if settings.database_url else settings.database()
     click.echo(f"  database: {database}")
     health = settings.health.address if settings.health.enabled else "off"
@@ -157,21 +160,30 @@ def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
     SIGTERM or SIGINT lets the cycles in flight finish, then exits."""
     # Imported here: the scheduler, SQLAlchemy and the Google client load slowly, and only
     # this command needs them.
+    from ghostwatch.cli import summary
     from ghostwatch.service import app
 
     logs.configure(settings.log_level, fmt=settings.log_format)
     now = _when(now_text, once)
     with user_errors():
         if once:
-            reports = app.run_once(settings, now=now, progress=_counter())
+            with progress.counter() as counter:
+                reports = app.run_once(settings, now=now, progress=counter)
+            for line in summary.once_lines(settings, reports):
+                terminal.echo(line)
             trouble = once_trouble(reports)
             if trouble:
                 # Exit 1: cron and CI see that something the run was meant to do did not
                 # happen, though every other account and action went on.
                 raise click.ClickException(f"{trouble}: see the log")
             return
+
+        def announce(daemon: Any) -> None:
+            for line in summary.start_lines(daemon, utc_now()):
+                click.echo(line)
+
         signals: list[int] = []
-        finished = app.run_forever(settings, signals=signals)
+        finished = app.run_forever(settings, signals=signals, announce=announce)
     if not finished:
         # A cycle did not finish in time: leave without waiting for its thread. The
         # action ledger makes this safe (the next start settles pending intents).
@@ -195,25 +207,6 @@ def once_trouble(reports: dict[str, Any]) -> str:
             what = ", ".join(f"{action} x{count}" for action, count in sorted(actions.items()))
             parts.append(f"{name}: {len(report.errors)} action(s) failed ({what})")
     return "; ".join(parts)
-
-
-def _counter() -> Callable[[str], Callable[[int], None]] | None:
-    """A running count of messages read per account, only for a person at a terminal
-    (a first sync of a large mailbox takes minutes; the total is not known in advance)."""
-    if not sys.stderr.isatty():
-        return None
-
-    def for_account(name: str) -> Callable[[int], None]:
-        read = 0
-
-        def tick(count: int) -> None:
-            nonlocal read
-            read += count
-            click.echo(f"\r{name}: {read} messages read", nl=False, err=True)
-
-        return tick
-
-    return for_account
 
 
 def _when(value: str | None, once: bool) -> datetime | None:
@@ -335,19 +328,21 @@ def db() -> None:
 
 
 @db.command(name="upgrade")
+@config_option
 @click.option(
     "--database-url",
     envvar="GHOSTWATCH_DATABASE_URL",
-    default="sqlite:///ghostwatch.db",
-    show_default=True,
-    help="sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB "
-    "(env GHOSTWATCH_DATABASE_URL).",
+    default=None,
+    help="sqlite:///FILE or postgresql+psycopg://USER:PASSWORD@HOST/DB (env "
+    "GHOSTWATCH_DATABASE_URL); default: the configuration's, as `ghostwatch run` uses it.",
 )
-def db_upgrade(database_url: str) -> None:
+def db_upgrade(config_path: Path | None, database_url: str | None) -> None:
     """Create or migrate the database's tables to this version's schema."""
     # Imported here: SQLAlchemy and Alembic take a while to load and only these commands need them.
     from ghostwatch.store import Store
 
-    with user_errors(), Store.open(database_url) as store:
-        store.upgrade()
-        click.echo(f"database at revision {store.revision()} (head)")
+    with user_errors():
+        url = database_url or place.database_url(place.find_place(config_path))
+        with Store.open(url) as store:
+            store.upgrade()
+            click.echo(f"database at revision {store.revision()} (head)")

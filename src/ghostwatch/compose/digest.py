@@ -52,18 +52,20 @@ def build_digest(
     trouble: Trouble | None = None,
     skipped: Sequence[Skipped] = (),
     outdated: Sequence[OutdatedDraft] = (),
+    written: bool = True,
 ) -> Digest:
     """Render the digest for `plan`; `since` is the previous digest's time (default:
     a day before `plan.now`), so each let-go conversation is shown exactly once.
     `trouble`: the account's failed cycles since then, shown first; `skipped`: the
     items this cycle left out (poison), listed under it; `outdated`: drafts the user
-    edited whose conversation no longer wants them, listed at the top."""
-    context = _context(plan, drafts, sender, tz, since, links or {}) | {
+    edited whose conversation no longer wants them, listed at the top. `written=False`
+    (a preview: `ghostwatch digest`) says what is due instead of what was done."""
+    context = _context(plan, drafts, sender, tz, since, links or {}, written) | {
         "notice": notice(trouble, Dates(tz, plan.now)),
         "skipped": left_out(skipped),
         "outdated": out_of_date(outdated),
     }
-    env = environment(templates)
+    env = environment(templates if templates is not None else sender.templates)
     return Digest(
         subject=context["subject"],
         text=render(env, "digest.txt", context),
@@ -108,19 +110,20 @@ def _context(
     tz: tzinfo,
     since: datetime | None,
     links: Mapping[str, str],
+    written: bool = True,
 ) -> dict[str, Any]:
     fmt = Dates(tz, plan.now)
     start = since if since is not None else plan.now - timedelta(days=1)
-    needs = list(needs_you(plan, drafts, links, fmt))
+    needs = list(needs_you(plan, drafts, links, fmt, written))
     waits = list(waiting(plan, links, fmt))
     fitted = fit([*needs, *waits, let_go(plan, start, links, fmt)])
     needs, waits, gone = fitted[: len(needs)], fitted[len(needs) : -1], fitted[-1]
     counts = _counts(plan, drafts)
     return {
-        "subject": _subject(counts, fmt.day(plan.now)),
+        "subject": _subject(counts, fmt.day(plan.now), written),
         "today": fmt.long_day(plan.now),
         "greeting": sender.name.split()[0] if sender.name.strip() else "there",
-        "summary": _summary(counts),
+        "summary": _summary(counts, written),
         "needs": needs,
         "waiting": waits,
         "let_go": gone,
@@ -142,11 +145,12 @@ def _counts(plan: Plan, drafts: Sequence[Draft]) -> dict[str, int]:
     }
 
 
-def _count_phrases(counts: Mapping[str, int]) -> list[str]:
+def _count_phrases(counts: Mapping[str, int], written: bool = True) -> list[str]:
+    due, junk = ("", "rescued from") if written else (" due", "in")
     phrases = [
-        plural(counts["drafts"], "draft") if counts["drafts"] else "",
+        plural(counts["drafts"], "draft") + due if counts["drafts"] else "",
         (
-            f"{plural(counts['rescued'], 'reply', 'replies')} rescued from Junk"
+            f"{plural(counts['rescued'], 'reply', 'replies')} {junk} Junk"
             if counts["rescued"]
             else ""
         ),
@@ -156,12 +160,12 @@ def _count_phrases(counts: Mapping[str, int]) -> list[str]:
     return [p for p in phrases if p]
 
 
-def _subject(counts: Mapping[str, int], day: str) -> str:
-    phrases = _count_phrases(counts)
+def _subject(counts: Mapping[str, int], day: str, written: bool = True) -> str:
+    phrases = _count_phrases(counts, written)
     what = ", ".join(phrases) if phrases else "nothing needs you today"
-    return f"ghostwatch: {what} — {day}"
+    return f"ghostwatch{'' if written else ' (preview)'}: {what} — {day}"
 
 
-def _summary(counts: Mapping[str, int]) -> str:
-    phrases = _count_phrases(counts)
+def _summary(counts: Mapping[str, int], written: bool = True) -> str:
+    phrases = _count_phrases(counts, written)
     return " · ".join(phrases) if phrases else "Nothing needs you today."

@@ -148,18 +148,30 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 # --- Needs you today -------------------------------------------------------------------
 
 
+WRITTEN = {True: ("Replies rescued from Junk", "Drafts written", "in your Drafts folder"),
+           False: ("Replies in Junk", "Drafts due", "not written: a preview")}  # fmt: skip
+"""The digest the cycle delivers says what it did; `ghostwatch digest`, which writes
+nothing to the mailbox, must not claim drafts are in the Drafts folder (issue 16)."""
+
+
 def needs_you(
-    plan: Plan, drafts: Sequence[Draft], links: Mapping[str, str], fmt: Dates
+    plan: Plan,
+    drafts: Sequence[Draft],
+    links: Mapping[str, str],
+    fmt: Dates,
+    written: bool = True,
 ) -> tuple[Group, ...]:
     by_id = {c.id: c for c in plan.conversations}
     drafted = {d.conversation for d in drafts}
     meetings = {m.uid: m for m in plan.meetings}
+    junk_title, drafts_title, where = WRITTEN[written]
+    made = tuple(_draft(d, by_id, meetings, links, where) for d in drafts)
     groups = (
         # Rescued replies first: a real answer nobody has seen is worth the most.
-        Group("Replies rescued from Junk", "junk", _rescued(plan.junk_replies, links, fmt)),
+        Group(junk_title, "junk", _rescued(plan.junk_replies, links, fmt)),
         # Then what was *not* counted because it failed authentication: the user looks.
         Group("Suspicious — not counted", "suspicious", _suspicious(plan.suspicious, links, fmt)),
-        Group("Drafts written", "draft", tuple(_draft(d, by_id, meetings, links) for d in drafts)),
+        Group(drafts_title, "draft", made),
         Group(
             "Missed meetings",
             "meeting",
@@ -242,6 +254,7 @@ def _draft(
     by_id: Mapping[str, ConversationDecision],
     meetings: Mapping[str, MeetingDecision],
     links: Mapping[str, str],
+    where: str,
 ) -> Item:
     decision = by_id.get(draft.conversation)
     who = ", ".join(_person(a.email, a.name) for a in draft.to)
@@ -249,9 +262,7 @@ def _draft(
     if draft.conversation in meetings:
         note += f" for “{meetings[draft.conversation].summary}”"
     tips = _tips(decision.suggestions) if decision else ()
-    return Item(
-        draft.subject, who, f"{note} — in your Drafts folder", links.get(draft.conversation), tips
-    )
+    return Item(draft.subject, who, f"{note} — {where}", links.get(draft.conversation), tips)
 
 
 def _missed_meeting(

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ghostwatch.compose import templating
 from ghostwatch.engine.cadence import Cadence, Step, holiday_dates
 from ghostwatch.model.decisions import Action
 
@@ -264,6 +265,11 @@ class AccountConfig(_Section):
         "a first sync reads this far back.",
     )
     signature: str | None = Field(default=None, description="Text under every draft.")
+    templates: Path | None = Field(
+        default=None,
+        description="A folder of templates that replace the built-in ones "
+        "(`ghostwatch templates copy DIR` writes them out to start from).",
+    )
     digest: bool = Field(default=True, description="Put a morning digest into the inbox.")
     digest_time: time = Field(default=time(7, 30), description="Local time of the digest.")
     junk_rescue: bool = Field(default=False, description="Move replies found in Junk back.")
@@ -293,6 +299,23 @@ class AccountConfig(_Section):
             raise ValueError("provider maildir needs its folder: add `maildir: {path: /mail/you}`")
         if value is None and section == "imap" == provider:
             raise ValueError("provider imap needs its server: add `imap: {host: imap.example.com}`")
+        return value
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(cls, value: Path | None) -> Path | None:
+        """Checked where the configuration is: a typo in a template would otherwise fail
+        every draft of the daemon's first cycle (compose/templating.py)."""
+        if value is None:
+            return None
+        if not value.is_dir():
+            raise ValueError(
+                f"{value} is not a folder: write the built-in templates there to start from "
+                f"with `ghostwatch templates copy {value}`"
+            )
+        found = templating.problems(value)
+        if found:
+            raise ValueError("; ".join(found))
         return value
 
     @property

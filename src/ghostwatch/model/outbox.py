@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ghostwatch.model.decisions import Action
 from ghostwatch.model.mail import Address
@@ -16,6 +17,8 @@ class Sender:
     address: str
     signature: str = ""
     """Plain text, possibly several lines; appended to every draft."""
+    templates: Path | None = None
+    """The user's templates folder (config `templates`), searched before the built-ins."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,6 @@ def set_conversation(
         if known and conversation not in known:
             raise UserError(
                 f"account {account.name} has no conversation {conversation!r}: "
-                "`ghostwatch scan --all` lists their ids"
+                "the ID column of `ghostwatch scan` lists them"
             )
         tx.set_conversation(account_id, conversation, muted=muted, note=note, high_value=high_value)

@@ -132,15 +132,21 @@ def run_once(
 
 
 def run_forever(
-    settings: Settings, sign_ins: SignIns | None = None, signals: list[int] | None = None
+    settings: Settings,
+    sign_ins: SignIns | None = None,
+    signals: list[int] | None = None,
+    announce: Callable[[Daemon], None] | None = None,
 ) -> bool:
     """Until SIGTERM/SIGINT; True if every cycle in flight finished before exiting.
     `signals` gets the numbers of the signals that stopped it (the command line exits
-    130 after a Ctrl-C, 0 after SIGTERM, an orchestrator's normal stop)."""
+    130 after a Ctrl-C, 0 after SIGTERM, an orchestrator's normal stop); `announce` is
+    shown the daemon before its schedule starts (the command line prints its plan)."""
     with open_store(settings) as store:
         daemon = build_daemon(settings, store, sign_ins)
         daemon.refuse_wrong_mailboxes()
         _on_signals(daemon.stop, signals if signals is not None else [])
+        if announce is not None:
+            announce(daemon)
         if not settings.health.enabled:
             return daemon.serve()
         host, port = settings.health.host_port()

@@ -183,6 +183,7 @@ def compose_all(
     Reading a body is not guarded: a provider failing is not an item's fault, and the
     cycle retries it whole."""
     plan, done = scan.plan, Composed([], [])
+    templates = templates if templates is not None else sender.templates
     for decision in plan.conversations:
         if decision.action in _DRAFTED:
             thread = _with_bodies(scan.threads.conversations[decision.id], decision, source)

@@ -137,6 +137,23 @@ class AccountRunner:
         hours = self.account.working_hours
         return self.rules.calendar.is_business_day(local.date()) and hours.contains(local.time())
 
+    def next_work(self, now: datetime) -> tuple[datetime, str | None]:
+        """When a mail poll will next read the mailbox (local time), and why not now
+        ("outside working hours", "the weekend", "a holiday"; None: it is working now).
+        What the daemon's start says, since polls outside these hours are silent."""
+        local = self.local(now)
+        if self.working(now):
+            return local, None
+        calendar, start = self.rules.calendar, self.account.working_hours.start
+        today = local.date()
+        early = calendar.is_business_day(today) and local.time() < start
+        day = today if early else calendar.next_business_day(today)
+        if calendar.is_business_day(today):
+            why = "outside working hours"
+        else:
+            why = "the weekend" if today.weekday() >= 5 else "a holiday"
+        return calendar.at(day, start), why
+
     def digest_owed(self, now: datetime) -> bool:
         """Past today's digest time on a business day, and before the working day ends:
         a poll delivers a digest the scheduler missed (the daemon was down at 07:30).

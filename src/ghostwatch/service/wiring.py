@@ -250,4 +250,6 @@ def look_back(account: AccountConfig) -> timedelta:
 def sender_for(account: AccountConfig) -> Sender:
     name = account.display_name or account.address.partition("@")[0].capitalize()
     signature = name if account.signature is None else account.signature
-    return Sender(name=name, address=account.address, signature=signature)
+    return Sender(
+        name=name, address=account.address, signature=signature, templates=account.templates
+    )

@@ -10,19 +10,22 @@ INBOX keeping its name and flags. Ids are the keys `MaildirMailbox` reads them b
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import socket
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import compat32
-from email.utils import parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from ghostwatch import private
 from ghostwatch.errors import MailboxError
+from ghostwatch.mail import outgoing
 from ghostwatch.mail.fingerprint import fingerprint_mime
 from ghostwatch.mail.maildir import folder_role, read_head
 from ghostwatch.model.mail import Folder
@@ -131,7 +134,7 @@ class MaildirActions:
         """Save `message` in `.Drafts/cur/` flagged D; its key (thread_id means nothing
         here: a Maildir threads by In-Reply-To and References, which the message has)."""
         folder = self._folder(self._drafts_name())
-        unique = _deliver(folder, bytes(message), "cur", ":2,D")
+        unique = _deliver(folder, bytes(_dated(message)), "cur", ":2,D")
         return f"{self._drafts_name()}/{unique}"
 
     def rescue(self, message_key: str) -> None:
@@ -174,6 +177,22 @@ class MaildirActions:
                 if entry.name.partition(":")[0] == unique:
                     return entry
         return None
+
+
+def _dated(message: EmailMessage) -> EmailMessage:
+    """The draft with a Date and a Message-ID. Gmail and Outlook give a draft both when
+    it is created; a Maildir file is read as it is, and a message without them (RFC 5322
+    §3.6: Date is required, Message-ID should be there) sorts as undated in mail clients
+    and cannot be referred to until it is sent. The original is left as it was."""
+    if message["Date"] is not None and message["Message-ID"] is not None:
+        return message
+    dated = copy.deepcopy(message)
+    if dated["Date"] is None:
+        outgoing.put(dated, "Date", format_datetime(datetime.now(UTC)))
+    if dated["Message-ID"] is None:
+        domain = parseaddr(str(dated["From"] or ""))[1].rpartition("@")[2] or None
+        outgoing.put_ids(dated, "Message-ID", [make_msgid("draft", domain=domain)])
+    return dated
 
 
 def _deliver(folder: Path, data: bytes, sub: str, flags: str) -> str:

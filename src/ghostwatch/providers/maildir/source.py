@@ -35,8 +35,15 @@ _CHUNK_FILES = 2000
 def _read_one(role: Folder, path: str, key: str) -> Message | None:
     try:
         return read_message(role, path, key)
+    except FileNotFoundError:  # a mail client renamed it (a flag changed) or moved it
+        log.warning("message_skipped", key=key, reason="gone while reading")
     except OSError as error:
-        log.warning("message_skipped", key=key, reason=f"unreadable: {error.strerror}")
+        # A message that cannot be read could be the reply: deciding without it would
+        # take silence for an answer not yet seen. Not skipped: the scan stops (issue 16).
+        raise MailboxError(
+            f"cannot read {path}: {error.strerror or error}; it could be the reply, so "
+            "nothing is decided without it: check the file's permissions and its disk"
+        ) from error
     except Exception as error:  # noqa: BLE001 - one bad message must never stop a scan
         log.warning("message_skipped", key=key, reason=f"{type(error).__name__}: {error}")
     return None
@@ -88,7 +95,8 @@ class MaildirMailbox(MaildirTree):
         workers: int | None = None,
         parallel_from: int = _PARALLEL_FROM,
     ) -> list[Message]:
-        """Every message's headers; unreadable or broken files are skipped and logged.
+        """Every message's headers; broken files are skipped and logged, a file that
+        cannot be read at all is a `MailboxError`.
 
         Large mailboxes are read by worker processes (the work is CPU-bound header
         decoding); the result is the same list, in the same order, either way.
