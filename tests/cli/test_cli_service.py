@@ -146,7 +146,7 @@ def test_mute_note_and_unmute_reach_the_next_cycle(setup: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["mute", "no-such-conversation", "--account", "box"], "scan --all"),
+        (["mute", "no-such-conversation", "--account", "box"], "ID column of `ghostwatch scan`"),
         (["mute", "x", "--account", "nobody"], "no account 'nobody'"),
         (["mute", "x"], "pass --account"),
         (["run", "--now", NOW], "only with --once"),
