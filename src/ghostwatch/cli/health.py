@@ -96,7 +96,7 @@ def _configured(config_path: Path | None) -> str:
     cannot be read is "unhealthy" (1), as a container's health check must say (Docker
     reserves exit code 2)."""
     try:
-        settings = find_place(config_path).settings
+        settings = find_place(config_path, key=False).settings
     except GhostwatchError as error:
         click.echo(f"unhealthy: {shown(str(error))}", err=True)
         sys.exit(1)

@@ -21,6 +21,7 @@ from ghostwatch.errors import UserError
 from ghostwatch.vault.keys import KEY_FILE_ENV
 
 DATA_DIR_ENV = "GHOSTWATCH_DATA_DIR"
+SECRETS_DIR_ENV = "GHOSTWATCH_SECRETS_DIR"
 DEFAULT_DATA_DIR = Path("data")  # the service's default data_dir (config/model.py)
 
 
@@ -35,14 +36,24 @@ class Place:
     data_dir: Path
 
 
-def find_place(config_path: Path | None, data_dir: Path | None = None) -> Place:
+def find_place(
+    config_path: Path | None, data_dir: Path | None = None, *, key: bool = True
+) -> Place:
     """The configuration at `config_path` (or the default path, if a file is there), with
-    the environment's overrides, and the data directory: `data_dir` if given, else its."""
+    the environment's overrides and mounted secrets as `run` reads them, and the data
+    directory: `data_dir` if given, else its. `key=False`: the vault key's file is not
+    read (the health check needs no secret)."""
     path = config_path or config.DEFAULT_PATH
     settings = None
     if config_path is not None or path.exists():
-        key_file = os.environ.get(KEY_FILE_ENV)
-        settings = config.load(path, None, Path(key_file) if key_file else None, os.environ)
+        key_file = os.environ.get(KEY_FILE_ENV) if key else None
+        secrets = os.environ.get(SECRETS_DIR_ENV)
+        settings = config.load(
+            path,
+            Path(secrets) if secrets else None,
+            Path(key_file) if key_file else None,
+            os.environ,
+        )
     if data_dir is None:
         fallback = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
         data_dir = settings.data_dir if settings is not None else fallback
