@@ -29,9 +29,16 @@ def _progress(*columns: TextColumn | BarColumn | MofNCompleteColumn) -> Progress
 
 @contextmanager
 def bar(total: int | None, label: str) -> Iterator[Tick | None]:
-    """A bar to `total` (messages), or None where nobody watches."""
-    if total is None or not sys.stderr.isatty():
+    """A bar to `total` (messages); a running count when the total is not known in
+    advance (a first sync through a provider: minutes for a large mailbox under its
+    quota); None where nobody watches."""
+    if not sys.stderr.isatty():
         yield None
+        return
+    if total is None:
+        with _progress(TextColumn("{task.description}: {task.completed} messages")) as shown:
+            task = shown.add_task(label, total=None)
+            yield lambda count: shown.advance(task, count)
         return
     with _progress(TextColumn(label), BarColumn(), MofNCompleteColumn()) as shown:
         task = shown.add_task(label, total=total)
