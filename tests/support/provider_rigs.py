@@ -414,7 +414,7 @@ class OutlookRig:
 
     def digest_text(self) -> str:
         found = self.graph.mailbox.in_folder("inbox")
-        [digest] = [m for m in found if m.internet_message_id.startswith(DIGEST_ID)]
+        [digest] = [m for m in found if graph_digest(m)]
         return html_to_text(digest.body) if digest.body_type == "html" else digest.body
 
     def forget_step(self, draft_id: str) -> None:
