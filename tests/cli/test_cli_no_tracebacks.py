@@ -184,9 +184,6 @@ def _interrupt(process: subprocess.Popen[str], ready: str, stream: str) -> tuple
         seen += pipe.readline()
     time.sleep(0.3)  # into the wait that follows the line
     process.send_signal(signal.SIGINT)
-    # Wait before `communicate`, which closes stdin: on a loaded machine the prompt could
-    # read that EOF (click's `Aborted!`, exit 1) before the signal is handled.
-    process.wait(timeout=60)
     out, err = process.communicate(timeout=60)
     return (seen + out, err) if stream == "stdout" else (out, seen + err)
 
