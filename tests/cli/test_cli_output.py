@@ -42,7 +42,16 @@ def test_classify_prints_one_json_object_per_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [set(r) for r in rows] == [
-        {"file", "class", "return_date", "failed_recipients", "delayed_recipients", "signals"}
+        {
+            "file",
+            "class",
+            "return_date",
+            "failed_recipients",
+            "delayed_recipients",
+            "intent",
+            "until",
+            "signals",
+        }
     ] * 2
     ooo, human = rows
     assert (ooo["file"], ooo["class"], ooo["return_date"]) == (
@@ -52,6 +61,55 @@ def test_classify_prints_one_json_object_per_file(tmp_path: Path) -> None:
     )
     assert any("Auto-Submitted" in s for s in ooo["signals"])
     assert (human["class"], human["return_date"], human["failed_recipients"]) == ("human", None, [])
+    assert (human["intent"], human["until"], ooo["intent"]) == (None, None, None)
+
+
+DEFERRAL = b"""From: Kathy Lopez <kathy@contoso.example>
+To: alex@ghostwatch.example
+Subject: Re: Proposal
+Date: Thu, 31 Dec 2026 23:30:00 +0000
+Message-ID: <later-1@contoso.example>
+
+Not now, sorry - please get back to me next quarter.
+
+On Mon, 16 Nov 2026 at 10:00, Alex Morgan <alex@ghostwatch.example> wrote:
+> Please unsubscribe me if this is not for you.
+"""
+
+OPT_OUT = b"""From: Kathy Lopez <kathy@contoso.example>
+To: alex@ghostwatch.example
+Subject: Re: Proposal
+Date: Mon, 16 Nov 2026 10:00:00 +0000
+Message-ID: <stop-1@contoso.example>
+
+Bitte nehmen Sie mich aus dem Verteiler.
+
+Am Mo., 16. Nov. 2026 um 10:00 Uhr schrieb Alex Morgan <alex@ghostwatch.example>:
+> Hallo Kathy
+"""
+
+
+def test_classify_prints_the_intent_and_a_deferrals_first_business_day(tmp_path: Path) -> None:
+    (tmp_path / "later.eml").write_bytes(DEFERRAL)
+    (tmp_path / "stop.eml").write_bytes(OPT_OUT)
+    files = [str(tmp_path / "later.eml"), str(tmp_path / "stop.eml")]
+    # 23:30 UTC on 31 December is already 1 January in Tokyo: "next quarter" is Q2 there.
+    utc = CliRunner().invoke(main, ["classify", *files, "--json"])
+    tokyo = CliRunner().invoke(main, ["classify", *files, "--json", "--tz", "Asia/Tokyo"])
+    later, stop = (json.loads(line) for line in utc.stdout.splitlines())
+    assert (later["class"], later["intent"], later["until"]) == ("human", "deferral", "2027-01-01")
+    assert json.loads(tokyo.stdout.splitlines()[0])["until"] == "2027-04-01"
+    assert (stop["intent"], stop["until"]) == ("opt_out", None)
+    assert any("opt_out" in signal for signal in stop["signals"])
+
+
+def test_classify_refuses_an_unknown_time_zone_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "later.eml").write_bytes(DEFERRAL)
+    result = CliRunner().invoke(
+        main, ["classify", str(tmp_path / "later.eml"), "--tz", "Mars/Base"]
+    )
+    assert result.exit_code == 2
+    assert "unknown time zone" in result.output
 
 
 DELAY = b"""From: Mail Delivery System <MAILER-DAEMON@mx.ghostwatch.example>

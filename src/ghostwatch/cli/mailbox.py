@@ -18,9 +18,12 @@ from ghostwatch.cli.options import (
     emit_json,
     mailbox_options,
     parse_now,
+    parse_zone,
     scanned,
 )
 from ghostwatch.compose.digest import build_digest, digest_message
+from ghostwatch.engine.cadence import BusinessCalendar
+from ghostwatch.engine.classify.intent import message_intent
 from ghostwatch.engine.classify.verdict import classify
 from ghostwatch.errors import UserError
 from ghostwatch.mail import mime, parse
@@ -114,8 +117,17 @@ def _write(path: Path, data: bytes) -> None:
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, per line.")
-def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
-    """Say whether each message is human, an out-of-office, an auto-ack or a bounce."""
+@click.option(
+    "--tz",
+    "tz_name",
+    default="UTC",
+    show_default=True,
+    help="Your time zone: a deferral's date is read in it ('next quarter' from which day).",
+)
+def classify_command(files: tuple[Path, ...], as_json: bool, tz_name: str) -> None:
+    """Say whether each message is human, an out-of-office, an auto-ack or a bounce, and
+    whether a person's reply asks to be left alone or contacted later."""
+    calendar = BusinessCalendar(tz=parse_zone(tz_name))
     for path in files:
         try:
             with path.open("rb") as file:
@@ -125,11 +137,14 @@ def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
             raise click.UsageError(f"cannot read {path}: {error.strerror}") from error
         with user_errors():
             _a_message(path, raw)
-        found = classify(parse.parse_message(raw, path.name, Folder.INBOX))
-        row = report.classification_json(str(path), found)
+        message = parse.parse_message(raw, path.name, Folder.INBOX)
+        found = classify(message)
+        row = report.classification_json(str(path), found, message_intent(message, found, calendar))
         if as_json:
             emit_json(row)
         else:
+            intent = f" [{row['intent']}" + (f" until {row['until']}" if row["until"] else "")
+            intent = intent + "]" if row["intent"] else ""
             back = f" (back {row['return_date']})" if row["return_date"] else ""
             failed = (
                 f" failed: {', '.join(row['failed_recipients'])}" if found.failed_recipients else ""
@@ -140,7 +155,7 @@ def classify_command(files: tuple[Path, ...], as_json: bool) -> None:
                 else ""
             )
             signals = "; ".join(found.signals) or "no signals"
-            terminal.echo(f"{path}: {row['class']}{back}{failed}{delayed} — {signals}")
+            terminal.echo(f"{path}: {row['class']}{intent}{back}{failed}{delayed} — {signals}")
 
 
 def _a_message(path: Path, raw: bytes) -> None:

@@ -29,7 +29,7 @@ from ghostwatch.providers.port import MailSource
 from ghostwatch.service.pipeline import Scan, compose_all, run_scan, sender_from_mail
 
 
-def _zone(name: str) -> ZoneInfo:
+def parse_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a tzdata folder
@@ -155,7 +155,7 @@ def mailbox_options(command: Callable[..., None]) -> Callable[..., None]:
         through: str,
         **rest: Any,
     ) -> None:
-        zone = _zone(tz_name)
+        zone = parse_zone(tz_name)
         identity = _identity(me)
         rules = Rules(
             me=identity,

@@ -9,6 +9,7 @@ from typing import Any
 from ghostwatch.model.decisions import (
     Classification,
     ConversationDecision,
+    Intent,
     JunkReply,
     MeetingDecision,
     Plan,
@@ -103,14 +104,21 @@ def drafts_text(drafts: Iterable[Draft]) -> str:
     return "\n\n".join(blocks)
 
 
-def classification_json(file: str, found: Classification) -> dict[str, Any]:
+def classification_json(
+    file: str, found: Classification, intent: Intent | None = None
+) -> dict[str, Any]:
+    signals = list(found.signals)
+    if intent is not None:
+        signals.append(f"{intent.kind.value} in the reply's own words: '{intent.words}'")
     return {
         "file": file,
         "class": found.kind.value,
         "return_date": found.return_date.isoformat() if found.return_date else None,
         "failed_recipients": list(found.failed_recipients),
         "delayed_recipients": list(found.delayed_recipients),
-        "signals": list(found.signals),
+        "intent": intent.kind.value if intent else None,
+        "until": intent.until.isoformat() if intent and intent.until else None,
+        "signals": signals,
     }
 
 
@@ -129,7 +137,7 @@ _TITLES = {
     State.DUE: "Due now",
     State.REPLIED: "Replied",
     State.BOUNCED: "Bounced",
-    State.SNOOZED: "Snoozed (out of office)",
+    State.SNOOZED: "Snoozed (away, or asked for later)",
     State.WAITING: "Waiting",
     State.LET_GO: "Let go",
     State.MUTED: "Muted",

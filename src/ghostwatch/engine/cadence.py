@@ -52,6 +52,10 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return day
 
+    def first_business_day(self, day: date) -> date:
+        """`day` itself when it is a business day, else the next one."""
+        return day if self.is_business_day(day) else self.next_business_day(day)
+
     def add_business_days(self, start: datetime, days: int) -> datetime:
         """`days` business days after `start`, at the same local time of day."""
         local = self.local(start)

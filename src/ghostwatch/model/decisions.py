@@ -15,6 +15,27 @@ class InboundClass(StrEnum):
     BOUNCE = "bounce"
 
 
+class IntentKind(StrEnum):
+    """What a person's reply asks of the user beyond this conversation (docs/rules.md
+    "Said stop, or said later")."""
+
+    OPT_OUT = "opt_out"
+    DEFERRAL = "deferral"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """An intent found in a reply's own words."""
+
+    kind: IntentKind
+    words: str
+    """The words that carry it, as written (for `classify` and the reasons)."""
+    named: date | None = None
+    """For a deferral: the first day of the time it names (a month, a quarter, a date)."""
+    until: date | None = None
+    """For a deferral: the first business day on or after `named` (the engine's calendar)."""
+
+
 class State(StrEnum):
     """Conversation states — exactly these words (docs/rules.md)."""
 
