@@ -74,7 +74,7 @@ BODIES: tuple[str | None, ...] = (
     None,
 )
 NOTES = (None, "You mentioned EU hosting is what the London team needs before signing.")
-STEPS = (
+STEPS: tuple[tuple[Action, int, bool | str], ...] = (
     (Action.NUDGE, 0, False),
     (Action.NUDGE, 1, False),
     (Action.NUDGE, 2, False),
@@ -82,6 +82,7 @@ STEPS = (
     (Action.NUDGE, 1, True),
     (Action.BREAKUP, 2, False),
     (Action.BREAKUP, 2, True),
+    (Action.NUDGE, 0, "deferral"),  # they asked to be contacted again about now
 )
 NOWS = (
     "2026-11-16 08:00",  # Monday morning
@@ -99,7 +100,10 @@ UNFILLED = ("{{", "}}", "{%", "%}", "{#", "None", "[", "]", "TODO", "undefined")
 
 
 def _conversation(
-    people: tuple[Address, ...], body: str | None, sent: datetime, step: tuple[Action, int, bool]
+    people: tuple[Address, ...],
+    body: str | None,
+    sent: datetime,
+    step: tuple[Action, int, bool | str],
 ) -> tuple[ConversationDecision, list[Message]]:
     action, attempt, away = step
     emails = tuple(p.email for p in people)
@@ -112,7 +116,8 @@ def _conversation(
     decision = ConversationDecision(
         id="c0ffee", subject="Pilot scope", contacts=emails, state=State.DUE, action=action,
         attempt=attempt, last_outbound_key="Sent/1", last_message_key="Sent/1",
-        recipients=emails, after_absence=away,
+        recipients=emails, after_absence=away is True,
+        deferred_by="later@contoso.example" if away == "deferral" else None,
     )  # fmt: skip
     return decision, [mine]
 

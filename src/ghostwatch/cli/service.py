@@ -288,9 +288,19 @@ def mute(settings: config.Settings, conversation: str, account_name: str | None)
 @click.argument("conversation")
 @account_option
 def unmute(settings: config.Settings, conversation: str, account_name: str | None) -> None:
-    """Follow CONVERSATION up again."""
-    _change(settings, account_name, conversation, muted=False)
-    click.echo(f"unmuted {conversation}")
+    """Follow CONVERSATION up again; or, given an ADDRESS, lift that person's opt-out
+    ("please remove me"): their conversations are followed up as usual again."""
+    if "@" not in conversation:
+        _change(settings, account_name, conversation, muted=False)
+        click.echo(f"unmuted {conversation}")
+        return
+    from ghostwatch.clock import utc_now
+    from ghostwatch.service.accounts import lift_opt_out, pick_account
+
+    with _store(settings) as store:
+        account = pick_account(settings, account_name)
+        address = lift_opt_out(store, account, conversation, utc_now())
+    terminal.echo(f"unmuted {address}: they may be contacted again")
 
 
 @click.command(name="note")

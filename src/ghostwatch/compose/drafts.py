@@ -9,7 +9,8 @@ is a new message to the meeting's outside attendees.
 Templates (package `compose/templates/`, or the same name in the user's folder, which
 wins) and what they are given:
 
-- `nudge`, `nudge_second`, `nudge_after_absence`, `breakup`: `greeting` ("Hi Kathy"),
+- `nudge`, `nudge_second`, `nudge_after_absence`, `nudge_after_deferral` (they asked to
+  be contacted again about now), `breakup`: `greeting` ("Hi Kathy"),
   `since` (when my last message went out, in words: "on Monday", "last week"),
   `reason` (None, or a `personal.Reason` with `text` and `kind`: "question" and
   "statement" are quoted from my last message, a "note" is the user's own line),
@@ -41,7 +42,14 @@ from ghostwatch.model.decisions import Action, ConversationDecision, MeetingDeci
 from ghostwatch.model.mail import Address, Message, display_subject
 from ghostwatch.model.outbox import Draft, Sender
 
-DRAFT_TEMPLATES = ("nudge", "nudge_second", "nudge_after_absence", "breakup", "meeting_followup")
+DRAFT_TEMPLATES = (
+    "nudge",
+    "nudge_second",
+    "nudge_after_absence",
+    "nudge_after_deferral",
+    "breakup",
+    "meeting_followup",
+)
 """Every built-in draft template (each as `<name>.txt` and `<name>.html`)."""
 
 MAX_REFERENCES = 20
@@ -92,8 +100,20 @@ def conversation_draft(
         references=_references(last, in_reply_to),
         text=text,
         html=html,
-        step_key=f"{decision.id}/{decision.action.value}/{decision.attempt}/{_silence(mine)}",
+        step_key=(
+            f"{decision.id}/{decision.action.value}/{decision.attempt}/"
+            f"{_silence_of(decision, mine)}"
+        ),
     )
+
+
+def _silence_of(decision: ConversationDecision, mine: Message | None) -> str:
+    """A deferral's nudge follows their "later", not my message: a nudge owed for my
+    message before they answered must not stand for it in the ledger."""
+    if decision.deferred_by is not None:
+        seed = f"deferred:{decision.deferred_by}"
+        return hashlib.sha1(seed.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()[:8]
+    return _silence(mine)
 
 
 def _silence(mine: Message | None) -> str:
@@ -108,10 +128,13 @@ def _silence(mine: Message | None) -> str:
 
 
 def template_name(decision: ConversationDecision) -> str:
-    """Which template words this step: the first nudge, later nudges, the nudge after an
-    out-of-office absence, or the break-up (which mentions an absence itself)."""
+    """Which template words this step: the first nudge, later nudges, the nudge when the
+    time they asked for has come, the nudge after an out-of-office absence, or the
+    break-up (which mentions an absence itself)."""
     if decision.action is Action.BREAKUP:
         return "breakup"
+    if decision.deferred_by is not None:
+        return "nudge_after_deferral"
     if decision.after_absence:
         return "nudge_after_absence"
     return "nudge" if decision.attempt == 0 else "nudge_second"

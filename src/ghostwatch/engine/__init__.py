@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ghostwatch.engine import conversations, horizon, stats, suggestions
+from ghostwatch.engine import conversations, horizon, optouts, stats, suggestions
 from ghostwatch.engine.evidence import (
     Evidence,
     Tracked,
@@ -133,8 +133,9 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
     me = rules.me
     tracked = tracked_conversations(threads, me)
     first = min((t.outbound[0].date for t in tracked.values() if t.outbound[0].date), default=None)
-    evidence = gather(threads, me, first)
+    evidence = gather(threads, me, first, rules.calendar)
     evidence.followed = frozenset(tracked)
+    stopped = optouts.opted_out(tracked.values(), evidence, rules)
     past = horizon.out_of_scope(threads.conversations, rules, now)
     decisions: list[ConversationDecision] = []
     junk: list[JunkReply] = []
@@ -150,7 +151,7 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
             continue
         found = conversations.answers(conv, evidence)
         answered.append((conv, found))
-        decisions.append(conversations.decide(conv, found, evidence, rules, now))
+        decisions.append(conversations.decide(conv, found, evidence, rules, now, stopped))
         junk.extend(_junk_reply(cid, m) for m in conversations.junk_replies(conv, found))
         for message in found.suspicious:
             suspicious.setdefault(message.key, _suspicious(cid, message, evidence))
@@ -170,4 +171,5 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
         skipped=tuple(sorted(m.key for m in threads.messages() if m.date is None)),
         weeks=stats.weekly(answered, rules.calendar, rules.cadence, now),
         suspicious=tuple(sorted(suspicious.values(), key=_suspicious_order)),
+        opt_outs=optouts.as_plan(stopped),
     )

@@ -1,12 +1,15 @@
 """One tracked conversation → its state, action and reasons (docs/rules.md).
 
-Precedence, strongest first: muted, replied, bounced, snoozed, then the cadence
-(due / waiting / let_go). A false "no reply" is the worst mistake this product can
-make, so every kind of answer is looked for before silence is assumed.
+Precedence, strongest first: muted (by the user, or because everyone asked not to be
+contacted), replied (or asked to be contacted later: snoozed, then due), bounced,
+snoozed, then the cadence (due / waiting / let_go). A false "no reply" is the worst
+mistake this product can make, so every kind of answer is looked for before silence is
+assumed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 
@@ -14,7 +17,14 @@ from ghostwatch.engine import colleagues
 from ghostwatch.engine.evidence import Evidence, Tracked, is_external_inbound
 from ghostwatch.engine.rules import Rules
 from ghostwatch.engine.threads import sort_key
-from ghostwatch.model.decisions import Action, ConversationDecision, InboundClass, State
+from ghostwatch.model.decisions import (
+    Action,
+    ConversationDecision,
+    InboundClass,
+    Intent,
+    IntentKind,
+    State,
+)
 from ghostwatch.model.mail import Folder, Message, display_subject
 
 
@@ -122,7 +132,12 @@ def bounced_addresses(conv: Tracked, evidence: Evidence, rules: Rules) -> set[st
 
 
 def decide(
-    conv: Tracked, found: Answers, evidence: Evidence, rules: Rules, now: datetime
+    conv: Tracked,
+    found: Answers,
+    evidence: Evidence,
+    rules: Rules,
+    now: datetime,
+    opted_out: Mapping[str, datetime] | None = None,
 ) -> ConversationDecision:
     base = ConversationDecision(
         id=conv.id,
@@ -136,10 +151,17 @@ def decide(
     )
     if conv.id in rules.muted:
         return _with(base, State.MUTED, reasons=("muted by you",))
+    stopped = {a: when for a, when in (opted_out or {}).items() if a in conv.contacts}
+    alive = tuple(a for a in base.recipients if a not in stopped)
+    if stopped and (not alive or len(stopped) == len(conv.contacts)):
+        return _asked_to_stop(base, stopped, rules)
     attempt = attempts(conv, found.humans)
-    base = _with(base, base.state, attempt=attempt)
+    base = _with(base, base.state, attempt=attempt, recipients=alive)
     replies = _after(found.humans, conv.latest_date)
     if replies:
+        later = evidence.intent(replies[-1])
+        if later is not None and later.kind == IntentKind.DEFERRAL and later.until:
+            return _deferred(base, replies[-1], later, rules, now)
         return _replied(base, conv, replies)
     dead = bounced_addresses(conv, evidence, rules)
     alive = tuple(a for a in base.recipients if a not in dead)
@@ -150,6 +172,44 @@ def decide(
         )
         return colleagues.noted(bounced, found.others)
     return colleagues.noted(_cadence(base, conv, found, rules, now), found.others)
+
+
+def _asked_to_stop(
+    base: ConversationDecision, stopped: Mapping[str, datetime], rules: Rules
+) -> ConversationDecision:
+    """Everyone I could write to asked not to be contacted: accept it, never argue."""
+    reasons = tuple(
+        f"{address} asked on {rules.calendar.local(when).date().isoformat()} not to be contacted"
+        for address, when in sorted(stopped.items())
+    )
+    return _with(base, State.MUTED, recipients=(), reasons=reasons)
+
+
+def _deferred(
+    base: ConversationDecision, reply: Message, intent: Intent, rules: Rules, now: datetime
+) -> ConversationDecision:
+    """They answered "not now" and named when: snoozed until the first business day of
+    that time, then a nudge that says they asked to reconnect now. Any later message,
+    from either side, is a new latest event and ends this as usual."""
+    assert reply.sender is not None
+    assert reply.date is not None
+    assert intent.until is not None
+    start = rules.calendar.at(intent.until, time(0))
+    asked = (
+        f"{reply.sender.email} asked on {rules.calendar.local(reply.date).date().isoformat()}"
+        f" to be contacted again on {intent.until.isoformat()}"
+    )
+    if now < start:
+        return _with(base, State.SNOOZED, snoozed_until=start, reasons=(asked,))
+    return _with(
+        base,
+        State.DUE,
+        action=Action.NUDGE,
+        attempt=0,
+        due_at=start,
+        deferred_by=reply.message_id or reply.key,
+        reasons=(asked, "follow-up 1: nudge is due: they asked to reconnect now"),
+    )
 
 
 def _with(decision: ConversationDecision, state: State, **changes: object) -> ConversationDecision:

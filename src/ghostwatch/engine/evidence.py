@@ -14,12 +14,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ghostwatch.engine.cadence import BusinessCalendar
 from ghostwatch.engine.classify import authenticity
 from ghostwatch.engine.classify.authenticity import AuthVerdict
+from ghostwatch.engine.classify.intent import message_intent
 from ghostwatch.engine.classify.verdict import classify, may_be_automatic
 from ghostwatch.engine.people import Identity, is_bot, is_mail_daemon
-from ghostwatch.engine.threads import Threads
-from ghostwatch.model.decisions import Classification
+from ghostwatch.engine.threads import Threads, sort_key
+from ghostwatch.model.decisions import Classification, Intent
 from ghostwatch.model.mail import Folder, Message, is_public_domain
 
 
@@ -136,6 +138,9 @@ class Evidence:
     """Would-be delivery reports the user's provider did not authenticate, indexed as
     `bounces_for`: they bounce nothing, the digest lists them."""
     classes: dict[str, Classification] = field(default_factory=dict)
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    """The account's business days: a deferral's date is the first one of its time."""
+    intents: dict[str, Intent | None] = field(default_factory=dict)
     forged: dict[str, AuthVerdict | None] = field(default_factory=dict)
     followed: frozenset[str] = frozenset()
     """Ids of the tracked conversations (set by the caller once it knows them)."""
@@ -150,6 +155,17 @@ class Evidence:
             found = self.classes[message.key] = classify(message)
         return found
 
+    def intent(self, message: Message) -> Intent | None:
+        """What a person's reply asks beyond its conversation (read once per message).
+        Mail the user's provider did not authenticate asks nothing (docs/rules.md
+        "Authenticity"): a forger must not be able to mute, or snooze, a prospect."""
+        if message.key not in self.intents:
+            verdict = self.classification(message)
+            forged = self.unauthenticated(message) is not None
+            found = None if forged else message_intent(message, verdict, self.calendar)
+            self.intents[message.key] = found
+        return self.intents[message.key]
+
     def unauthenticated(self, message: Message) -> AuthVerdict | None:
         """The topmost Authentication-Results' verdict when it fails the message: never
         a reply, bounce or absence (docs/rules.md "Authenticity"). Read once a message."""
@@ -158,9 +174,14 @@ class Evidence:
         return self.forged[message.key]
 
 
-def gather(threads: Threads, me: Identity, since: datetime | None) -> Evidence:
+def gather(
+    threads: Threads,
+    me: Identity,
+    since: datetime | None,
+    calendar: BusinessCalendar | None = None,
+) -> Evidence:
     """Index who wrote what where, and every delivery report after `since`."""
-    evidence = Evidence(me)
+    evidence = Evidence(me, calendar=calendar or BusinessCalendar())
     for cid, messages in threads.conversations.items():
         evidence.first_of[cid] = messages[0].key
         for message in messages:
@@ -211,6 +232,52 @@ def content_wanted(threads: Threads, me: Identity) -> set[str]:
         wanted.update(m.key for m in messages if _wants_body(m, me, since, horizon, first))
         if conv is None and _colleague_starts(messages[0], me, horizon):
             wanted.add(messages[0].key)
+    wanted |= _may_ask(threads, tracked, me)
+    return wanted
+
+
+def _may_ask(threads: Threads, tracked: Mapping[str, Tracked], me: Identity) -> set[str]:
+    """The messages that could say "stop" or "later" and change a decision (docs/rules.md
+    "Said stop, or said later"), by headers alone:
+
+    * the latest answer after my latest message in a conversation, there or from one of
+      its contacts anywhere — the last one a person may have written, and any automatic
+      notice after it (a deferral is the latest human answer; an opt-out often is);
+    * everything a contact of a *silent* conversation wrote after I first wrote to them:
+      an opt-out said anywhere, even before my latest message, must keep a follow-up
+      from being drafted.
+
+    A contact who said "stop" and then wrote again, in conversations that have all been
+    answered since, has no draft to stop: their words are read once a silent one exists.
+    """
+    by_sender: dict[str, list[Message]] = defaultdict(list)
+    for messages in threads.conversations.values():
+        for message in messages:
+            if is_external_inbound(message, me):
+                assert message.sender is not None
+                by_sender[message.sender.email].append(message)
+    wanted: set[str] = set()
+    silent: dict[str, datetime] = {}
+    for conv in tracked.values():
+        mail = [*conv.messages, *(m for c in conv.contacts for m in by_sender.get(c, ()))]
+        answers = sorted(
+            (
+                m
+                for m in mail
+                if m.date and m.date > conv.latest_date and is_external_inbound(m, me)
+            ),
+            key=sort_key,
+        )
+        for answer in reversed(answers):
+            wanted.add(answer.key)
+            if not may_be_automatic(answer):
+                break  # the latest a person wrote; earlier answers decide nothing
+        start = conv.outbound[0].date
+        assert start is not None  # is_outbound requires a date
+        for contact in () if answers else conv.contacts:
+            silent[contact] = min(silent.get(contact, start), start)
+    for contact, start in silent.items():
+        wanted.update(m.key for m in by_sender.get(contact, ()) if m.date and m.date > start)
     return wanted
 
 

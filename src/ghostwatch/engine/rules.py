@@ -23,6 +23,12 @@ class Rules:
     """Conversation ids the user told ghostwatch to leave alone."""
     high_value: frozenset[str] = frozenset()
     """Conversation ids the user marked high-value (escalation suggestions)."""
+    opted_out: Mapping[str, datetime] = field(default_factory=dict)
+    """Addresses that asked not to be contacted, as the store remembers them (address →
+    when they asked): honoured whatever the age of the message that said it."""
+    opt_out_lifted: Mapping[str, datetime] = field(default_factory=dict)
+    """Address → when the user lifted its opt-out (`ghostwatch unmute ADDRESS`): an
+    opt-out asked at or before that instant no longer counts."""
     look_back: timedelta | None = LOOK_BACK
     """The horizon (docs/rules.md "Horizon"): a conversation whose latest message is
     older than this is `not_tracked`; None follows everything ever sent."""

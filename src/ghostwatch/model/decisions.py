@@ -36,6 +36,14 @@ class Intent:
     """For a deferral: the first business day on or after `named` (the engine's calendar)."""
 
 
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """A person who asked not to be contacted, and when (docs/rules.md "Said stop")."""
+
+    address: str
+    asked_at: datetime
+
+
 class State(StrEnum):
     """Conversation states — exactly these words (docs/rules.md)."""
 
@@ -108,6 +116,9 @@ class ConversationDecision:
     bounced: tuple[str, ...] = ()
     after_absence: bool = False
     """The next draft should acknowledge an out-of-office absence."""
+    deferred_by: str | None = None
+    """The Message-ID (or key) of the reply that asked to be contacted later, once that
+    time has come: the draft says they asked to reconnect now."""
     silent_since: datetime | None = None
     let_go_at: datetime | None = None
     """When a `let_go` conversation was let go (the digest shows it once, after that)."""
@@ -183,5 +194,8 @@ class Plan:
     """Keys of messages the engine could not use (no date), for the log."""
     weeks: tuple[WeekStats, ...] = ()
     """The last four weeks, oldest first."""
+    opt_outs: tuple[OptOut, ...] = ()
+    """Everyone who asked not to be contacted, in the mail or as the store remembered
+    (minus those the user lifted): the shell keeps them, whatever their age."""
     suspicious: tuple[SuspiciousMail, ...] = ()
     """Unauthenticated mail that was not counted, for the digest's "Suspicious"."""

@@ -6,6 +6,7 @@ Kept apart from the click layer so both are plain functions over `Settings` and 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -116,3 +117,28 @@ def set_conversation(
                 "the ID column of `ghostwatch scan` lists them"
             )
         tx.set_conversation(account_id, conversation, muted=muted, note=note, high_value=high_value)
+
+
+# An address as `scan` prints a contact: one "@", something on each side, no blank or
+# control character. Anything else is a typo to report, never a row to guess at.
+_ADDRESS = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f.]+")
+
+
+def lift_opt_out(store: Store, account: AccountConfig, address: str, at: datetime) -> str:
+    """The user says `address` may be contacted again (docs/rules.md "Said stop, or said
+    later"): every opt-out it asked up to `at` stops counting; asking again counts again.
+    The address as kept (lower case); a `UserError` when it is no address or none is kept."""
+    wanted = address.strip().lower()
+    if not _ADDRESS.fullmatch(wanted):
+        raise UserError(
+            f"{address!r} is not an email address: give one as `ghostwatch scan` lists "
+            "contacts (name@example.com)"
+        )
+    with store.transaction() as tx:
+        account_id = tx.account(account.name, account.provider, account.address)
+        if not tx.lift_opt_out(account_id, wanted, at):
+            raise UserError(
+                f"account {account.name} has no opt-out for {wanted}: "
+                "`ghostwatch scan` shows who asked not to be contacted"
+            )
+    return wanted

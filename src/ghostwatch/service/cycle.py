@@ -108,11 +108,12 @@ def run_cycle(
     with store.transaction() as tx:
         account_id = tx.account(account, provider, sender.address)
         settings = tx.conversation_settings(account_id)
+        stopped = tx.opt_outs(account_id)
         # Also without a digest due: a pending one from an earlier cycle is settled by it.
         digest_key = "" if dry_run else tx.digest_key(account_id)
         _resume(tx, account_id, source)
     try:
-        scan = run_scan(source, _with_settings(rules, settings), now, progress)
+        scan = run_scan(source, _with_settings(rules, settings, stopped), now, progress)
         composed = compose_all(scan, source, sender, tz, notes=_notes(settings))
     except GhostwatchError as error:
         if not dry_run:
@@ -129,10 +130,25 @@ def run_cycle(
     return report
 
 
-def _with_settings(rules: Rules, settings: dict[str, ConversationSettings]) -> Rules:
+def _with_settings(
+    rules: Rules,
+    settings: dict[str, ConversationSettings],
+    stopped: dict[str, tuple[datetime, datetime | None]] | None = None,
+) -> Rules:
+    """The user's choices and the opt-outs the store keeps (docs/rules.md "Said stop"):
+    an opt-out the user lifted stays lifted for everything said up to then."""
     muted = {cid for cid, s in settings.items() if s.muted}
     valued = {cid for cid, s in settings.items() if s.high_value}
-    return replace(rules, muted=rules.muted | muted, high_value=rules.high_value | valued)
+    kept = stopped or {}
+    return replace(
+        rules,
+        muted=rules.muted | muted,
+        high_value=rules.high_value | valued,
+        opted_out={
+            a: asked for a, (asked, lifted) in kept.items() if lifted is None or asked > lifted
+        },
+        opt_out_lifted={a: lifted for a, (_, lifted) in kept.items() if lifted is not None},
+    )
 
 
 def _notes(settings: dict[str, ConversationSettings]) -> dict[str, str]:
@@ -383,6 +399,7 @@ def _record(cycle: _Cycle, scan: Scan, source: MailSource) -> None:
     delta = synced.delta() if synced is not None else None
     with cycle.store.transaction() as tx:
         tx.save_snapshots(cycle.account_id, scan.plan.conversations, cycle.now)
+        tx.record_opt_outs(cycle.account_id, scan.plan.opt_outs)
         tx.record_cycle(cycle.account_id, cycle.now, error)
         if synced is not None and delta is not None:
             tx.apply_sync(cycle.account_id, synced.sync_name, delta)

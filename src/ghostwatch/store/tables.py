@@ -24,6 +24,7 @@ TABLES = (
     "digests",
     "conversation_settings",
     "message_headers",
+    "opt_outs",
 )
 
 
@@ -181,3 +182,18 @@ class HeaderRow(SQLModel, table=True):
     source: str = Field(primary_key=True)
     key: str = Field(primary_key=True)
     data: dict[str, Any] = Field(sa_type=sa.JSON)
+
+
+class OptOutRow(SQLModel, table=True):
+    """A person who asked not to be contacted (docs/rules.md "Said stop, or said later"):
+    kept per address, whatever the age of the message that said it, until the user lifts
+    it (`ghostwatch unmute ADDRESS` sets `lifted_at`; an opt-out asked again later counts
+    again). An address and two instants: never the words of the message."""
+
+    __tablename__ = "opt_outs"
+
+    account_id: int = _account_fk()
+    address: str = Field(primary_key=True)
+    asked_at: datetime = Field(sa_type=UTCDateTime)
+    lifted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

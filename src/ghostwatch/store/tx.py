@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, func, select
 
 from ghostwatch.errors import GhostwatchError
-from ghostwatch.model.decisions import ConversationDecision
+from ghostwatch.model.decisions import ConversationDecision, OptOut
 from ghostwatch.model.mail import Message
 from ghostwatch.model.sync import SyncDelta, Trouble
 from ghostwatch.store.headers import header_data, message_from_data
@@ -30,6 +30,7 @@ from ghostwatch.store.tables import (
     HeaderRow,
     LedgerRow,
     LedgerStatus,
+    OptOutRow,
     SettingRow,
     SnapshotRow,
     UTCDateTime,
@@ -345,6 +346,48 @@ class Tx:
         row |= {"account_id": account, "conversation": conversation, "updated_at": self._now()}
         update = (*changes, "updated_at")
         self._upsert(SettingRow, [row], keys=("account_id", "conversation"), update=update)
+
+    # -- opt-outs: who asked not to be contacted ------------------------------------------
+
+    def opt_outs(self, account: int) -> dict[str, tuple[datetime, datetime | None]]:
+        """Address → (when it asked not to be contacted, when the user lifted that)."""
+        query = select(OptOutRow).where(OptOutRow.account_id == account)
+        return {row.address: (row.asked_at, row.lifted_at) for row in self._session.exec(query)}
+
+    def record_opt_outs(self, account: int, found: Iterable[OptOut]) -> None:
+        """Keep what a cycle found. An address already kept keeps its first `asked_at`,
+        unless the user lifted it and the person has asked again since."""
+        for opt_out in sorted(found, key=lambda o: o.address):
+            row = {
+                "account_id": account,
+                "address": opt_out.address,
+                "asked_at": opt_out.asked_at,
+                "updated_at": self._now(),
+            }
+            if self._upsert(OptOutRow, [row], keys=("account_id", "address")):
+                continue
+            self._update(
+                OptOutRow,
+                OptOutRow.account_id == account,
+                OptOutRow.address == opt_out.address,
+                col(OptOutRow.lifted_at).is_not(None),
+                col(OptOutRow.lifted_at) < opt_out.asked_at,
+                asked_at=opt_out.asked_at,
+                lifted_at=None,
+                updated_at=self._now(),
+            )
+
+    def lift_opt_out(self, account: int, address: str, at: datetime) -> bool:
+        """The user lifts an address's opt-out (everything it asked up to `at`). False:
+        no opt-out is kept for it."""
+        changed = self._update(
+            OptOutRow,
+            OptOutRow.account_id == account,
+            OptOutRow.address == address,
+            lifted_at=at,
+            updated_at=self._now(),
+        )
+        return changed == 1
 
     # -- incremental sync -------------------------------------------------------------
 

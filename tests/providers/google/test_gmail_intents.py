@@ -1,0 +1,10 @@
+"""Said stop, or said later (docs/rules.md) through the Gmail provider: the same
+scenarios as every provider, the same decisions (`tests/contracts/contract_intents.py`)."""
+
+from __future__ import annotations
+
+from tests.contracts.contract_intents import IntentsContract
+
+
+class TestGmailIntents(IntentsContract):
+    provider = "gmail"
