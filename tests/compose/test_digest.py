@@ -194,6 +194,27 @@ def test_waiting_groups_by_silence_and_lists_snoozes_with_return_date() -> None:
         assert "back Mon 30 Nov" in section
 
 
+def test_a_deferral_is_listed_apart_from_absences_with_its_date() -> None:
+    plan = example_plan()
+    later = replace(
+        conversation(plan, "Quote for 2027 renewal"),
+        state=State.SNOOZED,
+        action=Action.NONE,
+        after_absence=False,
+        snoozed_until=datetime.fromisoformat("2027-01-04T00:00:00+00:00"),
+    )
+    others = tuple(c for c in plan.conversations if c.id != later.id)
+    plan = replace(plan, conversations=(*others, later))
+    digest = build_digest(plan, [], ALEX, LONDON, since=BEFORE_LET_GO)
+    section = text_section(digest.text, "WAITING")
+    asked = section[section.index("Asked to hear from you later") :]
+    assert "Quote for 2027 renewal" in asked
+    assert "asked to hear from you again Mon 4 Jan" in asked
+    away = section[section.index("Out of office") : section.index("Asked to hear from you")]
+    assert "Quote for 2027 renewal" not in away
+    assert "Angebot: Ghostwatch für Fabrikam" in away
+
+
 def test_let_go_appears_once_after_the_previous_digest() -> None:
     shown = text_section(example_digest(since=BEFORE_LET_GO).text, "LET GO")
     assert "Trial for the Alpine Ski House sales team" in shown

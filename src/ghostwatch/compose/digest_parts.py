@@ -347,9 +347,10 @@ def waiting(plan: Plan, links: Mapping[str, str], fmt: Dates) -> tuple[Group, ..
         (c for c in plan.conversations if c.state == State.SNOOZED),
         key=lambda c: (c.snoozed_until or plan.now, c.subject),
     )
-    groups.append(
-        Group("Out of office", "snoozed", tuple(_snoozed_item(c, links, fmt) for c in snoozed))
-    )
+    away = tuple(_snoozed_item(c, links, fmt) for c in snoozed if c.after_absence)
+    later = tuple(_deferred_item(c, links, fmt) for c in snoozed if not c.after_absence)
+    groups.append(Group("Out of office", "snoozed", away))
+    groups.append(Group("Asked to hear from you later", "snoozed", later))
     return tuple(g for g in groups if g.items)
 
 
@@ -372,6 +373,13 @@ def _waiting_item(
 def _snoozed_item(decision: ConversationDecision, links: Mapping[str, str], fmt: Dates) -> Item:
     back = f"back {fmt.day(decision.snoozed_until)}" if decision.snoozed_until else "away"
     note = f"out of office, {back} — the next draft will welcome them back"
+    return _conversation_item(decision, note, links)
+
+
+def _deferred_item(decision: ConversationDecision, links: Mapping[str, str], fmt: Dates) -> Item:
+    """A "not now — get back to me in January" (docs/rules.md "Said stop, or said later")."""
+    when = fmt.day(decision.snoozed_until) if decision.snoozed_until else "later"
+    note = f"asked to hear from you again {when} — a draft will be ready then"
     return _conversation_item(decision, note, links)
 
 
