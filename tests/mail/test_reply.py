@@ -48,6 +48,12 @@ def test_bottom_posted_and_interleaved_answers_are_kept_and_quotes_dropped() -> 
     assert "contract" not in own
 
 
+def test_an_attribution_wrapped_onto_two_lines_is_still_a_header() -> None:
+    header = "On Mon 16 Nov 2026 at 10 AM Alex Morgan <\nalex@example.com> wrote:"
+    own = reply_text(f"{ANSWER}\n\n{header}\n\n{OLD}\n")
+    assert own == ANSWER
+
+
 def test_a_sign_off_line_does_not_end_the_reply() -> None:
     # mail-parser-reply's own signature guess would cut at "Thanks,": not used here.
     own = reply_text("Hi Alex,\nThanks, but please remove me from your list.\nKathy\n")

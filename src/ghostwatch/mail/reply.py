@@ -64,9 +64,11 @@ def reply_text(text: str) -> str:
     return _first_reply(text)[:OWN_LIMIT].strip()
 
 
-# Every reply header is a line holding a colon ("… wrote:", "From: …") or a rule of
-# dashes ("-----Original Message-----"): the library's patterns are tried only there.
-_HEADER_LINE = re.compile(r"^(?:[^\n]*:|-)", re.M)
+# Every reply header starts at a line holding a colon ("… wrote:", "From: …"), a rule of
+# dashes ("-----Original Message-----"), or the first word of an attribution that a
+# client wrapped onto two lines ("On Mon, … Alex <" / "alex@example.com> wrote:"): the
+# library's patterns are tried only there.
+_HEADER_LINE = re.compile(r"^(?:[^\n]*:|-|(?:on|am|le|el|il|op|em)\s)", re.M | re.I)
 _HEADER_REACH = 1000
 
 
