@@ -24,7 +24,7 @@ OPT_OUT = (
     r"(?:do not|don't|dont|never|please stop|stop) (?:contact|e-?mail|mail|write to|message|call"
     r"|spam)(?:ing)? (?:me|us)\b(?! (?:before|until|after|unless|if|when|on|at|about|for))",
     r"stop (?:contacting|e-?mailing|mailing|writing to|messaging|spamming|sending) me",
-    r"(?:no longer|do not|don't) (?:wish|want) to (?:be contacted|receive|hear)",
+    r"(?:i|we) (?:no longer|do not|don't) (?:wish|want) to (?:be contacted|receive|hear)",
     r"opt me out",
     r"(?:want|would like|wish) to opt[- ]?out",
     r"no more (?:e-?mails|mails|messages) please",
