@@ -52,6 +52,7 @@ def test_opt_outs_in_the_seven_languages(text: str) -> None:
         "Thanks, this looks interesting. Can we talk on Tuesday?",
         "I'll get back to you.",
         "How do I unsubscribe the old account from the service?",
+        "If you do not wish to receive further mailings, click here.",
     ],
 )
 def test_ordinary_sentences_carry_no_intent(text: str) -> None:
