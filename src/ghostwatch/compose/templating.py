@@ -35,6 +35,7 @@ VALUES: dict[str, tuple[str, ...]] = {
     "nudge": _FOLLOW_UP,
     "nudge_second": _FOLLOW_UP,
     "nudge_after_absence": _FOLLOW_UP,
+    "nudge_after_deferral": _FOLLOW_UP,
     "breakup": _FOLLOW_UP,
     "meeting_followup": _MEETING,
     "digest": _DIGEST,
