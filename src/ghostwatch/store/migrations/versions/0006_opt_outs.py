@@ -5,8 +5,8 @@ never drafted to again, in any conversation, whatever the age of the message, un
 user lifts it (`ghostwatch unmute ADDRESS`). Kept here because the message may leave the
 mailbox (deleted, archived past a look-back) while the wish stands.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
