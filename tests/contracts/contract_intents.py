@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from ghostwatch.cli.main import main
+from tests.contracts.contract_rules import DMARC_FAIL
 from tests.support.builder import ME, Mailbox, when
 
 KATHY = "Kathy Lopez <kathy@contoso.example>"
@@ -106,6 +107,19 @@ class IntentsContract:
         )  # fmt: skip
         found = self.scan(box, "2026-11-25 10:00")["Proposal"]
         assert found["state"] == "due"
+
+    def test_an_unauthenticated_opt_out_stops_nothing(self, box: Mailbox) -> None:
+        """A forger writing "please remove me" as Kathy must not silence her follow-ups."""
+        proposal = self.sent(box, "2026-11-09 10:00")
+        box.add("INBOX", KATHY, ME, "Re: Proposal", "2026-11-10 09:00", reply_to=proposal,
+                headers=[("Authentication-Results", DMARC_FAIL)],
+                body="Please remove me from your list.")  # fmt: skip
+        self.sent(box, "2026-11-16 10:00", subject="New pricing")
+        found = self.scan(box, "2026-11-25 10:00")
+        # Both are followed up (one draft to Kathy a day: the newer one waits its turn).
+        assert (found["Proposal"]["state"], found["Proposal"]["action"]) == ("due", "nudge")
+        assert found["New pricing"]["state"] == "waiting"
+        assert not any("not to be contacted" in r for c in found.values() for r in c["reasons"])
 
     # -- deferral -----------------------------------------------------------------------
 
