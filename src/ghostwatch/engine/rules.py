@@ -10,7 +10,7 @@ from ghostwatch.engine.cadence import BusinessCalendar, Cadence
 from ghostwatch.engine.people import Identity
 
 LOOK_BACK = timedelta(days=90)
-"""The default look-back: DESIGN.md §1 "Horizon"."""
+"""The default look-back: docs/rules.md, "Horizon"."""
 
 
 @dataclass(frozen=True)
