@@ -12,15 +12,20 @@ the provider paced by the per-user budget a deployed one draws from:
   contacts' mail, daemons): requests, units, seconds, units per sent thread, the
   answers Gmail refused for rate (`throttled`) and `failures` (0: it completed);
 - idle_poll: a second read with nothing changed (one history.list);
+- idle_cycle: the whole service cycle with nothing changed (read, reconcile the action
+  ledger against Drafts, act, record: `cycles.py`), once the due drafts are written;
 - poll_with_changes: a read after `--changed` new messages arrived (messages.insert).
 
 `--all-sent` also measures a first sync without a look-back (all sent mail ever), for
 comparison. Prints progress to stderr and, last, one JSON line:
     {"initial": {"requests", "calls", "quota_units", "seconds", "sent_threads",
      "units_per_sent_thread", "throttled", "failures", "waited_seconds"},
-     "idle_poll": {"requests", "quota_units"}, "poll_with_changes": {...}}
-The issue's targets: <= 15 units per sent thread, zero failures under the quota; an idle
-poll is 1 request and <= 2 quota units; a poll with k changed threads costs O(k) units.
+     "idle_poll": {"requests", "quota_units"}, "idle_cycle": {"requests", "quota_units"},
+     "poll_with_changes": {...}}
+`initial` also has `units_by_method` (where the first sync's units go).
+The issues' targets: <= 15 units per sent thread, zero failures under the quota; an idle
+poll and an idle cycle are 1 request and <= 2 quota units; a poll with k changed threads
+costs O(k) units.
 """
 
 from __future__ import annotations
@@ -38,10 +43,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datetime import datetime, timedelta
 
+from cycles import idle_cycle
 from ghostwatch import logs
 from ghostwatch.errors import GhostwatchError
 from ghostwatch.providers.budget import gmail_user
+from ghostwatch.providers.google.actions import GmailActions
+from ghostwatch.providers.google.drafts import DraftWatch
 from ghostwatch.providers.google.gmail import GmailSource, gmail_service
+from ghostwatch.providers.google.quota import units
 from ghostwatch_sandbox.google import GmailSandbox
 from synth import ME, NOW, cached_maildir
 
@@ -78,13 +87,18 @@ def metered(box: Any, read: GmailSource) -> dict[str, Any]:
         "throttled": box.meter.rejected,
         "failures": failures,
         "waited_seconds": round(spent - waited, 1),
+        "units_by_method": {m: n * units(m) for m, n in box.meter.methods.most_common()},
     }
 
 
-def provider(box: Any, since: datetime | None) -> GmailSource:
-    """The provider as the daemon builds it: paced by the per-user budget."""
+def provider(box: Any, since: datetime | None) -> tuple[GmailSource, GmailActions]:
+    """The provider as the daemon builds it: paced by the per-user budget, the source's
+    history telling the actions when Drafts changed."""
     service = gmail_service(box.url, box.credentials())
-    return GmailSource(service, batch_uri=box.batch_uri, since=since, budget=gmail_user(ME))
+    budget, drafts = gmail_user(ME), DraftWatch()
+    source = GmailSource(service, batch_uri=box.batch_uri, since=since, budget=budget,
+                         drafts=drafts)  # fmt: skip
+    return source, GmailActions(service, box.batch_uri, budget=budget, drafts=drafts)
 
 
 def arrive(service: Any, count: int) -> None:
@@ -114,11 +128,11 @@ def main() -> None:
         log(f"seeded the Gmail sandbox in {time.perf_counter() - started:.1f}s, {load()}")
         result: dict[str, Any] = {"messages": args.messages, "quota_per_minute": args.quota}
         if args.all_sent:
-            everything = metered(box, provider(box, None))
+            everything = metered(box, provider(box, None)[0])
             log(f"first sync of all sent mail ever: {everything}")
             result["initial_all_sent_mail"] = everything
         since = datetime.fromisoformat(NOW) - LOOKBACK
-        read = provider(box, since)
+        read, actions = provider(box, since)
         initial = metered(box, read)
         assert read.state is not None
         held = read.state.headers.values()
@@ -128,12 +142,16 @@ def main() -> None:
         log(f"first sync, {LOOKBACK.days}-day look-back: {initial}, {load()}")
         idle = metered(box, read)
         log(f"idle poll: {idle}")
+        now = datetime.fromisoformat(NOW)
+        cycle = idle_cycle(read, actions, box.meter, ME, now, "gmail")
+        log(f"idle cycle: {cycle}")
         arrive(gmail_service(box.url, box.credentials()), args.changed)
         changes = metered(box, read)
         log(f"poll after {args.changed} new messages: {changes}")
     result |= {
         "initial": initial,
         "idle_poll": {k: idle[k] for k in ("requests", "quota_units")},
+        "idle_cycle": {k: cycle[k] for k in ("requests", "quota_units")},
         "poll_with_changes": {"changed": args.changed}
         | {k: changes[k] for k in ("requests", "quota_units")},
         "load_average": load(),

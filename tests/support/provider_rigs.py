@@ -41,6 +41,7 @@ from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.google.actions import GmailActions
 from ghostwatch.providers.google.api import DEFAULT_POLICY, google_http
 from ghostwatch.providers.google.calendar import GoogleCalendar
+from ghostwatch.providers.google.drafts import DraftWatch
 from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.providers.google.signin import VaultedCredentials
 from ghostwatch.providers.microsoft.actions import DIGEST_OWN, STEP_OWN, OutlookActions
@@ -213,19 +214,24 @@ class GmailRig:
         self.calendar = build("calendar", "v3", http=http, static_discovery=True,
                               client_options={"api_endpoint": f"{self.sandbox.url}/calendar/v3/"},
                               cache_discovery=False)  # fmt: skip
-        self.source = self._source(retry)
-        self.actions = GmailActions(self.service, batch_uri=self.sandbox.batch_uri, retry=retry)
+        # Shared as the service shares it: Drafts are listed only when history shows a change.
+        self.drafts = DraftWatch()
+        self.source = self._source(retry, self.drafts)
+        self.actions = GmailActions(self.service, batch_uri=self.sandbox.batch_uri, retry=retry,
+                                    drafts=self.drafts)  # fmt: skip
 
     def cycle(
         self, now: datetime, actions: MailActions | None = None, **options: Any
     ) -> CycleReport:
         return one_cycle(self, self.source, now, actions, **options)
 
-    def _source(self, retry: RetryPolicy = DEFAULT_POLICY) -> GmailSource:
+    def _source(
+        self, retry: RetryPolicy = DEFAULT_POLICY, drafts: DraftWatch | None = None
+    ) -> GmailSource:
         # Meetings too, as every rig reads them (the Maildir's calendar.ics, Graph's calendar).
         calendar = GoogleCalendar(self.calendar, retry=retry)
         return GmailSource(self.service, batch_uri=self.sandbox.batch_uri, calendar=calendar,
-                           retry=retry)  # fmt: skip
+                           retry=retry, drafts=drafts)  # fmt: skip
 
     def preview(self, now: datetime) -> list[Draft]:
         return preview(self._source(), now)

@@ -24,6 +24,7 @@ from ghostwatch.providers.budget import Budget, gmail_project, gmail_user, graph
 from ghostwatch.providers.google.actions import GmailActions
 from ghostwatch.providers.google.api import google_service
 from ghostwatch.providers.google.calendar import GoogleCalendar
+from ghostwatch.providers.google.drafts import DraftWatch
 from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.providers.imap.actions import ImapActions
 from ghostwatch.providers.imap.calendar import CalDavCalendar
@@ -135,10 +136,14 @@ def gmail_builder(
         # A first sync reads the threads active in the look-back (from the time the
         # mailbox is opened: a later start reads a little more, never less).
         since = clock() - look_back(account)
+        # The source's history reads tell the actions when Drafts changed (an idle cycle
+        # is one `history.list`: providers/google/drafts.py).
+        drafts = DraftWatch()
         source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar,
                              budget=budget, body_limit=account.max_body_bytes,
-                             since=since)  # fmt: skip
-        actions = GmailActions(service, batch_uri=options.batch_uri, budget=budget)
+                             since=since, drafts=drafts)  # fmt: skip
+        actions = GmailActions(service, batch_uri=options.batch_uri, budget=budget,
+                               drafts=drafts)  # fmt: skip
         return Mailbox(source, actions, "gmail", budget, whoami=source.signed_in_address)
 
     return gmail_mailbox

@@ -14,29 +14,21 @@ JSON body: the client's media upload keeps `https` and only swaps the host
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import parseaddr
 from http import HTTPStatus
 from typing import Any
 
-import structlog
-from googleapiclient.errors import HttpError
-from googleapiclient.http import BatchHttpRequest
-
 from ghostwatch.mail.fingerprint import fingerprint_mime
 from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.budget import Budget
 from ghostwatch.providers.google.api import DEFAULT_POLICY, execute
-from ghostwatch.providers.google.gmail import BATCH_SIZE, PAGE_SIZE, GmailError
-from ghostwatch.providers.google.quota import units
+from ghostwatch.providers.google.drafts import STEP_HEADER, DraftsReader, DraftWatch, header
+from ghostwatch.providers.google.gmail import GmailError
 from ghostwatch.providers.port import DraftListing
 from ghostwatch.providers.retry import RetryPolicy
 
-log = structlog.get_logger(__name__)
-
-STEP_HEADER = "X-Ghostwatch-Step"
-"""The header `compose.drafts.draft_message` writes: the mailbox's own proof of a step."""
+__all__ = ["STEP_HEADER", "GmailActions", "raw_of"]
 
 
 def raw_of(message: EmailMessage) -> str:
@@ -55,6 +47,7 @@ class GmailActions:
         retry: RetryPolicy = DEFAULT_POLICY,
         *,
         budget: Budget | None = None,
+        drafts: DraftWatch | None = None,
     ) -> None:
         self.service = service
         self.batch_uri = batch_uri
@@ -62,6 +55,10 @@ class GmailActions:
         self.retry = retry
         self.budget = budget
         """The user's quota budget, shared with the account's `GmailSource`."""
+        self.watch = drafts if drafts is not None else DraftWatch()
+        """What the account's history says of Drafts (shared with its `GmailSource`;
+        a watch of its own, which no poll vouches for, lists Drafts every time)."""
+        self.reader = DraftsReader(service, self._execute, batch_uri, user)
 
     def _execute(
         self, request: Any, *, idempotent: bool = True, cost: int | None = None, empty: bool = False
@@ -74,21 +71,23 @@ class GmailActions:
     # --- reading back what ghostwatch wrote ---------------------------------------------
 
     def draft_listing(self) -> DraftListing:
-        """Every draft's id (`drafts.list`), and the steps of those carrying
-        X-Ghostwatch-Step. A draft keeps its id through the user's edits (`drafts.update`
-        replaces its message, not the draft).
-
-        `drafts.get` takes no `metadataHeaders` (discovery document), so the header is
-        read with `messages.get` on each draft's message: one header, not all of them.
-        """
-        drafts = dict(self._drafts())  # message id → draft id
-        headers = self._step_headers(list(drafts))
-        steps = {step: drafts[message_id] for message_id, step in headers.items()}
-        return DraftListing(ids=frozenset(drafts.values()), steps=steps)
+        """Every draft's id, and the steps of those carrying X-Ghostwatch-Step. A draft
+        keeps its id through the user's edits (`drafts.update` replaces its message, not
+        the draft). Read from Gmail only when the account's history read since the last
+        listing shows a draft change (`drafts.DraftWatch`): an idle cycle reads nothing."""
+        known = self.watch.current()
+        return known if known is not None else self._list()
 
     def existing_steps(self) -> dict[str, str]:
-        """step key → draft id, for every draft carrying X-Ghostwatch-Step."""
-        return dict(self.draft_listing().steps)
+        """step key → draft id, for every draft carrying X-Ghostwatch-Step, read now."""
+        return dict(self._list().steps)
+
+    def _list(self) -> DraftListing:
+        """`drafts.list`, and the step header of the drafts' messages not read before."""
+        drafts = dict(self.reader.drafts())  # message id → draft id
+        unread = self.watch.unread(drafts)
+        steps = self.reader.step_headers(unread, GmailError) if unread else {}
+        return self.watch.listed(drafts, steps)
 
     def find_message(self, message_id: str) -> str | None:
         """The Gmail id of the message with this Message-ID (no brackets), if any."""
@@ -108,61 +107,10 @@ class GmailActions:
             get = listing.get(userId=self.user, id=hit["id"], format="metadata",
                               metadataHeaders=["From"])  # fmt: skip
             item = self._execute(get)
-            mine = parseaddr(_header(item, "From") or "")[1].lower() == sender.lower()
+            mine = parseaddr(header(item, "From") or "")[1].lower() == sender.lower()
             if mine and "INBOX" in item.get("labelIds", []):
                 return str(item["id"])
         return None
-
-    def _drafts(self) -> Iterator[tuple[str, str]]:
-        drafts = self.service.users().drafts()
-        token: str | None = None
-        while True:
-            page = self._execute(
-                drafts.list(userId=self.user, maxResults=PAGE_SIZE, pageToken=token)
-            )
-            for item in page.get("drafts", []):
-                yield item["message"]["id"], item["id"]
-            token = page.get("nextPageToken")
-            if not token:
-                return
-
-    def _step_headers(self, message_ids: list[str]) -> dict[str, str]:
-        messages = self.service.users().messages()
-        steps: dict[str, str] = {}
-        failed: list[int | None] = []
-
-        def keep(request_id: str, response: Any, error: Exception | None) -> None:
-            if error is not None:
-                status = error.resp.status if isinstance(error, HttpError) else None
-                # Deleted or sent between the list and the get: it proves nothing. Any
-                # other failure could hide a draft that exists, and a step missing from
-                # the answer reads as "deleted by the user": refuse to answer instead.
-                if status != 404:
-                    failed.append(status)
-                log.info("gmail_draft_unread", id=request_id, status=status)
-                return
-            if not isinstance(response, dict):  # a part whose JSON did not parse
-                failed.append(None)
-                return
-            step = _header(response, STEP_HEADER)
-            if step:
-                steps[request_id] = step
-
-        for start in range(0, len(message_ids), BATCH_SIZE):
-            batch = BatchHttpRequest(callback=keep, batch_uri=self.batch_uri)
-            chunk = message_ids[start : start + BATCH_SIZE]
-            for message_id in chunk:
-                get = messages.get(
-                    userId=self.user,
-                    id=message_id,
-                    format="metadata",
-                    metadataHeaders=[STEP_HEADER],
-                )
-                batch.add(get, request_id=message_id)
-            self._execute(batch, cost=units("messages.get") * len(chunk))
-        if failed:
-            raise GmailError(f"could not read {len(failed)} drafts' headers: {failed[0]}")
-        return steps
 
     # --- what a draft says, and taking one back -----------------------------------------
 
@@ -190,7 +138,9 @@ class GmailActions:
             self._execute(delete, empty=True)
         except GmailError as error:
             if error.status != HTTPStatus.NOT_FOUND:
+                self.watch.lost()  # it may be gone all the same: read Drafts again
                 raise
+        self.watch.withdrawn(draft_id)
 
     # --- writes -------------------------------------------------------------------------
 
@@ -203,7 +153,13 @@ class GmailActions:
         # Not retried after a 5xx or a dropped connection: the draft may exist already,
         # and the cycle's ledger asks the mailbox (X-Ghostwatch-Step) before trying again.
         create = drafts.create(userId=self.user, body={"message": body})
-        made = self._execute(create, idempotent=False)
+        try:
+            made = self._execute(create, idempotent=False)
+        except GmailError:
+            self.watch.lost()  # it may exist all the same: the next listing reads Drafts
+            raise
+        message_id = (made.get("message") or {}).get("id")
+        self.watch.made(str(made["id"]), message_id, str(message.get(STEP_HEADER, "")).strip())
         return str(made["id"])
 
     def rescue(self, message_key: str) -> None:
@@ -218,10 +174,3 @@ class GmailActions:
         messages = self.service.users().messages()
         made = self._execute(messages.insert(userId=self.user, body=body), idempotent=False)
         return str(made["id"])
-
-
-def _header(item: dict[str, Any], name: str) -> str | None:
-    for header in item.get("payload", {}).get("headers", []):
-        if header.get("name", "").lower() == name.lower():
-            return str(header.get("value", "")).strip()
-    return None

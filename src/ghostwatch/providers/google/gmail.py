@@ -29,6 +29,7 @@ from ghostwatch.providers.budget import Budget
 from ghostwatch.providers.google.api import DEFAULT_POLICY, GoogleApiError, execute, google_service
 from ghostwatch.providers.google.batches import BATCH_SIZE, Batches
 from ghostwatch.providers.google.calendar import GoogleCalendar
+from ghostwatch.providers.google.drafts import DraftWatch
 from ghostwatch.providers.google.sync import (
     HISTORY_TYPES,
     HistoryChanges,
@@ -118,6 +119,7 @@ class GmailSource:
         since: datetime | None = None,
         budget: Budget | None = None,
         body_limit: int = mime.MAX_BODY_BYTES,
+        drafts: DraftWatch | None = None,
     ) -> None:
         self.body_limit = body_limit
         """`format=raw` has no partial read: a message whose sizeEstimate is above this is
@@ -132,6 +134,9 @@ class GmailSource:
         self.calendar = calendar
         self.since = since
         """Sent mail older than this is not read on a first sync (None: all of it)."""
+        self.drafts = drafts
+        """Told what each history read shows of Drafts (shared with the account's
+        `GmailActions`, which then lists Drafts only when they changed)."""
         self.state: SyncState | None = None
         self._contents: dict[str, Content] = {}
 
@@ -165,6 +170,8 @@ class GmailSource:
                 log.info("gmail_history_expired", action="full sync")
                 state.history_id = None
         if state.history_id is None:
+            if self.drafts is not None:
+                self.drafts.lost()  # no history covers what changed before this sync
             self._first_sync(state, progress or _unwatched)
         elif progress is not None:
             progress(len(state.headers))
@@ -323,6 +330,8 @@ class GmailSource:
             if cached is not None and key not in changes.deleted:
                 state.put([relabelled(cached, folder_of(labels))])
         state.advance(history_id)
+        if self.drafts is not None:
+            self.drafts.saw(changes)
 
     def _history(self, start: str) -> tuple[HistoryChanges, str]:
         history = self.service.users().history()
