@@ -36,7 +36,7 @@ from ghostwatch.engine.people import Identity
 from ghostwatch.engine.rules import Rules
 from ghostwatch.mail.mime import html_to_text
 from ghostwatch.model.decisions import State
-from ghostwatch.model.mail import Folder
+from ghostwatch.model.mail import Folder, normalize_subject
 from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.google.actions import GmailActions
 from ghostwatch.providers.google.api import DEFAULT_POLICY, google_http
@@ -304,6 +304,23 @@ class GmailRig:
             stored.raw = without_step(stored.raw)
             stored.headers = [(k, v) for k, v in stored.headers if k.lower() != STEP.lower()]
 
+    def mark(self, subject: str, name: str, on: bool = True) -> None:
+        """What the user does in Gmail: makes the label once (users.labels.create, as
+        "Create new label" does) and puts it on, or takes it off, every message of the
+        conversation (users.messages.modify), as Gmail's conversation view does."""
+        labels = self.service.users().labels()
+        listed = labels.list(userId="me").execute()["labels"]
+        label = next((x["id"] for x in listed if x["name"].lower() == name.lower()), None)
+        if label is None:
+            label = labels.create(userId="me", body={"name": name}).execute()["id"]
+        change = {"addLabelIds" if on else "removeLabelIds": [label]}
+        wanted = normalize_subject(subject)
+        messages = self.service.users().messages()
+        for stored in list(self.sandbox.mailbox.messages.values()):
+            same = normalize_subject(stored.header("Subject")) == wanted
+            if same and "DRAFT" not in stored.labels:
+                messages.modify(userId="me", id=stored.id, body=change).execute()
+
     def writes(self) -> list[Write]:
         return list(self.sandbox.writes)
 
@@ -430,6 +447,17 @@ class OutlookRig:
         stored.headers = [(k, v) for k, v in stored.headers if k.lower() != STEP.lower()]
         stored.properties.pop(STEP_OWN.lower(), None)
         self.graph.mailbox.changed(stored)
+
+    def mark(self, subject: str, name: str, on: bool = True) -> None:
+        """What the user does in Outlook: the category put on, or taken off, every message
+        of the conversation (PATCH `categories`, resources/message)."""
+        wanted = normalize_subject(subject)
+        for key, stored in list(self.graph.mailbox.messages.items()):
+            same = normalize_subject(stored.subject) == wanted
+            if same and stored.folder and not stored.is_draft:
+                kept = [c for c in stored.categories if c.lower() != name.lower()]
+                body = {"categories": [*kept, name] if on else kept}
+                self.actions.client.request("PATCH", f"/me/messages/{key}", json=body)
 
     def writes(self) -> list[Write]:
         return list(self.graph.writes)

@@ -50,6 +50,9 @@ class Item:
     link: str | None = None
     tips: tuple[tuple[str, str], ...] = ()
     """(label, text) of the suggestions shown under the item."""
+    priority: bool = False
+    """A high-value conversation (`ghostwatch/vip`, `note --high-value`): shown first in
+    its group, with a badge."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +200,14 @@ def needs_you(
             ),
         ),
     )
-    return tuple(g for g in groups if g.items)
+    return tuple(valued_first(g) for g in groups if g.items)
+
+
+def valued_first(group: Group) -> Group:
+    """The group with its high-value items first (docs/rules.md, "The mailbox as the
+    control panel"); the order among the rest is kept."""
+    ordered = sorted(group.items, key=lambda item: not item.priority)
+    return replace(group, items=tuple(ordered))
 
 
 def is_missed(meeting: MeetingDecision) -> bool:
@@ -262,7 +272,9 @@ def _draft(
     if draft.conversation in meetings:
         note += f" for “{meetings[draft.conversation].summary}”"
     tips = _tips(decision.suggestions) if decision else ()
-    return Item(draft.subject, who, f"{note} — {where}", links.get(draft.conversation), tips)
+    valued = decision is not None and decision.high_value
+    link = links.get(draft.conversation)
+    return Item(draft.subject, who, f"{note} — {where}", link, tips, valued)
 
 
 def _missed_meeting(
@@ -295,7 +307,7 @@ def _bounced(decision: ConversationDecision, links: Mapping[str, str], fmt: Date
             ),
             *tips,
         )
-    return Item(decision.subject, failed, note, links.get(decision.id), tips)
+    return Item(decision.subject, failed, note, links.get(decision.id), tips, decision.high_value)
 
 
 def _still_due(decision: ConversationDecision, links: Mapping[str, str], fmt: Dates) -> Item:
@@ -313,6 +325,7 @@ def _conversation_item(decision: ConversationDecision, note: str, links: Mapping
         note,
         links.get(decision.id),
         _tips(decision.suggestions),
+        decision.high_value,
     )
 
 
@@ -351,7 +364,7 @@ def waiting(plan: Plan, links: Mapping[str, str], fmt: Dates) -> tuple[Group, ..
     later = tuple(_deferred_item(c, links, fmt) for c in snoozed if not c.after_absence)
     groups.append(Group("Out of office", "snoozed", away))
     groups.append(Group("Asked to hear from you later", "snoozed", later))
-    return tuple(g for g in groups if g.items)
+    return tuple(valued_first(g) for g in groups if g.items)
 
 
 def _bucket(age_days: int) -> str:

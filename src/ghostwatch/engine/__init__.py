@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ghostwatch.engine import conversations, horizon, optouts, stats, suggestions
+from ghostwatch.engine import conversations, horizon, marks, optouts, stats, suggestions
 from ghostwatch.engine.evidence import (
     Evidence,
     Tracked,
@@ -136,6 +136,10 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
     evidence = gather(threads, me, first, rules.calendar)
     evidence.followed = frozenset(tracked)
     stopped = optouts.opted_out(tracked.values(), evidence, rules)
+    # The mailbox's own labels (engine/marks.py): read each cycle, never stored, so
+    # removing one undoes it. A `ghostwatch/vip` is high-value as `note --high-value` is.
+    marked = marks.read(threads.conversations, tracked)
+    rules = replace(rules, high_value=rules.high_value | marked.vip)
     past = horizon.out_of_scope(threads.conversations, rules, now)
     decisions: list[ConversationDecision] = []
     junk: list[JunkReply] = []
@@ -151,7 +155,7 @@ def decide(threads: Threads, events: Sequence[CalendarEvent], rules: Rules, now:
             continue
         found = conversations.answers(conv, evidence)
         answered.append((conv, found))
-        decisions.append(conversations.decide(conv, found, evidence, rules, now, stopped))
+        decisions.append(conversations.decide(conv, found, evidence, rules, now, stopped, marked))
         junk.extend(_junk_reply(cid, m) for m in conversations.junk_replies(conv, found))
         for message in found.suspicious:
             suspicious.setdefault(message.key, _suspicious(cid, message, evidence))

@@ -1,10 +1,11 @@
 """One tracked conversation → its state, action and reasons (docs/rules.md).
 
-Precedence, strongest first: muted (by the user, or because everyone asked not to be
-contacted), replied (or asked to be contacted later: snoozed, then due), bounced,
-snoozed, then the cadence (due / waiting / let_go). A false "no reply" is the worst
-mistake this product can make, so every kind of answer is looked for before silence is
-assumed.
+Precedence, strongest first: muted (by the user — `ghostwatch mute`, or a
+`ghostwatch/mute` label in the mailbox — or because everyone asked not to be contacted or
+was marked `ghostwatch/leave-alone`), replied (or asked to be contacted later: snoozed,
+then due), bounced, snoozed, then the cadence (due / waiting / let_go). A false "no
+reply" is the worst mistake this product can make, so every kind of answer is looked for
+before silence is assumed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import date, datetime, time
 
 from ghostwatch.engine import colleagues
 from ghostwatch.engine.evidence import Evidence, Tracked, is_external_inbound
+from ghostwatch.engine.marks import Marked, label
 from ghostwatch.engine.rules import Rules
 from ghostwatch.engine.threads import sort_key
 from ghostwatch.model.decisions import (
@@ -25,7 +27,7 @@ from ghostwatch.model.decisions import (
     IntentKind,
     State,
 )
-from ghostwatch.model.mail import Folder, Message, display_subject
+from ghostwatch.model.mail import Folder, Mark, Message, display_subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ def decide(
     rules: Rules,
     now: datetime,
     opted_out: Mapping[str, datetime] | None = None,
+    marked: Marked | None = None,
 ) -> ConversationDecision:
     base = ConversationDecision(
         id=conv.id,
@@ -149,12 +152,18 @@ def decide(
         recipients=latest_recipients(conv, evidence),
         silent_since=conv.latest_date,
     )
+    marked = marked or Marked()
+    if conv.id in rules.high_value:
+        base = replace(base, high_value=True)
     if conv.id in rules.muted:
         return _with(base, State.MUTED, reasons=("muted by you",))
+    if conv.id in marked.muted:
+        return _with(base, State.MUTED, reasons=(f"muted in your mailbox ({label(Mark.MUTE)})",))
     stopped = {a: when for a, when in (opted_out or {}).items() if a in conv.contacts}
-    alive = tuple(a for a in base.recipients if a not in stopped)
-    if stopped and (not alive or len(stopped) == len(conv.contacts)):
-        return _asked_to_stop(base, stopped, rules)
+    left = {a: s for a, s in marked.left_alone.items() if a in conv.contacts and a not in stopped}
+    alive = tuple(a for a in base.recipients if a not in stopped and a not in left)
+    if (stopped or left) and (not alive or len(stopped) + len(left) == len(conv.contacts)):
+        return _asked_to_stop(base, stopped, rules, left)
     attempt = attempts(conv, found.humans)
     base = _with(base, base.state, attempt=attempt, recipients=alive)
     replies = _after(found.humans, conv.latest_date)
@@ -175,12 +184,19 @@ def decide(
 
 
 def _asked_to_stop(
-    base: ConversationDecision, stopped: Mapping[str, datetime], rules: Rules
+    base: ConversationDecision,
+    stopped: Mapping[str, datetime],
+    rules: Rules,
+    left: Mapping[str, str] | None = None,
 ) -> ConversationDecision:
-    """Everyone I could write to asked not to be contacted: accept it, never argue."""
+    """Everyone I could write to asked not to be contacted, or I marked them to be left
+    alone (`ghostwatch/leave-alone`): accept it, never argue."""
     reasons = tuple(
         f"{address} asked on {rules.calendar.local(when).date().isoformat()} not to be contacted"
         for address, when in sorted(stopped.items())
+    ) + tuple(
+        f"you marked {address} to be left alone ({label(Mark.LEAVE_ALONE)} on “{subject}”)"
+        for address, subject in sorted((left or {}).items())
     )
     return _with(base, State.MUTED, recipients=(), reasons=reasons)
 

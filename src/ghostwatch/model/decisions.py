@@ -123,6 +123,9 @@ class ConversationDecision:
     let_go_at: datetime | None = None
     """When a `let_go` conversation was let go (the digest shows it once, after that)."""
     suggestions: tuple[Suggestion, ...] = ()
+    high_value: bool = False
+    """Marked high-value (`ghostwatch/vip` in the mailbox, or `note --high-value`): the
+    digest lists it first and says so."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,11 @@ Frozen and slotted: a 100,000-message mailbox is held in memory as these objects
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +32,33 @@ class Folder(StrEnum):
     DRAFTS = "drafts"
     TRASH = "trash"
     OTHER = "other"
+
+
+class Mark(StrEnum):
+    """What a salesperson can say from their own mail client (docs/rules.md, "The mailbox
+    as the control panel"): a label, category or folder named `ghostwatch/<mark>`."""
+
+    MUTE = "mute"
+    """No follow-up in this conversation (as `ghostwatch mute`)."""
+    VIP = "vip"
+    """High-value: first in the digest, and the escalation suggestion."""
+    LEAVE_ALONE = "leave-alone"
+    """Its contacts are followed up nowhere (as an opt-out they asked for)."""
+
+
+MARK_PREFIX = "ghostwatch/"
+
+
+def marks_named(names: Iterable[str]) -> tuple[Mark, ...]:
+    """The marks among label / category / folder names: `ghostwatch/mute`, any case, with
+    `.` also read as the separator (an IMAP or Maildir++ hierarchy, `ghostwatch.mute`)."""
+    found = set()
+    for name in names:
+        folded = name.strip().lower().replace(".", "/")
+        if folded.startswith(MARK_PREFIX):
+            with contextlib.suppress(ValueError):
+                found.add(Mark(folded.removeprefix(MARK_PREFIX).strip()))
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +140,10 @@ class Message:
     place: str | None = None
     """The provider's own folder where `folder` does not tell it (Graph: the mail folder
     id of a message of role OTHER, such as Archive or Clients/Contoso); else None."""
+    marks: tuple[Mark, ...] = ()
+    """What the user said about the message in their own mail client: a Gmail label, an
+    Outlook category, a folder named `ghostwatch/mute` … (`marks_named`; docs/rules.md
+    "The mailbox as the control panel")."""
 
     def header(self, name: str) -> str | None:
         """The first value of a signal header (name lower-case), or None."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ghostwatch.model.mail import Address, Folder, Message
+from ghostwatch.model.mail import Address, Folder, Mark, Message
 
 
 def _addresses(values: tuple[Address, ...]) -> list[list[str]]:
@@ -38,6 +38,8 @@ def header_data(message: Message) -> dict[str, Any]:
     }
     if message.place is not None:  # only where a provider files it (Outlook's OTHER)
         data["place"] = message.place
+    if message.marks:  # only where the user marked it in their mail client
+        data["marks"] = [str(mark) for mark in message.marks]
     return data
 
 
@@ -59,4 +61,5 @@ def message_from_data(key: str, data: dict[str, Any]) -> Message:
         thread_id=data["thread_id"],
         headers=tuple((name, value) for name, value in data["headers"]),
         place=data.get("place"),
+        marks=tuple(Mark(mark) for mark in data.get("marks", ())),
     )

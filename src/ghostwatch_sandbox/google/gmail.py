@@ -217,6 +217,19 @@ def labels_list(call: Call) -> Response:
     return Response.json(200, {"labels": [render.label(x) for x in call.box.labels.values()]})
 
 
+def labels_create(call: Call) -> Response:
+    """users.labels.create: a user label (`Label_N`), as the user makes one in Gmail;
+    a name already taken is 409 (https://developers.google.com/gmail/api/reference/rest/v1/users.labels/create)."""
+    name = str(call.request.json().get("name") or "").strip()
+    if not name:
+        raise ApiError(400, "Invalid label name", "invalidArgument")
+    if any(x.name.lower() == name.lower() for x in call.box.labels.values()):
+        raise ApiError(409, "Label name exists or conflicts", "failedPrecondition")
+    made = call.box.user_label(name)
+    call.record("labels.create", [made.id])
+    return Response.json(200, render.label(made))
+
+
 def labels_get(call: Call) -> Response:
     item = call.box.labels.get(call.args["id"])
     if item is None:
@@ -259,6 +272,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Handler]] = [
         ("PUT", "/drafts/(?P<id>[^/]+)", "drafts.update", drafts_update),
         ("DELETE", "/drafts/(?P<id>[^/]+)", "drafts.delete", drafts_delete),
         ("GET", "/labels", "labels.list", labels_list),
+        ("POST", "/labels", "labels.create", labels_create),
         ("GET", "/labels/(?P<id>[^/]+)", "labels.get", labels_get),
     ]
 ]

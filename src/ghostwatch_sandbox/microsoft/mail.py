@@ -271,6 +271,13 @@ def _apply(message: GraphMessage, body: dict[str, Any], *, creating: bool) -> No
         )
     if "isRead" in body:
         message.is_read = bool(body["isRead"])
+    if "categories" in body:
+        # resources/message: "The categories associated with the message" (String
+        # collection), set by create or update; the master list only gives them colours.
+        value = body["categories"]
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise bad_request("Invalid value for property 'categories'.", "ErrorInvalidProperty")
+        message.categories = list(dict.fromkeys(value))
     for prop in body.get("singleValueExtendedProperties") or []:
         # singlevaluelegacyextendedproperty-post-singlevalueextendedproperties: set on
         # create or by PATCH; the message flags act once, on create (`_message_flags`).

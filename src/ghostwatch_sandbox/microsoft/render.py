@@ -170,7 +170,7 @@ _RECIPIENTS = {"toRecipients": "to", "ccRecipients": "cc", "bccRecipients": "bcc
 def _plain(message: GraphMessage) -> dict[str, Any]:
     return {
         "changeKey": _change_key(message),
-        "categories": [],
+        "categories": list(message.categories),
         "hasAttachments": False,
         "internetMessageId": message.internet_message_id,
         "subject": message.subject,

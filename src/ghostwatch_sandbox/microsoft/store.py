@@ -90,6 +90,8 @@ class GraphMessage:
     """The last change only flipped isRead: delta then sends a slim item (see delta.py)."""
     properties: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Single-value extended properties a client set: lower-cased id → (id, value)."""
+    categories: list[str] = field(default_factory=list)
+    """The message's `categories` (writable by create or PATCH, on any message)."""
 
     def header(self, name: str) -> str:
         wanted = name.lower()

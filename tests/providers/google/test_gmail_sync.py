@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostwatch.model.mail import Folder, Message
+from ghostwatch.model.mail import Folder, Mark, Message
 from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.store import Store
 from ghostwatch_sandbox.google import GmailSandbox
@@ -219,3 +219,29 @@ def test_first_sync_searches_in_documented_syntax_for_every_contact(tmp_path: Pa
         read = _source(sandbox).read_headers()
     answered = {m.sender.email for m in read if m.sender and m.folder == Folder.INBOX}
     assert answered == set(people)
+
+
+def test_a_label_is_read_from_history_and_an_idle_poll_stays_one_request(
+    sandbox: GmailSandbox,
+) -> None:
+    """docs/rules.md, "The mailbox as the control panel": `ghostwatch/vip` put on a message
+    arrives as history's labelsAdded; its name is listed once (labels.list, 1 unit), and
+    an idle poll is still one request of 2 units."""
+    source = _source(sandbox)
+    inbox = next(m for m in source.read_headers() if m.folder == Folder.INBOX)
+    gmail = client(sandbox)
+    made = gmail.users().labels().create(userId="me", body={"name": "ghostwatch/vip"}).execute()
+    change = {"addLabelIds": [made["id"]]}
+    gmail.users().messages().modify(userId="me", id=inbox.key, body=change).execute()
+    sandbox.meter.reset()
+    marked = {m.key: m for m in source.read_headers()}[inbox.key]
+    assert marked.marks == (Mark.VIP,)
+    assert _costs(sandbox) == (2, 2 + 1)  # history.list; labels.list, the new label's name
+    sandbox.meter.reset()
+    source.read_headers()
+    assert _costs(sandbox) == (1, 2)
+    undo = {"removeLabelIds": [made["id"]]}
+    gmail.users().messages().modify(userId="me", id=inbox.key, body=undo).execute()
+    sandbox.meter.reset()
+    assert {m.key: m for m in source.read_headers()}[inbox.key].marks == ()
+    assert _costs(sandbox) == (1, 2)  # a label already known costs nothing more

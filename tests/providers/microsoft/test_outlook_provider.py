@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ghostwatch.model.mail import Folder
+from ghostwatch.model.mail import Folder, Mark
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
 from ghostwatch.providers.microsoft.graph import OutlookError
 from ghostwatch.providers.microsoft.outlook import OutlookSource
@@ -180,3 +180,36 @@ def test_teams_attendance_decides_who_joined(graph: GraphSandbox) -> None:
     assert event.external_joined is True
     graph.set_attendance("demo-1", joined_by_outsiders=False)
     assert source.events(*window)[0].external_joined is False
+
+
+def test_a_category_is_read_in_the_same_delta_and_an_idle_poll_stays_one_request(
+    graph: GraphSandbox,
+) -> None:
+    """docs/rules.md, "The mailbox as the control panel": `categories` is in the delta's
+    `$select`, so the user's `ghostwatch/mute` costs no request of its own."""
+    source = outlook(graph)
+    inbox = next(m for m in source.read_headers() if m.folder == Folder.INBOX)
+    body = {"categories": ["Red category", "GhostWatch/Mute"]}
+    graph_client(graph).request("PATCH", f"/me/messages/{inbox.key}", json=body)
+    graph.meter.reset()
+    marked = {m.key: m for m in source.read_headers()}[inbox.key]
+    assert marked.marks == (Mark.MUTE,)
+    assert graph.meter.requests == 1
+    graph_client(graph).request("PATCH", f"/me/messages/{inbox.key}", json={"categories": []})
+    assert {m.key: m for m in source.read_headers()}[inbox.key].marks == ()
+    graph.meter.reset()
+    source.read_headers()
+    assert graph.meter.requests == 1
+
+
+def test_a_category_the_sender_wrote_as_keywords_is_no_mark(graph: GraphSandbox) -> None:
+    """Exchange makes a sender's `Keywords:` into categories (MS-OXCMAIL): a stranger must
+    not mute a conversation by writing one."""
+    source = outlook(graph)
+    source.read_headers()
+    graph.deliver(ARRIVAL.replace(b"Subject:", b"Keywords: ghostwatch/mute\r\nSubject:"))
+    [arrived] = [m for m in graph.mailbox.messages.values() if m.subject == "New lead"]
+    arrived.categories = ["ghostwatch/mute"]  # as Exchange's transport would set it
+    graph.mailbox.changed(arrived)
+    lead = next(m for m in source.read_headers() if m.subject == "New lead")
+    assert lead.marks == ()

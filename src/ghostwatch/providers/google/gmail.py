@@ -13,7 +13,7 @@ References: Gmail API v1 `users.messages.list` / `users.messages.get`
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ import structlog
 from ghostwatch.errors import CursorExpired
 from ghostwatch.mail import mime, parse
 from ghostwatch.model.calendar import CalendarEvent
-from ghostwatch.model.mail import Content, Folder, Message
+from ghostwatch.model.mail import Content, Folder, Message, marks_named
 from ghostwatch.model.sync import SyncDelta
 from ghostwatch.providers.budget import Budget
 from ghostwatch.providers.google.api import DEFAULT_POLICY, GoogleApiError, execute, google_service
@@ -78,15 +78,23 @@ def folder_of(labels: Iterable[str]) -> Folder:
     return next((role for label, role in _ROLES if label in present), Folder.OTHER)
 
 
-def message_from_metadata(item: dict[str, Any]) -> Message:
-    """A `messages.get(format=metadata)` resource → `Message` (key = Gmail id)."""
+def message_from_metadata(item: dict[str, Any], names: Mapping[str, str] | None = None) -> Message:
+    """A `messages.get(format=metadata)` resource → `Message` (key = Gmail id); `names`
+    (label id → name, from `labels.list`) say which labels are the user's marks."""
     fields: dict[str, list[str]] = {}
     for header in item.get("payload", {}).get("headers", []):
         fields.setdefault(header["name"].lower(), []).append(header.get("value", ""))
     received = datetime.fromtimestamp(int(item.get("internalDate", "0")) / 1000, UTC)
     message = parse.message_from_fields(fields, item["id"], folder_of(item.get("labelIds", [])))
     fallback = message if message.date else _dated(message, received)
-    return _threaded(fallback, item.get("threadId"))
+    return _marked(_threaded(fallback, item.get("threadId")), item.get("labelIds", []), names)
+
+
+def _marked(message: Message, labels: Iterable[str], names: Mapping[str, str] | None) -> Message:
+    """The user's labels named `ghostwatch/…` as marks. A message's labels are only ever
+    set in the user's own mailbox (by them or their filters), never by a sender."""
+    marks = marks_named((names or {}).get(label, "") for label in labels)
+    return message if marks == message.marks else replace(message, marks=marks)
 
 
 def _dated(message: Message, when: datetime) -> Message:
@@ -139,6 +147,10 @@ class GmailSource:
         `GmailActions`, which then lists Drafts only when they changed)."""
         self.state: SyncState | None = None
         self._contents: dict[str, Content] = {}
+        self._label_names: dict[str, str] = {}
+        """Label id → name (`labels.list`): a user label's id (`Label_12`) is not its name."""
+        self._labels_read = False
+        """Whether this read already listed the labels (at most once a poll)."""
 
     def _execute(self, request: Any, units: int | None = None) -> Any:
         return execute(request, GmailError, policy=self.retry, budget=self.budget, units=units)
@@ -163,6 +175,7 @@ class GmailSource:
 
     def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
         state = self.state = self.state or SyncState()
+        self._labels_read = False
         if state.history_id is not None:
             try:
                 self._poll(state)
@@ -297,11 +310,9 @@ class GmailSource:
             )  # fmt: skip
 
         found = self._batched(thread_ids, get)
-        return [
-            message_from_metadata(item)
-            for thread_id in thread_ids
-            for item in found.get(thread_id, {}).get("messages", [])
-        ]
+        items = [i for t in thread_ids for i in found.get(t, {}).get("messages", [])]
+        names = self._names(label for item in items for label in item.get("labelIds", []))
+        return [message_from_metadata(item, names) for item in items]
 
     def _metadata(self, ids: Sequence[str]) -> list[Message]:
         messages = self.service.users().messages()
@@ -313,7 +324,22 @@ class GmailSource:
             )  # fmt: skip
 
         found = self._batched(ids, get)
-        return [message_from_metadata(found[i]) for i in ids if i in found]
+        items = [found[i] for i in ids if i in found]
+        names = self._names(label for item in items for label in item.get("labelIds", []))
+        return [message_from_metadata(item, names) for item in items]
+
+    def _names(self, labels: Iterable[str]) -> Mapping[str, str]:
+        """Label id → name, listed again (`users.labels.list`, 1 unit) only when a label
+        not seen yet turns up, and at most once a poll: an idle poll, or one whose
+        messages carry known labels, costs nothing more (docs/providers.md)."""
+        unknown = set(labels) - self._label_names.keys()
+        if unknown and not self._labels_read:
+            self._labels_read = True
+            found = self._execute(self.service.users().labels().list(userId=self.user))
+            self._label_names = {
+                str(x["id"]): str(x.get("name", "")) for x in found.get("labels", [])
+            }
+        return self._label_names
 
     # --- later polls ---------------------------------------------------------------------
 
@@ -325,10 +351,11 @@ class GmailSource:
         state.put(self._threads(new_threads))
         fetch = sorted(i for i in changes.added if i not in state.headers)
         state.put(self._metadata(fetch))
+        names = self._names(label for labels in changes.labels.values() for label in labels)
         for key, labels in changes.labels.items():
             cached = state.headers.get(key)
             if cached is not None and key not in changes.deleted:
-                state.put([relabelled(cached, folder_of(labels))])
+                state.put([_marked(relabelled(cached, folder_of(labels)), labels, names)])
         state.advance(history_id)
         if self.drafts is not None:
             self.drafts.saw(changes)

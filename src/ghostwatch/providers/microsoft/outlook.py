@@ -29,13 +29,15 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from typing import Any
 
 import structlog
 
 from ghostwatch.mail import mime, parse
 from ghostwatch.model.calendar import CalendarEvent
-from ghostwatch.model.mail import Content, Message
+from ghostwatch.model.mail import Content, Message, marks_named
 from ghostwatch.model.sync import SyncDelta
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
 from ghostwatch.providers.microsoft.folders import ROLES, Tree, role_of
@@ -46,12 +48,13 @@ log = structlog.get_logger(__name__)
 
 SELECT = (
     "internetMessageHeaders,conversationId,receivedDateTime,"
-    "from,sender,toRecipients,ccRecipients,internetMessageId,subject"
+    "from,sender,toRecipients,ccRecipients,internetMessageId,subject,categories"
 )
 """The header block, and beside it the structured properties that say the same: the
 reference promises the block only "headers indicating the network path taken by a
 message" (resources/message; microsoft-graph-docs #3066, #6938 report From/To missing),
-so a field the block lacks is taken from its property (docs/providers.md)."""
+so a field the block lacks is taken from its property (docs/providers.md). `categories`:
+the user's own marks (`ghostwatch/mute` …), read in the same delta, no request more."""
 _STRUCTURED = {"from": "from", "sender": "sender", "to": "toRecipients", "cc": "ccRecipients"}
 _ROLE_KEYS = {role: key for key, role in ROLES.items()}
 
@@ -120,7 +123,19 @@ def message_from_item(folder: str, item: dict[str, Any]) -> Message:
     """A delta item → `Message` (key = immutable id, thread = conversationId)."""
     fields = fields_of(item)
     message = parse.message_from_fields(fields, item["id"], role_of(folder), received_of(item))
-    return _placed(message, folder, item.get("conversationId"))
+    placed = _placed(message, folder, item.get("conversationId"))
+    return _marked(placed, item.get("categories"), fields.get("keywords", []))
+
+
+def _marked(message: Message, categories: Any, keywords: Iterable[str] = ()) -> Message:
+    """The message's categories named `ghostwatch/…` as the user's marks — except those its
+    own `Keywords` header names: Exchange turns a sender's Keywords into categories
+    (PidLidCategories: "each category should be mapped to a single keyword", MS-OXCMAIL),
+    and a stranger must not be able to mute a conversation by writing one."""
+    names = [str(c) for c in categories] if isinstance(categories, list) else []
+    written = {k.strip().lower() for line in keywords for k in line.split(",")}
+    marks = marks_named(n for n in names if n.strip().lower() not in written)
+    return replace(message, marks=marks) if marks != message.marks else message
 
 
 class OutlookSource:
@@ -234,7 +249,11 @@ class OutlookSource:
             full = {**item, **(props.json() if props is not None and props.ok() else {})}
             message = parse.parse_headers(mime.content(), item["id"], role_of(folder),
                                           received_of(full))  # fmt: skip
-            found[item["id"]] = _placed(message, folder, full.get("conversationId"))
+            placed = _placed(message, folder, full.get("conversationId"))
+            head = BytesHeaderParser(policy=compat32).parsebytes(mime.content())
+            found[item["id"]] = _marked(
+                placed, full.get("categories"), head.get_all("Keywords", [])
+            )
         return found
 
     # --- MailSource ---------------------------------------------------------------------
