@@ -255,7 +255,9 @@ def test_spam_rescue_moves_a_reply_back(gmail: Any) -> None:
     assert ids(gmail, q="in:spam") == []
 
 
-def test_insert_threads_a_reply_and_marks_my_mail_sent(gmail: Any) -> None:
+def test_insert_threads_a_reply_with_the_labels_it_names(gmail: Any) -> None:
+    """messages.insert is like IMAP APPEND: the labels named, no others. A message From the
+    user (raw_message's default sender is ME) is not made SENT by being inserted."""
     start = history_id(gmail)
     thread_id = thread_of(gmail, "Proposal")
     sent = gmail.users().messages().get(userId="me", id=thread_id, format="metadata").execute()
@@ -264,7 +266,8 @@ def test_insert_threads_a_reply_and_marks_my_mail_sent(gmail: Any) -> None:
     body = {"raw": raw, "labelIds": [], "threadId": thread_id}
     inserted = gmail.users().messages().insert(userId="me", body=body).execute()
     assert inserted["threadId"] == thread_id
-    assert inserted["labelIds"] == ["SENT"]
+    assert inserted["labelIds"] == []
+    assert ids(gmail, q="in:sent subject:Proposal") == [thread_id]  # only what was sent
     other = (
         gmail.users()
         .messages()
@@ -272,6 +275,7 @@ def test_insert_threads_a_reply_and_marks_my_mail_sent(gmail: Any) -> None:
         .execute()
     )
     assert other["threadId"] == other["id"]
+    assert other["labelIds"] == ["INBOX"]
     assert changes(gmail, start) == [
         ("messagesAdded", inserted["id"]),
         ("messagesAdded", other["id"]),

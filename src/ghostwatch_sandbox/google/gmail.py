@@ -14,7 +14,7 @@ from typing import Any
 
 from ghostwatch_sandbox.google import render
 from ghostwatch_sandbox.google.mailbox import Mailbox
-from ghostwatch_sandbox.google.message import Stored, parse_raw
+from ghostwatch_sandbox.google.message import Stored
 from ghostwatch_sandbox.google.query import parse_query
 from ghostwatch_sandbox.google.render import b64url, unb64url
 from ghostwatch_sandbox.server import ApiError, Request, Response, bad_request
@@ -123,13 +123,13 @@ def _raw(body: dict[str, Any]) -> bytes:
 
 
 def messages_insert(call: Call) -> Response:
-    """Like IMAP APPEND; SENT is added when From is the user (docs/providers.md)."""
+    """Like IMAP APPEND: the message gets the labels the request names, and no others
+    (users.messages.insert: "directly inserts a message into only this user's mailbox
+    similar to IMAP APPEND ... Does not send a message"; docs/providers.md). A message From
+    the user is not made SENT: only one the user sent is."""
     body = call.request.json()
     raw = _raw(body)
-    labels = list(body.get("labelIds") or [])
-    sender = next((v for k, v in parse_raw(raw)[0] if k.lower() == "from"), "")
-    if call.box.user.lower() in sender.lower():
-        labels.append("SENT")
+    labels = list(dict.fromkeys(body.get("labelIds") or []))
     by_date = call.request.param("internalDateSource") == "dateHeader"
     stored = call.box.add(raw, labels, body.get("threadId"), None if by_date else call.now_ms)
     call.record("messages.insert", [stored.id])

@@ -124,7 +124,12 @@ def test_my_reply_in_an_unknown_thread_brings_the_whole_thread(sandbox: GmailSan
         f"In-Reply-To: {mid}\r\nReferences: {mid}\r\n"
         "Date: Fri, 20 Nov 2026 14:00:00 +0000\r\n\r\nUnsubscribe me, please\r\n"
     ).encode()
-    body = {"raw": base64.urlsafe_b64encode(raw).decode(), "threadId": item["threadId"]}
+    # Sent from another client: Gmail files it under SENT (insert applies the labels named).
+    body = {
+        "raw": base64.urlsafe_b64encode(raw).decode(),
+        "threadId": item["threadId"],
+        "labelIds": ["SENT"],
+    }
     gmail.users().messages().insert(userId="me", body=body).execute()
     assert {"Weekly 0", "Re: Weekly 0"} <= _subjects(source.read_headers())
 
