@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -218,12 +219,18 @@ def test_init_writes_the_documented_example_which_is_valid(tmp_path: Path) -> No
     path = tmp_path / "etc" / "ghostwatch.yaml"
     runner = CliRunner()
     assert runner.invoke(main, ["init", "--path", str(path)]).exit_code == 0
-    assert path.read_text() == (ROOT / "config" / "ghostwatch.yaml").read_text()
+    template = ROOT / "src" / "ghostwatch" / "config" / "template.yaml"
+    assert path.read_text() == template.read_text()
+    # Valid as written, and its placeholder account is off: nothing can fail yet (issue 16:
+    # an enabled `you` ended every `run --once` in "cycle failed for you").
     checked = runner.invoke(main, ["config", "check", "--config", str(path)])
-    # Valid as written; what is left is the vault key and the sign-in, and it says so.
-    assert checked.exit_code == 2, checked.output
-    assert "have 1 problem: secret_key: not set; the sign-ins of account you" in checked.output
-    assert "`ghostwatch auth key`" in checked.output
+    assert checked.exit_code == 0, checked.output
+    assert "you: gmail you@example.com (disabled)" in checked.output
+    enabled = path.read_text().replace("enabled: false ", "enabled: true  ")
+    path.write_text(enabled)
+    refused = runner.invoke(main, ["config", "check", "--config", str(path)])
+    assert refused.exit_code == 2
+    assert "accounts.0.address: you@example.com is the placeholder" in refused.output
     again = runner.invoke(main, ["init", "--path", str(path)])
     assert again.exit_code == 2
     assert "--force" in again.output
@@ -236,3 +243,15 @@ def test_schema_is_json_schema_of_every_setting() -> None:
     account = schema["$defs"]["AccountConfig"]
     assert account["additionalProperties"] is False
     assert set(account["properties"]["provider"]["enum"]) == {"gmail", "outlook", "maildir", "imap"}
+
+
+def test_init_by_default_writes_a_file_git_ignores(tmp_path: Path) -> None:
+    """`ghostwatch init` in a clone writes config/ghostwatch.yaml: the user's own file, which
+    git neither tracks nor shows (issue 16: init's default was a tracked file)."""
+    git = ["git", "-C", str(ROOT)]
+    tracked = subprocess.run([*git, "ls-files", "config/ghostwatch.yaml"], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+    assert tracked.stdout == ""
+    ignored = subprocess.run([*git, "check-ignore", "-q", "config/ghostwatch.yaml"])
+    assert ignored.returncode == 0
+    assert Path("config/ghostwatch.yaml") == config.DEFAULT_PATH

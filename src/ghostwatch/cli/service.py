@@ -118,7 +118,7 @@ def config_check(settings: config.Settings) -> None:
 
 
 def template() -> str:
-    """The commented configuration `init` writes (also config/ghostwatch.yaml)."""
+    """The commented configuration `init` writes (config/template.yaml)."""
     return resources.files("ghostwatch.config").joinpath("template.yaml").read_text("utf-8")
 
 

@@ -42,8 +42,22 @@ def problems(
     problem names what to fix. `sign_ins=False`: the key could not be read at all, which
     is already a problem of its own."""
     where = _Where(origins or {})
-    found = _database(settings, where)
+    found = _placeholders(settings) + _database(settings, where)
     return found + (_sign_ins(settings, where) if sign_ins else [])
+
+
+# The address `ghostwatch init`'s file (config/template.yaml) and deploy/ghostwatch.yaml
+# carry until someone writes theirs: an account with it can only ever fail (issue 16).
+PLACEHOLDER_ADDRESS = "you@example.com"
+
+
+def _placeholders(settings: Settings) -> list[str]:
+    return [
+        f"accounts.{n}.address: {PLACEHOLDER_ADDRESS} is the placeholder of the file "
+        "`ghostwatch init` writes: write your mailbox's address, or set enabled: false"
+        for n, account in enumerate(settings.accounts)
+        if account.enabled and str(account.address).lower() == PLACEHOLDER_ADDRESS
+    ]
 
 
 class _Where:
