@@ -188,6 +188,13 @@ def _interrupt(process: subprocess.Popen[str], ready: str, stream: str) -> tuple
     return (seen + out, err) if stream == "stdout" else (out, seen + err)
 
 
+def _as_at_a_terminal() -> None:
+    """In the child, before exec: SIGINT as a terminal delivers it. A test run started in
+    the background (`pytest &` in a script) hands its children SIGINT ignored, and Python
+    then installs no KeyboardInterrupt handler at all; Ctrl-C at a terminal never is."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupted(process: subprocess.Popen[str], err: str) -> None:
     assert process.returncode == 130, err
     assert "Traceback" not in err, err
@@ -195,19 +202,25 @@ def _interrupted(process: subprocess.Popen[str], err: str) -> None:
     assert said == ["interrupted"], err
 
 
-@pytest.mark.skip(
-    reason="flaky in the parallel suite (3 of 4 full runs today, never alone): the SIGINT and "
-    "the EOF that communicate() sends race at the prompt; to be made deterministic"
-)
 def test_ctrl_c_at_a_prompt_ends_with_130_and_one_line(tmp_path: Path, refused: int) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ghostwatch", "auth", "google", "--account", "alex",
-         "--headless", "--data-dir", str(tmp_path),
-         "--client-secrets", str(_client_file(tmp_path, refused))],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=_env(GHOSTWATCH_SECRET_KEY=new_key()),
-    )  # fmt: skip
-    _, err = _interrupt(process, "localhost page", "stdout")
+    """Ctrl-C while `auth google --headless` waits for the pasted address. Its standard
+    input is a pipe whose writing end this test holds open until the process has ended:
+    the prompt never sees end-of-file, so SIGINT is the one thing that can end it (with a
+    PIPE, communicate() closed stdin at once and EOF raced the signal: exit 1 or 130)."""
+    reading, writing = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ghostwatch", "auth", "google", "--account", "alex",
+             "--headless", "--data-dir", str(tmp_path),
+             "--client-secrets", str(_client_file(tmp_path, refused))],
+            stdin=reading, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_env(GHOSTWATCH_SECRET_KEY=new_key()), preexec_fn=_as_at_a_terminal,
+        )  # fmt: skip
+        os.close(reading)
+        _, err = _interrupt(process, "localhost page", "stdout")
+        assert process.returncode is not None  # ended by the signal alone, stdin still open
+    finally:
+        os.close(writing)
     _interrupted(process, err)
 
 
@@ -222,6 +235,7 @@ def test_ctrl_c_stops_the_daemon_with_130(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "ghostwatch", "run", "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        preexec_fn=_as_at_a_terminal,
     )  # fmt: skip
     _, err = _interrupt(process, "daemon_started", "stderr")
     _interrupted(process, err)
