@@ -190,6 +190,12 @@ def test_the_installed_image_accepts_the_deploy_configuration(installed: Install
     mounted.chmod(0o644)
     env = {"GHOSTWATCH_CONFIG": str(mounted)}
     done = installed.run("ghostwatch", "config", "check", env=env)
+    # Its placeholder address is to be changed (CHANGE ME) before anything can start.
+    assert done.returncode == 2
+    assert "accounts.0.address: you@example.com is the placeholder" in done.stderr
+    text = mounted.read_text(encoding="utf-8")
+    mounted.write_text(text.replace("you@example.com", "you@acme.example"), encoding="utf-8")
+    done = installed.run("ghostwatch", "config", "check", env=env)
     # The image's ENV puts data_dir on its volume (absent here), and no key is mounted yet.
     assert done.returncode == 2
     assert "data_dir (from GHOSTWATCH_DATA_DIR): cannot create /var/lib/ghostwatch" in done.stderr
