@@ -49,10 +49,12 @@ VOLUME ["/etc/ghostwatch", "/var/lib/ghostwatch"]
 # A relative sqlite:///ghostwatch.db (the default) lands in the data volume.
 WORKDIR /var/lib/ghostwatch
 USER 10001:10001
-# /healthz /readyz /metrics; the server binds 127.0.0.1 unless GHOSTWATCH_HEALTH__ADDRESS says
-# otherwise (0.0.0.0:8787 to publish it or to let Kubernetes probe it).
+# /healthz /readyz /metrics; the server binds 127.0.0.1:8787 unless health.address in the
+# mounted YAML or GHOSTWATCH_HEALTH__ADDRESS says otherwise (0.0.0.0:8787 to publish it or to
+# let Kubernetes probe it).
 EXPOSE 8787
-# `ghostwatch health` GETs /healthz on loopback and exits 0 or 1: no curl in a slim image.
+# `ghostwatch health` reads the same configuration and environment as the daemon, GETs
+# /healthz at that address (on loopback) and exits 0 or 1: no curl in a slim image.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["ghostwatch", "health"]
 ENTRYPOINT ["ghostwatch"]
