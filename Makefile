@@ -11,7 +11,7 @@ LOCKS  := requirements/build.lock requirements/runtime.lock requirements/dev.loc
 UV_COMPILE := $(BIN)/uv pip compile --quiet --generate-hashes \
 	--python-version $(PYTHON_MINOR) --python-platform x86_64-unknown-linux-gnu
 
-.PHONY: install browser sisimai demo test lint typecheck pytest bench clean lock lock-upgrade
+.PHONY: install browser sisimai demo docs-image test lint typecheck pytest bench clean lock lock-upgrade
 
 install: $(STAMP)
 
@@ -66,6 +66,13 @@ demo: install
 		$(BIN)/ghostwatch scan $(DEMO_ARGS) --through imap; fi
 	@echo
 	$(BIN)/python -m ghostwatch_sandbox.playground.demo --mailbox examples/mailbox --out out/demo
+
+# The README's picture of the digest, docs/digest.png: the demo's digest (the daemon once
+# against the sandboxes, as `make demo`), drawn by headless Chromium. Run it whenever the
+# digest changes and commit the picture: tests/system/test_digest_browser.py fails while
+# the picture is not what the code draws.
+docs-image: install browser
+	$(BIN)/python -m ghostwatch_sandbox.playground.docs_image --out out/demo --png docs/digest.png
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -7,14 +7,14 @@ the digest in `srcdoc` iframes (same origin as the wrapper, so the script may re
 their layout) at a desktop and a phone width.
 
 `make install` installs Debian's `chromium` when it can; without it these tests skip.
-Set GHOSTWATCH_UPDATE_DOCS=1 to refresh docs/digest.png (the README's picture).
+docs/digest.png (the README's picture) must be what `make docs-image` draws from the demo's
+digest now: when the digest changes, run it and commit the picture.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import struct
@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from ghostwatch_sandbox.playground import docs_image
 from tests.compose.test_digest import example_digest
 from tests.compose.test_digest_notice import not_signed_in, trouble
 from tests.support.paths import REPO
@@ -194,6 +195,14 @@ def test_screenshot_is_kept_as_an_artefact(rendered: dict[str, Any], width: int,
     )
     assert png_size(shot) == (width, height)
     assert shot.stat().st_size > 20_000  # a blank page compresses to a few kB
-    if width == DESKTOP and os.environ.get("GHOSTWATCH_UPDATE_DOCS") == "1":
-        DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, DOCS_IMAGE)
+
+
+def test_the_readme_picture_is_what_make_docs_image_draws_now(tmp_path: Path) -> None:
+    """Issue 16: docs/digest.png had drifted from the digest the code writes. Chromium
+    draws the same page to the same bytes on one machine image (the project's only kind)."""
+    page = docs_image.demo_digest(tmp_path / "demo", REPO / "examples" / "mailbox")
+    drawn = tmp_path / "digest.png"
+    docs_image.draw(page, drawn)
+    stale = "docs/digest.png is not the demo's digest as the code draws it: run `make docs-image`"
+    assert png_size(drawn) == png_size(DOCS_IMAGE), stale
+    assert drawn.read_bytes() == DOCS_IMAGE.read_bytes(), stale
