@@ -311,6 +311,8 @@ def test_kubernetes_signs_in_through_the_signin_pod_into_the_daemons_volume(
     created = the(commands, "kubectl create secret generic ghostwatch")
     keys = dict(w.removeprefix("--from-file=").split("=", 1)
                 for w in shlex.split(created) if w.startswith("--from-file="))  # fmt: skip
+    shape = yaml.safe_load((site.root / "deploy" / "k8s" / "secret.yaml").read_text())
+    assert set(keys) == set(shape["stringData"])  # secret.yaml shows what the line creates
     exec_line = the(commands, "kubectl exec -it ghostwatch-signin --")
     args = after(exec_line, ["--"])
     pod = yaml.safe_load((site.root / "deploy" / "k8s" / "signin.yaml").read_text())
