@@ -19,7 +19,7 @@ import io
 import json
 import re
 import shutil
-import subprocess
+import subprocess  # nosec B404: runs Chromium, a fixed program, with our own arguments
 import tempfile
 from pathlib import Path
 
@@ -50,7 +50,7 @@ def chromium(*args: str, profile: Path, window: tuple[int, int]) -> str:
         "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
         f"--window-size={window[0]},{window[1]}", *args,
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)  # nosec B603
     if done.returncode != 0:
         raise SystemExit(f"chromium failed: {done.stderr[-2000:]}")
     return done.stdout
