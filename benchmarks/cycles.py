@@ -4,7 +4,8 @@ Shared by gmail_sync.py and graph_sync.py. `idle_cycle` runs `run_cycle` (read, 
 reconcile the ledger against the mailbox, act, record) on a provider that has done its
 first sync, with a SQLite store in a temporary folder: one cycle writes the due drafts,
 one more reads them back from the mailbox's changes, and the next — nothing changed —
-is measured from the sandbox's meter.
+is measured from the sandbox's meter. The source is wrapped as the daemon wraps it
+(`runner.cached`): the calendar is read by its own job, not by every mail poll.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ghostwatch.engine.rules import Rules
 from ghostwatch.model.outbox import Sender
 from ghostwatch.providers.port import MailActions, MailSource
 from ghostwatch.service.cycle import CycleReport, run_cycle
+from ghostwatch.service.runner import cached
 from ghostwatch.store import Store
 
 LOOK_BACK = timedelta(days=90)
@@ -38,6 +40,7 @@ def idle_cycle(
 ) -> dict[str, Any]:
     """The meter's figures for an idle cycle (requests, calls, units, methods), with how
     many drafts the first cycle wrote and the errors any cycle met."""
+    source = cached(source)
     with (
         tempfile.TemporaryDirectory() as folder,
         Store.open(f"sqlite:///{Path(folder) / 'bench.db'}") as store,

@@ -9,6 +9,8 @@ JSON batches of 20) costs:
 
 - initial: the first read of the mailbox (every folder's full delta round);
 - idle_poll: a second read with nothing changed;
+- idle_cycle: the whole service cycle with nothing changed (read, reconcile the action
+  ledger against Drafts, act, record: `cycles.py`), once the due drafts are written;
 - poll_with_changes: a read after `--changed` new messages arrived in the Inbox.
 
 The sandbox enforces Outlook's default limits per mailbox (10,000 requests in 10
@@ -18,13 +20,14 @@ mailbox's budget, as the daemon's is.
 Prints progress to stderr and, last, one JSON line:
     {"initial": {"requests", "calls", "seconds", "sent_threads", "calls_per_sent_thread",
      "throttled", "failures", "peak_concurrency"}, "idle_poll": {"requests", "calls"},
-     "poll_with_changes": {"changed", "requests", "calls"}}
+     "idle_cycle": {"requests", "calls"}, "poll_with_changes": {"changed", "requests", "calls"}}
 `requests` are HTTP requests (a JSON batch is one), `calls` the Graph calls in them
 (what the per-mailbox limit counts: Graph has no units), `throttled` the 429 answers.
 `--look-back-days N` reads only mail received in the N days before synth's NOW.
 `--folders N` adds a Clients folder holding N folders (Client 1 … N, empty), as rules
 and filing make them: each is one more delta per poll.
-The issue's targets: an idle poll is 1 request (while there are fewer than 20 folders);
+The issues' targets: an idle poll and an idle cycle are 1 request (while there are fewer
+than 20 folders);
 a poll with k changes costs O(k / page size) requests; the first read uses Graph's
 largest delta page (1000).
 """
@@ -44,8 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 
+from cycles import idle_cycle
 from ghostwatch import logs
 from ghostwatch.errors import GhostwatchError
+from ghostwatch.providers.microsoft.actions import OutlookActions
+from ghostwatch.providers.microsoft.drafts import DraftWatch
 from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch_sandbox.microsoft import GraphSandbox
 from ghostwatch_sandbox.playground.sources import outlook_source
@@ -123,13 +129,19 @@ def main() -> None:
         # more so on a loaded machine: the benchmark waits longer for it than the
         # provider's 30 s does, or it would measure the emulator's speed, not the sync.
         read.client.http = httpx.Client(timeout=httpx.Timeout(600.0, connect=10.0))
+        since = None
         if args.look_back_days:
             since = datetime.fromisoformat(NOW) - timedelta(days=args.look_back_days)
-            read = OutlookSource(read.client, read.calendar, since=since)
+        # As the daemon builds it: the mail poll tells the actions when Drafts changed.
+        drafts = DraftWatch()
+        read = OutlookSource(read.client, read.calendar, since=since, drafts=drafts)
+        actions = OutlookActions(read.client, drafts)
         initial = metered(graph, read)
         log(f"initial read: {initial}, {load()}")
         idle = metered(graph, read)
         log(f"idle poll: {idle}")
+        cycle = idle_cycle(read, actions, graph.meter, ME, datetime.fromisoformat(NOW), "outlook")
+        log(f"idle cycle: {cycle}")
         arrive(graph, args.changed)
         changes = metered(graph, read)
         log(f"poll after {args.changed} new messages: {changes}")
@@ -140,6 +152,7 @@ def main() -> None:
         "limits": not args.no_limits,
         "initial": {k: initial[k] for k in kept},
         "idle_poll": {k: idle[k] for k in ("requests", "calls")},
+        "idle_cycle": {k: cycle[k] for k in ("requests", "calls")},
         "poll_with_changes": {"changed": args.changed}
         | {k: changes[k] for k in ("requests", "calls")},
         "load_average": load(),

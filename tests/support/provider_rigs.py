@@ -46,6 +46,7 @@ from ghostwatch.providers.google.gmail import GmailSource
 from ghostwatch.providers.google.signin import VaultedCredentials
 from ghostwatch.providers.microsoft.actions import DIGEST_OWN, STEP_OWN, OutlookActions
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.drafts import DraftWatch as OutlookDrafts
 from ghostwatch.providers.microsoft.graph import GraphClient
 from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.providers.port import MailActions, MailSource
@@ -360,14 +361,17 @@ class OutlookRig:
         self.restart()
 
     def restart(self) -> None:
-        self.source = self._source(auto_commit=False)
-        self.actions = OutlookActions(self.source.client)
+        # Shared as the service shares it: Drafts are read only when the poll saw a change.
+        self.drafts = OutlookDrafts()
+        self.source = self._source(auto_commit=False, drafts=self.drafts)
+        self.actions = OutlookActions(self.source.client, self.drafts)
 
-    def _source(self, auto_commit: bool) -> OutlookSource:
+    def _source(self, auto_commit: bool, drafts: OutlookDrafts | None = None) -> OutlookSource:
         http = httpx.Client(timeout=httpx.Timeout(self.timeout))
         client = GraphClient(lambda: self.token, base_url=self.graph.base_url, http=http,
                              **_retry_option(self.sleeps))  # fmt: skip
-        return OutlookSource(client, OutlookCalendar(client, ME), auto_commit=auto_commit)
+        return OutlookSource(client, OutlookCalendar(client, ME), auto_commit=auto_commit,
+                             drafts=drafts)  # fmt: skip
 
     def cycle(
         self, now: datetime, actions: MailActions | None = None, **options: Any

@@ -55,6 +55,11 @@ def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() or (path / "new").is_dir()
 
 
+SUBFOLDERS = ("cur", "new")
+Entry = tuple[str, str, int]
+"""A message file: its path, its key (folder and unique name), its inode."""
+
+
 class MaildirTree:
     """The folders and message files of one Maildir++ tree."""
 
@@ -79,21 +84,27 @@ class MaildirTree:
     def files(self) -> Iterator[tuple[MaildirFolder, str, str]]:
         """(folder, path, key) for every message; keys are stable across flag changes."""
         for folder in self.folders:
-            for sub in ("cur", "new"):
-                try:
-                    entries = sorted(os.scandir(folder.path / sub), key=lambda e: e.name)
-                except (FileNotFoundError, NotADirectoryError):
-                    continue  # a Maildir may lack new/ or cur/; a stray file is not one
-                except OSError as error:
-                    raise MailboxError(
-                        f"cannot read {folder.path / sub}: {error.strerror} "
-                        "(check the folder's permissions)"
-                    ) from error
-                for entry in entries:
-                    if not entry.name.startswith(".") and entry.is_file():
-                        unique = entry.name.partition(":")[0]
-                        # Plain str paths: pathlib costs ~20 us a file at this scale.
-                        yield folder, entry.path, f"{folder.name}/{unique}"
+            for sub in SUBFOLDERS:
+                for path, key, _inode in self.entries(folder, sub):
+                    yield folder, path, key
+
+    def entries(self, folder: MaildirFolder, sub: str) -> list[Entry]:
+        """(path, key, inode) of the messages in one of a folder's `cur/` or `new/`."""
+        try:
+            found = sorted(os.scandir(folder.path / sub), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return []  # a Maildir may lack new/ or cur/; a stray file is not one
+        except OSError as error:
+            raise MailboxError(
+                f"cannot read {folder.path / sub}: {error.strerror} "
+                "(check the folder's permissions)"
+            ) from error
+        return [
+            # Plain str paths: pathlib costs ~20 us a file at this scale.
+            (entry.path, f"{folder.name}/{entry.name.partition(':')[0]}", entry.inode())
+            for entry in found
+            if not entry.name.startswith(".") and entry.is_file()
+        ]
 
     def count(self) -> int:
         return sum(1 for _ in self.files())

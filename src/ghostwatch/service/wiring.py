@@ -34,6 +34,7 @@ from ghostwatch.providers.maildir.actions import MaildirActions
 from ghostwatch.providers.maildir.source import MaildirMailbox
 from ghostwatch.providers.microsoft.actions import OutlookActions
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.drafts import DraftWatch as OutlookDrafts
 from ghostwatch.providers.microsoft.graph import GraphClient
 from ghostwatch.providers.microsoft.outlook import OutlookSource
 from ghostwatch.providers.port import MailActions, MailSource
@@ -163,8 +164,12 @@ def outlook_builder(tokens: MicrosoftTokens) -> Builder:
         budget = budgets.setdefault(account.name, graph_mailbox(account.name))
         client = GraphClient(token, user=user, base_url=options.graph_endpoint, budget=budget)
         calendar = OutlookCalendar(client, account.address)
-        source = OutlookSource(client, calendar, body_limit=account.max_body_bytes)
-        actions = OutlookActions(client)
+        # The mail poll tells the actions when Drafts changed (an idle cycle is that one
+        # poll's request: providers/microsoft/drafts.py).
+        drafts = OutlookDrafts()
+        source = OutlookSource(client, calendar, body_limit=account.max_body_bytes,
+                               drafts=drafts)  # fmt: skip
+        actions = OutlookActions(client, drafts)
         return Mailbox(source, actions, "outlook", budget, whoami=source.signed_in_address)
 
     return outlook_mailbox

@@ -3,6 +3,15 @@
 Only the header block of each file is read on the first pass, by worker processes when
 the tree is large; bodies are loaded later, by key, for the few messages the engine asks
 about. One unreadable or broken file is skipped and logged, never the scan.
+
+A daemon reads the same tree every cycle, so the work is what changed, not the mailbox:
+a `cur/` or `new/` directory whose modification time is unchanged is not listed again
+(a file added, removed or renamed — a flag change, a move from `new/` to `cur/` —
+changes its directory's time), and a file's headers are read once per name and inode
+(a Maildir message's bytes never change: a client rewrites by delivering a new file). A
+directory changed within `RACY_NS` of being listed is listed again next time, since a
+second change inside the file system's timestamp granularity would leave its time as
+it was (the rule git's index applies to "racily clean" entries).
 """
 
 from __future__ import annotations
@@ -10,8 +19,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -19,11 +30,13 @@ import structlog
 
 from ghostwatch.errors import MailboxError
 from ghostwatch.mail import ics, mime
-from ghostwatch.mail.maildir import MaildirTree, read_message
+from ghostwatch.mail.maildir import SUBFOLDERS, Entry, MaildirFolder, MaildirTree, read_message
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Folder, Message
 
 log = structlog.get_logger(__name__)
+RACY_NS = 2_000_000_000
+"""How recent (ns) a directory's change may be for its listing not to be trusted again."""
 _Identity = tuple[int, int, int, str]
 """A file's inode, size, modification time (ns) and path: any change reads it again."""
 
@@ -73,9 +86,31 @@ def _leave_ctrl_c_to_the_parent() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _mtime(path: Path) -> int:
+    """A directory's modification time in ns; -1 when it cannot be read (listed anew)."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _settled(mtime: int) -> bool:
+    return mtime >= 0 and time.time_ns() - mtime > RACY_NS
+
+
 def _can_fork() -> bool:
     # fork is what makes workers cheap (no re-import); where it is missing, read serially.
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """A directory's entries, and the modification time they were listed at."""
+
+    mtime: int
+    trusted: bool
+    """Changed long enough before the listing that an unchanged time means no change."""
+    entries: list[Entry]
 
 
 class MaildirMailbox(MaildirTree):
@@ -88,6 +123,10 @@ class MaildirMailbox(MaildirTree):
         self._bodies: dict[str, tuple[_Identity, Content]] = {}
         """key → the file it was read from and its Content: a daemon's next cycle asks for
         the same few bodies again, and an unchanged file is not read or parsed twice."""
+        self._listings: dict[str, _Listing] = {}
+        """Directory (the tree's root, a folder's cur/ or new/) → its last listing."""
+        self._headers: dict[tuple[str, int], Message | None] = {}
+        """(key, inode) → the file's headers (None: a broken file, skipped)."""
 
     def read_headers(
         self,
@@ -101,8 +140,25 @@ class MaildirMailbox(MaildirTree):
         Large mailboxes are read by worker processes (the work is CPU-bound header
         decoding); the result is the same list, in the same order, either way.
         """
-        files = [(folder.role, path, key) for folder, path, key in self.files()]
-        self._paths.update((key, path) for _, path, key in files)
+        self._refresh_folders()
+        listed = [(folder.role, entry) for folder in self.folders for sub in SUBFOLDERS
+                  for entry in self._listed(folder.path / sub, folder, sub)]  # fmt: skip
+        self._paths.update((key, path) for _, (path, key, _inode) in listed)
+        todo = [(role, path, key) for role, (path, key, inode) in listed
+                if (key, inode) not in self._headers]  # fmt: skip
+        read = {m.key: m for m in self._read(todo, progress, workers, parallel_from)}
+        known = {(key, inode): self._headers.get((key, inode), read.get(key))
+                 for _, (_path, key, inode) in listed}  # fmt: skip
+        self._headers = known  # files gone from the tree are forgotten
+        return [m for _, (_path, key, inode) in listed if (m := known[key, inode]) is not None]
+
+    def _read(
+        self,
+        files: list[tuple[Folder, str, str]],
+        progress: Callable[[int], None] | None,
+        workers: int | None,
+        parallel_from: int,
+    ) -> list[Message]:
         count = workers if workers is not None else min(os.cpu_count() or 1, 4)
         size = max(1, min(_CHUNK_FILES, len(files) // (4 * count) + 1))
         chunks = [files[i : i + size] for i in range(0, len(files), size)]
@@ -113,6 +169,30 @@ class MaildirMailbox(MaildirTree):
             max_workers=count, mp_context=context, initializer=_leave_ctrl_c_to_the_parent
         ) as pool:
             return _gather(pool.map(_read_chunk, chunks), chunks, progress)
+
+    def _refresh_folders(self) -> None:
+        """Folders made or removed since the last read (they change the root's time)."""
+        if self._changed(self.root):
+            self.folders = self._find_folders() or self.folders
+
+    def _listed(self, path: Path, folder: MaildirFolder, sub: str) -> list[Entry]:
+        kept = self._listings.get(str(path))
+        if kept is not None and not self._changed(path):
+            return kept.entries
+        mtime = _mtime(path)  # before listing: a change while listing moves it on
+        entries = self.entries(folder, sub)
+        self._listings[str(path)] = _Listing(mtime, _settled(mtime), entries)
+        return entries
+
+    def _changed(self, path: Path) -> bool:
+        """Whether `path` may have changed since it was last listed (always, the first time)."""
+        kept = self._listings.get(str(path))
+        mtime = _mtime(path)
+        if kept is None or not kept.trusted or kept.mtime != mtime:
+            if path == self.root:
+                self._listings[str(path)] = _Listing(mtime, _settled(mtime), [])
+            return True
+        return False
 
     def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
         """Bodies (as `Content`) for the given keys, at most `body_limit` bytes of each;

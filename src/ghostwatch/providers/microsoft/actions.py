@@ -33,6 +33,7 @@ from typing import Any
 
 from ghostwatch.mail.fingerprint import fingerprint
 from ghostwatch.model.outbox import Draft
+from ghostwatch.providers.microsoft.drafts import DRAFTS, DraftWatch
 from ghostwatch.providers.microsoft.graph import GraphClient, OutlookError
 from ghostwatch.providers.microsoft.sync import FolderSync, Synced
 from ghostwatch.providers.port import DraftListing
@@ -90,24 +91,36 @@ def _body(draft_html: str, text: str) -> dict[str, str]:
 class OutlookActions:
     """One Outlook mailbox's writes (implements `MailActions`)."""
 
-    def __init__(self, client: GraphClient) -> None:
+    def __init__(self, client: GraphClient, drafts: DraftWatch | None = None) -> None:
         self.client = client
-        self.drafts = FolderSync(client, ("drafts",), "isDraft", _step_of, expand=STEP_EXPAND)
+        self.drafts = FolderSync(client, (DRAFTS,), "isDraft", _step_of, expand=STEP_EXPAND)
+        self.watch = drafts if drafts is not None else DraftWatch()
+        """What the account's mail poll saw of Drafts (shared with its `OutlookSource`;
+        a watch of its own, which no poll vouches for, reads Drafts every time)."""
+        self._listing: DraftListing | None = None
 
     # --- reading back what ghostwatch wrote ---------------------------------------------
 
     def draft_listing(self) -> DraftListing:
-        """Every draft's immutable id, and the steps of those carrying X-Ghostwatch-Step
-        (one request when nothing changed: a delta of Drafts)."""
-        synced: Synced = self.drafts.poll()
-        self.drafts.commit(synced)
-        items = synced.items["drafts"]
-        steps = {step: key for key, step in items.items() if step}
-        return DraftListing(ids=frozenset(items), steps=steps)
+        """Every draft's immutable id, and the steps of those carrying X-Ghostwatch-Step:
+        the last listing while the mail poll since saw Drafts unchanged (`drafts.py`: no
+        request at all), else a delta of Drafts (one request when little changed)."""
+        if self._listing is not None and self.watch.usable():
+            return self._listing
+        return self._list()
 
     def existing_steps(self) -> dict[str, str]:
-        """step key → draft id, for every draft carrying X-Ghostwatch-Step."""
-        return dict(self.draft_listing().steps)
+        """step key → draft id, for every draft carrying X-Ghostwatch-Step, read now."""
+        return dict(self._list().steps)
+
+    def _list(self) -> DraftListing:
+        synced: Synced = self.drafts.poll()
+        self.drafts.commit(synced)
+        items = synced.items[DRAFTS]
+        steps = {step: key for key, step in items.items() if step}
+        self._listing = DraftListing(ids=frozenset(items), steps=steps)
+        self.watch.listing_taken()
+        return self._listing
 
     def find_message(self, message_id: str) -> str | None:
         """The immutable id of the message with this Message-ID (no brackets), if any."""
@@ -186,6 +199,7 @@ class OutlookActions:
         """`DELETE /me/messages/{id}` (https://learn.microsoft.com/en-us/graph/api/
         message-delete): Exchange keeps it in Deleted Items, where the user can undo it;
         already gone (404) is done."""
+        self.watch.lost()  # Drafts change: the next listing reads them
         try:
             self.client.request("DELETE", f"{self.client.mailbox}/messages/{draft_id}")
         except OutlookError as error:
@@ -197,6 +211,7 @@ class OutlookActions:
     def create_draft(self, draft: Draft, message: EmailMessage, thread_id: str | None) -> str:
         """A draft in Drafts: a reply in the answered message's conversation when it is
         in the mailbox, else a new message; its id."""
+        self.watch.lost()  # Drafts change: the next listing reads them
         headers = _custom_headers(message)
         content = {
             "subject": str(message.get("Subject", "")),  # as mail/outgoing.py cleaned it

@@ -37,9 +37,10 @@ import structlog
 
 from ghostwatch.mail import mime, parse
 from ghostwatch.model.calendar import CalendarEvent
-from ghostwatch.model.mail import Content, Message, marks_named
+from ghostwatch.model.mail import Content, Folder, Message, marks_named
 from ghostwatch.model.sync import SyncDelta
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
+from ghostwatch.providers.microsoft.drafts import DraftWatch
 from ghostwatch.providers.microsoft.folders import ROLES, Tree, role_of
 from ghostwatch.providers.microsoft.graph import GraphClient, Part
 from ghostwatch.providers.microsoft.sync import MAX_PAGE, FolderSync, Synced
@@ -154,8 +155,12 @@ class OutlookSource:
         page_size: int = MAX_PAGE,
         since: datetime | None = None,
         body_limit: int = mime.MAX_BODY_BYTES,
+        drafts: DraftWatch | None = None,
     ) -> None:
         self.client = client
+        self.drafts = drafts
+        """Told what each poll saw of Drafts (shared with the account's `OutlookActions`,
+        which then reads Drafts only when they changed: `drafts.py`)."""
         self.body_limit = body_limit
         """At most this much of a body is parsed (Graph's `$value` has no partial read)."""
         self.calendar = calendar
@@ -171,6 +176,10 @@ class OutlookSource:
             since=since,
         )
         self._staged: Synced | None = None
+        self._read: dict[str, Message] = {}
+        """The last poll's messages, by key."""
+        self._bodies: dict[str, tuple[Message, Content]] = {}
+        """Bodies read, with the message as it was when read (see `load_content`)."""
         self._stored: Synced | None = None
         """What the store holds (None: never resumed, as in a one-shot scan)."""
 
@@ -261,25 +270,40 @@ class OutlookSource:
     def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
         staged = self.sync.poll()
         self._staged = staged
+        if self.drafts is not None:
+            self.drafts.saw(staged.touched)
         if self.auto_commit:
             self.commit()
-        messages = list(_flat(staged).values())
+        self._read = _flat(staged)
+        messages = list(self._read.values())
         if progress is not None:
             progress(len(messages))
         return messages
 
     def load_content(self, keys: Iterable[str]) -> dict[str, Content]:
-        wanted = sorted(set(keys))
+        """Bodies (`/$value`, batched), each read once per process while its message is
+        unchanged: a poll that brings the message again (an edit, a move) reads it anew,
+        and a draft, which the user may rewrite under the same id, is never kept."""
+        contents: dict[str, Content] = {}
+        wanted = []
+        for key in sorted(set(keys)):
+            kept = self._bodies.get(key)
+            if kept is not None and kept[0] == self._read.get(key):
+                contents[key] = kept[1]
+            else:
+                wanted.append(key)
         parts = [Part(str(n), f"{self.client.mailbox}/messages/{key}/$value")
                  for n, key in enumerate(wanted)]  # fmt: skip
         answers = self.client.batch(parts)
-        contents: dict[str, Content] = {}
         for n, key in enumerate(wanted):
             answer = answers[str(n)]
             if not answer.ok():
                 log.info("outlook_body_unread", status=answer.status)
                 continue
             contents[key] = mime.content_of(answer.content(), self.body_limit)
+            message = self._read.get(key)
+            if message is not None and message.folder != Folder.DRAFTS:
+                self._bodies[key] = (message, contents[key])
         return contents
 
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:

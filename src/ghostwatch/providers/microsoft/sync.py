@@ -73,6 +73,9 @@ class Synced:
     items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     links: Mapping[str, str] = field(default_factory=dict)
     tree: Tree | None = None
+    touched: frozenset[str] = frozenset()
+    """The folders this poll saw anything in (an item, a removal, or a fresh read): an
+    empty round is the folder's own word that nothing in it changed."""
 
 
 class FolderSync:
@@ -167,6 +170,7 @@ class _Poll:
         """Message id → the folder it left this poll."""
         self.looked: set[str] = set()
         self.ids: dict[str, str] = {}
+        self.touched: set[str] = {f for f, link in self.pending.items() if link is None}
 
     def _id(self, folder: str) -> str:
         return self.ids.setdefault(folder, f"m{len(self.ids)}")
@@ -199,6 +203,7 @@ class _Poll:
         for folder in watched:
             if folder not in self.items:
                 self.items[folder], self.pending[folder] = {}, None
+                self.touched.add(folder)
         for folder in set(self.items) - set(watched):
             log.info("outlook_folder_dropped", messages=len(self.items[folder]))
             del self.items[folder]
@@ -239,8 +244,10 @@ class _Poll:
         except CursorExpired:
             self.sync.resyncs += 1
             self.items[folder] = {}
+            self.touched.add(folder)
             return False, None
         for item in page.get("value", []):
+            self.touched.add(folder)
             self._item(folder, item)
         if "@odata.nextLink" in page:
             return False, str(page["@odata.nextLink"])
@@ -286,6 +293,7 @@ class _Poll:
         if folder is None or folder not in self.items or self.sync.too_old(item):
             return not tree.knows(parent)
         self.left.pop(str(item["id"]), None)
+        self.touched.add(folder)
         self._item(folder, item)
         return False
 
@@ -300,4 +308,4 @@ class _Poll:
 
     def result(self) -> Synced:
         tree = self.tree.tree() if self.tree is not None else None
-        return Synced(self.items, self.links, tree)
+        return Synced(self.items, self.links, tree, frozenset(self.touched))
