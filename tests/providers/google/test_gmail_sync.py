@@ -250,3 +250,23 @@ def test_a_label_is_read_from_history_and_an_idle_poll_stays_one_request(
     sandbox.meter.reset()
     assert {m.key: m for m in source.read_headers()}[inbox.key].marks == ()
     assert _costs(sandbox) == (1, 2)  # a label already known costs nothing more
+
+
+def test_a_sent_thread_of_one_message_is_read_alone_unless_it_answers_one(
+    tmp_path: Path,
+) -> None:
+    """Issue 20: a thread the listings show holds my one message costs `messages.get`
+    (5 units) instead of `threads.get` (10) — unless that message answers another
+    (In-Reply-To): then an older message may be in the thread, and it is read whole."""
+    box = Mailbox(tmp_path / "mail")
+    box.add("Sent", ME, "Ann <ann@fabrikam.example>", "Intro", "2026-11-10 09:00")
+    old = box.add("INBOX", "Bo <bo@tailspin.example>", ME, "Lead", "2026-06-01 09:00")
+    box.add("Sent", ME, "Bo <bo@tailspin.example>", "Re: Lead", "2026-11-11 09:00", reply_to=old)
+    with GmailSandbox.serve(seed=tmp_path / "mail", user=ME) as sandbox:
+        since = datetime(2026, 10, 1, tzinfo=UTC)
+        source = GmailSource(client(sandbox), batch_uri=sandbox.batch_uri, since=since)
+        held = _subjects(source.read_headers())
+        methods = sandbox.meter.methods
+    assert {"Intro", "Lead", "Re: Lead"} <= held  # the old lead, older than the look-back
+    # The intro alone; the answer to the lead fetched, then its thread whole.
+    assert (methods["messages.get"], methods["threads.get"]) == (2, 1)

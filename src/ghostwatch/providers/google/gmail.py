@@ -13,6 +13,7 @@ References: Gmail API v1 `users.messages.list` / `users.messages.get`
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from ghostwatch.providers.google.sync import (
     HistoryChanges,
     SyncState,
     contact_queries,
+    lone_messages,
     relabelled,
 )
 from ghostwatch.providers.retry import RetryPolicy
@@ -232,9 +234,10 @@ class GmailSource:
         else:
             state.carry_on()
             log.info("gmail_first_sync_resumed", messages=len(state.headers))
-        sent_threads = self._sent_threads()
+        sent_threads, lone = self._sent_threads()
         todo = sorted(sent_threads - state.threads())
-        self._in_steps(state, self._threads, todo, progress, len(sent_threads))
+        read = functools.partial(self._sent, lone)
+        self._in_steps(state, read, todo, progress, len(sent_threads))
         sent = [m for m in state.headers.values() if m.folder == Folder.SENT]
         me = str(profile.get("emailAddress", "")).lower()
         listed: dict[str, str] = {}
@@ -265,16 +268,26 @@ class GmailSource:
                 log.info("gmail_first_sync_progress", threads_read=done, threads=threads,
                          messages=len(state.headers))  # fmt: skip
 
-    def _sent_threads(self) -> set[str]:
+    def _sent_threads(self) -> tuple[set[str], dict[str, str]]:
         """My threads that the look-back reaches: every thread I ever sent in (listing
         ids costs 5 units a page of 500) that holds a message from `since` on, so a
         conversation I started long ago and answered lately is read whole, as the
-        horizon keeps it in scope (docs/rules.md "Horizon")."""
-        sent = {t for _, t in self._listed("in:sent")}
+        horizon keeps it in scope (docs/rules.md "Horizon"); and, of those, the ones in
+        which the two listings show a single message (`sync.lone_messages`)."""
+        sent = list(self._listed("in:sent"))
         if self.since is None:
-            return sent
-        active = {t for _, t in self._listed(f"after:{int(self.since.timestamp())}")}
-        return sent & active
+            return {t for _, t in sent}, {}  # not every message listed: sizes unknown
+        active = list(self._listed(f"after:{int(self.since.timestamp())}"))
+        threads = {t for _, t in sent} & {t for _, t in active}
+        return threads, lone_messages([*sent, *active], threads)
+
+    def _sent(self, lone: Mapping[str, str], thread_ids: Sequence[str]) -> list[Message]:
+        """My threads: one of a single message that answers nothing is that message
+        (`messages.get`, 5 units), every other one is read whole (`threads.get`, 10)."""
+        alone = self._metadata([lone[t] for t in thread_ids if t in lone])
+        kept = [m for m in alone if not m.in_reply_to and not m.references]
+        done = {m.thread_id for m in kept}
+        return kept + self._threads([t for t in thread_ids if t not in done])
 
     def _attendees(self, sent: Sequence[Message]) -> set[str]:
         """People I met since the look-back began (or since my first sent message)."""

@@ -142,6 +142,24 @@ class SyncState:
         return {m.thread_id for m in self.headers.values() if m.thread_id}
 
 
+def lone_messages(listed: Iterable[tuple[str, str]], threads: set[str]) -> dict[str, str]:
+    """Thread → its one message, for the threads of `threads` in which the (message id,
+    thread id) pairs `listed` show exactly one message.
+
+    Given every message of mine (`in:sent`) and every message since the look-back
+    began (Spam and Trash included), a thread that shows one message — mine — can hold
+    no other but an older one from someone else, and Gmail puts a message in an older
+    one's thread only when it references it and the subjects match
+    (https://developers.google.com/gmail/api/guides/threads). So when my message has no
+    In-Reply-To and no References, it is its whole thread: read alone (5 units, where
+    the thread is 10); otherwise the thread is read whole (`GmailSource._sent`)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for message_id, thread_id in listed:
+        if thread_id in threads:
+            found[thread_id].add(message_id)
+    return {t: next(iter(ids)) for t, ids in found.items() if len(ids) == 1}
+
+
 def relabelled(message: Message, folder: Folder) -> Message:
     return message if message.folder == folder else replace(message, folder=folder)
 
