@@ -23,6 +23,10 @@ class SyncDelta:
     """A first sync cut short: what it read so far, under a cursor that says it is not
     finished. Stored even by a cycle that failed, so the next one carries on from there
     instead of starting over (a large mailbox may take several cycles under its quota)."""
+    first_sync: bool = False
+    """Part of a first sync, the one that finishes it included: stored by a cycle that
+    failed after reading it (its bodies, say, refused for rate), so the next cycle does
+    not read the mailbox again. Later polls' deltas are not: a failed cycle reads them again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -384,7 +384,7 @@ def _record_failure(
     delta = synced.delta() if synced is not None else None
     with store.transaction() as tx:
         tx.record_cycle(account_id, now, str(error))
-        if synced is None or delta is None or not delta.partial:
+        if synced is None or delta is None or not (delta.partial or delta.first_sync):
             return
         tx.apply_sync(account_id, synced.sync_name, delta)
     synced.committed()

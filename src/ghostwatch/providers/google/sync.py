@@ -101,12 +101,13 @@ class SyncState:
     def begin(self, history_id: str) -> None:
         """A first sync from nothing: every stored header will be replaced."""
         self.history_id, self.started, self.headers = None, history_id, {}
-        self.pending = SyncDelta(UNDER_WAY + history_id, reset=True, partial=True)
+        self.pending = SyncDelta(UNDER_WAY + history_id, reset=True, partial=True,
+                                 first_sync=True)  # fmt: skip
 
     def carry_on(self) -> None:
         """A first sync under way continues: what it read is kept, the rest is added."""
         delta = self._delta()
-        delta.cursor, delta.partial = UNDER_WAY + str(self.started), True
+        delta.cursor, delta.partial, delta.first_sync = UNDER_WAY + str(self.started), True, True
 
     def finish(self) -> None:
         """Everything is read: the history id counts from now on."""

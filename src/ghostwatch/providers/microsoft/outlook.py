@@ -35,6 +35,7 @@ from typing import Any
 
 import structlog
 
+from ghostwatch.errors import GhostwatchError
 from ghostwatch.mail import mime, parse
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Folder, Message, marks_named
@@ -42,7 +43,7 @@ from ghostwatch.model.sync import SyncDelta
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
 from ghostwatch.providers.microsoft.drafts import DraftWatch
 from ghostwatch.providers.microsoft.folders import ROLES, Tree, role_of
-from ghostwatch.providers.microsoft.graph import GraphClient, Part
+from ghostwatch.providers.microsoft.graph import BATCH_LIMIT, GraphClient, Part
 from ghostwatch.providers.microsoft.sync import MAX_PAGE, FolderSync, Synced
 
 log = structlog.get_logger(__name__)
@@ -58,6 +59,10 @@ so a field the block lacks is taken from its property (docs/providers.md). `cate
 the user's own marks (`ghostwatch/mute` …), read in the same delta, no request more."""
 _STRUCTURED = {"from": "from", "sender": "sender", "to": "toRecipients", "cc": "ccRecipients"}
 _ROLE_KEYS = {role: key for key, role in ROLES.items()}
+
+
+UNDER_WAY = "under_way"
+"""Set in a stored cursor whose links include a round cut short (a first sync's)."""
 
 
 def _flat(synced: Synced) -> dict[str, Message]:
@@ -176,6 +181,10 @@ class OutlookSource:
             since=since,
         )
         self._staged: Synced | None = None
+        self._cut_short = False
+        """The staged state is what a failed poll read: kept, but not a whole poll."""
+        self._under_way = False
+        """The stored state is a first sync cut short (its cursor says `UNDER_WAY`)."""
         self._read: dict[str, Message] = {}
         """The last poll's messages, by key."""
         self._bodies: dict[str, tuple[Message, Content]] = {}
@@ -195,6 +204,7 @@ class OutlookSource:
 
     def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
         links, tree = _synced(cursor)
+        self._under_way = bool(cursor) and UNDER_WAY in json.loads(str(cursor))
         items: dict[str, dict[str, Message]] = {}
         for message in headers if links else ():
             folder = message.place or _ROLE_KEYS.get(message.folder)
@@ -217,10 +227,15 @@ class OutlookSource:
         upserts = {key: m for key, m in after.items() if before.get(key) != m}
         removed = set(before) - set(after)
         tree = (current.tree or Tree()).data()
-        cursor = json.dumps({"links": dict(sorted(current.links.items())), "tree": tree})
-        return SyncDelta(cursor, upserts, removed, reset=not stored.links)
+        partial = self._cut_short and self._staged is not None
+        data = {"links": dict(sorted(current.links.items())), "tree": tree}
+        cursor = json.dumps(data | {UNDER_WAY: True} if partial else data)
+        first = partial or not stored.links or self._under_way
+        return SyncDelta(cursor, upserts, removed, reset=not stored.links, partial=partial,
+                         first_sync=first)  # fmt: skip
 
     def committed(self) -> None:
+        self._under_way = self._cut_short and self._staged is not None
         self.commit()
         self._stored = self.sync.committed
 
@@ -235,7 +250,7 @@ class OutlookSource:
         """Make the last poll current; returns the new cursors to store."""
         if self._staged is not None:
             self.sync.commit(self._staged)
-            self._staged = None
+            self._staged, self._cut_short = None, False
         return self.cursors
 
     def _from_mime(self, wanted: list[tuple[str, dict[str, Any]]]) -> dict[str, Message]:
@@ -268,8 +283,14 @@ class OutlookSource:
     # --- MailSource ---------------------------------------------------------------------
 
     def read_headers(self, progress: Callable[[int], None] | None = None) -> list[Message]:
-        staged = self.sync.poll()
-        self._staged = staged
+        try:
+            staged = self.sync.poll()
+        except GhostwatchError:
+            # What it read stays staged: the cycle stores it with its record (`delta`,
+            # partial), so the next one carries on from there instead of starting over.
+            self._staged, self._cut_short = self.sync.progress, True
+            raise
+        self._staged, self._cut_short = staged, False
         if self.drafts is not None:
             self.drafts.saw(staged.touched)
         if self.auto_commit:
@@ -292,18 +313,22 @@ class OutlookSource:
                 contents[key] = kept[1]
             else:
                 wanted.append(key)
-        parts = [Part(str(n), f"{self.client.mailbox}/messages/{key}/$value")
-                 for n, key in enumerate(wanted)]  # fmt: skip
-        answers = self.client.batch(parts)
-        for n, key in enumerate(wanted):
-            answer = answers[str(n)]
-            if not answer.ok():
-                log.info("outlook_body_unread", status=answer.status)
-                continue
-            contents[key] = mime.content_of(answer.content(), self.body_limit)
-            message = self._read.get(key)
-            if message is not None and message.folder != Folder.DRAFTS:
-                self._bodies[key] = (message, contents[key])
+        # A batch at a time, each kept as it comes: a cycle stopped by the quota half-way
+        # leaves the next one only the rest to read.
+        for start in range(0, len(wanted), BATCH_LIMIT):
+            chunk = wanted[start : start + BATCH_LIMIT]
+            parts = [Part(str(n), f"{self.client.mailbox}/messages/{key}/$value")
+                     for n, key in enumerate(chunk)]  # fmt: skip
+            answers = self.client.batch(parts)
+            for n, key in enumerate(chunk):
+                answer = answers[str(n)]
+                if not answer.ok():
+                    log.info("outlook_body_unread", status=answer.status)
+                    continue
+                contents[key] = mime.content_of(answer.content(), self.body_limit)
+                message = self._read.get(key)
+                if message is not None and message.folder != Folder.DRAFTS:
+                    self._bodies[key] = (message, contents[key])
         return contents
 
     def events(self, start: datetime, end: datetime) -> tuple[CalendarEvent, ...]:

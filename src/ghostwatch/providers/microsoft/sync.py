@@ -42,7 +42,7 @@ from urllib.parse import quote
 
 import structlog
 
-from ghostwatch.errors import CursorExpired
+from ghostwatch.errors import CursorExpired, GhostwatchError
 from ghostwatch.providers.microsoft.folders import Tree, TreeRound
 from ghostwatch.providers.microsoft.graph import (
     Answer,
@@ -107,19 +107,27 @@ class FolderSync:
         self.committed = Synced()
         self.resyncs = 0
         """How many folders had to be read in full again after their link expired."""
+        self.progress: Synced | None = None
+        """What the last poll read before it failed (None: it did not fail)."""
 
     def commit(self, synced: Synced) -> None:
         self.committed = synced
 
     def poll(self) -> Synced:
-        """Every folder brought up to date (from the committed state)."""
+        """Every folder brought up to date (from the committed state). A poll that fails
+        leaves what it read in `progress`, for the owner to keep (see `_Poll.partial`)."""
         run = _Poll(self)
-        run.rounds()
-        for _ in range(LOOKUPS):
-            if not run.look_up_lost():
-                break
-            run.read_tree_again()
-        run.repair()
+        self.progress = None
+        try:
+            run.rounds()
+            for _ in range(LOOKUPS):
+                if not run.look_up_lost():
+                    break
+                run.read_tree_again()
+            run.repair()
+        except GhostwatchError:
+            self.progress = run.partial()
+            raise
         return run.result()
 
     def part(self, part_id: str, folder: str, link: str | None) -> Part:
@@ -171,6 +179,8 @@ class _Poll:
         self.looked: set[str] = set()
         self.ids: dict[str, str] = {}
         self.touched: set[str] = {f for f, link in self.pending.items() if link is None}
+        self.safe: dict[str, str] = {f: link for f, link in self.pending.items() if link}
+        """Folder → the link up to which every item read is held (repaired too)."""
 
     def _id(self, folder: str) -> str:
         return self.ids.setdefault(folder, f"m{len(self.ids)}")
@@ -188,6 +198,8 @@ class _Poll:
                     self._adopt(self.tree.tree())
             for folder, link in asked.items():
                 self._folder(folder, link, answers[self._id(folder)])
+            self.repair()  # each round's items whole before its links count as progress
+            self._mark_safe(asked)
             if self.pending:  # a long read (a first sync): its progress, round by round
                 read = sum(len(messages) for messages in self.items.values())
                 log.info("outlook_sync_progress", messages=read, folders_left=len(self.pending))
@@ -200,10 +212,14 @@ class _Poll:
     def _adopt(self, tree: Tree) -> None:
         """Start the folders that appeared, drop the ones that went (with their mail)."""
         watched = tree.watched()
+        committed = self.sync.committed
         for folder in watched:
             if folder not in self.items:
-                self.items[folder], self.pending[folder] = {}, None
-                self.touched.add(folder)
+                # From where a first sync cut short stopped, if it reached this folder.
+                self.items[folder] = dict(committed.items.get(folder, {}))
+                self.pending[folder] = committed.links.get(folder)
+                if self.pending[folder] is None:
+                    self.touched.add(folder)
         for folder in set(self.items) - set(watched):
             log.info("outlook_folder_dropped", messages=len(self.items[folder]))
             del self.items[folder]
@@ -297,9 +313,37 @@ class _Poll:
         self._item(folder, item)
         return False
 
+    def _mark_safe(self, asked: Mapping[str, str | None]) -> None:
+        for folder in asked:
+            link = self.links.get(folder) or self.pending.get(folder)
+            if link is not None and folder in self.items:
+                self.safe[folder] = link
+            else:
+                self.safe.pop(folder, None)  # read again from scratch, or dropped
+
+    def partial(self) -> Synced:
+        """What a failed poll read, as a state to go on from: each folder's items up to
+        the last link that covers them whole — a delta link, or the next page's link of a
+        round cut short (https://learn.microsoft.com/en-us/graph/delta-query-messages:
+        a round goes on from its `@odata.nextLink`) — and the tree if it was read."""
+        committed = self.sync.committed
+        tree = self.tree.tree() if self.tree is not None and self.tree.done else None
+        items = {f: self.items[f] for f in self.safe if f in self.items}
+        links = dict(self.safe)
+        # A folder a message left may have lost it before the lookup placed it: that
+        # folder stays where it was, and its changes are read again.
+        for folder in set(self.left.values()):
+            items.pop(folder, None)
+            links.pop(folder, None)
+            if folder in committed.links:
+                items[folder] = dict(committed.items.get(folder, {}))
+                links[folder] = committed.links[folder]
+        return Synced(items, links, tree or committed.tree)
+
     def repair(self) -> None:
         wanted = [(f, item) for f, item in self.missing
                   if f in self.items and item["id"] not in self.items[f]]  # fmt: skip
+        self.missing = []
         if wanted and self.sync.repair is not None:
             found = self.sync.repair(wanted)
             for folder, item in wanted:
