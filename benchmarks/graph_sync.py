@@ -136,6 +136,9 @@ def main() -> None:
         drafts = DraftWatch()
         read = OutlookSource(read.client, read.calendar, since=since, drafts=drafts)
         actions = OutlookActions(read.client, drafts)
+        # From an empty store, as the daemon's first cycle resumes it: the idle cycle's
+        # `run_cycle` then goes on from this read instead of starting it again.
+        read.resume(None, ())
         initial = metered(graph, read)
         log(f"initial read: {initial}, {load()}")
         idle = metered(graph, read)
