@@ -12,6 +12,7 @@
     │   ├── TemplateProblem           compose/templating.py: a template that cannot render
     │   └── StoreUnavailable          (also a StoreError) the database, at start
     ├── StoreError                    the database failed mid-run: the next cycle retries
+    │   └── LeaseLost                 store/leases.py: another replica holds the account now
     ├── LedgerError                   store/tx.py: an action ledger entry out of order
     ├── IdentityUnavailable           a sign-in service that did not answer: retry later
     ├── UnsafeItem                    mail/outgoing.py: one item that cannot be written safely
@@ -54,6 +55,12 @@ class StoreError(GhostwatchError):
     """The database failed: it does not answer, or its file or folder cannot be used.
     The message names the database (never its password), the driver's one-line reason and
     what to check. Mid-run it is an outage: the cycle fails and the next one retries."""
+
+
+class LeaseLost(StoreError):
+    """This replica no longer holds the account's lease (it expired while the process
+    was paused or cut off, or the account went to another replica): whatever it was
+    about to record or do is refused, and the replica that holds it now carries on."""
 
 
 class StoreUnavailable(StoreError, UserError):

@@ -175,7 +175,7 @@ def test_a_bad_environment_value_is_reported_like_a_bad_key(
         config.build(GOOD, "ghostwatch.yaml")
     assert raised.value.problems == [
         "schedule.mail_minutes (from GHOSTWATCH_SCHEDULE__MAIL_MINUTES): Input should be a "
-        "valid integer, unable to parse string as an integer; write a whole number"
+        "valid number, unable to parse string as a number; write a number, e.g. 5 or 0.5"
     ]
     assert str(raised.value).startswith("ghostwatch.yaml and the environment it runs in have")
 

@@ -49,6 +49,7 @@ _HINTS: dict[str, str] = {
     "missing": "add this key",
     "int_parsing": "write a whole number",
     "int_from_float": "write a whole number",
+    "float_parsing": "write a number, e.g. 5 or 0.5",
     "bool_parsing": "write true or false",
     "bool_type": "write true or false",
     "time_parsing": "write a time as HH:MM, e.g. '07:30' (quoted)",

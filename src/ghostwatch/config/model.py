@@ -136,11 +136,21 @@ class CadenceConfig(_Section):
         return Cadence(steps=steps, let_go_after_business_days=self.let_go_after)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 class WorkingHours(_Section):
-    """Mail is polled on business days between these local times; digests keep their time."""
+    """Mail is polled on working days (not holidays) between these local times; digests
+    keep their time. Follow-ups still count business days (Monday to Friday)."""
 
     start: time = Field(default=time(8, 0), description="Local time polls begin (HH:MM).")
     end: time = Field(default=time(18, 0), description="Local time polls end (HH:MM).")
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS[:5]),
+        min_length=1,
+        description="Days polls run (default mon-fri; add sat, sun for a weekend desk).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> WorkingHours:
@@ -153,6 +163,10 @@ class WorkingHours(_Section):
 
     def contains(self, clock: time) -> bool:
         return self.start <= clock < self.end
+
+    def works_on(self, weekday: int) -> bool:
+        """`weekday` as `date.weekday()` counts it (0: Monday)."""
+        return WEEKDAYS[weekday] in self.days
 
 
 class MaildirOptions(_Section):
@@ -345,7 +359,9 @@ class HealthConfig(_Section):
 
 
 class ScheduleConfig(_Section):
-    mail_minutes: int = Field(default=5, ge=1, le=1440, description="Mail poll interval.")
+    mail_minutes: float = Field(
+        default=5, ge=0.05, le=1440, description="Mail poll interval (0.5: every 30 s)."
+    )
     calendar_minutes: int = Field(default=15, ge=1, le=1440, description="Calendar poll.")
     jitter_seconds: int = Field(
         default=30, ge=0, le=600, description="Random delay per poll, so accounts spread out."
@@ -356,6 +372,24 @@ class ScheduleConfig(_Section):
         le=1440,
         description="/readyz fails if an account has not been checked for this long.",
     )
+
+
+class ReplicasConfig(_Section):
+    """Several `ghostwatch run` on one PostgreSQL divide the accounts by leases
+    (docs/scaling.md); a SQLite database has one process and no leases."""
+
+    lease_seconds: float = Field(
+        default=60,
+        ge=2,
+        le=3600,
+        description="How long a replica's hold on an account lasts unless renewed; a "
+        "replica that dies loses its accounts to the others after this long.",
+    )
+
+    @property
+    def renew_seconds(self) -> float:
+        """Renewed three times a lease: two renewals may fail before it runs out."""
+        return self.lease_seconds / 3
 
 
 class Settings(BaseSettings):
@@ -385,6 +419,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     health: HealthConfig = Field(default_factory=HealthConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    replicas: ReplicasConfig = Field(default_factory=ReplicasConfig)
     accounts: list[AccountConfig] = Field(min_length=1)
 
     @classmethod

@@ -128,7 +128,10 @@ def run_once(
         clock = (lambda: now) if now is not None else utc_now
         daemon = build_daemon(settings, store, sign_ins, clock, progress)
         daemon.refuse_wrong_mailboxes()
-        return daemon.run_once()
+        try:
+            return daemon.run_once()
+        finally:
+            daemon.release_leases()  # for the replicas, or the next run, at once
 
 
 def run_forever(

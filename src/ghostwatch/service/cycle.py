@@ -29,7 +29,7 @@ import structlog
 from ghostwatch.compose.digest import build_digest, digest_message
 from ghostwatch.compose.drafts import draft_message
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import GhostwatchError
+from ghostwatch.errors import GhostwatchError, LeaseLost
 from ghostwatch.model.decisions import JunkReply
 from ghostwatch.model.outbox import Draft, OutdatedDraft, Sender, Skipped
 from ghostwatch.model.sync import Trouble
@@ -410,9 +410,12 @@ def _record(cycle: _Cycle, scan: Scan, source: MailSource) -> None:
 def _guarded(
     cycle: _Cycle, what: str, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T | None:
-    """One provider call; a ghostwatch error is reported and the cycle goes on (None)."""
+    """One provider call; a ghostwatch error is reported and the cycle goes on (None).
+    A lost lease ends the cycle: the replica holding the account now acts for it."""
     try:
         return call(*args, **kwargs)
+    except LeaseLost:
+        raise
     except GhostwatchError as error:
         _failed(cycle, what, error)
         return None

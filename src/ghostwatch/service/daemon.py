@@ -12,6 +12,12 @@ coalescing").
 Stopping (SIGTERM/SIGINT): no new jobs start, the cycles in flight finish, then the
 process exits; a cycle that does not finish in time is abandoned, which the action
 ledger makes safe (the next start settles its pending intents).
+
+On a shared PostgreSQL the daemon is one replica among several: every account keeps its
+jobs, but a job runs a cycle only while this replica holds the account's lease. The
+leases are claimed at start, then renewed every third of `replicas.lease_seconds` in a
+thread of their own (service/leasing.py); an account gained is polled at once, not at
+its next turn; a clean stop hands every lease back for the others to take.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -32,6 +39,7 @@ from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import WrongMailbox
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.health import HealthState, database_probe
+from ghostwatch.service.leasing import Change, Leaser
 from ghostwatch.service.metrics import Metrics
 from ghostwatch.service.runner import AccountRunner, Progress
 from ghostwatch.service.wiring import Mailbox
@@ -61,9 +69,14 @@ class Daemon:
         accounts = settings.enabled_accounts()
         stale = timedelta(minutes=settings.schedule.stale_after_minutes)
         names = [a.name for a in accounts]
-        self.health = HealthState(names, stale, clock, database_probe(store))
+        self.leaser = (
+            Leaser(store, names, settings.replicas.lease_seconds) if store.shared else None
+        )
+        self.health = HealthState(names, stale, clock, database_probe(store), self.leaser)
         self.runners = [
-            AccountRunner(a, open_mailbox, store, clock, self.health, self.metrics, progress)
+            AccountRunner(
+                a, open_mailbox, store, clock, self.health, self.metrics, progress, self.leaser
+            )
             for a in accounts
         ]
         self._stopping = threading.Event()
@@ -77,8 +90,19 @@ class Daemon:
 
     def run_once(self) -> dict[str, CycleReport | None]:
         """Every enabled account once (cron, CI, the demo): a calendar-refreshing cycle,
-        with the digest when one is owed now; None for an account that failed."""
-        return {r.name: r.cycle(calendar=True) for r in self.runners}
+        with the digest when one is owed now; None for an account that failed. On a
+        shared database, the accounts this process could lease (all, when no replica
+        runs); `release_leases` hands them back."""
+        if self.leaser is None:
+            return {r.name: r.cycle(calendar=True) for r in self.runners}
+        self._leases_changed(self.leaser.claim(), None)
+        held = set(self.leaser.held())
+        return {r.name: r.cycle(calendar=True) for r in self.runners if r.name in held}
+
+    def release_leases(self) -> None:
+        """Hand every lease back (a process that ran once and leaves)."""
+        if self.leaser is not None:
+            self.leaser.release()
 
     # --- the schedule -------------------------------------------------------------------
 
@@ -123,15 +147,52 @@ class Daemon:
     def serve(self) -> bool:
         """Run the schedule until `stop()`; True if every cycle in flight finished."""
         scheduler = BackgroundScheduler(timezone="UTC")
+        leasing = None
+        if self.leaser is not None:
+            self._leases_changed(self.leaser.claim(), None)  # at once, not a round later
+            leasing = threading.Thread(
+                target=self._keep_leases, args=(self.leaser, scheduler), name="leases"
+            )
         self.schedule(scheduler)
         scheduler.start()
+        if leasing is not None:
+            leasing.start()
         log.info("daemon_started", accounts=len(self.runners))
         self._stopping.wait()
         log.info("daemon_stopping")
         scheduler.shutdown(wait=False)  # no new jobs; running ones continue
         finished = self._wait_for_cycles(STOP_TIMEOUT)
+        if leasing is not None and self.leaser is not None:
+            leasing.join()
+            self.leaser.release()
         log.info("daemon_stopped", clean=finished)
         return finished
+
+    def _keep_leases(self, leaser: Leaser, scheduler: BaseScheduler) -> None:
+        while not self._stopping.wait(self.settings.replicas.renew_seconds):
+            self._leases_changed(leaser.claim(), scheduler)
+
+    def _leases_changed(self, change: Change, scheduler: BaseScheduler | None) -> None:
+        """Metrics, a log line, and a poll at once for every account gained."""
+        assert self.leaser is not None  # only called by a replica
+        self.metrics.leases(len(self.leaser.held()), len(change.lost))
+        if change.gained or change.lost or change.released:
+            log.info(
+                "leases_changed",
+                holder=self.leaser.holder,
+                gained=len(change.gained),
+                lost=len(change.lost),
+                released=len(change.released),
+                held=len(self.leaser.held()),
+            )
+        if scheduler is None:
+            return
+        now = self.clock()
+        for name in sorted(change.gained):
+            try:
+                scheduler.modify_job(f"{name}:mail", next_run_time=now)
+            except JobLookupError:
+                continue  # stopping: its jobs are gone
 
     def stop(self) -> None:
         """Safe from a signal handler: only sets an event."""

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -34,6 +34,14 @@ from ghostwatch.service.metrics import Metrics
 from ghostwatch.store import Store
 
 log = structlog.get_logger(__name__)
+
+
+class Leases(Protocol):
+    """What /readyz asks a replica's leaser (service/leasing.py)."""
+
+    def ready(self) -> tuple[bool, dict[str, int]]: ...
+
+    def held(self) -> list[str]: ...
 
 
 @dataclass(slots=True)
@@ -54,8 +62,12 @@ class HealthState:
         stale_after: timedelta,
         clock: Callable[[], datetime],
         database_error: Callable[[], str | None],
+        leases: Leases | None = None,
     ) -> None:
         self.accounts = {name: AccountHealth() for name in accounts}
+        self.leases = leases
+        """A replica on a shared database: it answers for the accounts it holds, and is
+        ready only once it holds its fair share (or none is left to take)."""
         self.stale_after = stale_after
         self.clock = clock
         self.database_error = database_error
@@ -72,19 +84,36 @@ class HealthState:
     def report(self) -> tuple[bool, dict[str, Any]]:
         """(ready, the JSON body saying why, in counts: no account name, no database URL)."""
         now = self.clock()
+        leased, lease_counts = True, None
+        mine: set[str] | None = None
+        if self.leases is not None:
+            leased, lease_counts = self.leases.ready()
+            mine = set(self.leases.held())
         with self._lock:
-            states = [self._state(health, now) for health in self.accounts.values()]
+            states = [
+                self._state(health, now)
+                for name, health in self.accounts.items()
+                if mine is None or name in mine
+            ]
         database = self.database_error() is None
         counts = Counter(state for state, _ in states)
         failing = Counter(kind for state, kind in states if state == "failing")
-        ready = database and counts["ready"] == len(states)
+        ready = database and leased and counts["ready"] == len(states)
+        why = _why(database, counts, self.stale_after)
         body: dict[str, Any] = {
             "ready": ready,
             "database": database,
             "accounts": {"enabled": len(states), **{s: counts[s] for s in ACCOUNT_STATES}},
             "failing_by_kind": dict(sorted(failing.items())),
-            "why": _why(database, counts, self.stale_after),
+            "why": why,
         }
+        if lease_counts is not None:
+            body["leases"] = lease_counts
+            if not leased:
+                why.append(
+                    f"holds {lease_counts['held']} leases of its share of "
+                    f"{lease_counts['share']}, {lease_counts['free']} free"
+                )
         return ready, body
 
     def _state(self, health: AccountHealth, now: datetime) -> tuple[str, str | None]:

@@ -88,6 +88,23 @@ class Metrics:
             ["account"],
             registry=r,
         )
+        self.leased = Gauge(
+            "ghostwatch_leased_accounts",
+            "Accounts this replica holds the lease of (a shared PostgreSQL; docs/scaling.md).",
+            registry=r,
+        )
+        self.lease_losses = Counter(
+            "ghostwatch_lease_losses",
+            "Leases lost without giving them up: not renewed in time (a pause, the "
+            "database out of reach) or taken by another replica after they ran out.",
+            registry=r,
+        )
+        self.lease_fenced = Counter(
+            "ghostwatch_lease_fenced_cycles",
+            "Cycles stopped mid-way because the lease was gone: what they were about to "
+            "record or write was refused.",
+            registry=r,
+        )
         self._spent: dict[str, Spent] = {}
         self.conversations = Gauge(
             "ghostwatch_conversations",
@@ -117,6 +134,10 @@ class Metrics:
         self.throttled.labels(account).inc(max(0, spent.throttled - before.throttled))
         self.quota_wait.labels(account).inc(max(0.0, spent.waited - before.waited))
         self._spent[account] = spent
+
+    def leases(self, held: int, lost: int) -> None:
+        self.leased.set(held)
+        self.lease_losses.inc(lost)
 
     def cycle_failed(self, account: str, kind: str, seconds: float) -> None:
         self.cycles.labels(account, "failed").inc()

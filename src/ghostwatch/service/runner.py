@@ -4,6 +4,11 @@ Every failure of one account is caught here and recorded (health, metrics, the s
 last error, and the trouble its next digest reports), so one broken account never stops
 the others. The account's jobs share a
 lock: a mail poll, a calendar poll and the digest never run at once for one mailbox.
+
+On a shared PostgreSQL (several replicas), a cycle runs only while this replica holds
+the account's lease (service/leasing.py), and acts under it: every transaction checks
+the lease (`Store.fenced`) and every mailbox write first asks whether it is still held
+(`FencedActions`), so a replica that lost the account stops before another starts.
 """
 
 from __future__ import annotations
@@ -11,23 +16,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import structlog
 
 from ghostwatch.config import AccountConfig
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import GhostwatchError, UserError, WrongMailbox
+from ghostwatch.errors import GhostwatchError, LeaseLost, UserError, WrongMailbox
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Message
 from ghostwatch.model.outbox import Sender
 from ghostwatch.model.sync import SyncDelta
 from ghostwatch.providers.port import IncrementalSource, MailSource
 from ghostwatch.service.cycle import CycleReport, run_cycle
+from ghostwatch.service.fencing import FencedActions
 from ghostwatch.service.health import HealthState
+from ghostwatch.service.leasing import Leaser
 from ghostwatch.service.metrics import Metrics
 from ghostwatch.service.wiring import Mailbox, rules_for, sender_for
 from ghostwatch.store import Store
+from ghostwatch.store.store import FencedStore
 
 log = structlog.get_logger(__name__)
 
@@ -98,8 +106,10 @@ class AccountRunner:
         health: HealthState,
         metrics: Metrics,
         progress: Progress | None = None,
+        leaser: Leaser | None = None,
     ) -> None:
         self.account = account
+        self.leaser = leaser
         self._progress = progress
         self._open = open_mailbox
         self.store = store
@@ -119,7 +129,10 @@ class AccountRunner:
     # --- what the schedule calls --------------------------------------------------------
 
     def poll(self, calendar: bool = False) -> CycleReport | None:
-        """A mail (or calendar) poll: a cycle in working hours on business days."""
+        """A mail (or calendar) poll: a cycle in working hours on working days, by the
+        replica holding the account's lease (others skip it: not theirs to poll)."""
+        if self.leaser is not None and self.leaser.generation(self.name) is None:
+            return None
         now = self.clock()
         if not self.working(now):
             self.health.checked(self.name, now)  # idle by design is healthy
@@ -134,8 +147,12 @@ class AccountRunner:
 
     def working(self, now: datetime) -> bool:
         local = self.local(now)
+        return self._working_day(local.date()) and self.account.working_hours.contains(local.time())
+
+    def _working_day(self, day: date) -> bool:
+        """One of `working_hours.days` that is not a holiday."""
         hours = self.account.working_hours
-        return self.rules.calendar.is_business_day(local.date()) and hours.contains(local.time())
+        return hours.works_on(day.weekday()) and day not in self.rules.calendar.holidays
 
     def next_work(self, now: datetime) -> tuple[datetime, str | None]:
         """When a mail poll will next read the mailbox (local time), and why not now
@@ -146,12 +163,17 @@ class AccountRunner:
             return local, None
         calendar, start = self.rules.calendar, self.account.working_hours.start
         today = local.date()
-        early = calendar.is_business_day(today) and local.time() < start
-        day = today if early else calendar.next_business_day(today)
-        if calendar.is_business_day(today):
+        early = self._working_day(today) and local.time() < start
+        day = today if early else today + timedelta(days=1)
+        for _ in range(366):  # every weekday is a holiday in no calendar for a whole year
+            if self._working_day(day):
+                break
+            day += timedelta(days=1)
+        if self._working_day(today):
             why = "outside working hours"
         else:
-            why = "the weekend" if today.weekday() >= 5 else "a holiday"
+            weekend = not self.account.working_hours.works_on(today.weekday())
+            why = "the weekend" if weekend else "a holiday"
         return calendar.at(day, start), why
 
     def digest_owed(self, now: datetime) -> bool:
@@ -169,44 +191,72 @@ class AccountRunner:
 
     def cycle(self, *, calendar: bool = False, digest: bool = False) -> CycleReport | None:
         with self.lock:
+            store = self._store_for_cycle()
+            if store is None:
+                return None  # another replica's account now
             started, now = time.perf_counter(), self.clock()
+            log.info("cycle_started", account=self.name, at=time.time())
             try:
-                report = self._run(now, calendar=calendar, digest=digest)
+                report = self._run(store, now, calendar=calendar, digest=digest)
                 if not report.errors and not self.account.gets_digest:
-                    self._forget_trouble()
+                    self._forget_trouble(store)
+            except LeaseLost as error:
+                # Not this account's failure: the replica holding it now carries on.
+                log.warning("lease_lost_in_cycle", account=self.name, error=str(error))
+                self.metrics.lease_fenced.inc()
+                return None
             except Exception as error:  # noqa: BLE001 - one account must never stop the others
-                self._failed(now, error, time.perf_counter() - started)
+                self._failed(store, now, error, time.perf_counter() - started)
                 return None
             finally:
                 self._count_budget()
+                log.info("cycle_ended", account=self.name, at=time.time())
             self.metrics.cycle_done(self.name, report, time.perf_counter() - started)
             self.health.checked(self.name, now, _kind(report.errors[0]) if report.errors else None)
             return report
+
+    def _store_for_cycle(self) -> Store | None:
+        """The store a cycle acts through: fenced by the lease on a shared database
+        (None: not held), the store itself otherwise."""
+        if self.leaser is None:
+            return self.store
+        fence = self.leaser.fence(self.name)
+        if fence is None:
+            return None
+        leaser = self.leaser
+
+        def held() -> bool:
+            return leaser.generation(fence.account) == fence.generation
+
+        return self.store.fenced(fence, held)
 
     def _count_budget(self) -> None:
         budget = self._mailbox.budget if self._mailbox is not None else None
         if budget is not None:
             self.metrics.budget(self.name, budget.spent)
 
-    def _forget_trouble(self) -> None:
+    def _forget_trouble(self, store: Store) -> None:
         """Without a digest to report it, a good cycle ends the trouble: otherwise
         `ghostwatch accounts` would say "failing" for ever after one bad night."""
-        with self.store.transaction() as tx:
+        with store.transaction() as tx:
             account_id = tx.account(self.name, self.account.provider, self.account.address)
             trouble = tx.trouble(account_id)
             if trouble is not None:
                 tx.clear_trouble(account_id, trouble)
 
-    def _run(self, now: datetime, *, calendar: bool, digest: bool) -> CycleReport:
+    def _run(self, store: Store, now: datetime, *, calendar: bool, digest: bool) -> CycleReport:
         source = self._source_for_cycle()
         if calendar:
             source.refresh()
         assert self._mailbox is not None  # opened with the source
+        actions = self._mailbox.actions
+        if isinstance(store, FencedStore):
+            actions = FencedActions(actions, store.held)
         return run_cycle(
             self.name,
             source,
-            self._mailbox.actions,
-            self.store,
+            actions,
+            store,
             self.rules,
             self.sender,
             now,
@@ -251,24 +301,26 @@ class AccountRunner:
             self._source = cached(self._mailbox.source)
         return self._source
 
-    def _failed(self, now: datetime, error: Exception, seconds: float) -> None:
+    def _failed(self, store: Store, now: datetime, error: Exception, seconds: float) -> None:
         kind, message = _described(error)
         detail = message or kind
         log.error("cycle_failed", account=self.name, kind=kind, error=detail)
         self.metrics.cycle_failed(self.name, kind, seconds)
         self.health.checked(self.name, now, kind)
-        self._record_error(now, kind, message, needs_you=isinstance(error, UserError))
+        self._record_error(store, now, kind, message, needs_you=isinstance(error, UserError))
         if not isinstance(error, GhostwatchError) or isinstance(error, UserError):
             # Reconnect next time: the client may be what broke, or the user did what the
             # message asked (`ghostwatch auth ...` again) and the vault holds a sign-in
             # that only a fresh client reads.
             self._source = None
 
-    def _record_error(self, now: datetime, kind: str, message: str, *, needs_you: bool) -> None:
+    def _record_error(
+        self, store: Store, now: datetime, kind: str, message: str, *, needs_you: bool
+    ) -> None:
         """The last error for `ghostwatch accounts`, and one more failure for the next
         digest's notice."""
         try:
-            with self.store.transaction() as tx:
+            with store.transaction() as tx:
                 account_id = tx.account(self.name, self.account.provider, self.account.address)
                 tx.record_cycle(account_id, now, message or kind)
                 tx.record_failure(account_id, now, kind, message, needs_you=needs_you)

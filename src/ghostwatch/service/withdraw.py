@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ghostwatch.engine.stale import Unwanted, unwanted_drafts
-from ghostwatch.errors import GhostwatchError
+from ghostwatch.errors import GhostwatchError, LeaseLost
 from ghostwatch.model.decisions import Plan
 from ghostwatch.model.outbox import OutdatedDraft
 from ghostwatch.providers.port import DraftListing
@@ -96,6 +96,8 @@ def _judge(cycle: _Cycle, entry: LedgerEntry, draft_id: str, why: Unwanted) -> N
         return
     try:
         cycle.actions.withdraw_draft(draft_id)
+    except LeaseLost:
+        raise  # another replica holds the account now: this cycle ends here
     except GhostwatchError as error:
         _failed(cycle, "withdraw_draft", error)
         return

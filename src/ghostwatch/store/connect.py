@@ -80,11 +80,14 @@ def parse_url(text: str) -> URL:
     raise UserError(f"unsupported database {url.drivername!r}: use {EXAMPLES}")
 
 
-def create_engine(url: URL) -> Engine:
+def create_engine(url: URL, **pool: Any) -> Engine:
+    """`pool`: the PostgreSQL pool's own settings (a replica's lease engine keeps one)."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     # pre-ping: a long-running daemon outlives server restarts and idle-connection reapers.
-    engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    engine = sa.create_engine(
+        url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **pool
+    )
     namespace.use_own_schema(engine)  # its own schema, in a database it may share
     return engine
 

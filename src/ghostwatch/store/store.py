@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from ghostwatch.clock import utc_now
-from ghostwatch.errors import StoreError, StoreUnavailable
-from ghostwatch.store import connect, migrate
+from ghostwatch.errors import LeaseLost, StoreError, StoreUnavailable
+from ghostwatch.store import connect, leases, migrate
 from ghostwatch.store.tx import Tx
 
 
@@ -81,6 +81,22 @@ class Store:
         with connect.translated(self.engine.url, "cannot reach"), engine.connect() as connection:
             connection.exec_driver_sql(query)
 
+    @property
+    def shared(self) -> bool:
+        """PostgreSQL: several replicas may use it, and divide the accounts by leases."""
+        return self.engine.dialect.name == "postgresql"
+
+    def side_engine(self) -> sa.Engine:
+        """A connection of its own to the same database, for the leases: a renewal never
+        waits for a connection the cycles hold (the caller disposes of it)."""
+        return connect.create_engine(self.engine.url, pool_size=1, max_overflow=1)
+
+    def fenced(self, fence: leases.Fence, held: Callable[[], bool]) -> Store:
+        """This store for one cycle under a lease: every transaction first asks `held`
+        (the replica's own clock says the lease has not run out), then checks the lease
+        in the database inside the transaction itself (store/leases.py)."""
+        return FencedStore(self.engine, self._clock, fence, held)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -94,3 +110,29 @@ class Store:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class FencedStore(Store):
+    """A `Store` whose transactions are refused (`LeaseLost`) once the lease is gone."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        clock: Callable[[], datetime],
+        fence: leases.Fence,
+        held: Callable[[], bool],
+    ) -> None:
+        super().__init__(engine, clock)
+        self.fence = fence
+        self.held = held
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        if not self.held():
+            raise LeaseLost(f"account {self.fence.account}: this replica's lease ran out")
+        with super().transaction() as tx:
+            tx.fenced(self.fence)
+            yield tx
+
+    def close(self) -> None:
+        """The engine is the replica's, shared by every cycle: not closed here."""

@@ -25,6 +25,8 @@ TABLES = (
     "conversation_settings",
     "message_headers",
     "opt_outs",
+    "leases",
+    "lease_holders",
 )
 
 
@@ -197,3 +199,27 @@ class OptOutRow(SQLModel, table=True):
     asked_at: datetime = Field(sa_type=UTCDateTime)
     lifted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LeaseRow(SQLModel, table=True):
+    """Which replica polls an account (migration 0007, store/leases.py): by the
+    account's configured name, since a replica leases it before its first cycle."""
+
+    __tablename__ = "leases"
+
+    account: str = Field(primary_key=True)
+    holder: str | None = None
+    # Grows with every change of hands: the fencing token an action's transaction checks.
+    generation: int = Field(
+        default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LeaseHolderRow(SQLModel, table=True):
+    """A live replica, renewed with its leases: how many share the accounts."""
+
+    __tablename__ = "lease_holders"
+
+    holder: str = Field(primary_key=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

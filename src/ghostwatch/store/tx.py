@@ -20,6 +20,7 @@ from ghostwatch.errors import GhostwatchError
 from ghostwatch.model.decisions import ConversationDecision, OptOut
 from ghostwatch.model.mail import Message
 from ghostwatch.model.sync import SyncDelta, Trouble
+from ghostwatch.store import leases
 from ghostwatch.store.headers import header_data, message_from_data
 from ghostwatch.store.records import AccountInfo, ConversationSettings, LedgerEntry, Snapshot
 from ghostwatch.store.snapshots import UPDATED_FIELDS, snapshot_from_row, snapshot_values
@@ -71,6 +72,12 @@ class Tx:
     def __init__(self, session: Session, clock: Callable[[], datetime]) -> None:
         self._session = session
         self._now = clock
+
+    def fenced(self, fence: leases.Fence) -> None:
+        """`LeaseLost` unless this replica still holds the account's lease at the fence's
+        generation; the lease row stays locked until this transaction ends, so nothing
+        it records can land after another replica took the account (store/leases.py)."""
+        leases.check(self._session.connection(), fence)
 
     # -- accounts ---------------------------------------------------------------------
 

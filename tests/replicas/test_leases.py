@@ -1,0 +1,127 @@
+"""Leases on a real PostgreSQL (store/leases.py, service/leasing.py): the fair share,
+takeover after expiry, a clean stop handing leases back, and fencing — the write of a
+replica whose lease ran out is refused in the transaction that would record it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ghostwatch.errors import LeaseLost
+from ghostwatch.service.leasing import Leaser
+from ghostwatch.store import Store
+
+pytestmark = [pytest.mark.server]
+
+ACCOUNTS = [f"acct-{n:02d}" for n in range(10)]
+
+
+class Clock:
+    """A monotonic clock the test moves: what a pause looks like to the paused replica."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
+@pytest.fixture
+def store(pg_url: str) -> Iterator[Store]:
+    with Store.open(pg_url) as opened:
+        opened.upgrade()
+        yield opened
+
+
+def test_two_replicas_take_fair_shares_that_never_overlap(store: Store) -> None:
+    first = Leaser(store, ACCOUNTS, 30, holder="a")
+    first.claim()
+    assert first.held() == ACCOUNTS  # alone, it takes everything at once
+    second = Leaser(store, ACCOUNTS, 30, holder="b")
+    second.claim()
+    assert second.held() == []  # nothing free yet: the first gives up its surplus next round
+    change = first.claim()
+    assert len(change.released) == 5
+    assert not change.lost
+    second.claim()
+    assert len(first.held()) == len(second.held()) == 5
+    assert set(first.held()).isdisjoint(second.held())
+    assert first.ready()[0]
+    assert second.ready()[0]
+
+
+def test_an_expired_lease_goes_to_another_replica_with_a_new_generation(store: Store) -> None:
+    paused_clock = Clock()
+    paused = Leaser(store, ACCOUNTS[:2], 2, holder="paused", monotonic=paused_clock)
+    paused.claim()
+    before = {name: paused.generation(name) for name in ACCOUNTS[:2]}
+    other = Leaser(store, ACCOUNTS[:2], 2, holder="other")
+    other.claim()
+    assert other.held() == []  # held, and not expired: nothing to take
+    time.sleep(2.2)  # the paused replica renews nothing: its leases run out on the server
+    paused_clock.offset = 2.2
+    assert paused.held() == []  # its own clock says so too: it stopped acting already
+    other.claim()
+    assert other.held() == ACCOUNTS[:2]
+    for name in ACCOUNTS[:2]:
+        generation = other.generation(name)
+        assert generation is not None
+        assert generation > (before[name] or 0)
+    change = paused.claim()  # it wakes: what it held is gone, and counted as lost
+    assert paused.held() == []
+    assert change.lost == frozenset(ACCOUNTS[:2])
+
+
+def test_a_stale_replicas_write_is_refused_in_the_transaction_that_records_it(
+    store: Store,
+) -> None:
+    paused = Leaser(store, ["acct-00"], 2, holder="paused")
+    paused.claim()
+    fence = paused.fence("acct-00")
+    assert fence is not None
+    # The paused replica's view of its lease is frozen (its clock stopped with it); only
+    # the database can refuse it.
+    fenced = store.fenced(fence, lambda: True)
+    with fenced.transaction() as tx:
+        account = tx.account("acct-00", "maildir", "me@example.com")
+        assert tx.intend(account, "draft:one", "draft", "c1", "one")
+    time.sleep(2.2)
+    taker = Leaser(store, ["acct-00"], 30, holder="taker")
+    taker.claim()
+    assert taker.held() == ["acct-00"]
+    with pytest.raises(LeaseLost), fenced.transaction() as tx:
+        tx.intend(account, "draft:two", "draft", "c1", "two")
+    with store.transaction() as tx:
+        assert tx.entry(account, "draft:one") is not None
+        assert tx.entry(account, "draft:two") is None  # refused: nothing recorded
+
+
+def test_a_write_waits_out_no_take_the_lease_row_is_locked_while_it_records(
+    store: Store,
+) -> None:
+    holder = Leaser(store, ["acct-00"], 2, holder="holder")
+    holder.claim()
+    fence = holder.fence("acct-00")
+    assert fence is not None
+    with store.fenced(fence, lambda: True).transaction() as tx:
+        time.sleep(2.2)  # expired on the server while this transaction holds the row
+        taker = Leaser(store, ["acct-00"], 30, holder="taker")
+        taker.claim()
+        # SKIP LOCKED: the row this transaction locked is not taken under it.
+        assert taker.held() == []
+        tx.account("acct-00", "maildir", "me@example.com")
+    taker.claim()
+    assert taker.held() == ["acct-00"]
+
+
+def test_a_clean_stop_hands_every_lease_back_at_once(store: Store) -> None:
+    leaving = Leaser(store, ACCOUNTS, 300, holder="leaving")
+    leaving.claim()
+    staying = Leaser(store, ACCOUNTS, 300, holder="staying")
+    staying.claim()
+    assert staying.held() == []
+    leaving.release()
+    staying.claim()
+    assert staying.held() == ACCOUNTS  # not 300 s later: at its next round
