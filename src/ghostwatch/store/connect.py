@@ -85,9 +85,7 @@ def create_engine(url: URL, **pool: Any) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     # pre-ping: a long-running daemon outlives server restarts and idle-connection reapers.
-    engine = sa.create_engine(
-        url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **pool
-    )
+    engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **pool)
     namespace.use_own_schema(engine)  # its own schema, in a database it may share
     return engine
 
