@@ -90,10 +90,10 @@ def _threads(count: int, work: Callable[[int], object]) -> list[object]:
 
 
 def test_upgrade_reaches_head_and_twice_is_a_noop(store: Store) -> None:
-    assert store.revision() == Store.head() == "0007"
+    assert store.revision() == Store.head() == "0008"
     before = set(sa.inspect(store.engine).get_table_names())
     store.upgrade()
-    assert store.revision() == "0007"
+    assert store.revision() == "0008"
     assert set(sa.inspect(store.engine).get_table_names()) == before >= set(TABLES)
 
 
@@ -112,7 +112,7 @@ def test_replicas_upgrading_at_once_both_succeed(url: str) -> None:
     try:
         results = _threads(3, lambda i: stores[i].upgrade())
         assert results == [None, None, None]
-        assert {s.revision() for s in stores} == {"0007"}
+        assert {s.revision() for s in stores} == {"0008"}
     finally:
         for opened in stores:
             opened.close()
@@ -476,7 +476,7 @@ def test_cli_db_upgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()
     result = runner.invoke(main, ["db", "upgrade", "--database-url", url])
-    assert (result.exit_code, result.output) == (0, "database at revision 0007 (head)\n")
+    assert (result.exit_code, result.output) == (0, "database at revision 0008 (head)\n")
     again = runner.invoke(main, ["db", "upgrade"], env={"GHOSTWATCH_DATABASE_URL": url})
     assert again.exit_code == 0
     bad = runner.invoke(main, ["db", "upgrade"], env={"GHOSTWATCH_DATABASE_URL": "mysql://x"})

@@ -244,7 +244,7 @@ def accounts(settings: config.Settings) -> None:
     from ghostwatch.service.app import settings_vault
 
     with _store(settings) as store:
-        rows = statuses(settings, store, settings_vault(settings))
+        rows = statuses(settings, store, settings_vault(settings, store))
     for row in rows:
         state = "" if row.enabled else " (disabled)"
         terminal.echo(f"{row.name}: {row.provider}{state}")
@@ -356,3 +356,43 @@ def db_upgrade(config_path: Path | None, database_url: str | None) -> None:
         with Store.open(url) as store:
             store.upgrade()
             click.echo(f"database at revision {store.revision()} (head)")
+
+
+@db.command(name="import-vault")
+@config_option
+@click.option(
+    "--database-url",
+    envvar="GHOSTWATCH_DATABASE_URL",
+    default=None,
+    help="The PostgreSQL database (env GHOSTWATCH_DATABASE_URL); default: the "
+    "configuration's, as `ghostwatch run` uses it.",
+)
+def db_import_vault(config_path: Path | None, database_url: str | None) -> None:
+    """Copy the token vault's files (DATA_DIR/tokens) into the PostgreSQL database, where
+    replicas read it: they then need only the database URL and the key. Entries stay
+    encrypted as they are (no key needed); one already in the database is kept. Safe to
+    run again."""
+    from ghostwatch.store import Store
+    from ghostwatch.store.vault_rows import import_files
+
+    with user_errors():
+        found = place.find_place(config_path, key=False)
+        url = database_url or place.database_url(found)
+        with Store.open(url) as store:
+            if not store.shared:
+                raise UserError(
+                    "the vault moves into a PostgreSQL database only (SQLite keeps it under "
+                    "DATA_DIR/tokens): set database_url, or pass --database-url"
+                )
+            store.upgrade()
+            folder = found.data_dir.expanduser() / "tokens"
+            copied, kept = import_files(store.engine, folder)
+    click.echo(
+        f"copied {len(copied)} vault entries from {folder} into the database"
+        + (f"; kept {len(kept)} already there" if kept else "")
+    )
+    if copied or kept:
+        click.echo(
+            "replicas now read the vault from the database; delete the files once "
+            "`ghostwatch accounts` shows every sign-in"
+        )

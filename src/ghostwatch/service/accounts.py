@@ -17,6 +17,7 @@ from ghostwatch.providers.google import signin as google
 from ghostwatch.providers.microsoft import signin as microsoft
 from ghostwatch.service.signins import sign_in_state
 from ghostwatch.store import Store
+from ghostwatch.store.vault_rows import DatabaseEntries
 from ghostwatch.vault.tokens import SUFFIX, TokenVault
 
 _SIGN_IN = {"gmail": (google.entry_name, "google"), "outlook": (microsoft.entry_name, "microsoft")}
@@ -45,7 +46,7 @@ def statuses(
     with store.transaction() as tx:
         seen = {info.name: info for info in tx.accounts()}
         troubles = {info.name: tx.trouble(info.id) for info in seen.values()}
-    stored = _vault_entries(settings)
+    stored = _vault_entries(settings, store)
     rows = []
     for account in settings.accounts:
         info = seen.get(account.name)
@@ -64,9 +65,12 @@ def statuses(
     return rows
 
 
-def _vault_entries(settings: Settings) -> set[str]:
+def _vault_entries(settings: Settings, store: Store) -> set[str]:
     """The vault's entry names, read without its key (the names hold no secret): a
-    missing key must not hide which accounts are signed in."""
+    missing key must not hide which accounts are signed in. On a shared PostgreSQL the
+    vault is its table (store/vault_rows.py)."""
+    if store.shared:
+        return set(DatabaseEntries(store.engine).names())
     folder = settings.data_dir.expanduser() / "tokens"  # where `vault_in` keeps them
     if not folder.is_dir():
         return set()

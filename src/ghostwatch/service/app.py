@@ -39,7 +39,8 @@ from ghostwatch.service.wiring import (
     no_microsoft_tokens,
 )
 from ghostwatch.store import Store
-from ghostwatch.vault.keys import resolve_key
+from ghostwatch.store.vault_rows import database_vault
+from ghostwatch.vault.keys import SecretKey, resolve_key
 from ghostwatch.vault.tokens import TokenVault, vault_in
 
 log = structlog.get_logger(__name__)
@@ -73,14 +74,15 @@ class SignIns:
     imap: ImapPasswords = no_imap_password
 
 
-def vault_sign_ins(settings: Settings) -> SignIns:
-    """Credentials from the token vault `ghostwatch auth` fills (DATA_DIR/tokens), with
-    the key from settings (GHOSTWATCH_SECRET_KEY or a mounted `ghostwatch_secret_key`).
-    A missing key fails only the accounts that need one, saying how to make it."""
+def vault_sign_ins(settings: Settings, store: Store | None = None) -> SignIns:
+    """Credentials from the token vault `ghostwatch auth` fills (DATA_DIR/tokens, or the
+    shared PostgreSQL `store`'s table), with the key from settings (GHOSTWATCH_SECRET_KEY
+    or a mounted `ghostwatch_secret_key`). A missing key fails only the accounts that
+    need one, saying how to make it."""
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
 
     def vault() -> TokenVault:
-        return vault_in(settings.data_dir, resolve_key(secret, None))
+        return vault_for(settings, resolve_key(secret, None), store)
 
     def google(account: AccountConfig) -> Any:
         return google_credentials_from(vault())(account)
@@ -94,11 +96,20 @@ def vault_sign_ins(settings: Settings) -> SignIns:
     return SignIns(google, microsoft, imap)
 
 
-def settings_vault(settings: Settings) -> TokenVault | None:
+def settings_vault(settings: Settings, store: Store | None = None) -> TokenVault | None:
     """The vault, if the settings hold its key (None: no key configured)."""
     if settings.secret_key is None:
         return None
-    return vault_in(settings.data_dir, resolve_key(settings.secret_key.get_secret_value(), None))
+    key = resolve_key(settings.secret_key.get_secret_value(), None)
+    return vault_for(settings, key, store)
+
+
+def vault_for(settings: Settings, key: SecretKey, store: Store | None) -> TokenVault:
+    """Replicas on a shared PostgreSQL keep the vault in it (no shared volume: migration
+    0008, `ghostwatch db import-vault`); everyone else under DATA_DIR/tokens."""
+    if store is not None and store.shared:
+        return database_vault(store.engine, settings.data_dir, key)
+    return vault_in(settings.data_dir, key)
 
 
 def build_daemon(
@@ -109,7 +120,7 @@ def build_daemon(
     progress: Progress | None = None,
 ) -> Daemon:
     metrics = Metrics()
-    signs = sign_ins or vault_sign_ins(settings)
+    signs = sign_ins or vault_sign_ins(settings, store)
     registry = default_registry(
         signs.google, signs.microsoft, signs.imap, clock=clock,
         requestBuilder=metrics.request_builder("gmail"),

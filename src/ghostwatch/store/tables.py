@@ -27,6 +27,7 @@ TABLES = (
     "opt_outs",
     "leases",
     "lease_holders",
+    "vault_entries",
 )
 
 
@@ -223,3 +224,14 @@ class LeaseHolderRow(SQLModel, table=True):
 
     holder: str = Field(primary_key=True)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class VaultRow(SQLModel, table=True):
+    """One token vault entry, encrypted exactly as its file would be (migration 0008,
+    store/vault_rows.py): the database never sees a token in clear."""
+
+    __tablename__ = "vault_entries"
+
+    name: str = Field(primary_key=True)
+    token: bytes = Field(sa_type=sa.LargeBinary)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,4 +1,6 @@
-"""The token vault: one encrypted file per entry under a data directory.
+"""The token vault: one encrypted file per entry under a data directory — or, for
+replicas on a shared PostgreSQL, one row per entry in its `vault_entries` table (the
+same Fernet tokens, byte for byte: store/vault_rows.py), behind the same `TokenVault`.
 
 Files are 0600 in a 0700 directory and written atomically (a temporary file in the
 same directory, fsync, rename, fsync of the directory: POSIX rename(2) replaces the
@@ -21,7 +23,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ghostwatch import private
 from ghostwatch.errors import KEY_HOWTO, ForeignEntry, MissingKey, UserError
@@ -33,26 +35,42 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
 _BOUND = b"ghostwatch-vault-entry/1\n"
 
 
+class Entries(Protocol):
+    """Where the encrypted entries are kept: files (`FileEntries`) or database rows."""
+
+    def read(self, name: str) -> bytes | None: ...
+
+    def write(self, name: str, data: bytes) -> None: ...
+
+    def remove(self, name: str) -> None: ...
+
+    def names(self) -> list[str]: ...
+
+    def where(self, name: str) -> str:
+        """The entry as a message names it (a path, or the database's entry)."""
+        ...
+
+
 class TokenVault:
-    def __init__(self, directory: Path, key: SecretKey | None) -> None:
+    def __init__(
+        self, directory: Path, key: SecretKey | None, entries: Entries | None = None
+    ) -> None:
         if key is None:
             raise MissingKey(f"refusing to store tokens in clear: {KEY_HOWTO}")
         self.directory = directory
         self._key = key
+        self.entries: Entries = entries or FileEntries(directory)
 
     def put(self, name: str, secret: bytes) -> None:
-        path = self._path(name)
-        self._ensure_directory()
-        _write_atomically(path, self._key.encrypt(_BOUND + name.encode("ascii") + b"\n" + secret))
+        self.check_name(name)
+        self.entries.write(name, self._key.encrypt(_BOUND + name.encode("ascii") + b"\n" + secret))
 
     def get(self, name: str) -> bytes | None:
-        path = self._path(name)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        self.check_name(name)
+        data = self.entries.read(name)
+        if data is None:
             return None
-        except OSError as error:
-            raise UserError(f"cannot read {path}: {error.strerror}") from None
+        path = self.entries.where(name)
         plain = self._key.decrypt(data, str(path))
         if not plain.startswith(_BOUND):
             self.put(name, plain)  # from before entries were bound: bind it now
@@ -74,10 +92,48 @@ class TokenVault:
             return None
         value = json.loads(data)
         if not isinstance(value, dict):
-            raise UserError(f"{self._path(name)} does not hold a ghostwatch vault entry")
+            raise UserError(f"{self.entries.where(name)} does not hold a ghostwatch vault entry")
         return value
 
     def delete(self, name: str) -> None:
+        self.check_name(name)
+        self.entries.remove(name)
+
+    def names(self) -> list[str]:
+        return self.entries.names()
+
+    def check_name(self, name: str) -> None:
+        """Refuse a name no entry can have, before any work is done to fill it."""
+        if not _NAME.fullmatch(name):
+            raise UserError(
+                f"{name!r} cannot name a vault entry: use letters, digits and . _ @ + - "
+                "(at most 128, not starting with a dot)"
+            )
+
+    def __repr__(self) -> str:
+        return f"TokenVault({self.entries!r})"
+
+
+class FileEntries:
+    """One file per entry, NAME.secret, in a 0700 folder."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def read(self, name: str) -> bytes | None:
+        path = self._path(name)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise UserError(f"cannot read {path}: {error.strerror}") from None
+
+    def write(self, name: str, data: bytes) -> None:
+        self._ensure_directory()
+        _write_atomically(self._path(name), data)
+
+    def remove(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(name).unlink()
 
@@ -86,16 +142,10 @@ class TokenVault:
             return []
         return sorted(path.name[: -len(SUFFIX)] for path in self.directory.glob(f"*{SUFFIX}"))
 
-    def check_name(self, name: str) -> None:
-        """Refuse a name no entry can have, before any work is done to fill it."""
-        self._path(name)
+    def where(self, name: str) -> str:
+        return str(self._path(name))
 
     def _path(self, name: str) -> Path:
-        if not _NAME.fullmatch(name):
-            raise UserError(
-                f"{name!r} cannot name a vault entry: use letters, digits and . _ @ + - "
-                "(at most 128, not starting with a dot)"
-            )
         return self.directory / f"{name}{SUFFIX}"
 
     def _ensure_directory(self) -> None:
@@ -107,7 +157,7 @@ class TokenVault:
             ) from None
 
     def __repr__(self) -> str:
-        return f"TokenVault({str(self.directory)!r})"
+        return f"FileEntries({str(self.directory)!r})"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
