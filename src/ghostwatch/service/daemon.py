@@ -83,8 +83,16 @@ class Daemon:
 
     def refuse_wrong_mailboxes(self) -> None:
         """At start: every account whose sign-in reads another address than its own,
-        in one `WrongMailbox` (exit 2) before any cycle reads or writes a thing."""
-        wrong = [said for r in self.runners if (said := r.signed_in_as_configured())]
+        in one `WrongMailbox` (exit 2) before any cycle reads or writes a thing. A
+        replica checks the accounts it leased at start (claimed here, at once): opening
+        every account of the company on every start would cost each replica a sign-in
+        and a client per account; one gained later is checked by its first cycle."""
+        runners = self.runners
+        if self.leaser is not None:
+            self._leases_changed(self.leaser.claim(), None)
+            held = set(self.leaser.held())
+            runners = [r for r in runners if r.name in held]
+        wrong = [said for r in runners if (said := r.signed_in_as_configured())]
         if wrong:
             raise WrongMailbox("; ".join(wrong))
 

@@ -81,8 +81,9 @@ def google_service(
     name: str, version: str, api_endpoint: str, credentials: Any, **options: Any
 ) -> Any:
     """`options` go to `build` as they are (the service passes `requestBuilder` to meter
-    API calls for /metrics)."""
-    return build(
+    API calls for /metrics). Built once per account and kept (service/runner.py), its
+    nested resources built once too (`ResourceCache`)."""
+    service = build(
         name,
         version,
         http=google_http(credentials),
@@ -91,6 +92,32 @@ def google_service(
         cache_discovery=False,
         **options,
     )
+    return ResourceCache(service)
+
+
+class ResourceCache:
+    """A discovery `Resource` whose nested resources are made once and kept.
+
+    google-api-python-client makes a new `Resource` at every `service.users()` call,
+    creating a closure for every method of the resource from the discovery document
+    (`discovery.createMethod`, with its parameter tables): `users()` alone has dozens.
+    Measured, that was a third of an idle Gmail cycle's CPU (docs/scaling.md). The
+    resources hold no per-call state (a request object is made by each method call), so
+    one of each serves every call; two threads racing to make one only make it twice."""
+
+    def __init__(self, resource: Any) -> None:
+        self._resource = resource
+        self._nested = frozenset(getattr(resource, "_resourceDesc", {}).get("resources", {}))
+        self._made: dict[str, ResourceCache] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._resource, name)
+        if name not in self._nested:
+            return found
+        made = self._made.get(name)
+        if made is None:
+            made = self._made[name] = ResourceCache(found())
+        return lambda: made
 
 
 class GoogleApiError(ProviderError):
