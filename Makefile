@@ -84,8 +84,9 @@ lint: install
 # Deployment files (no Docker engine or cluster needed; schemas ship inside the packages).
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/yamllint --strict deploy .yamllint .hadolint.yaml
-	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
-	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/*.yaml deploy/k8s-replicas/*.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml \
+		deploy/docker-compose.replicas.yml
 
 typecheck: install
 	$(BIN)/mypy src tests benchmarks

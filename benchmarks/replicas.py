@@ -61,6 +61,7 @@ import psycopg
 import yaml
 from google.oauth2.credentials import Credentials
 
+from ghostwatch import logs
 from ghostwatch.providers.google import signin as google
 from ghostwatch.store import Store
 from ghostwatch.store.vault_rows import database_vault
@@ -501,6 +502,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=2, help="sandbox processes")
     parser.add_argument("--seed", type=int, default=18)
     args = parser.parse_args()
+    logs.configure("warning")  # this process's own log: not a line per account signed in
     print(json.dumps(run(args)), flush=True)
 
 
