@@ -381,7 +381,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         fleet.stop()
         seconds = time.time() - began
         found = windows(fleet)
-        return figures(args, fleet, hosts, found, sent, kills, calm_cpu, calm_polls, seconds)
+        result = figures(args, fleet, hosts, found, sent, kills, calm_cpu, calm_polls, seconds)
+        return result | database_figures(url, database, len(found), args.mailboxes)
     finally:
         if fleet is not None:
             fleet.stop()
@@ -487,6 +488,25 @@ def figures(
         "sandbox_requests": sum(m["requests"] for m in meters),
         "sandbox_quota_units": sum(m["units"] for m in meters),
         "send_attempts": sum(m["sends"] for m in meters),
+    }
+
+
+def database_figures(url: str, database: str, polls: int, mailboxes: int) -> dict[str, Any]:
+    """What the run cost PostgreSQL: its size, rows written (pg_stat_user_tables) and
+    transactions committed (pg_stat_database), per poll and per mailbox."""
+    with psycopg.connect(url.replace("+psycopg", ""), connect_timeout=5) as conn:
+        size, writes, rows = conn.execute(
+            "SELECT sum(pg_total_relation_size(relid)), sum(n_tup_ins + n_tup_upd + n_tup_del),"
+            " sum(n_live_tup) FROM pg_stat_user_tables WHERE schemaname = 'ghostwatch'"
+        ).fetchone() or (0, 0, 0)
+        (commits,) = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (database,)
+        ).fetchone() or (0,)
+    return {
+        "db_bytes_per_mailbox": round(int(size or 0) / mailboxes),
+        "db_rows_per_mailbox": round(int(rows or 0) / mailboxes, 1),
+        "db_row_writes_per_poll": round(int(writes or 0) / max(1, polls), 1),
+        "db_commits_per_poll": round(int(commits or 0) / max(1, polls), 1),
     }
 
 
