@@ -254,15 +254,40 @@ class Fleet:
                 replica.process.kill()
 
 
+def log_events(path: Path) -> list[dict[str, Any]]:
+    """Every JSON object in a replica's log. Threads share stderr, so a line may hold
+    two objects, or an object after another library's plain text: each is read whole."""
+    decoder = json.JSONDecoder()
+    found = []
+    for line in path.read_text(errors="replace").splitlines():
+        at = line.find("{")
+        while at != -1:
+            try:
+                event, end = decoder.raw_decode(line, at)
+            except json.JSONDecodeError:
+                at = line.find("{", at + 1)
+                continue
+            if isinstance(event, dict):
+                found.append(event)
+            at = line.find("{", end)
+    return found
+
+
+def serving_since(replica: Replica) -> float | None:
+    """When its daemon started serving (its log's `daemon_started`), or None yet."""
+    with replica.log.open("rb") as log:
+        for line in log:
+            if b'"daemon_started"' in line:
+                return float(replica.started)
+    return None
+
+
 def windows(fleet: Fleet) -> list[tuple[int, str, float, float]]:
     """(replica, account, start, end) of every cycle in the replicas' logs."""
     found = []
     for number, replica in enumerate(fleet.replicas):
         opened: dict[str, float] = {}
-        for line in replica.log.read_text(errors="replace").splitlines():
-            if not line.startswith("{"):
-                continue
-            event = json.loads(line)
+        for event in log_events(replica.log):
             kind = event.get("event")
             if kind == "cycle_started":
                 opened[event["account"]] = event["at"]
@@ -415,8 +440,11 @@ def churn(
             if when <= now:
                 fleet.start(slot)
                 restarts.remove((when, slot))
-        if len(kills) < args.kills and now >= next_kill and len(fleet.live()) > 1:
-            victim = chance.choice(fleet.live())
+        serving = [r for r in fleet.live() if serving_since(r) is not None]
+        if len(kills) < args.kills and now >= next_kill and len(serving) > 1:
+            # Among replicas that finished starting, and never the last one: the target
+            # (a lease and a poll) is how long a running replica takes to step in.
+            victim = chance.choice(serving)
             accounts = held_by(url, victim.process.pid)
             victim.sample()
             victim.killed = time.time()

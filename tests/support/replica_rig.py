@@ -88,10 +88,21 @@ class Replica:
         return at
 
     def events(self) -> list[dict[str, Any]]:
+        """Every JSON object in the log: threads share stderr, so one line may hold two,
+        or one after another library's plain text; each is read whole."""
+        decoder = json.JSONDecoder()
         found = []
         for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("{"):
-                found.append(json.loads(line))
+            at = line.find("{")
+            while at != -1:
+                try:
+                    event, end = decoder.raw_decode(line, at)
+                except json.JSONDecodeError:
+                    at = line.find("{", at + 1)
+                    continue
+                if isinstance(event, dict):
+                    found.append(event)
+                at = line.find("{", end)
         return found
 
 
