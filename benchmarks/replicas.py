@@ -169,6 +169,7 @@ def write_config(folder: Path, hosts: list[Host], mailboxes: int, args: Any) -> 
             "stale_after_minutes": 60,
         },
         "replicas": {"lease_seconds": args.lease},
+        "vault": "database",
         "accounts": accounts,
     }
     path = folder / "ghostwatch.yaml"

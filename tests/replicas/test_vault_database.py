@@ -31,6 +31,7 @@ def _settings(folder: Path, url: str, key: str) -> tuple[Path, config.Settings]:
         "data_dir": str(folder / "data"),
         "database_url": url,
         "secret_key": key,
+        "vault": "database" if url.startswith("postgresql") else "files",
         "accounts": [{"name": "alex", "provider": "gmail", "address": "alex@example.com"}],
     }
     path = folder / "ghostwatch.yaml"

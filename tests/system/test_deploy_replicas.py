@@ -48,8 +48,12 @@ def test_the_replicas_container_is_the_single_ones_with_readiness_on_its_leases(
     deploy/k8s/deployment.yaml: only the volume behind the data folder differs."""
     (single,) = _pod(DEPLOY / "k8s" / "deployment.yaml")["containers"]
     (replica,) = _pod(REPLICAS / "deployment.yaml")["containers"]
-    for key in ("image", "args", "env", "ports", "securityContext", "volumeMounts"):
+    for key in ("image", "args", "ports", "securityContext", "volumeMounts"):
         assert replica[key] == single[key], key
+    # The single pod's environment, and the vault in the database.
+    extra = [item for item in replica["env"] if item not in single["env"]]
+    assert extra == [{"name": "GHOSTWATCH_VAULT", "value": "database"}]
+    assert all(item in replica["env"] for item in single["env"])
     assert replica["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert replica["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     single_pod, replica_pod = (
@@ -68,6 +72,7 @@ def test_compose_runs_two_replicas_on_postgres_sharing_no_volume() -> None:
     for service in replicas.values():
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert {"ghostwatch_secret_key", "ghostwatch_database_url"} <= set(service["secrets"])
+        assert service["environment"]["GHOSTWATCH_VAULT"] == "database"
         named = [v for v in service.get("volumes", []) if not str(v).startswith("./")]
         assert named == []  # only the read-only configuration file, no data volume
         assert all(p.startswith("127.0.0.1:") for p in service["ports"])

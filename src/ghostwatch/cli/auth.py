@@ -36,23 +36,21 @@ MSAL_HTTP_CLIENT = "msal_http_client"
 
 def open_vault(place: Place) -> TokenVault:
     """The vault `ghostwatch run` reads, with the configuration's key (the environment
-    or its file, as `run` reads it): under DATA_DIR/tokens, or in the database when the
-    configuration's database_url is PostgreSQL (replicas share no volume)."""
+    or its file, as `run` reads it): under DATA_DIR/tokens, or in the PostgreSQL database
+    with `vault: database` (replicas share no volume)."""
     settings = place.settings
     if settings is not None and settings.secret_key is not None:
         key = resolve_key(settings.secret_key.get_secret_value(), None)
     else:
         key_file = os.environ.get(KEY_FILE_ENV)
         key = resolve_key(os.environ.get(KEY_ENV), Path(key_file) if key_file else None)
-    if settings is not None and settings.database_url is not None:
+    if settings is not None and settings.vault == "database":
         from ghostwatch.store import Store  # SQLAlchemy loads slowly: only for a database
         from ghostwatch.store.vault_rows import database_vault
 
         store = Store.open(settings.database())
-        if store.shared:
-            store.upgrade()
-            return database_vault(store.engine, place.data_dir, key)  # lives with the command
-        store.close()
+        store.upgrade()
+        return database_vault(store.engine, place.data_dir, key)  # lives with the command
     return vault_in(place.data_dir, key)
 
 

@@ -413,6 +413,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Key of the encrypted token vault (ghostwatch auth)."
     )
+    vault: Literal["files", "database"] = Field(
+        default="files",
+        description="Where the token vault is kept: files under data_dir/tokens, or the "
+        "PostgreSQL database (replicas: no shared volume; `ghostwatch db import-vault` "
+        "moves the files in first).",
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: pretty on a terminal, JSON lines otherwise."
     )
@@ -443,6 +449,16 @@ class Settings(BaseSettings):
         if twice:
             raise ValueError(f"account name {twice[0]!r} is used twice: give each a unique name")
         return accounts
+
+    @model_validator(mode="after")
+    def _vault_needs_postgresql(self) -> Settings:
+        url = self.database_url.get_secret_value() if self.database_url else ""
+        if self.vault == "database" and not url.strip().startswith("postgres"):
+            raise ValueError(
+                "vault: database keeps the token vault in a PostgreSQL database_url: set "
+                "database_url to one, or vault: files"
+            )
+        return self
 
     def database(self) -> str:
         """The database URL, the secret revealed (only the store's connect sees it)."""

@@ -67,9 +67,9 @@ def statuses(
 
 def _vault_entries(settings: Settings, store: Store) -> set[str]:
     """The vault's entry names, read without its key (the names hold no secret): a
-    missing key must not hide which accounts are signed in. On a shared PostgreSQL the
-    vault is its table (store/vault_rows.py)."""
-    if store.shared:
+    missing key must not hide which accounts are signed in. With `vault: database` the
+    vault is the database's table (store/vault_rows.py)."""
+    if settings.vault == "database":
         return set(DatabaseEntries(store.engine).names())
     folder = settings.data_dir.expanduser() / "tokens"  # where `vault_in` keeps them
     if not folder.is_dir():

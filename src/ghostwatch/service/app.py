@@ -105,9 +105,11 @@ def settings_vault(settings: Settings, store: Store | None = None) -> TokenVault
 
 
 def vault_for(settings: Settings, key: SecretKey, store: Store | None) -> TokenVault:
-    """Replicas on a shared PostgreSQL keep the vault in it (no shared volume: migration
-    0008, `ghostwatch db import-vault`); everyone else under DATA_DIR/tokens."""
-    if store is not None and store.shared:
+    """`vault: database` keeps it in the PostgreSQL database (replicas share no volume:
+    migration 0008, `ghostwatch db import-vault`); `files` under DATA_DIR/tokens."""
+    if settings.vault == "database":
+        if store is None or not store.shared:
+            raise UserError("vault: database needs the PostgreSQL database it is kept in")
         return database_vault(store.engine, settings.data_dir, key)
     return vault_in(settings.data_dir, key)
 

@@ -119,17 +119,10 @@ def _sign_ins(settings: Settings, where: _Where) -> list[str]:
         key = SecretKey.parse(settings.secret_key.get_secret_value(), where("secret_key"))
     except UserError as error:
         return [f"{error} (the sign-ins of {names} are kept encrypted with it)"]
-    if _shared(settings):
+    if settings.vault == "database":
         return []  # the vault is in the database, which this offline check does not open
     vault = vault_in(settings.data_dir, key)
     return list(_each(vault, needing))
-
-
-def _shared(settings: Settings) -> bool:
-    try:
-        return connect.parse_url(settings.database()).get_backend_name() == "postgresql"
-    except UserError:
-        return False  # reported by _database
 
 
 def _each(vault: TokenVault, needing: list[AccountConfig]) -> Iterable[str]:
