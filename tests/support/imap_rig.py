@@ -126,6 +126,29 @@ class ImapRig:
         again is a new message under a new UID (`TestImapCycle.step_cannot_vanish`)."""
         raise AssertionError(f"an IMAP message cannot lose a header under its UID: {draft_id}")
 
+    def mark(self, subject: str, name: str, on: bool = True) -> None:
+        """What a mail client does: a copy of every message of the conversation in the
+        folder `name` (made once, with the server's separator), or the copies deleted."""
+        with self.client() as client:
+            listed = client.list_folders()
+            separator = listed[0][1].decode() if listed and listed[0][1] else "/"
+            folder = name.replace("/", separator)
+            if not on:
+                client.select_folder(folder)
+                found = client.search(["SUBJECT", subject])
+                client.add_flags(found, [b"\\Deleted"], silent=True)
+                client.uid_expunge(found)
+                return
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            for flags, _, source in listed:
+                if source in ("Drafts", "Trash", folder) or b"\\Noselect" in flags:
+                    continue
+                client.select_folder(source, readonly=True)
+                found = client.search(["SUBJECT", subject])
+                if found:
+                    client.copy(found, folder)
+
     @contextmanager
     def client(self) -> Iterator[IMAPClient]:
         """The test's own IMAP connection, as a user's mail client would open one."""

@@ -17,7 +17,7 @@ from email.policy import default
 from pathlib import Path
 from typing import Any
 
-from ghostwatch.model.mail import Folder
+from ghostwatch.model.mail import Folder, normalize_subject
 from ghostwatch.model.outbox import Draft
 from ghostwatch.providers.maildir.actions import MaildirActions
 from ghostwatch.providers.maildir.source import MaildirMailbox
@@ -102,6 +102,28 @@ class MaildirRig:
     def digest_text(self) -> str:
         [digest] = [p for p in self.files() if _head(p).get("Message-ID", "").startswith(DIGEST_ID)]
         return text_of(digest.read_bytes())
+
+    def mark(self, subject: str, name: str, on: bool = True) -> None:
+        """What the user's mail client does: a copy of every message of the conversation
+        in the folder `name` (`ghostwatch/mute` is `.ghostwatch.mute` on disk, Maildir++),
+        made once; taking the mark off deletes the copies."""
+        folder = self.root / ("." + name.replace("/", "."))
+        wanted = normalize_subject(subject)
+        if not on:
+            for path in self._in(folder):
+                if normalize_subject(str(_head(path).get("Subject", ""))) == wanted:
+                    path.unlink()
+            return
+        for sub in ("cur", "new", "tmp"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        for path in self.files():
+            if path.parent.parent in (folder, self.root / ".Drafts"):
+                continue
+            if normalize_subject(str(_head(path).get("Subject", ""))) == wanted:
+                shutil.copyfile(path, folder / "cur" / f"{path.name.partition(':')[0]}:2,S")
+
+    def _in(self, folder: Path) -> list[Path]:
+        return sorted(p for sub in ("cur", "new") for p in (folder / sub).glob("*"))
 
     def _put(self, folder: Path, raw: bytes, flags: str) -> str:
         unique = f"1795000000.M{next(_SERIAL)}P1.test"

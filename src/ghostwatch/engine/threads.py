@@ -24,6 +24,7 @@ from ghostwatch.model.mail import (
     SUBJECT_PREFIX,
     Content,
     Folder,
+    Mark,
     Message,
     normalize_subject,
     plausible,
@@ -50,18 +51,28 @@ def deduplicate(messages: Iterable[Message]) -> list[Message]:
 
     The same message can sit in two folders (Sent and INBOX when I copy myself,
     or an archive); keep the copy whose folder says most about it. Trash takes part
-    (a reply the user deleted is still an answer) but any other copy says more.
+    (a reply the user deleted is still an answer) but any other copy says more. The
+    copy kept carries every copy's marks but those in Trash.
     """
     best: dict[str, Message] = {}
+    marks: dict[str, set[Mark]] = {}
     for message in messages:
         if message.folder is Folder.DRAFTS:
             continue
         if message.date is not None and not plausible(message.date):
             message = replace(message, date=None)  # see model.PLAUSIBLE_YEARS
         ident = message.message_id or f"key:{message.key}"
+        if message.marks and message.folder is not Folder.TRASH:
+            # A copy in the folder `ghostwatch/mute` marks the message it copies
+            # (docs/rules.md, "The mailbox as the control panel").
+            marks.setdefault(ident, set()).update(message.marks)
         held = best.get(ident)
         if held is None or _rank(message) < _rank(held):
             best[ident] = message
+    for ident, found in marks.items():
+        kept = best[ident]
+        if set(kept.marks) != found:
+            best[ident] = replace(kept, marks=tuple(sorted(found)))
     return sorted(best.values(), key=sort_key)
 
 

@@ -51,10 +51,11 @@ MARK_PREFIX = "ghostwatch/"
 
 def marks_named(names: Iterable[str]) -> tuple[Mark, ...]:
     """The marks among label / category / folder names: `ghostwatch/mute`, any case, with
-    `.` also read as the separator (an IMAP or Maildir++ hierarchy, `ghostwatch.mute`)."""
+    `.` also read as the separator (an IMAP or Maildir++ hierarchy, `ghostwatch.mute`),
+    under INBOX too (`INBOX.ghostwatch.mute`, as servers that nest every folder there)."""
     found = set()
     for name in names:
-        folded = name.strip().lower().replace(".", "/")
+        folded = name.strip().lower().replace(".", "/").removeprefix("inbox/")
         if folded.startswith(MARK_PREFIX):
             with contextlib.suppress(ValueError):
                 found.add(Mark(folded.removeprefix(MARK_PREFIX).strip()))

@@ -17,7 +17,10 @@ A new UIDVALIDITY means the server renumbered the folder: its messages are read 
 full. A folder gone from the listing takes its messages with it. Headers are
 `HEADER.FIELDS` of the fields a `Message` is built from, through `BODY.PEEK` (never
 marking mail read); `Received`, which can be long, is fetched only for the rare message
-without a usable Date, and INTERNALDATE stands in after it.
+without a usable Date, and INTERNALDATE stands in after it. A message in a folder named
+`ghostwatch/mute` (any separator) carries that mark: the user copied it there
+(docs/rules.md, "The mailbox as the control panel"); a new folder is read whole, and
+one gone takes its copies with it, so the mark comes and goes with the next poll.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import structlog
 from imapclient import IMAPClient
 
 from ghostwatch.mail import parse
-from ghostwatch.model.mail import Folder, Message
+from ghostwatch.model.mail import Folder, Message, marks_named
 from ghostwatch.providers.imap import commands
 from ghostwatch.providers.imap.commands import Fetched, Listed, Opened
 from ghostwatch.providers.imap.folders import Key, readable, role_of
@@ -193,9 +196,10 @@ class Poller:
     ) -> None:
         undated: list[Fetched] = []
         self.fetched += len(fetched)
+        marks = marks_named([name])
         for item in fetched:
             message = parse.parse_block(item.data, _key(name, opened, item), role)
-            held[item.uid] = message
+            held[item.uid] = replace(message, marks=marks) if marks else message
             if message.date is None:
                 undated.append(item)
         if undated:
@@ -217,7 +221,8 @@ class Poller:
         for item in undated:
             block = item.data.rstrip(b"\r\n") + b"\r\n" + received.get(item.uid, b"")
             key = _key(name, opened, item)
-            held[item.uid] = parse.parse_block(block, key, role, item.internaldate)
+            message = parse.parse_block(block, key, role, item.internaldate)
+            held[item.uid] = replace(message, marks=held[item.uid].marks)
 
 
 def _key(name: str, opened: Opened, item: Fetched) -> str:

@@ -22,7 +22,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from ghostwatch.errors import MailboxError
 from ghostwatch.mail import ics, mime
 from ghostwatch.mail.maildir import SUBFOLDERS, Entry, MaildirFolder, MaildirTree, read_message
 from ghostwatch.model.calendar import CalendarEvent
-from ghostwatch.model.mail import Content, Folder, Message
+from ghostwatch.model.mail import Content, Folder, Message, marks_named
 
 log = structlog.get_logger(__name__)
 RACY_NS = 2_000_000_000
@@ -150,7 +150,8 @@ class MaildirMailbox(MaildirTree):
         known = {(key, inode): self._headers.get((key, inode), read.get(key))
                  for _, (_path, key, inode) in listed}  # fmt: skip
         self._headers = known  # files gone from the tree are forgotten
-        return [m for _, (_path, key, inode) in listed if (m := known[key, inode]) is not None]
+        found = [m for _, (_path, key, inode) in listed if (m := known[key, inode]) is not None]
+        return self._marked(found)
 
     def _read(
         self,
@@ -169,6 +170,18 @@ class MaildirMailbox(MaildirTree):
             max_workers=count, mp_context=context, initializer=_leave_ctrl_c_to_the_parent
         ) as pool:
             return _gather(pool.map(_read_chunk, chunks), chunks, progress)
+
+    def _marked(self, messages: list[Message]) -> list[Message]:
+        """A message in the folder `.ghostwatch.mute` (`ghostwatch/mute` in a mail client)
+        carries that mark: the user copied it there (docs/rules.md, "The mailbox as the
+        control panel"). Keys start with their folder's name."""
+        marks = {f.name: m for f in self.folders if (m := marks_named([f.name]))}
+        if not marks:
+            return messages
+        return [
+            replace(m, marks=found) if (found := marks.get(m.key.partition("/")[0])) else m
+            for m in messages
+        ]
 
     def _refresh_folders(self) -> None:
         """Folders made or removed since the last read (they change the root's time)."""
