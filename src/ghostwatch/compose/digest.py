@@ -23,6 +23,7 @@ from typing import Any
 
 from ghostwatch.compose.digest_notice import left_out, notice, out_of_date
 from ghostwatch.compose.digest_parts import (
+    SMALL_SAMPLE,
     Dates,
     fit,
     is_missed,
@@ -130,6 +131,7 @@ def _context(
         "since": fmt.day_time(start),
         "weeks": weeks(plan.weeks),
         "weeks_title": weeks_title(plan.weeks),
+        "small_sample": SMALL_SAMPLE,
     }
 
 

@@ -110,6 +110,30 @@ class WeekRow:
     def silent_pct(self) -> int:
         return round((self.silent_share or 0) * 100)
 
+    @property
+    def small(self) -> bool:
+        """Too few started for a rate to mean anything (`SMALL_SAMPLE`): counts instead."""
+        return 0 < self.started < SMALL_SAMPLE
+
+    @property
+    def replied_shown(self) -> str:
+        """'2 of 3' for a small sample, '62%' otherwise, '—' when nothing started."""
+        return self._shown(self.replied, self.reply_pct)
+
+    @property
+    def silent_shown(self) -> str:
+        return self._shown(self.went_silent, self.silent_pct)
+
+    def _shown(self, count: int, pct: int) -> str:
+        if not self.started:
+            return "—"
+        return f"{count} of {self.started}" if self.small else f"{pct}%"
+
+
+SMALL_SAMPLE = 20
+"""Below this many conversations started, "Your numbers" shows counts ("2 of 3"), not
+percentages: one silence in three is not a 33% problem (docs/rules.md, the digest)."""
+
 
 class Dates:
     """Dates as the user reads them: in the account's zone, English, no year noise."""
@@ -303,7 +327,7 @@ def _bounced(decision: ConversationDecision, links: Mapping[str, str], fmt: Date
         tips = (
             (
                 _TIP_LABELS["other_contact"],
-                f"no one else at {where} is in your mail yet — look for another person there",
+                f"Find another person at {where}: no one else there is in your mail yet",
             ),
             *tips,
         )

@@ -29,7 +29,7 @@ _FOLLOW_UP = (*_SIGNED, "greeting", "since", "reason", "subject", "attempt", "af
 _MEETING = (*_SIGNED, "greeting", "when", "summary", "days")
 _DIGEST = (
     "subject", "today", "greeting", "summary", "needs", "waiting", "let_go", "since",
-    "weeks", "weeks_title", "notice", "skipped", "outdated",
+    "weeks", "weeks_title", "small_sample", "notice", "skipped", "outdated",
 )  # fmt: skip
 VALUES: dict[str, tuple[str, ...]] = {
     "nudge": _FOLLOW_UP,

@@ -135,7 +135,8 @@ def noted(decision: ConversationDecision, others: tuple[Message, ...]) -> Conver
         f"someone else from {domain} wrote to you on {when} ({first.sender.email}),"
         " not about this conversation"
     )
-    tip = Suggestion("colleague_wrote", note, first.sender.email)
+    what = f"Read what {first.sender.email} wrote on {when}: someone else at {domain}, not"
+    tip = Suggestion("colleague_wrote", f"{what} about this conversation", first.sender.email)
     return replace(
         decision, reasons=(*decision.reasons, note), suggestions=(*decision.suggestions, tip)
     )

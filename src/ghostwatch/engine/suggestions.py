@@ -1,4 +1,5 @@
-"""Digest-only advice (docs/rules.md "Suggestions"): never an action.
+"""Digest-only advice (docs/rules.md "Suggestions"): never an action. Each one says the
+one thing to do, starting with its verb ("Ask …", "Send it …").
 
 * another person at the prospect's organization already seen in the mail, when the
   contact is silent or bounced (ask a colleague or an assistant, never go over a head);
@@ -46,7 +47,7 @@ def other_contacts(
     for domain in domains:
         for address, _ in seen.get(domain, Counter()).most_common():
             if address not in decision.contacts and len(found) < limit:
-                text = f"ask {address}, who is also at {domain}, whether anything changed"
+                text = f"Ask {address} (also at {domain}) whether anything changed"
                 found.append(Suggestion("other_contact", text, address))
     return found
 
@@ -55,7 +56,8 @@ def escalation(decision: ConversationDecision, high_value: frozenset[str]) -> li
     late = decision.attempt >= 2 or decision.action == Action.BREAKUP
     if decision.id not in high_value or decision.state not in SILENT or not late:
         return []
-    text = "high-value: a note from your manager could reopen this conversation"
+    who = decision.contacts[0] if decision.contacts else "them"
+    text = f"Ask your manager to write to {who}: a high-value deal can reopen from the top"
     return [Suggestion("escalate", text)]
 
 
@@ -71,7 +73,8 @@ def send_window(
     assert latest.utc_offset_minutes is not None
     label = timezone(timedelta(minutes=latest.utc_offset_minutes)).tzname(None)
     text = (
-        f"{latest.sender.email} writes from {label}: send around "
-        f"{_MORNING[0]:02d}:{_MORNING[1]:02d} or {_EVENING[0]:02d}:{_EVENING[1]:02d} their time"
+        f"Send it around {_MORNING[0]:02d}:{_MORNING[1]:02d} or "
+        f"{_EVENING[0]:02d}:{_EVENING[1]:02d} their time ({latest.sender.email} writes "
+        f"from {label})"
     )
     return [Suggestion("send_window", text, latest.sender.email)]
