@@ -494,3 +494,42 @@ def test_a_busy_day_stays_under_gmails_clipping_size() -> None:
     assert f"and {400 - PER_GROUP} more" in digest.html
     assert f"and {400 - PER_GROUP} more" in digest.text
     assert digest.html.count("Re: Deal ") <= IN_ALL
+
+
+# --- a digest you can act on (docs/rules.md, the digest) ----------------------------
+
+GMAIL_LINK = "https://mail.google.com/mail/u/0/#drafts?compose=18c2f0a1b2c3d4e5"
+
+
+def test_each_draft_links_to_where_it_opens_in_both_parts() -> None:
+    plan = example_plan()
+    drafts = example_drafts(plan)
+    kathy, helen, _ = drafts
+    opens = {kathy.step_key: GMAIL_LINK, helen.step_key: "https://outlook.example/owa/?a=1&b=2"}
+    digest = build_digest(plan, drafts, ALEX, LONDON, since=BEFORE_LET_GO, draft_links=opens)
+    needs = text_section(digest.text, "NEEDS YOU TODAY")
+    line = needs.index("Re: Proposal: Ghostwatch for Contoso")
+    assert line < needs.index(GMAIL_LINK) < needs.index("Re: Onboarding timeline for Q1")
+    html = html_section(digest.html, "needs-you-today")
+    assert f'<a href="{GMAIL_LINK}"' in html
+    assert '<a href="https://outlook.example/owa/?a=1&amp;b=2"' in html  # escaped, whole
+    assert html.count("<a href=") == 2  # the meeting's draft has none: no link made up
+
+
+def test_a_digest_without_links_says_nothing_of_them() -> None:
+    digest = example_digest()
+    assert "https://" not in digest.text
+    assert "<a href=" not in digest.html
+
+
+def test_every_suggestion_starts_with_the_one_thing_to_do() -> None:
+    digest = example_digest()
+    tips = [line.strip() for line in digest.text.splitlines() if re.match(r"^ {4}\S[^:]*: ", line)]
+    advice = [t.split(": ", 1)[1] for t in tips if t.split(": ", 1)[0] in TIP_LABELS]
+    assert advice  # the example has send windows and a bounce
+    verbs = {a.split()[0] for a in advice}
+    assert verbs <= {"Ask", "Send", "Find", "Read"}, verbs
+    assert not any(";" in a for a in advice)
+
+
+TIP_LABELS = {"Ask someone else", "Escalate", "Send window", "Someone else wrote"}

@@ -54,14 +54,17 @@ def build_digest(
     skipped: Sequence[Skipped] = (),
     outdated: Sequence[OutdatedDraft] = (),
     written: bool = True,
+    draft_links: Mapping[str, str] | None = None,
 ) -> Digest:
     """Render the digest for `plan`; `since` is the previous digest's time (default:
     a day before `plan.now`), so each let-go conversation is shown exactly once.
     `trouble`: the account's failed cycles since then, shown first; `skipped`: the
     items this cycle left out (poison), listed under it; `outdated`: drafts the user
     edited whose conversation no longer wants them, listed at the top. `written=False`
-    (a preview: `ghostwatch digest`) says what is due instead of what was done."""
-    context = _context(plan, drafts, sender, tz, since, links or {}, written) | {
+    (a preview: `ghostwatch digest`) says what is due instead of what was done.
+    `draft_links`: step key → where that draft opens in the user's mail (each draft's
+    line links there; none for a mailbox with no web client)."""
+    context = _context(plan, drafts, sender, tz, since, links or {}, written, draft_links) | {
         "notice": notice(trouble, Dates(tz, plan.now)),
         "skipped": left_out(skipped),
         "outdated": out_of_date(outdated),
@@ -112,10 +115,11 @@ def _context(
     since: datetime | None,
     links: Mapping[str, str],
     written: bool = True,
+    draft_links: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     fmt = Dates(tz, plan.now)
     start = since if since is not None else plan.now - timedelta(days=1)
-    needs = list(needs_you(plan, drafts, links, fmt, written))
+    needs = list(needs_you(plan, drafts, links, fmt, written, draft_links or {}))
     waits = list(waiting(plan, links, fmt))
     fitted = fit([*needs, *waits, let_go(plan, start, links, fmt)])
     needs, waits, gone = fitted[: len(needs)], fitted[len(needs) : -1], fitted[-1]

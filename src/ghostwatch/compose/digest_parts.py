@@ -187,12 +187,14 @@ def needs_you(
     links: Mapping[str, str],
     fmt: Dates,
     written: bool = True,
+    draft_links: Mapping[str, str] | None = None,
 ) -> tuple[Group, ...]:
     by_id = {c.id: c for c in plan.conversations}
     drafted = {d.conversation for d in drafts}
     meetings = {m.uid: m for m in plan.meetings}
     junk_title, drafts_title, where = WRITTEN[written]
-    made = tuple(_draft(d, by_id, meetings, links, where) for d in drafts)
+    opens = draft_links or {}
+    made = tuple(_draft(d, by_id, meetings, links, where, opens) for d in drafts)
     groups = (
         # Rescued replies first: a real answer nobody has seen is worth the most.
         Group(junk_title, "junk", _rescued(plan.junk_replies, links, fmt)),
@@ -289,6 +291,7 @@ def _draft(
     meetings: Mapping[str, MeetingDecision],
     links: Mapping[str, str],
     where: str,
+    opens: Mapping[str, str],
 ) -> Item:
     decision = by_id.get(draft.conversation)
     who = ", ".join(_person(a.email, a.name) for a in draft.to)
@@ -297,7 +300,9 @@ def _draft(
         note += f" for “{meetings[draft.conversation].summary}”"
     tips = _tips(decision.suggestions) if decision else ()
     valued = decision is not None and decision.high_value
-    link = links.get(draft.conversation)
+    # Where the draft itself opens (Gmail's compose window, Outlook's webLink): the one
+    # click from the digest to sending it. None for IMAP and Maildir: no dead links.
+    link = opens.get(draft.step_key) or links.get(draft.conversation)
     return Item(draft.subject, who, f"{note} — {where}", link, tips, valued)
 
 

@@ -7,7 +7,7 @@ test suite (`tests/contract_mail_source.py`) holds every adapter to the same beh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -123,6 +123,13 @@ class MailActions(Protocol):
 
     def create_draft(self, draft: Draft, message: EmailMessage, thread_id: str | None) -> str:
         """Save `message` as a draft in the provider's thread `thread_id`; its draft id."""
+        ...
+
+    def draft_links(self, draft_ids: Sequence[str]) -> dict[str, str]:
+        """Draft id → the web address where that draft opens in the user's mail, for
+        the digest (docs/rules.md, the digest). A draft with no such address — gone, or a
+        mailbox with no web client (IMAP, Maildir) — is left out: no link rather than a
+        dead one."""
         ...
 
     def rescue(self, message_key: str) -> None:

@@ -34,6 +34,7 @@ from ghostwatch.model.decisions import JunkReply
 from ghostwatch.model.outbox import Draft, OutdatedDraft, Sender, Skipped
 from ghostwatch.model.sync import Trouble
 from ghostwatch.providers.port import DraftListing, IncrementalSource, MailActions, MailSource
+from ghostwatch.service import links
 from ghostwatch.service.pipeline import Scan, compose_all, run_scan, skipped_item
 from ghostwatch.service.withdraw import WITHDRAW, settle_withdrawal, withdraw_unwanted
 from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store, Tx
@@ -345,9 +346,12 @@ def _digest_of(
     trouble: Trouble | None,
     day: date,
 ) -> EmailMessage:
+    with cycle.store.transaction() as tx:
+        made_drafts = links.made_drafts(tx, cycle.account_id, drafts, f"{DRAFT}:")
     made = build_digest(
         scan.plan, drafts, cycle.sender, cycle.tz, since=since, trouble=trouble,
         skipped=cycle.report.skipped, outdated=cycle.report.outdated,
+        draft_links=links.draft_links(cycle.actions, made_drafts),
     )  # fmt: skip
     return digest_message(made, cycle.sender, at=cycle.now, message_id=_digest_id(cycle, day))
 

@@ -17,6 +17,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from typing import Any
+from urllib.parse import quote
 
 from ghostwatch.mail import mime
 from ghostwatch_sandbox.microsoft.errors import bad_request
@@ -180,7 +181,12 @@ def _plain(message: GraphMessage) -> dict[str, Any]:
         "isReadReceiptRequested": False,
         "isRead": message.is_read,
         "isDraft": message.is_draft,
-        "webLink": f"https://outlook.office365.com/owa/?ItemID={message.rest_id}",
+        # As Graph answers it (resources/message: "the URL to open the message in Outlook
+        # on the web"): the REST id, URL-encoded, and OWA's read-view parameters.
+        "webLink": (
+            f"https://outlook.office365.com/owa/?ItemID={quote(message.rest_id, safe='')}"
+            "&exvsurl=1&viewmodel=ReadMessageItem"
+        ),
         "inferenceClassification": "focused",
         "replyTo": [],
         "flag": {"flagStatus": "notFlagged"},

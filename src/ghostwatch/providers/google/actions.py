@@ -14,6 +14,7 @@ JSON body: the client's media upload keeps `https` and only swaps the host
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
 from http import HTTPStatus
@@ -34,6 +35,10 @@ __all__ = ["STEP_HEADER", "GmailActions", "raw_of"]
 def raw_of(message: EmailMessage) -> str:
     """The RFC 5322 bytes as Gmail's `raw` field wants them (base64url, padded)."""
     return base64.urlsafe_b64encode(bytes(message)).decode("ascii")
+
+
+GMAIL_DRAFT_LINK = "https://mail.google.com/mail/u/0/#drafts?compose={message}"
+"""Gmail on the web, opening one draft (see `GmailActions.draft_links`)."""
 
 
 class GmailActions:
@@ -161,6 +166,25 @@ class GmailActions:
         message_id = (made.get("message") or {}).get("id")
         self.watch.made(str(made["id"]), message_id, str(message.get(STEP_HEADER, "")).strip())
         return str(made["id"])
+
+    def draft_links(self, draft_ids: Sequence[str]) -> dict[str, str]:
+        """Where each draft opens in Gmail on the web: `drafts.list` (one request, 5 units,
+        a page per 500 drafts) gives each draft's current message id, and Gmail's web app
+        opens `#drafts?compose=<message id>` as that draft in its compose window.
+
+        What this relies on: that address is Gmail's own web routing, which Google does
+        not document (no API returns a draft's link); if it changes, the address still
+        opens the Drafts folder. `u/0` is the first account signed in to the browser. The
+        message id, not the draft id, because the message id is what the web app shows;
+        it changes when the draft is edited, so it is read when the digest is made."""
+        wanted = set(draft_ids)
+        if not wanted:
+            return {}
+        return {
+            draft: GMAIL_DRAFT_LINK.format(message=message)
+            for message, draft in self.reader.drafts()
+            if draft in wanted
+        }
 
     def rescue(self, message_key: str) -> None:
         """Move a message out of Spam into the inbox (both labels in one call)."""

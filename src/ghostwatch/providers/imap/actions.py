@@ -24,6 +24,7 @@ retried after a dropped connection.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -120,6 +121,11 @@ class ImapActions:
         folder = self.session.call(lambda client: self._drafts(client, create=True))
         assert folder is not None  # created when missing
         return self._append(folder, message, (b"\\Draft", b"\\Seen"))
+
+    def draft_links(self, draft_ids: Sequence[str]) -> dict[str, str]:
+        """None: no web client opens a draft here by address, and the digest says
+        nothing rather than show a dead link (the draft is in the Drafts folder)."""
+        return {}
 
     def deliver_digest(self, message: EmailMessage) -> str:
         """APPEND the digest to INBOX, unread; its key."""

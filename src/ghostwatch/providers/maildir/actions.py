@@ -15,7 +15,7 @@ import itertools
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -136,6 +136,11 @@ class MaildirActions:
         folder = self._folder(self._drafts_name())
         unique = _deliver(folder, bytes(_dated(message)), "cur", ":2,D")
         return f"{self._drafts_name()}/{unique}"
+
+    def draft_links(self, draft_ids: Sequence[str]) -> dict[str, str]:
+        """None: no web client opens a draft here by address, and the digest says
+        nothing rather than show a dead link (the draft is in the Drafts folder)."""
+        return {}
 
     def rescue(self, message_key: str) -> None:
         """Move a message from its junk folder into the INBOX's `cur/`, name and flags kept."""
