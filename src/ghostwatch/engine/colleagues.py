@@ -135,8 +135,10 @@ def noted(decision: ConversationDecision, others: tuple[Message, ...]) -> Conver
         f"someone else from {domain} wrote to you on {when} ({first.sender.email}),"
         " not about this conversation"
     )
-    what = f"Read what {first.sender.email} wrote on {when}: someone else at {domain}, not"
-    tip = Suggestion("colleague_wrote", f"{what} about this conversation", first.sender.email)
+    what = f"Read {first.sender.email}'s mail of {when}: someone else from {domain} wrote to"
+    tip = Suggestion(
+        "colleague_wrote", f"{what} you, not about this conversation", first.sender.email
+    )
     return replace(
         decision, reasons=(*decision.reasons, note), suggestions=(*decision.suggestions, tip)
     )
