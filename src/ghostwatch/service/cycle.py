@@ -318,11 +318,17 @@ def _deliver_digest(cycle: _Cycle, scan: Scan, drafts: list[Draft]) -> None:
         fresh = tx.intend(cycle.account_id, key, DIGEST, "", day.isoformat())
         since = tx.last_digest(cycle.account_id)
         trouble = tx.trouble(cycle.account_id)
+        made = links.made_drafts(tx, cycle.account_id, drafts, f"{DRAFT}:")
     if not fresh and key not in cycle.retry:
         return
+    # Outside `_item`: a store that fails here fails the cycle, as anywhere else; a
+    # mailbox that cannot say where drafts open costs the links only (service/links.py).
+    opens = links.draft_links(cycle.actions, made)
     # A Message-ID known in advance lets the next cycle find a digest whose
     # confirmation was lost (rfc822msgid: search) instead of inserting it twice.
-    message = _item(cycle, "digest", "", _digest_of, cycle, scan, drafts, since, trouble, day)
+    message = _item(
+        cycle, "digest", "", _digest_of, cycle, scan, drafts, since, trouble, day, opens
+    )
     if message is None:
         return
     ref = _guarded(cycle, "deliver_digest", cycle.actions.deliver_digest, message)
@@ -345,13 +351,11 @@ def _digest_of(
     since: datetime | None,
     trouble: Trouble | None,
     day: date,
+    opens: Mapping[str, str],
 ) -> EmailMessage:
-    with cycle.store.transaction() as tx:
-        made_drafts = links.made_drafts(tx, cycle.account_id, drafts, f"{DRAFT}:")
     made = build_digest(
         scan.plan, drafts, cycle.sender, cycle.tz, since=since, trouble=trouble,
-        skipped=cycle.report.skipped, outdated=cycle.report.outdated,
-        draft_links=links.draft_links(cycle.actions, made_drafts),
+        skipped=cycle.report.skipped, outdated=cycle.report.outdated, draft_links=opens,
     )  # fmt: skip
     return digest_message(made, cycle.sender, at=cycle.now, message_id=_digest_id(cycle, day))
 

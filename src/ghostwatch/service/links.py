@@ -42,4 +42,7 @@ def draft_links(actions: MailActions, made: Mapping[str, str]) -> dict[str, str]
     except GhostwatchError as error:
         log.warning("draft_links_unread", error=str(error))
         return {}
+    except Exception as error:  # noqa: BLE001 - a link is a convenience: never the digest
+        log.warning("draft_links_unread", error=type(error).__name__)
+        return {}
     return {step: links[ref] for step, ref in made.items() if ref in links}
