@@ -533,3 +533,19 @@ def test_every_suggestion_starts_with_the_one_thing_to_do() -> None:
 
 
 TIP_LABELS = {"Ask someone else", "Escalate", "Send window", "Someone else wrote"}
+
+
+def test_a_high_value_conversation_comes_first_with_its_badge_in_both_parts() -> None:
+    """`ghostwatch/vip` in the mailbox (docs/rules.md, "The mailbox as the control panel")."""
+    plan = example_plan()
+    drafts = example_drafts(plan)
+    helen = conversation(plan, "Onboarding timeline for Q1").id
+    valued = tuple(replace(c, high_value=c.id == helen) for c in plan.conversations)
+    digest = build_digest(replace(plan, conversations=valued), drafts, ALEX, LONDON)
+    needs = text_section(digest.text, "NEEDS YOU TODAY")
+    first = needs.index("* [★ High value] Re: Onboarding timeline for Q1")
+    assert first < needs.index("Re: Proposal: Ghostwatch for Contoso")
+    html = html_section(digest.html, "needs-you-today")
+    badge = html.index("★ High value")
+    assert badge < html.index("Re: Onboarding timeline for Q1") < html.index("Re: Proposal")
+    assert html.count("★ High value") == digest.text.count("★ High value") == 1
