@@ -641,3 +641,28 @@ def test_the_checker_catches_drift() -> None:
         conform({"historyId": "abc"}, {"$ref": "Profile"})
     with pytest.raises(AssertionError, match="is not integer"):
         conform({"messagesTotal": "3"}, {"$ref": "Profile"})
+
+
+def test_a_user_label_is_created_applied_and_seen_in_history(
+    gmail: Any, sandbox: GmailSandbox
+) -> None:
+    """users.labels.create (a `Label_N` id, the name kept as given; a name taken is 409),
+    then messages.modify with it, seen as history's labelsAdded with the message's labels."""
+    labels = gmail.users().labels()
+    made = labels.create(userId="me", body={"name": "ghostwatch/mute"}).execute()
+    assert made["id"].startswith("Label_")
+    assert made["name"] == "ghostwatch/mute"
+    assert made["type"] == "user"
+    listed = labels.list(userId="me").execute()["labels"]
+    assert {"id": made["id"], "name": "ghostwatch/mute"}.items() <= next(
+        x for x in listed if x["id"] == made["id"]
+    ).items()
+    with pytest.raises(HttpError) as excinfo:
+        labels.create(userId="me", body={"name": "GhostWatch/Mute"}).execute()
+    assert excinfo.value.status_code == 409
+    start = history_id(gmail)
+    (message_id,) = ids(gmail, labelIds=["UNREAD"])
+    body = {"addLabelIds": [made["id"]]}
+    gmail.users().messages().modify(userId="me", id=message_id, body=body).execute()
+    assert changes(gmail, start) == [("labelsAdded", message_id)]
+    assert [w.method for w in sandbox.writes] == ["labels.create", "messages.modify"]

@@ -415,3 +415,20 @@ def test_attendance_reports_of_the_online_meeting(http: httpx.Client, graph: Gra
         f"/me/onlineMeetings/{meeting['id']}/attendanceReports/{report['id']}/attendanceRecords"
     ).json()["value"]
     assert [r["emailAddress"] for r in again] == [ME]
+
+
+def test_categories_are_set_by_patch_and_come_in_delta(http: httpx.Client) -> None:
+    """resources/message `categories`: a string collection, writable by PATCH on any
+    message (not only drafts), returned when selected, in the next delta round."""
+    response = http.get(
+        "/me/mailFolders/inbox/messages/delta", params={"$select": "subject,categories"}
+    )
+    while "@odata.deltaLink" not in response.json():
+        response = http.get(response.json()["@odata.nextLink"])
+    link = response.json()["@odata.deltaLink"]
+    lead = find_id(http, "Lead 2")
+    body = {"categories": ["ghostwatch/vip", "Red category"]}
+    assert http.patch(f"/me/messages/{lead}", json=body).status_code == 200
+    [item] = http.get(link).json()["value"]
+    assert item["categories"] == ["ghostwatch/vip", "Red category"]
+    assert http.patch(f"/me/messages/{lead}", json={"categories": "vip"}).status_code == 400

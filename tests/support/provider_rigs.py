@@ -83,7 +83,7 @@ STEP = "X-Ghostwatch-Step"
 GMAIL_MUTATING = frozenset(
     {"drafts.create", "drafts.update", "drafts.delete", "drafts.send", "messages.modify",
      "messages.insert", "messages.send", "messages.delete", "messages.trash",
-     "messages.batchModify", "messages.batchDelete", "messages.import"}
+     "messages.batchModify", "messages.batchDelete", "messages.import", "labels.create"}
 )  # fmt: skip
 GRAPH_MUTATING = frozenset(
     {"messages.create", "messages.update", "messages.delete", "messages.createReply",
