@@ -9,7 +9,7 @@ pass through: a read changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 
 from ghostwatch.errors import LeaseLost
@@ -46,6 +46,9 @@ class FencedActions:
 
     def find_digest(self, message_id: str, sender: str) -> str | None:
         return self.inner.find_digest(message_id, sender)
+
+    def draft_links(self, draft_ids: Sequence[str]) -> dict[str, str]:
+        return self.inner.draft_links(draft_ids)
 
     # -- writes -----------------------------------------------------------------------
     def withdraw_draft(self, draft_id: str) -> None:

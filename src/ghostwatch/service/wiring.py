@@ -143,8 +143,11 @@ def gmail_builder(
         source = GmailSource(service, batch_uri=options.batch_uri, calendar=calendar,
                              budget=budget, body_limit=account.max_body_bytes,
                              since=since, drafts=drafts)  # fmt: skip
+        # Links into Gmail on the web only for Gmail itself: a sandbox's drafts are not
+        # there, and the digest shows no link rather than a dead one.
+        web = options.api_endpoint == GmailOptions.model_fields["api_endpoint"].default
         actions = GmailActions(service, batch_uri=options.batch_uri, budget=budget,
-                               drafts=drafts)  # fmt: skip
+                               drafts=drafts, web_links=web)  # fmt: skip
         return Mailbox(source, actions, "gmail", budget, whoami=source.signed_in_address)
 
     return gmail_mailbox
@@ -169,7 +172,8 @@ def outlook_builder(tokens: MicrosoftTokens) -> Builder:
         drafts = OutlookDrafts()
         source = OutlookSource(client, calendar, body_limit=account.max_body_bytes,
                                drafts=drafts)  # fmt: skip
-        actions = OutlookActions(client, drafts)
+        web = options.graph_endpoint == OutlookOptions.model_fields["graph_endpoint"].default
+        actions = OutlookActions(client, drafts, web_links=web)  # as for Gmail: no sandbox links
         return Mailbox(source, actions, "outlook", budget, whoami=source.signed_in_address)
 
     return outlook_mailbox

@@ -53,7 +53,10 @@ class GmailActions:
         *,
         budget: Budget | None = None,
         drafts: DraftWatch | None = None,
+        web_links: bool = True,
     ) -> None:
+        self.web_links = web_links
+        """Whether drafts open in Gmail on the web (False: a sandbox, whose drafts do not)."""
         self.service = service
         self.batch_uri = batch_uri
         self.user = user
@@ -178,7 +181,7 @@ class GmailActions:
         message id, not the draft id, because the message id is what the web app shows;
         it changes when the draft is edited, so it is read when the digest is made."""
         wanted = set(draft_ids)
-        if not wanted:
+        if not wanted or not self.web_links:
             return {}
         return {
             draft: GMAIL_DRAFT_LINK.format(message=message)

@@ -92,8 +92,12 @@ def _body(draft_html: str, text: str) -> dict[str, str]:
 class OutlookActions:
     """One Outlook mailbox's writes (implements `MailActions`)."""
 
-    def __init__(self, client: GraphClient, drafts: DraftWatch | None = None) -> None:
+    def __init__(
+        self, client: GraphClient, drafts: DraftWatch | None = None, *, web_links: bool = True
+    ) -> None:
         self.client = client
+        self.web_links = web_links
+        """Whether drafts open in Outlook on the web (False: a sandbox's do not)."""
         self.drafts = FolderSync(client, (DRAFTS,), "isDraft", _step_of, expand=STEP_EXPAND)
         self.watch = drafts if drafts is not None else DraftWatch()
         """What the account's mail poll saw of Drafts (shared with its `OutlookSource`;
@@ -252,7 +256,7 @@ class OutlookActions:
         drafts. Not kept from the create answer: a moved draft gets a new REST id, and
         the link with it. A draft gone since (404) is left out."""
         box = self.client.mailbox
-        ids = sorted(set(draft_ids))
+        ids = sorted(set(draft_ids)) if self.web_links else []
         parts = [Part(str(n), f"{box}/messages/{i}?$select=webLink") for n, i in enumerate(ids)]
         answers = self.client.batch(parts) if parts else {}
         found = {}
