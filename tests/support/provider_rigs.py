@@ -219,7 +219,7 @@ class GmailRig:
         self.drafts = DraftWatch()
         self.source = self._source(retry, self.drafts)
         self.actions = GmailActions(self.service, batch_uri=self.sandbox.batch_uri, retry=retry,
-                                    drafts=self.drafts)  # fmt: skip
+                                    drafts=self.drafts, address=ME)  # fmt: skip
 
     def cycle(
         self, now: datetime, actions: MailActions | None = None, **options: Any

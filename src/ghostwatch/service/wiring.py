@@ -147,7 +147,7 @@ def gmail_builder(
         # there, and the digest shows no link rather than a dead one.
         web = options.api_endpoint == GmailOptions.model_fields["api_endpoint"].default
         actions = GmailActions(service, batch_uri=options.batch_uri, budget=budget,
-                               drafts=drafts, web_links=web)  # fmt: skip
+                               drafts=drafts, web_links=web, address=account.address)  # fmt: skip
         return Mailbox(source, actions, "gmail", budget, whoami=source.signed_in_address)
 
     return gmail_mailbox

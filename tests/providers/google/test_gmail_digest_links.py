@@ -9,8 +9,8 @@ from email.parser import BytesParser
 from email.policy import default
 from pathlib import Path
 
-from ghostwatch.providers.google.actions import GMAIL_DRAFT_LINK
 from tests.contracts.contract_cycle import NOW, opened
+from tests.support.builder import ME
 from tests.support.provider_rigs import DIGEST_ID, STEP, GmailRig
 
 
@@ -36,6 +36,7 @@ def test_each_draft_in_the_digest_opens_in_gmail(tmp_path: Path) -> None:
         text, page = _parts(digest.raw)
     assert len(ours) == 5
     for message_id in ours:
-        link = GMAIL_DRAFT_LINK.format(message=message_id)
+        # Gmail on the web, in the mailbox's own account (not the browser's first).
+        link = f"https://mail.google.com/mail/u/{ME}/#drafts?compose={message_id}"
         assert link in text
         assert f'href="{html.escape(link)}"' in page

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from ghostwatch.mail.fingerprint import fingerprint_mime
 from ghostwatch.model.outbox import Draft
@@ -37,8 +38,8 @@ def raw_of(message: EmailMessage) -> str:
     return base64.urlsafe_b64encode(bytes(message)).decode("ascii")
 
 
-GMAIL_DRAFT_LINK = "https://mail.google.com/mail/u/0/#drafts?compose={message}"
-"""Gmail on the web, opening one draft (see `GmailActions.draft_links`)."""
+GMAIL_DRAFT_LINK = "https://mail.google.com/mail/u/{account}/#drafts?compose={message}"
+"""Gmail on the web, opening one draft in one account (see `GmailActions.draft_links`)."""
 
 
 class GmailActions:
@@ -54,9 +55,12 @@ class GmailActions:
         budget: Budget | None = None,
         drafts: DraftWatch | None = None,
         web_links: bool = True,
+        address: str = "",
     ) -> None:
         self.web_links = web_links
         """Whether drafts open in Gmail on the web (False: a sandbox, whose drafts do not)."""
+        self.address = address
+        """The mailbox's address: the web app's account, in a browser signed in to several."""
         self.service = service
         self.batch_uri = batch_uri
         self.user = user
@@ -177,14 +181,17 @@ class GmailActions:
 
         What this relies on: that address is Gmail's own web routing, which Google does
         not document (no API returns a draft's link); if it changes, the address still
-        opens the Drafts folder. `u/0` is the first account signed in to the browser. The
+        opens the Drafts folder. `u/<address>` picks the account by address: `u/0`, the
+        first account signed in to the browser, is often a salesperson's personal one, and
+        an account not signed in is asked for rather than another's Drafts shown. The
         message id, not the draft id, because the message id is what the web app shows;
         it changes when the draft is edited, so it is read when the digest is made."""
         wanted = set(draft_ids)
         if not wanted or not self.web_links:
             return {}
+        account = quote(self.address, safe="@") or "0"
         return {
-            draft: GMAIL_DRAFT_LINK.format(message=message)
+            draft: GMAIL_DRAFT_LINK.format(account=account, message=message)
             for message, draft in self.reader.drafts()
             if draft in wanted
         }
