@@ -214,7 +214,7 @@ def imap_command(account: str, password_file: Path | None, place: Place) -> None
         vault = open_vault(place)
         vault.check_name(imap.entry_name(account))
         if password_file is not None:
-            password = _read_secret(password_file)
+            password = _read_secret(password_file, "password file", "the app password")
         else:
             password = click.prompt(f"Password for {username} at {options.host}", hide_input=True)
         ca_file = str(options.ca_file) if options.ca_file is not None else None
@@ -283,7 +283,7 @@ def microsoft_command(
         vault = open_vault(place)
         vault.check_name(microsoft.entry_name(account))  # before the device code is shown
         if client_secret_file is not None:
-            secret = _read_secret(client_secret_file)
+            secret = _read_secret(client_secret_file, "client secret file", "the secret's Value")
             microsoft.client_credentials_login(vault, account, app, secret, http_client=http_client)
             click.echo(f"application ready: account {account} (Microsoft, tenant {tenant})")
             return
@@ -303,11 +303,18 @@ def _msal_http_client(ctx: click.Context) -> Any:
     return ctx.obj.get(MSAL_HTTP_CLIENT) if isinstance(ctx.obj, dict) else None
 
 
-def _read_secret(path: Path) -> str:
+def _read_secret(path: Path, what: str, paste: str) -> str:
+    """A one-line secret from a file; the error names the file as the person knows it
+    (an IMAP `--password-file` is no client secret) and what to do."""
     try:
         secret = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        raise UserError(f"cannot read the client secret file {path}") from None
+    except FileNotFoundError:
+        raise UserError(f"no {what} at {path}: write {paste} into it, or give its path") from None
+    except (OSError, UnicodeDecodeError) as error:
+        why = getattr(error, "strerror", None) or "not text"
+        raise UserError(
+            f"cannot read the {what} {path} ({why}): check its path and permissions"
+        ) from None
     if not secret:
-        raise UserError(f"the client secret file {path} is empty: paste the secret's Value")
+        raise UserError(f"the {what} {path} is empty: paste {paste} into it")
     return secret

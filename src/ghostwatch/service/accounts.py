@@ -14,13 +14,20 @@ from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import UserError
 from ghostwatch.model.sync import Trouble
 from ghostwatch.providers.google import signin as google
+from ghostwatch.providers.imap import signin as imap
 from ghostwatch.providers.microsoft import signin as microsoft
 from ghostwatch.service.signins import sign_in_state
 from ghostwatch.store import Store
 from ghostwatch.store.vault_rows import DatabaseEntries
 from ghostwatch.vault.tokens import SUFFIX, TokenVault
 
-_SIGN_IN = {"gmail": (google.entry_name, "google"), "outlook": (microsoft.entry_name, "microsoft")}
+# Every provider that signs in, with the command that does it: one missing here was a
+# KeyError (a traceback from `ghostwatch accounts`) for every IMAP account.
+_SIGN_IN = {
+    "gmail": (google.entry_name, "google"),
+    "outlook": (microsoft.entry_name, "microsoft"),
+    "imap": (imap.entry_name, "imap"),
+}
 
 
 @dataclass(frozen=True, slots=True)

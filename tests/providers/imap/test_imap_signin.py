@@ -67,6 +67,9 @@ def _cli(*args: str, password: str | None = None) -> Result:
 def test_an_app_password_takes_a_user_from_the_readme_to_drafts(
     configured: Path, account: ImapAccount
 ) -> None:
+    before = _cli("accounts", "--config", str(configured))  # was a KeyError traceback
+    assert before.exit_code == 0, before.output
+    assert "not signed in: run `ghostwatch auth imap --account alex`" in before.output
     signed = _cli("auth", "imap", "--account", "alex", "--config", str(configured),
                   password=account.dovecot.password)  # fmt: skip
     assert signed.exit_code == 0, signed.output
@@ -80,6 +83,10 @@ def test_an_app_password_takes_a_user_from_the_readme_to_drafts(
     made = [p for p in drafts.iterdir() if "X-Ghostwatch-Step" in p.read_text(errors="replace")]
     assert made
     assert all(p.name.endswith(("DS", "D")) for p in made)  # \Draft (and \Seen)
+    listed = _cli("accounts", "--config", str(configured))
+    assert listed.exit_code == 0, listed.output
+    assert f"sign-in: imap: password for {account.dovecot.user} at" in listed.output
+    assert "last error: none" in listed.output
     forgot = _cli("auth", "forget", "--account", "alex")
     assert forgot.exit_code == 0, forgot.output
     assert "IMAP password" in forgot.output
@@ -97,6 +104,16 @@ def test_a_wrong_password_is_one_line_and_nothing_is_stored(
     assert "refused the password" in refused.output
     assert "Traceback" not in refused.output
     assert not (tmp_path / "data" / "tokens" / "imap.alex.secret").exists()
+
+
+def test_a_missing_password_file_is_named_as_one(configured: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-password"
+    refused = _cli("auth", "imap", "--account", "alex", "--config", str(configured),
+                   "--password-file", str(missing))  # fmt: skip
+    assert refused.exit_code == 2
+    assert refused.output == (
+        f"Error: no password file at {missing}: write the app password into it, or give its path\n"
+    )  # not "the client secret file": an IMAP account has none
 
 
 def test_tls_is_required_off_loopback() -> None:
