@@ -36,12 +36,17 @@ def store(pg_url: str) -> Iterator[Store]:
 
 
 def test_two_replicas_take_fair_shares_that_never_overlap(store: Store) -> None:
-    first = Leaser(store, ACCOUNTS, 30, holder="a")
+    clock = Clock()
+    first = Leaser(store, ACCOUNTS, 30, holder="a", monotonic=clock)
     first.claim()
     assert first.held() == ACCOUNTS  # alone, it takes everything at once
     second = Leaser(store, ACCOUNTS, 30, holder="b")
     second.claim()
-    assert second.held() == []  # nothing free yet: the first gives up its surplus next round
+    assert second.held() == []  # nothing free yet: the first gives up its surplus later
+    # Not at once: a newcomer may be a restart still starting while a dead replica is
+    # counted until its leases expire; a surplus that lasts a lease time is handed over.
+    assert first.claim().released == frozenset()
+    clock.offset += 30
     change = first.claim()
     assert len(change.released) == 5
     assert not change.lost
@@ -125,3 +130,32 @@ def test_a_clean_stop_hands_every_lease_back_at_once(store: Store) -> None:
     leaving.release()
     staying.claim()
     assert staying.held() == ACCOUNTS  # not 300 s later: at its next round
+
+
+def test_a_restarted_replica_takes_the_dead_ones_accounts_and_the_others_keep_theirs(
+    store: Store,
+) -> None:
+    """A kill and a quick restart: the dead replica counts as alive until its leases
+    expire, and the restart counts at once. The survivors must not hand the restart
+    their own accounts meanwhile (they would move twice, unpolled in between): it takes
+    the dead one's as they expire."""
+    alive = [Leaser(store, ACCOUNTS, 2, holder=name) for name in ("a", "b", "dies")]
+    a, b, dies = alive
+    deadline = time.monotonic() + 10
+    while not all(leaser.ready()[0] and leaser.held() for leaser in alive):  # settle
+        assert time.monotonic() < deadline, "the three never settled on their shares"
+        for leaser in alive:
+            leaser.claim()
+        time.sleep(0.2)
+    kept = {"a": set(a.held()), "b": set(b.held())}
+    orphaned = set(dies.held())
+    assert all((orphaned, kept["a"], kept["b"]))
+    restarted = Leaser(store, ACCOUNTS, 2, holder="restarted")  # `dies` renews no more
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        for leaser in (a, b, restarted):
+            assert not leaser.claim().released
+        time.sleep(0.3)
+    assert set(a.held()) == kept["a"]
+    assert set(b.held()) == kept["b"]
+    assert set(restarted.held()) == orphaned

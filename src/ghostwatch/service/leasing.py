@@ -26,6 +26,14 @@ from ghostwatch.store import Store, connect, leases
 
 log = structlog.get_logger(__name__)
 
+SURPLUS_PATIENCE = 1.0
+"""Lease times a surplus over the fair share must last before it is given up. A replica
+killed is still counted alive until its leases expire, and a replica restarting counts
+as soon as it says so, long before it polls: giving its share at once to a newcomer that
+is still starting, while the dead one's accounts wait for expiry, would move accounts
+twice and leave them unpolled in between. A surplus that outlives a lease is real (a
+replica joined for good), and is handed over then."""
+
 MAX_MARGIN = 5.0
 """Seconds a held lease is given up before it could expire (a tenth of it if shorter):
 room for a write under way to reach the provider before anyone else may start."""
@@ -67,18 +75,21 @@ class Leaser:
         self._until = 0.0
         self._last: leases.Round | None = None
         self._last_at: float | None = None
+        self._surplus_since: float | None = None
         self._lock = threading.Lock()
 
     def claim(self) -> Change:
         """One round: renew, give up a surplus, take up to the fair share."""
         started = self._monotonic()
+        since = self._surplus_since
+        give_up = since is not None and started - since >= SURPLUS_PATIENCE * self.lease_seconds
         try:
             with (
                 connect.translated(self._engine.url, "cannot renew leases in"),
                 self._engine.begin() as connection,
             ):
                 found = leases.claim_round(
-                    connection, self.holder, self.accounts, self.lease_seconds
+                    connection, self.holder, self.accounts, self.lease_seconds, give_up=give_up
                 )
         except StoreError as error:
             # What is held stays believed until its deadline, then lapses by itself.
@@ -88,6 +99,10 @@ class Leaser:
             before = self._held  # lapsed by the clock or not: what it last held
             self._held, self._last, self._last_at = dict(found.held), found, started
             self._until = started + self.lease_seconds - self._margin
+        if len(found.held) <= found.share:
+            self._surplus_since = None
+        elif self._surplus_since is None:
+            self._surplus_since = started
         return _change(before, found)
 
     def generation(self, account: str) -> int | None:

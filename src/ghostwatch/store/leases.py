@@ -54,9 +54,16 @@ def _until(seconds: float) -> sa.ColumnElement[datetime]:
 
 
 def claim_round(
-    connection: sa.Connection, holder: str, accounts: Sequence[str], lease_seconds: float
+    connection: sa.Connection,
+    holder: str,
+    accounts: Sequence[str],
+    lease_seconds: float,
+    *,
+    give_up: bool = True,
 ) -> Round:
-    """One round for `holder` over `accounts` (every replica configures the same ones)."""
+    """One round for `holder` over `accounts` (every replica configures the same ones).
+    `give_up=False`: a surplus over the fair share is kept this round (the caller waits
+    to see that it lasts: service/leasing.py)."""
     names = sorted(set(accounts))
     known = postgresql.insert(_LEASES).values([{"account": name} for name in names])
     connection.execute(known.on_conflict_do_nothing(index_elements=["account"]))
@@ -84,11 +91,11 @@ def claim_round(
         .returning(_LEASES.c.account, _LEASES.c.generation)
     )
     held: dict[str, int] = {row[0]: row[1] for row in renewed}
-    surplus = sorted(held)[share:]
+    surplus = sorted(held)[share:] if give_up else []
     if surplus:
         _release(connection, holder, surplus)
         held = {name: held[name] for name in sorted(held)[:share]}
-    elif len(held) < share:
+    if len(held) < share:
         held |= _take(connection, holder, names, share - len(held), lease_seconds)
     return Round(held, replicas, share, _free(connection, names), frozenset(surplus))
 
