@@ -72,6 +72,37 @@ def test_once_says_what_it_did_per_account_on_stdout(tmp_path: Path) -> None:
     assert again.stdout.splitlines() == ["alex: nothing new"]
 
 
+def test_once_says_a_muted_conversations_draft_was_withdrawn(tmp_path: Path) -> None:
+    """`ghostwatch mute` then `run --once`, as the README's walkthrough does: the draft
+    taken back is said, not "nothing new" (which read as if the mute did nothing)."""
+    config = _configure(tmp_path, _maildir_account(tmp_path))
+    assert _run(config, "--once", "--now", NOW).returncode == 0
+    drafts = tmp_path / "alex" / ".Drafts" / "cur"
+    before = _steps(drafts)
+    muted = subprocess.run(
+        [sys.executable, "-m", "ghostwatch", "mute", "5b9e46e613a3", "--config", str(config)],
+        capture_output=True, text=True, env=_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert muted.returncode == 0, muted.stderr
+    again = _run(config, "--once", "--now", NOW)
+    assert again.returncode == 0, again.stderr
+    assert _steps(drafts) == before - 1
+    assert again.stdout.splitlines() == ["alex: 1 draft withdrawn (no longer needed)"]
+
+
+def test_run_with_no_enabled_account_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """A daemon that watches nothing would run for ever and look healthy; a cron job
+    would succeed every time. Both say what to do instead, before starting anything."""
+    config = _configure(tmp_path, _maildir_account(tmp_path, enabled=False))
+    expected = (
+        "Error: no enabled account in the configuration: sign one in (`ghostwatch auth "
+        "...`), then set `enabled: true` on it (`ghostwatch config check` lists them)\n"
+    )
+    for args in (("--once",), ()):
+        done = _run(config, *args)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", expected), args
+
+
 def test_once_exits_non_zero_and_says_so_when_an_action_failed(tmp_path: Path) -> None:
     account = _maildir_account(tmp_path)
     drafts = tmp_path / "alex" / ".Drafts"

@@ -166,6 +166,10 @@ def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
     logs.configure(settings.log_level, fmt=settings.log_format)
     now = _when(now_text, once)
     with user_errors():
+        if not settings.enabled_accounts():
+            # A daemon watching nothing would run for ever, healthy, and do nothing; a
+            # cron job would succeed every time: either way the mistake goes unseen.
+            raise UserError(NO_ACCOUNT)
         if once:
             with progress.counter() as counter:
                 reports = app.run_once(settings, now=now, progress=counter)
@@ -191,6 +195,12 @@ def run(settings: config.Settings, once: bool, now_text: str | None) -> None:
         os._exit(3)
     if signal.SIGINT in signals:  # Ctrl-C: 130, as for every command (cli/interrupt.py)
         raise interrupted()
+
+
+NO_ACCOUNT = (
+    "no enabled account in the configuration: sign one in (`ghostwatch auth ...`), "
+    "then set `enabled: true` on it (`ghostwatch config check` lists them)"
+)
 
 
 def once_trouble(reports: dict[str, Any]) -> str:

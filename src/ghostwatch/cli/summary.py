@@ -29,6 +29,12 @@ def cycle_line(name: str, report: CycleReport | None, dry_run: bool) -> str:
         parts = [_plural(report.drafts_created, "draft")] if report.drafts_created else []
     if report.drafts_reconciled:
         parts.append(f"{report.drafts_reconciled} found written by an earlier run")
+    # A draft taken back (muted, replied, bounced) is something done to the mailbox: a
+    # summary saying "nothing new" after `ghostwatch mute` would hide that it worked.
+    if report.drafts_withdrawn:
+        parts.append(f"{_plural(report.drafts_withdrawn, 'draft')} withdrawn (no longer needed)")
+    if report.outdated:
+        parts.append(f"{_plural(len(report.outdated), 'edited draft')} out of date (in the digest)")
     if report.rescued:
         parts.append(f"{report.rescued} rescued from Junk")
     if report.digest_delivered:
@@ -42,8 +48,6 @@ def cycle_line(name: str, report: CycleReport | None, dry_run: bool) -> str:
 
 def once_lines(settings: Settings, reports: dict[str, CycleReport | None]) -> list[str]:
     dry = {a.name: a.dry_run for a in settings.accounts}
-    if not reports:
-        return ["no enabled account: set `enabled: true` on one in the configuration"]
     return [cycle_line(name, report, dry.get(name, False)) for name, report in reports.items()]
 
 
@@ -65,7 +69,5 @@ def start_lines(daemon: Daemon, now: datetime) -> list[str]:
         digest = f"digest at {account.digest_time:%H:%M}" if account.gets_digest else "no digest"
         zone = account.time_zone
         lines.append(f"  {account.name} ({account.provider}, {zone}): {poll}; {digest}")
-    if not daemon.runners:
-        lines.append("  no enabled account: set `enabled: true` on one in the configuration")
     lines.append("Ctrl-C or SIGTERM stops it; the log is on stderr.")
     return lines
