@@ -258,4 +258,8 @@ health:
     gmail = accounts[1].gmail
     assert gmail is not None
     assert gmail.api_endpoint == sandbox.url
+    # Polled at any hour of any day: tried on a weekend, `ghostwatch run` still polls.
+    hours = accounts[1].working_hours
+    assert (hours.start, hours.end) == (dt.time(0, 0), dt.time(23, 59))
+    assert all(hours.works_on(day) for day in range(7))
     assert sandbox.stop() == 0

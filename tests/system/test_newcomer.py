@@ -56,6 +56,8 @@ class Newcomer:
     env: dict[str, str]
     key: str = ""
     table: str = ""
+    said: str = ""
+    """What the last command started in the background printed until it was ready."""
     background: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def argv(self, command: str) -> list[str]:
@@ -83,6 +85,7 @@ class Newcomer:
             line = process.stdout.readline()
             assert line or process.poll() is None, (seen, process.stderr and process.stderr.read())
             seen += line
+        self.said = seen
         return process
 
 
@@ -136,6 +139,9 @@ def follow(person: Newcomer, command: str) -> None:
         person.start(f"{command} --port {free_port()}", "Ctrl-C stops the sandbox")
     elif command == "ghostwatch run":
         interrupt(person.start(command, "Ctrl-C or SIGTERM stops it"))
+        # Whatever the day the newcomer tries it (a Sunday included), the sandbox's
+        # account polls now: "next poll Mon ...: the weekend" left them watching nothing.
+        assert "  sandbox (gmail, UTC): first poll within " in person.said, person.said
         sandbox = person.background[0]
         assert "interrupted" in interrupt(sandbox)
     else:
@@ -143,6 +149,7 @@ def follow(person: Newcomer, command: str) -> None:
             command = command.replace(" ID", f" {due_id(person.table)}")
         done = person.run(command)
         assert done.returncode == 0, (command, done.stdout, done.stderr)
+        assert "Traceback" not in done.stdout + done.stderr, command
         check_output(person, command, done.stdout)
 
 
