@@ -71,6 +71,31 @@ def test_data_dir_on_the_command_line_still_wins(tmp_path: Path) -> None:
     assert f"no sign-in stored for account 'alex' in {tmp_path / 'other' / 'tokens'}" in done.stderr
 
 
+def test_auth_check_names_the_one_command_or_the_account_that_is_not_configured(
+    tmp_path: Path,
+) -> None:
+    """Nothing stored: for a configured account, its provider's command alone; for a name
+    the configuration lacks (a typo), that, rather than a sign-in command that would
+    store a grant no account reads."""
+    config = _config(tmp_path, tmp_path / "state")
+    key = new_key()
+    known = _ghostwatch("auth", "check", "--account", "alex", "--config", str(config),
+                        cwd=tmp_path, GHOSTWATCH_SECRET_KEY=key)  # fmt: skip
+    tokens = tmp_path / "state" / "tokens"
+    assert (known.returncode, known.stdout) == (2, "")
+    assert known.stderr == (
+        f"Error: no sign-in stored for account 'alex' in {tokens}: "
+        "run `ghostwatch auth google --account alex`\n"
+    )
+    typo = _ghostwatch("auth", "check", "--account", "alx", "--config", str(config),
+                       cwd=tmp_path, GHOSTWATCH_SECRET_KEY=key)  # fmt: skip
+    assert (typo.returncode, typo.stdout) == (2, "")
+    assert typo.stderr == (
+        f"Error: no sign-in stored for account 'alx' in {tokens}: {config} has no account "
+        "'alx' (accounts: alex): check the name, or add the account there first\n"
+    )
+
+
 def test_db_upgrade_migrates_the_database_run_would_open(tmp_path: Path) -> None:
     data = tmp_path / "state"
     config = _config(tmp_path, data)

@@ -158,8 +158,29 @@ def check(ctx: click.Context, account: str, place: Place) -> None:
     """Prove an account's stored sign-in still works (gets a fresh token once)."""
     with user_errors():
         vault = open_vault(place)
-        found = describe(vault, account, _msal_http_client(ctx))
+        found = describe(vault, account, _msal_http_client(ctx), _sign_in_hint(place, account))
     click.echo(f"{account}: {found}: ok")
+
+
+_COMMANDS = {"gmail": "google", "outlook": "microsoft", "imap": "imap"}
+
+
+def _sign_in_hint(place: Place, account: str) -> str | None:
+    """What to do when nothing is stored for `account`, as its configuration says: the one
+    command for its provider, or that the configuration has no such account (a typo: no
+    sign-in command would help). None without a configuration."""
+    if place.settings is None:
+        return None
+    names = [a.name for a in place.settings.accounts]
+    for entry in place.settings.accounts:
+        if entry.name == account:
+            if entry.provider == "maildir":
+                return "a Maildir account needs no sign-in"
+            return f"run `ghostwatch auth {_COMMANDS[entry.provider]} --account {account}`"
+    return (
+        f"{place.config_path} has no account {account!r} (accounts: {', '.join(names)}): "
+        "check the name, or add the account there first"
+    )
 
 
 @auth.command()
@@ -183,14 +204,19 @@ def forget(account: str, local_only: bool, place: Place) -> None:
         click.echo(f"{account}: {line}")
 
 
-def describe(vault: TokenVault, account: str, http_client: Any = None) -> str:
-    """Which sign-in the vault holds for `account`, after proving it works."""
+def describe(
+    vault: TokenVault, account: str, http_client: Any = None, hint: str | None = None
+) -> str:
+    """Which sign-in the vault holds for `account`, after proving it works; `hint` says
+    what to do when it holds none (every command, without one)."""
     if vault.get(google.entry_name(account)) is not None:
         return google.check_google(vault, account)
     if vault.get(microsoft.entry_name(account)) is not None:
         return microsoft.check_microsoft(vault, account, http_client=http_client)
     if vault.get(imap.entry_name(account)) is not None:
         return imap.check_imap(vault, account)
+    if hint is not None:
+        raise UserError(f"no sign-in stored for account {account!r} in {vault.directory}: {hint}")
     raise UserError(
         f"no sign-in stored for account {account!r} in {vault.directory}: run "
         f"`ghostwatch auth google --account {account}`, `ghostwatch auth microsoft ...` "
