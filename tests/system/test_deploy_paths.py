@@ -28,6 +28,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -362,6 +363,48 @@ def test_kubernetes_signs_in_through_the_signin_pod_into_the_daemons_volume(
     assert vault_files(data)
     checked = box.run(["ghostwatch", "auth", "check", "--account", "you"])
     assert checked.returncode == 0, checked.stderr
+
+
+# -- pip (the top-level README) -------------------------------------------------------------
+
+
+def pip_steps() -> list[str]:
+    """The top-level README's **pip** block: its lines, comments dropped."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    body = text.split("**pip** (", 1)[1].split("\n\n    ", 1)[1].split("\n\n", 1)[0]
+    return [line.split("  #", 1)[0].strip() for line in body.splitlines() if line.strip()]
+
+
+def test_the_pip_path_signs_in_and_runs_as_written(site: Site, tmp_path: Path) -> None:
+    """As the README gives it, in a clone after "Secrets, made once" (0444 files, a
+    database URL for Compose's host): it once took the whole secrets folder, so every
+    command went looking for a host named `postgres`."""
+    steps = pip_steps()
+    assert steps[0] == "python3 -m venv ~/.ghostwatch && ~/.ghostwatch/bin/pip install ."
+    home = tmp_path / "home"
+    (home / ".ghostwatch" / "bin").mkdir(parents=True)  # the test's venv stands in for it
+    (home / ".ghostwatch" / "bin" / "ghostwatch").symlink_to(
+        Path(sys.executable).parent / "ghostwatch"
+    )
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("GHOSTWATCH_")}
+    env = {**keep, "HOME": str(home), **SANDBOX_ONLY}
+    signin = the(steps, "~/.ghostwatch/bin/ghostwatch auth google")
+    setup = steps[1 : steps.index(signin)]
+    script = " && ".join([*setup, signin])
+    said = sign_in(subprocess.Popen(
+        ["bash", "-ec", script], cwd=site.root, env=env, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ))  # fmt: skip
+    assert "signed in: account you" in said
+    assert vault_files(home / ".ghostwatch" / "data")
+    run = the(steps, "~/.ghostwatch/bin/ghostwatch run")
+    once = subprocess.run(
+        ["bash", "-ec", " && ".join([*setup, f"{run} --once"])], cwd=site.root, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert once.returncode == 0, once.stderr[-3000:]
+    assert once.stdout.startswith("you: "), once.stdout
+    assert "Traceback" not in once.stderr
 
 
 # -- systemd --------------------------------------------------------------------------------
