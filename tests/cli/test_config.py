@@ -210,6 +210,18 @@ def test_a_file_that_is_not_a_settings_mapping(tmp_path: Path, text: str, fix: s
         config.load(path)
 
 
+def test_a_file_not_in_utf8_says_so_not_permissions(tmp_path: Path) -> None:
+    """A config saved as UTF-16 by an editor read as "check the file's permissions"."""
+    path = tmp_path / "ghostwatch.yaml"
+    path.write_text("accounts: []\n", encoding="utf-16")
+    with pytest.raises(UserError) as raised:
+        config.load(path)
+    assert str(raised.value) == (
+        f"{path} is not UTF-8 text (byte 0xff at offset 0): save it as UTF-8, or check "
+        "that --config names the YAML file"
+    )
+
+
 def test_a_missing_file_says_to_run_init(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="ghostwatch init"):
         config.load(tmp_path / "nope.yaml")

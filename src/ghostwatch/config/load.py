@@ -90,8 +90,17 @@ def read_yaml(path: Path) -> dict[str, Any]:
             f"no configuration at {path}: run `ghostwatch init --path {path}` to write one, "
             "or pass --config (env GHOSTWATCH_CONFIG)"
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"cannot read {path}: {error}: check the file's permissions") from None
+    except UnicodeDecodeError as error:
+        # Not a permissions matter: the editor saved it in another encoding (or it is
+        # not the configuration at all).
+        raise UserError(
+            f"{path} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+            f"{error.start}): save it as UTF-8, or check that --config names the YAML file"
+        ) from None
+    except OSError as error:
+        raise UserError(
+            f"cannot read {path}: {error.strerror}: check the file's permissions"
+        ) from None
     try:
         # _Loader is a SafeLoader subclass (no object tags), which bandit cannot see.
         data = yaml.load(text, Loader=_Loader)  # nosec B506
