@@ -336,7 +336,15 @@ def test_kubernetes_signs_in_through_the_signin_pod_into_the_daemons_volume(
     box = Container(tmp_path / "scratch", uid, gid, {**image_env(), **env}, groups=(group,),
                     workdir=IMAGE.of("WORKDIR")[-1], tmpfs=())  # fmt: skip
     box.read_only = container["securityContext"]["readOnlyRootFilesystem"]
-    configmap = yaml.safe_load((site.root / "deploy" / "k8s" / "configmap.yaml").read_text())
+    # The ConfigMap as the README makes it: from the file the admin edited. It was
+    # `kubectl apply -f deploy/k8s/configmap.yaml`, the placeholder account's copy, which
+    # the daemon refuses and a sign-in as the real address contradicts.
+    made = after(the(commands, "kubectl create configmap"), ["create", "configmap"])
+    assert [w for w in made if not w.startswith("--")] == ["ghostwatch"]
+    (given,) = [w.removeprefix("--from-file=") for w in made if w.startswith("--from-file=")]
+    config_key, _, config_file = given.partition("=")
+    assert config_file == "deploy/ghostwatch.yaml"  # the file the admin set and checked
+    assert not any(c.startswith("kubectl apply -f deploy/k8s/configmap.yaml") for c in commands)
     data = volume(tmp_path, "pvc")
     for mount in container["volumeMounts"]:
         source = by_name[mount["name"]]
@@ -344,10 +352,10 @@ def test_kubernetes_signs_in_through_the_signin_pod_into_the_daemons_volume(
             box.tmpfs = (*box.tmpfs, mount["mountPath"])
             continue
         host = tmp_path / "volumes" / mount["name"]
-        if "configMap" in source:  # the admin's edited copy, as `kubectl apply` would hold it
+        if "configMap" in source:  # kubelet: one file per key of the ConfigMap made above
+            assert source["configMap"]["name"] == "ghostwatch"
             host.mkdir()
-            assert set(configmap["data"]) == {"ghostwatch.yaml"}
-            (host / "ghostwatch.yaml").write_text(site.config_text, encoding="utf-8")
+            shutil.copy(site.root / config_file, host / config_key)
         elif "secret" in source:  # kubelet: one file per key, root:fsGroup, defaultMode
             host.mkdir()
             for key, path in keys.items():
