@@ -12,6 +12,10 @@ recorded for it is gone from Drafts, never because an answer lacked its X-Ghostw
 header (a provider may drop a custom header; the draft is still there). A draft the
 user sent is a new outbound message: the engine moves the cadence on and the old key is
 not due again.
+
+This module runs the steps in order and holds reconcile, drafts, rescues and the record;
+the digest step (service/digest_delivery.py) and withdrawals (service/withdraw.py) are
+modules of their own, and what every step shares is in service/cycle_context.py.
 """
 
 from __future__ import annotations
@@ -19,72 +23,36 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, tzinfo
-from email.message import EmailMessage
-from typing import ParamSpec, TypeVar
+from dataclasses import replace
+from datetime import datetime, tzinfo
 
 import structlog
 
-from ghostwatch.compose.digest import build_digest, digest_message
 from ghostwatch.compose.drafts import draft_message
 from ghostwatch.engine.rules import Rules
-from ghostwatch.errors import GhostwatchError, LeaseLost
+from ghostwatch.errors import GhostwatchError
 from ghostwatch.model.decisions import JunkReply
-from ghostwatch.model.outbox import Draft, OutdatedDraft, Sender, Skipped
-from ghostwatch.model.sync import Trouble
+from ghostwatch.model.outbox import Draft, Sender
 from ghostwatch.providers.port import DraftListing, IncrementalSource, MailActions, MailSource
-from ghostwatch.service import links
-from ghostwatch.service.pipeline import Scan, compose_all, run_scan, skipped_item
+from ghostwatch.service.cycle_context import (
+    DIGEST,
+    DRAFT,
+    RESCUE,
+    Cycle,
+    CycleReport,
+    guarded,
+    item,
+    summary,
+)
+from ghostwatch.service.digest_delivery import deliver_digest, digest_message_id, settle_digest
+from ghostwatch.service.pipeline import Scan, compose_all, run_scan
 from ghostwatch.service.withdraw import WITHDRAW, settle_withdrawal, withdraw_unwanted
 from ghostwatch.store import ConversationSettings, LedgerEntry, LedgerStatus, Store, Tx
 
+# Where the rest of ghostwatch (the runner, the daemon, the demo, tests) imports them from.
+__all__ = ["CycleReport", "digest_message_id", "run_cycle"]
+
 log = structlog.get_logger(__name__)
-
-DRAFT, RESCUE, DIGEST = "draft", "rescue", "digest"
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class CycleReport:
-    """What one cycle did (counts only: the summary line never holds mail or addresses)."""
-
-    drafts_due: int = 0
-    drafts_created: int = 0
-    drafts_reconciled: int = 0
-    """Pending or unrecorded drafts the mailbox proved exist, now confirmed."""
-    steps_abandoned: int = 0
-    """Drafts the user deleted unsent: counted as taken, never made again."""
-    drafts_withdrawn: int = 0
-    """ghostwatch's own unedited drafts deleted because the conversation no longer
-    wants them (service/withdraw.py)."""
-    outdated: list[OutdatedDraft] = field(default_factory=list)
-    """Drafts the conversation no longer wants but the user edited: kept, and listed."""
-    rescued: int = 0
-    digest_delivered: bool = False
-    errors: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    """Items left out because handling them failed (poison): every other one went on."""
-    states: dict[str, int] = field(default_factory=dict)
-    """Conversations by state after the scan (for /metrics)."""
-
-
-@dataclass(slots=True)
-class _Cycle:
-    """What the act steps share: who, the decisions, and the intents to retry now."""
-
-    account_id: int
-    actions: MailActions
-    store: Store
-    sender: Sender
-    now: datetime
-    tz: tzinfo
-    report: CycleReport
-    digest_key: str
-    """The random part of this account's digest Message-IDs (store: Tx.digest_key)."""
-    retry: set[str] = field(default_factory=set)
-    """Pending keys whose effect the mailbox shows never happened: make them now."""
 
 
 def run_cycle(
@@ -124,10 +92,10 @@ def run_cycle(
     report.drafts_due = len(drafts)
     report.states = dict(Counter(d.state.value for d in scan.plan.conversations))
     if not dry_run:
-        cycle = _Cycle(account_id, actions, store, sender, now, tz, report, digest_key)
+        cycle = Cycle(account_id, actions, store, sender, now, tz, report, digest_key)
         _act(cycle, scan, drafts, junk_rescue=junk_rescue, digest=digest)
         _record(cycle, scan, source)
-    _summary(account, report, dry_run, time.perf_counter() - started)
+    summary(account, report, dry_run, time.perf_counter() - started)
     return report
 
 
@@ -156,11 +124,9 @@ def _notes(settings: dict[str, ConversationSettings]) -> dict[str, str]:
     return {cid: s.note for cid, s in settings.items() if s.note}
 
 
-def _act(
-    cycle: _Cycle, scan: Scan, drafts: list[Draft], *, junk_rescue: bool, digest: bool
-) -> None:
+def _act(cycle: Cycle, scan: Scan, drafts: list[Draft], *, junk_rescue: bool, digest: bool) -> None:
     """Reconcile first (it decides what is retried), then drafts, rescues, the digest."""
-    listing = _guarded(cycle, "draft_listing", cycle.actions.draft_listing)
+    listing = guarded(cycle, "draft_listing", cycle.actions.draft_listing)
     if listing is None:
         return  # without the mailbox's proof, acting could duplicate: wait for next cycle
     _reconcile(cycle, scan, drafts, listing)
@@ -171,13 +137,13 @@ def _act(
         for junk in scan.plan.junk_replies:
             _rescue(cycle, junk)
     if digest:
-        _deliver_digest(cycle, scan, drafts)
+        deliver_digest(cycle, scan, drafts)
 
 
 # --- reconcile ---------------------------------------------------------------------------
 
 
-def _reconcile(cycle: _Cycle, scan: Scan, drafts: list[Draft], listing: DraftListing) -> None:
+def _reconcile(cycle: Cycle, scan: Scan, drafts: list[Draft], listing: DraftListing) -> None:
     with cycle.store.transaction() as tx:
         pending = tx.pending(cycle.account_id)
     junk = {f"{RESCUE}:{j.message_key}" for j in scan.plan.junk_replies}
@@ -187,13 +153,13 @@ def _reconcile(cycle: _Cycle, scan: Scan, drafts: list[Draft], listing: DraftLis
         elif entry.kind == RESCUE:
             _settle_rescue(cycle, entry, junk)
         elif entry.kind == DIGEST:
-            _settle_digest(cycle, entry)
+            settle_digest(cycle, entry)
         elif entry.kind == WITHDRAW:
             settle_withdrawal(cycle, entry, listing)
     _abandon_deleted(cycle, drafts, listing)
 
 
-def _settle_draft(cycle: _Cycle, entry: LedgerEntry, existing: Mapping[str, str]) -> None:
+def _settle_draft(cycle: Cycle, entry: LedgerEntry, existing: Mapping[str, str]) -> None:
     # No id was recorded before the crash: the step header is the only proof there is.
     draft_id = existing.get(entry.step)
     if draft_id is None:
@@ -206,7 +172,7 @@ def _settle_draft(cycle: _Cycle, entry: LedgerEntry, existing: Mapping[str, str]
     cycle.report.drafts_reconciled += 1
 
 
-def _settle_rescue(cycle: _Cycle, entry: LedgerEntry, junk: set[str]) -> None:
+def _settle_rescue(cycle: Cycle, entry: LedgerEntry, junk: set[str]) -> None:
     # messages.modify is idempotent: still in junk → do it again; gone → it happened.
     if entry.key in junk:
         cycle.retry.add(entry.key)
@@ -215,30 +181,7 @@ def _settle_rescue(cycle: _Cycle, entry: LedgerEntry, junk: set[str]) -> None:
         tx.confirm(cycle.account_id, entry.key, entry.step)
 
 
-def _settle_digest(cycle: _Cycle, entry: LedgerEntry) -> None:
-    day = date.fromisoformat(entry.step)
-    try:
-        # Only a message From the user in the Inbox counts: one a stranger planted in
-        # Spam, or wrote under another From, must not stand for today's digest.
-        found = cycle.actions.find_digest(_digest_id(cycle, day), cycle.sender.address)
-    except GhostwatchError as error:
-        # Not knowing is not "not there": delivering now could put a second digest in
-        # the inbox. The intent stays pending and the next cycle looks again.
-        _failed(cycle, "find_digest", error)
-        return
-    if found is None:
-        cycle.retry.add(entry.key)
-        return
-    with cycle.store.transaction() as tx:
-        tx.confirm(cycle.account_id, entry.key, found)
-        tx.record_digest(cycle.account_id, day, found, at=entry.intended_at)
-        # Trouble is not cleared here: what the found digest showed is not known, so the
-        # next digest shows it again (twice rather than never).
-    # Delivered in an earlier cycle whose answer was lost; counted now, when it is known.
-    cycle.report.digest_delivered = True
-
-
-def _abandon_deleted(cycle: _Cycle, drafts: list[Draft], listing: DraftListing) -> None:
+def _abandon_deleted(cycle: Cycle, drafts: list[Draft], listing: DraftListing) -> None:
     """A confirmed draft that is still due but whose recorded id is gone from Drafts was
     deleted unsent (had the user sent it, the engine would see the message and no longer
     ask for it). The id decides, not the step header: an answer without the header says
@@ -260,7 +203,7 @@ def _abandon_deleted(cycle: _Cycle, drafts: list[Draft], listing: DraftListing) 
 # --- act ---------------------------------------------------------------------------------
 
 
-def _make_draft(cycle: _Cycle, scan: Scan, draft: Draft, existing: Mapping[str, str]) -> None:
+def _make_draft(cycle: Cycle, scan: Scan, draft: Draft, existing: Mapping[str, str]) -> None:
     key = f"{DRAFT}:{draft.step_key}"
     with cycle.store.transaction() as tx:
         fresh = tx.intend(cycle.account_id, key, DRAFT, draft.conversation, draft.step_key)
@@ -271,13 +214,13 @@ def _make_draft(cycle: _Cycle, scan: Scan, draft: Draft, existing: Mapping[str, 
         # The mailbox already holds this step (a lost database, another install): adopt it.
         cycle.report.drafts_reconciled += 1
     else:
-        message = _item(cycle, "draft", draft.subject, draft_message, draft, cycle.sender)
+        message = item(cycle, "draft", draft.subject, draft_message, draft, cycle.sender)
         if message is None:
             return  # the intent stays pending: it is tried again while the step is due
         with cycle.store.transaction() as tx:
             tx.written(cycle.account_id, key, cycle.actions.written_fingerprint(message))
         thread = _thread_id(scan, draft)
-        made = _guarded(cycle, "create_draft", cycle.actions.create_draft, draft, message, thread)
+        made = guarded(cycle, "create_draft", cycle.actions.create_draft, draft, message, thread)
         if made is None:
             return  # the intent stays pending; the next cycle looks for it, then retries
         cycle.report.drafts_created += 1
@@ -293,13 +236,13 @@ def _thread_id(scan: Scan, draft: Draft) -> str | None:
     return threaded[0].thread_id if threaded else None
 
 
-def _rescue(cycle: _Cycle, junk: JunkReply) -> None:
+def _rescue(cycle: Cycle, junk: JunkReply) -> None:
     key = f"{RESCUE}:{junk.message_key}"
     with cycle.store.transaction() as tx:
         fresh = tx.intend(cycle.account_id, key, RESCUE, junk.conversation, junk.message_key)
     if not fresh and key not in cycle.retry:
         return
-    if _guarded(cycle, "rescue", _rescued, cycle.actions, junk.message_key) is None:
+    if guarded(cycle, "rescue", _rescued, cycle.actions, junk.message_key) is None:
         return
     with cycle.store.transaction() as tx:
         tx.confirm(cycle.account_id, key, junk.message_key)
@@ -309,67 +252,6 @@ def _rescue(cycle: _Cycle, junk: JunkReply) -> None:
 def _rescued(actions: MailActions, message_key: str) -> bool:
     actions.rescue(message_key)
     return True
-
-
-def _deliver_digest(cycle: _Cycle, scan: Scan, drafts: list[Draft]) -> None:
-    day = cycle.now.astimezone(cycle.tz).date()
-    key = f"{DIGEST}:{day.isoformat()}"
-    with cycle.store.transaction() as tx:
-        fresh = tx.intend(cycle.account_id, key, DIGEST, "", day.isoformat())
-        since = tx.last_digest(cycle.account_id)
-        trouble = tx.trouble(cycle.account_id)
-        made = links.made_drafts(tx, cycle.account_id, drafts, f"{DRAFT}:")
-    if not fresh and key not in cycle.retry:
-        return
-    # Outside `_item`: a store that fails here fails the cycle, as anywhere else; a
-    # mailbox that cannot say where drafts open costs the links only (service/links.py).
-    opens = links.draft_links(cycle.actions, made)
-    # A Message-ID known in advance lets the next cycle find a digest whose
-    # confirmation was lost (rfc822msgid: search) instead of inserting it twice.
-    message = _item(
-        cycle, "digest", "", _digest_of, cycle, scan, drafts, since, trouble, day, opens
-    )
-    if message is None:
-        return
-    ref = _guarded(cycle, "deliver_digest", cycle.actions.deliver_digest, message)
-    if ref is None:
-        return
-    with cycle.store.transaction() as tx:
-        tx.confirm(cycle.account_id, key, ref)
-        tx.record_digest(cycle.account_id, day, ref, at=cycle.now)
-        if trouble is not None:
-            # Only now that the digest holding the notice is in the mailbox: a crash or a
-            # failed delivery before this line keeps the trouble for the next digest.
-            tx.clear_trouble(cycle.account_id, trouble)
-    cycle.report.digest_delivered = True
-
-
-def _digest_of(
-    cycle: _Cycle,
-    scan: Scan,
-    drafts: list[Draft],
-    since: datetime | None,
-    trouble: Trouble | None,
-    day: date,
-    opens: Mapping[str, str],
-) -> EmailMessage:
-    made = build_digest(
-        scan.plan, drafts, cycle.sender, cycle.tz, since=since, trouble=trouble,
-        skipped=cycle.report.skipped, outdated=cycle.report.outdated, draft_links=opens,
-    )  # fmt: skip
-    return digest_message(made, cycle.sender, at=cycle.now, message_id=_digest_id(cycle, day))
-
-
-def _digest_id(cycle: _Cycle, day: date) -> str:
-    return digest_message_id(cycle.account_id, cycle.sender.address, day, cycle.digest_key)
-
-
-def digest_message_id(account_id: int, address: str, day: date, key: str) -> str:
-    """The Message-ID (no brackets) of an account's digest for `day`: known in advance
-    to whoever holds the store, so a cycle, or anyone reading the mailbox back (`make
-    demo`), can look it up; unguessable to anyone else (`key`, the account's random part)."""
-    domain = address.rpartition("@")[2] or "ghostwatch.invalid"
-    return f"ghostwatch-digest-{account_id}-{day.isoformat()}-{key}@{domain}"
 
 
 # --- record ------------------------------------------------------------------------------
@@ -399,7 +281,7 @@ def _record_failure(
     log.info("first_sync_kept", source=synced.sync_name, messages=len(delta.upserts))
 
 
-def _record(cycle: _Cycle, scan: Scan, source: MailSource) -> None:
+def _record(cycle: Cycle, scan: Scan, source: MailSource) -> None:
     """Snapshots, the cycle's outcome and the sync cursor with the headers it covers, in
     one transaction: a crash before it leaves the cursor where the last cycle put it."""
     error = "; ".join(cycle.report.errors) or None
@@ -413,53 +295,3 @@ def _record(cycle: _Cycle, scan: Scan, source: MailSource) -> None:
             tx.apply_sync(cycle.account_id, synced.sync_name, delta)
     if synced is not None:
         synced.committed()
-
-
-def _guarded(
-    cycle: _Cycle, what: str, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-) -> T | None:
-    """One provider call; a ghostwatch error is reported and the cycle goes on (None).
-    A lost lease ends the cycle: the replica holding the account now acts for it."""
-    try:
-        return call(*args, **kwargs)
-    except LeaseLost:
-        raise
-    except GhostwatchError as error:
-        _failed(cycle, what, error)
-        return None
-
-
-def _item(
-    cycle: _Cycle, kind: str, title: str, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-) -> T | None:
-    """One item's pure step (a draft's or the digest's MIME): whatever it raises skips
-    that item alone, named in the report (the digest, /metrics), and the cycle goes on."""
-    try:
-        return call(*args, **kwargs)
-    except Exception as error:  # noqa: BLE001 - one item's text must never stop the rest
-        cycle.report.skipped.append(skipped_item(kind, title, error))
-        return None
-
-
-def _failed(cycle: _Cycle, what: str, error: GhostwatchError) -> None:
-    cycle.report.errors.append(f"{what}: {error}")
-    log.warning("cycle_action_failed", action=what, error=str(error))
-
-
-def _summary(account: str, report: CycleReport, dry_run: bool, seconds: float) -> None:
-    log.info(
-        "cycle_done",
-        account=account,
-        dry_run=dry_run,
-        drafts_due=report.drafts_due,
-        drafts=report.drafts_created,
-        reconciled=report.drafts_reconciled,
-        abandoned=report.steps_abandoned,
-        withdrawn=report.drafts_withdrawn,
-        outdated=len(report.outdated),
-        rescued=report.rescued,
-        digest=report.digest_delivered,
-        skipped=len(report.skipped),
-        errors=len(report.errors),
-        seconds=round(seconds, 3),
-    )

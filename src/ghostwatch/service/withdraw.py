@@ -21,27 +21,19 @@ step may be written again should it fall due again (a snooze that ends).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import structlog
-
 from ghostwatch.engine.stale import Unwanted, unwanted_drafts
 from ghostwatch.errors import GhostwatchError, LeaseLost
 from ghostwatch.model.decisions import Plan
 from ghostwatch.model.outbox import OutdatedDraft
 from ghostwatch.providers.port import DraftListing
+from ghostwatch.service.cycle_context import Cycle, failed
 from ghostwatch.store import LedgerEntry, LedgerStatus, Tx
-
-if TYPE_CHECKING:
-    from ghostwatch.service.cycle import _Cycle
-
-log = structlog.get_logger(__name__)
 
 WITHDRAW = "withdraw"
 EDITED = "edited by the user, or written before digests were kept: left alone"
 
 
-def settle_withdrawal(cycle: _Cycle, entry: LedgerEntry, listing: DraftListing) -> None:
+def settle_withdrawal(cycle: Cycle, entry: LedgerEntry, listing: DraftListing) -> None:
     """A withdrawal intended before a crash: done if its draft is gone from Drafts,
     else judged again this cycle (the user may have edited it since)."""
     draft_id = entry.key.partition(":")[2]
@@ -53,7 +45,7 @@ def settle_withdrawal(cycle: _Cycle, entry: LedgerEntry, listing: DraftListing) 
     cycle.report.drafts_withdrawn += 1
 
 
-def withdraw_unwanted(cycle: _Cycle, plan: Plan, listing: DraftListing) -> None:
+def withdraw_unwanted(cycle: Cycle, plan: Plan, listing: DraftListing) -> None:
     """Withdraw, or list as out of date, every draft of ours its conversation no longer
     wants (`engine.stale`)."""
     unwanted = unwanted_drafts(plan)
@@ -73,7 +65,7 @@ def withdraw_unwanted(cycle: _Cycle, plan: Plan, listing: DraftListing) -> None:
             _judge(cycle, entry, draft_id, why)
 
 
-def _judge(cycle: _Cycle, entry: LedgerEntry, draft_id: str, why: Unwanted) -> None:
+def _judge(cycle: Cycle, entry: LedgerEntry, draft_id: str, why: Unwanted) -> None:
     key = f"{WITHDRAW}:{draft_id}"
     with cycle.store.transaction() as tx:
         fresh = tx.intend(cycle.account_id, key, WITHDRAW, entry.conversation, entry.step)
@@ -85,7 +77,7 @@ def _judge(cycle: _Cycle, entry: LedgerEntry, draft_id: str, why: Unwanted) -> N
     try:
         now = cycle.actions.draft_fingerprint(draft_id)
     except GhostwatchError as error:
-        _failed(cycle, "draft_fingerprint", error)
+        failed(cycle, "draft_fingerprint", error)
         return  # the intent stays pending: judged again next cycle
     if now is None:
         return  # gone since the listing: the next cycle settles the intent by its absence
@@ -99,7 +91,7 @@ def _judge(cycle: _Cycle, entry: LedgerEntry, draft_id: str, why: Unwanted) -> N
     except LeaseLost:
         raise  # another replica holds the account now: this cycle ends here
     except GhostwatchError as error:
-        _failed(cycle, "withdraw_draft", error)
+        failed(cycle, "withdraw_draft", error)
         return
     with cycle.store.transaction() as tx:
         _withdrawn(tx, cycle.account_id, key, draft_id, entry.step)
@@ -113,8 +105,3 @@ def _withdrawn(tx: Tx, account: int, key: str, draft_id: str, step: str) -> None
 
 def _outdated(why: Unwanted) -> OutdatedDraft:
     return OutdatedDraft(subject=why.subject, recipients=why.recipients, reason=why.reason)
-
-
-def _failed(cycle: _Cycle, what: str, error: GhostwatchError) -> None:
-    cycle.report.errors.append(f"{what}: {error}")
-    log.warning("cycle_action_failed", action=what, error=str(error))
