@@ -13,7 +13,7 @@
     │   └── StoreUnavailable          (also a StoreError) the database, at start
     ├── StoreError                    the database failed mid-run: the next cycle retries
     │   └── LeaseLost                 store/leases.py: another replica holds the account now
-    ├── LedgerError                   store/tx.py: an action ledger entry out of order
+    ├── LedgerError                   store/ledger.py: an action ledger entry out of order
     ├── IdentityUnavailable           a sign-in service that did not answer: retry later
     ├── UnsafeItem                    mail/outgoing.py: one item that cannot be written safely
     └── ProviderError                 a mailbox or calendar API failed: the next cycle retries

@@ -5,10 +5,11 @@ Usage: `store = Store.open(url); store.upgrade(); with store.transaction() as tx
 
 from __future__ import annotations
 
+from ghostwatch.store.ledger import LedgerError
 from ghostwatch.store.records import AccountInfo, ConversationSettings, LedgerEntry, Snapshot
 from ghostwatch.store.store import Store
 from ghostwatch.store.tables import LedgerStatus
-from ghostwatch.store.tx import LedgerError, Tx
+from ghostwatch.store.tx import Tx
 
 __all__ = [
     "AccountInfo",

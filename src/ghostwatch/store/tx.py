@@ -3,34 +3,37 @@
 Everything a cycle records (cursor, snapshots, ledger confirmations) goes through one
 `Tx`, so it commits together or not at all. Inserts that may race another replica use
 INSERT ... ON CONFLICT, so the loser of a race learns it lost instead of getting an error.
+
+This module holds accounts, trouble, sync cursors and headers, conversations, opt-outs
+and digests; the action ledger's methods are in store/ledger.py and the statements all
+of them write with in store/statements.py, which `Tx` inherits.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import col, func, select
 
-from ghostwatch.errors import GhostwatchError
 from ghostwatch.model.decisions import ConversationDecision, OptOut
 from ghostwatch.model.mail import Message
 from ghostwatch.model.sync import SyncDelta, Trouble
 from ghostwatch.store import leases
 from ghostwatch.store.headers import header_data, message_from_data
-from ghostwatch.store.records import AccountInfo, ConversationSettings, LedgerEntry, Snapshot
+from ghostwatch.store.ledger import LedgerTx
+from ghostwatch.store.records import AccountInfo, ConversationSettings, Snapshot
 from ghostwatch.store.snapshots import UPDATED_FIELDS, snapshot_from_row, snapshot_values
+from ghostwatch.store.statements import SNAPSHOT_CHUNK
 from ghostwatch.store.tables import (
     AccountRow,
     CursorRow,
     DigestRow,
     HeaderRow,
     LedgerRow,
-    LedgerStatus,
     OptOutRow,
     SettingRow,
     SnapshotRow,
@@ -43,8 +46,6 @@ MAX_ERROR_CHARS = 2000
 MAX_TROUBLE_CHARS = 500
 # 128 bits: a digest Message-ID nobody outside the store can guess.
 DIGEST_KEY_BYTES = 16
-# Rows per multi-row INSERT: well under SQLite's limit of 32,766 bound parameters.
-SNAPSHOT_CHUNK = 500
 
 # What a mailbox taught us, per account (`forget_mailbox`); conversation_settings is the
 # user's own and stays.
@@ -64,15 +65,7 @@ _NO_TROUBLE: dict[str, Any] = {
 _NOTHING_LEARNED: dict[str, Any] = {"last_cycle_at": None, "last_error": None, **_NO_TROUBLE}
 
 
-class LedgerError(GhostwatchError):
-    """A ledger transition that cannot happen: a bug in the caller, never a user mistake."""
-
-
-class Tx:
-    def __init__(self, session: Session, clock: Callable[[], datetime]) -> None:
-        self._session = session
-        self._now = clock
-
+class Tx(LedgerTx):
     def fenced(self, fence: leases.Fence) -> None:
         """`LeaseLost` unless this replica still holds the account's lease at the fence's
         generation; the lease row stays locked until this transaction ends, so nothing
@@ -186,128 +179,6 @@ class Tx:
     def set_cursor(self, account: int, name: str, value: str) -> None:
         row = {"account_id": account, "name": name, "value": value, "updated_at": self._now()}
         self._upsert(CursorRow, [row], keys=("account_id", "name"), update=("value", "updated_at"))
-
-    # -- the action ledger ------------------------------------------------------------
-
-    def intend(self, account: int, key: str, kind: str, conversation: str, step: str) -> bool:
-        """Record the intent to act. False: the key is already recorded; do not act again
-        — unless ghostwatch withdrew that step's draft itself: then it is intended anew."""
-        row = {
-            "account_id": account,
-            "key": key,
-            "kind": kind,
-            "conversation": conversation,
-            "step": step,
-            "status": LedgerStatus.INTENDED.value,
-            "intended_at": self._now(),
-        }
-        if self._upsert(LedgerRow, [row], keys=("account_id", "key")) == 1:
-            return True
-        # One UPDATE: of two replicas reopening a withdrawn step at once, one wins.
-        reopened = self._update(
-            LedgerRow,
-            *self._ledger_key(account, key),
-            LedgerRow.status == LedgerStatus.WITHDRAWN.value,
-            status=LedgerStatus.INTENDED.value,
-            intended_at=row["intended_at"],
-            provider_ref=None,
-            reason=None,
-            settled_at=None,
-            fingerprint=None,
-        )
-        return reopened == 1
-
-    def written(self, account: int, key: str, fingerprint: str) -> None:
-        """The digest of the draft about to be written, kept on its intent before the
-        provider call: a crash after the call leaves the digest of exactly what was made."""
-        self._update(
-            LedgerRow,
-            *self._ledger_key(account, key),
-            LedgerRow.status == LedgerStatus.INTENDED.value,
-            fingerprint=fingerprint,
-        )
-
-    def confirm(self, account: int, key: str, provider_ref: str) -> None:
-        """intended → done: the provider made it, and this is its id."""
-        changed = self._update(
-            LedgerRow,
-            *self._ledger_key(account, key),
-            LedgerRow.status == LedgerStatus.INTENDED.value,
-            status=LedgerStatus.DONE.value,
-            provider_ref=provider_ref,
-            settled_at=self._now(),
-        )
-        if changed:
-            return
-        found = self.entry(account, key)
-        # Confirming twice with the same id is a retry after a lost reply, not a mistake.
-        if found is None or found.status != LedgerStatus.DONE or found.provider_ref != provider_ref:
-            raise LedgerError(f"cannot confirm {key!r}: it is {_describe(found)}")
-
-    def abandon(self, account: int, key: str, reason: str) -> None:
-        """The step counts as taken, but its effect is gone; it is never made again."""
-        changed = self._update(
-            LedgerRow,
-            *self._ledger_key(account, key),
-            col(LedgerRow.status).in_([LedgerStatus.INTENDED.value, LedgerStatus.DONE.value]),
-            status=LedgerStatus.ABANDONED.value,
-            reason=reason,
-            settled_at=self._now(),
-        )
-        if not changed and self.entry(account, key) is None:
-            raise LedgerError(f"cannot abandon {key!r}: it was never intended")
-
-    def withdrawn(self, account: int, key: str) -> None:
-        """done → withdrawn: ghostwatch deleted its own unsent draft (docs/rules.md,
-        "Drafts stay true"). Unlike an abandoned step, the step may be intended again."""
-        self._update(
-            LedgerRow,
-            *self._ledger_key(account, key),
-            LedgerRow.status == LedgerStatus.DONE.value,
-            status=LedgerStatus.WITHDRAWN.value,
-            settled_at=self._now(),
-        )
-
-    def drafts_made(
-        self, account: int, refs: Collection[str], steps: Collection[str]
-    ) -> list[LedgerEntry]:
-        """Confirmed drafts whose recorded id is among `refs`, or whose step is among
-        `steps`: ghostwatch's drafts the mailbox's Drafts still shows."""
-        found: dict[str, LedgerEntry] = {}
-        for column, values in (
-            (LedgerRow.provider_ref, sorted(refs)),
-            (LedgerRow.step, sorted(steps)),
-        ):
-            for start in range(0, len(values), SNAPSHOT_CHUNK):
-                query = select(LedgerRow).where(
-                    LedgerRow.account_id == account,
-                    LedgerRow.kind == "draft",
-                    LedgerRow.status == LedgerStatus.DONE.value,
-                    col(column).in_(values[start : start + SNAPSHOT_CHUNK]),
-                )
-                found.update((row.key, _entry(row)) for row in self._session.exec(query))
-        return [found[key] for key in sorted(found)]
-
-    def pending(self, account: int) -> list[LedgerEntry]:
-        """Intents with no confirmation (a crash between the call and the record)."""
-        query = (
-            select(LedgerRow)
-            .where(
-                LedgerRow.account_id == account,
-                LedgerRow.status == LedgerStatus.INTENDED.value,
-            )
-            .order_by(col(LedgerRow.intended_at), col(LedgerRow.id))
-        )
-        return [_entry(row) for row in self._session.exec(query)]
-
-    def entry(self, account: int, key: str) -> LedgerEntry | None:
-        row = self._session.exec(select(LedgerRow).where(*self._ledger_key(account, key)))
-        found = row.one_or_none()
-        return None if found is None else _entry(found)
-
-    @staticmethod
-    def _ledger_key(account: int, key: str) -> tuple[Any, Any]:
-        return LedgerRow.account_id == account, LedgerRow.key == key
 
     # -- conversations ----------------------------------------------------------------
 
@@ -437,51 +308,3 @@ class Tx:
     def last_digest(self, account: int) -> datetime | None:
         query = select(func.max(DigestRow.created_at)).where(DigestRow.account_id == account)
         return self._session.exec(query).one()
-
-    # -- statements -------------------------------------------------------------------
-
-    def _upsert(
-        self,
-        table: type[SQLModel],
-        rows: list[dict[str, Any]],
-        keys: Iterable[str],
-        update: Iterable[str] = (),
-    ) -> int:
-        """INSERT ... ON CONFLICT (keys) DO UPDATE (update) or DO NOTHING; how many rows
-        were written. Both dialects wait for a racing transaction's row, then see it."""
-        dialect = sqlite if self._session.get_bind().dialect.name == "sqlite" else postgresql
-        statement = dialect.insert(table).values(rows)
-        columns = list(update)
-        if columns:
-            fresh = {name: statement.excluded[name] for name in columns}
-            statement = statement.on_conflict_do_update(index_elements=list(keys), set_=fresh)
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-        # Counted through RETURNING: psycopg reports no rowcount for these INSERTs.
-        written = self._session.exec(statement.returning(sa.literal_column("1")))
-        return len(written.all())
-
-    def _update(self, table: type[SQLModel], *where: Any, **values: Any) -> int:
-        statement = sa.update(table).where(*where).values(**values)
-        return int(self._session.exec(statement).rowcount)
-
-
-def _entry(row: LedgerRow) -> LedgerEntry:
-    return LedgerEntry(
-        key=row.key,
-        kind=row.kind,
-        conversation=row.conversation,
-        step=row.step,
-        status=LedgerStatus(row.status),
-        intended_at=row.intended_at,
-        provider_ref=row.provider_ref,
-        reason=row.reason,
-        settled_at=row.settled_at,
-        fingerprint=row.fingerprint,
-    )
-
-
-def _describe(found: LedgerEntry | None) -> str:
-    if found is None:
-        return "not in the ledger (intend it first)"
-    return f"{found.status.value} with {found.provider_ref!r}"
