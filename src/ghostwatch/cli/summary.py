@@ -63,7 +63,8 @@ def start_lines(daemon: Daemon, now: datetime) -> list[str]:
         if why is None:
             first = f"first poll within {schedule.jitter_seconds} s"
             until = account.working_hours.end.strftime("%H:%M")
-            poll = f"{first}, then every {schedule.mail_minutes} min until {until}"
+            # :g, since `mail_minutes: 5` in a file validates to 5.0 (the field takes 0.5).
+            poll = f"{first}, then every {schedule.mail_minutes:g} min until {until}"
         else:
             poll = f"next poll {when.strftime(WHEN)}: {why} until then"
         digest = f"digest at {account.digest_time:%H:%M}" if account.gets_digest else "no digest"
