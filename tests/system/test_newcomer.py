@@ -141,7 +141,11 @@ def follow(person: Newcomer, command: str) -> None:
         interrupt(person.start(command, "Ctrl-C or SIGTERM stops it"))
         # Whatever the day the newcomer tries it (a Sunday included), the sandbox's
         # account polls now: "next poll Mon ...: the weekend" left them watching nothing.
-        assert "  sandbox (gmail, UTC): first poll within " in person.said, person.said
+        # It says so as the README's sample of the plan does ("every 5 min", never the
+        # "5.0" a file's `mail_minutes: 5` validated to).
+        (plan,) = [line for line in person.said.splitlines() if line.startswith("  sandbox")]
+        assert plan.startswith("  sandbox (gmail, UTC): first poll within "), person.said
+        assert f"\n    {plan}\n" in (REPO / "README.md").read_text(encoding="utf-8"), plan
         sandbox = person.background[0]
         assert "interrupted" in interrupt(sandbox)
     else:
