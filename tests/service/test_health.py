@@ -32,8 +32,8 @@ from ghostwatch.service.daemon import Daemon
 from ghostwatch.store import Store
 from ghostwatch_sandbox.google import GmailSandbox
 from ghostwatch_sandbox.google.consent import CLIENT_SECRET
-from tests.store.test_store import _pg_admin
 from tests.support.paths import REPO
+from tests.support.postgres import admin as _pg_admin
 from tests.support.tcp_proxy import TcpProxy
 
 EXAMPLE = REPO / "examples" / "mailbox"

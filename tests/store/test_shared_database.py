@@ -21,13 +21,8 @@ from ghostwatch.store import Store
 from ghostwatch.store.adopt import MOVED
 from ghostwatch.store.namespace import SCHEMA, VERSION_TABLE
 from ghostwatch.store.tables import TABLES
-
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-def _admin(sql: str, database: str = "test") -> None:
-    with psycopg.connect(f"{SERVER}/{database}", autocommit=True, connect_timeout=3) as conn:
-        conn.execute(sql)
+from tests.support.postgres import SERVER, store_url, throwaway
+from tests.support.postgres import admin as _admin
 
 
 def _rows(database: str, sql: str) -> list[tuple[object, ...]]:
@@ -46,20 +41,12 @@ def _tables(database: str, schema: str) -> set[str]:
 @pytest.fixture
 def database() -> Iterator[str]:
     """A new, empty PostgreSQL database; its name."""
-    name = f"gw_shared_{uuid.uuid4().hex[:10]}"
-    try:
-        _admin(f"CREATE DATABASE {name}")
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable ({error})")
-    try:
+    with throwaway("DATABASE", "gw_shared") as name:
         yield name
-    finally:
-        _admin(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def _url(database: str, search_path: str | None = None) -> str:
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
-    return url if search_path is None else f"{url}?options=-csearch_path%3D{search_path}"
+    return store_url(database, search_path)
 
 
 def _another_service(database: str) -> None:

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -27,15 +25,9 @@ from ghostwatch.model.decisions import Action, ConversationDecision, State
 from ghostwatch.store import ConversationSettings, LedgerError, LedgerStatus, Store
 from ghostwatch.store.namespace import VERSION_TABLE
 from ghostwatch.store.tables import TABLES
+from tests.support import postgres
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-
-
-def _pg_admin(sql: str) -> None:
-    with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3) as connection:
-        connection.execute(sql)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -44,16 +36,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ghostwatch.db'}"
         return
-    schema = f"gw_test_{uuid.uuid4().hex[:12]}"
-    try:
-        _pg_admin(f"CREATE SCHEMA {schema}")
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable ({error}); `.ci/run` starts it")
-    try:
+    with postgres.throwaway("SCHEMA", "gw_test") as schema:
         # Every connection of this store sees only the test's own schema.
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        _pg_admin(f"DROP SCHEMA {schema} CASCADE")
+        yield postgres.store_url(search_path=schema)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from ghostwatch.service.daemon import Daemon
 from ghostwatch.store import LedgerStatus, Store
 from ghostwatch_sandbox.google import GmailSandbox
 from tests.service.test_health import EXAMPLE, ME, NOW
-from tests.store.test_store import PG_SERVER, _pg_admin
+from tests.support import postgres
 from tests.support.provider_rigs import KATHY, message
 from tests.support.tcp_proxy import TcpProxy
 
@@ -46,15 +46,8 @@ DAY = date(2026, 11, 20)  # NOW's day in Europe/London: the digest's ledger key
 
 @pytest.fixture
 def schema() -> Iterator[str]:
-    name = f"gw_test_{uuid.uuid4().hex[:12]}"
-    try:
-        _pg_admin(f"CREATE SCHEMA {name}")
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable ({error}); `.ci/run` starts it")
-    try:
+    with postgres.throwaway("SCHEMA", "gw_test") as name:
         yield name
-    finally:
-        _pg_admin(f"DROP SCHEMA {name} CASCADE")
 
 
 def store_url(schema: str, application: str, port: int = 5432) -> str:
@@ -65,7 +58,9 @@ def store_url(schema: str, application: str, port: int = 5432) -> str:
 
 @pytest.fixture
 def admin() -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3) as connection:
+    with psycopg.connect(
+        f"{postgres.SERVER}/test", autocommit=True, connect_timeout=3
+    ) as connection:
         yield connection
 
 
