@@ -67,6 +67,7 @@ from ghostwatch.store import Store
 from ghostwatch.store.vault_rows import database_vault
 from ghostwatch.vault.keys import SecretKey, new_key
 from ghostwatch_sandbox.google.consent import CLIENT_ID, CLIENT_SECRET
+from ghostwatch_sandbox.logs import json_events
 
 HERE = Path(__file__).resolve().parent
 GHOSTWATCH = HERE.parent / ".venv" / "bin" / "ghostwatch"
@@ -255,25 +256,6 @@ class Fleet:
                 replica.process.kill()
 
 
-def log_events(path: Path) -> list[dict[str, Any]]:
-    """Every JSON object in a replica's log. Threads share stderr, so a line may hold
-    two objects, or an object after another library's plain text: each is read whole."""
-    decoder = json.JSONDecoder()
-    found = []
-    for line in path.read_text(errors="replace").splitlines():
-        at = line.find("{")
-        while at != -1:
-            try:
-                event, end = decoder.raw_decode(line, at)
-            except json.JSONDecodeError:
-                at = line.find("{", at + 1)
-                continue
-            if isinstance(event, dict):
-                found.append(event)
-            at = line.find("{", end)
-    return found
-
-
 def serving_since(replica: Replica) -> float | None:
     """When its daemon started serving (its log's `daemon_started`), or None yet."""
     with replica.log.open("rb") as log:
@@ -288,7 +270,7 @@ def windows(fleet: Fleet) -> list[tuple[int, str, float, float]]:
     found = []
     for number, replica in enumerate(fleet.replicas):
         opened: dict[str, float] = {}
-        for event in log_events(replica.log):
+        for event in json_events(replica.log):
             kind = event.get("event")
             if kind == "cycle_started":
                 opened[event["account"]] = event["at"]

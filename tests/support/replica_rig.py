@@ -3,7 +3,6 @@ their logs say: which replica polled which account when (`cycle_started`/`cycle_
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -20,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ghostwatch_sandbox.logs import json_events
 from tests.support.paths import REPO
 
 GHOSTWATCH = REPO / ".venv" / "bin" / "ghostwatch"
@@ -88,22 +88,8 @@ class Replica:
         return at
 
     def events(self) -> list[dict[str, Any]]:
-        """Every JSON object in the log: threads share stderr, so one line may hold two,
-        or one after another library's plain text; each is read whole."""
-        decoder = json.JSONDecoder()
-        found = []
-        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            at = line.find("{")
-            while at != -1:
-                try:
-                    event, end = decoder.raw_decode(line, at)
-                except json.JSONDecodeError:
-                    at = line.find("{", at + 1)
-                    continue
-                if isinstance(event, dict):
-                    found.append(event)
-                at = line.find("{", end)
-        return found
+        """Every JSON object in the log (`ghostwatch_sandbox.logs.json_events`)."""
+        return json_events(self.log)
 
 
 @dataclass
