@@ -121,6 +121,43 @@ def test_a_write_waits_out_no_take_the_lease_row_is_locked_while_it_records(
     assert taker.held() == ["acct-00"]
 
 
+def test_a_replica_paused_inside_a_transaction_loses_its_locks_and_its_write(
+    pg_url: str,
+) -> None:
+    """SIGSTOP between two statements: without the idle limit its FOR SHARE lock on the
+    lease row lasts as long as the pause and SKIP LOCKED never hands the account over."""
+    paused_clock = Clock()
+    with Store.open(pg_url, idle_limit=1.0) as store:
+        store.upgrade()
+        with store.engine.connect() as connection:  # added to the URL's own options
+            show = connection.exec_driver_sql
+            assert show("SHOW idle_in_transaction_session_timeout").scalar() == "1s"
+            assert show("SHOW search_path").scalar() in pg_url
+        paused = Leaser(store, ["acct-00"], 2, holder="paused", monotonic=paused_clock)
+        paused.claim()
+        fence = paused.fence("acct-00")
+        assert fence is not None
+        fenced = store.fenced(fence, lambda: paused.generation("acct-00") is not None)
+        with store.transaction() as tx:
+            account = tx.account("acct-00", "maildir", "me@example.com")
+        taker = Leaser(store, ["acct-00"], 30, holder="taker")
+
+        def paused_mid_transaction() -> None:
+            with fenced.transaction() as tx:
+                assert tx.intend(account, "draft:late", "draft", "c1", "late")
+                time.sleep(2.5)  # the pause: the server ends the session after 1 s idle
+                taker.claim()
+                assert taker.held() == ["acct-00"]  # its lease expired, its lock is gone
+                paused_clock.offset = 2.5  # it wakes; its clock moved on with the world
+                tx.intend(account, "draft:later", "draft", "c1", "later")
+
+        with pytest.raises(LeaseLost, match="ended"):
+            paused_mid_transaction()
+        with store.transaction() as tx:
+            assert tx.entry(account, "draft:late") is None  # rolled back with the session
+        assert paused.claim().lost == frozenset({"acct-00"})
+
+
 def test_a_clean_stop_hands_every_lease_back_at_once(store: Store) -> None:
     leaving = Leaser(store, ACCOUNTS, 300, holder="leaving")
     leaving.claim()

@@ -56,7 +56,9 @@ def open_store(settings: Settings) -> Store:
                 f"cannot create data_dir {settings.data_dir}: {error.strerror}; "
                 "set data_dir (env GHOSTWATCH_DATA_DIR) to a writable folder"
             ) from error
-    store = Store.open(settings.database())
+    # Half a lease: a replica paused mid-transaction loses its locks before its leases
+    # expire, so the others can take them on time (store/connect.py).
+    store = Store.open(settings.database(), idle_limit=settings.replicas.lease_seconds / 2)
     try:
         store.upgrade()
     except Exception:

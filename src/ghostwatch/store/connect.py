@@ -80,14 +80,35 @@ def parse_url(text: str) -> URL:
     raise UserError(f"unsupported database {url.drivername!r}: use {EXAMPLES}")
 
 
-def create_engine(url: URL, **pool: Any) -> Engine:
-    """`pool`: the PostgreSQL pool's own settings (a replica's lease engine keeps one)."""
+def create_engine(url: URL, *, idle_limit: float | None = None, **pool: Any) -> Engine:
+    """`pool`: the PostgreSQL pool's own settings (a replica's lease engine keeps one).
+    `idle_limit`: seconds PostgreSQL lets a session sit idle inside a transaction before
+    it ends the session (`_session_options`); SQLite has one process and ignores it."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
+    connect_args: dict[str, Any] = {"connect_timeout": 10}
+    if idle_limit is not None:
+        connect_args["options"] = _session_options(url, idle_limit)
     # pre-ping: a long-running daemon outlives server restarts and idle-connection reapers.
-    engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **pool)
+    engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
     namespace.use_own_schema(engine)  # its own schema, in a database it may share
     return engine
+
+
+def _session_options(url: URL, idle_limit: float) -> str:
+    """libpq's `options` with `idle_in_transaction_session_timeout` added to any the URL
+    gives. A replica stopped (SIGSTOP, a VM pause) or cut off in the middle of a
+    transaction keeps its row locks, and the lease row it checked stays locked FOR SHARE:
+    every other replica's `FOR UPDATE SKIP LOCKED` would skip that account for as long as
+    the pause lasts. PostgreSQL ends such a session after the timeout and its locks go
+    with it (PostgreSQL docs, "Client Connection Defaults")."""
+    given = url.query.get("options", "")
+    own = f"-c idle_in_transaction_session_timeout={max(1, round(idle_limit * 1000))}"
+    return " ".join(part for part in (*_strings(given), own) if part)
+
+
+def _strings(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else value
 
 
 def _sqlite_engine(url: URL) -> Engine:

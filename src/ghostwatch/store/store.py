@@ -23,23 +23,38 @@ class Store:
     Every driver error leaves as a `StoreError` naming the database (never its password);
     at start (`open`, `upgrade`) as a `StoreUnavailable`, which is also a `UserError`."""
 
-    def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        clock: Callable[[], datetime] = utc_now,
+        idle_limit: float | None = None,
+    ) -> None:
         self.engine = engine
         self._clock = clock
+        self._idle_limit = idle_limit
 
     @classmethod
-    def open(cls, url: str, clock: Callable[[], datetime] = utc_now) -> Store:
+    def open(
+        cls,
+        url: str,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        idle_limit: float | None = None,
+    ) -> Store:
         """Connect to "sqlite:///path.db" or "postgresql+psycopg://..."; `UserError` if
-        the URL is wrong or the database cannot be reached. `clock` stamps ledger times."""
+        the URL is wrong or the database cannot be reached. `clock` stamps ledger times.
+        `idle_limit`: PostgreSQL ends a session idle this long inside a transaction, so
+        a replica paused mid-transaction cannot keep its lease rows locked
+        (`connect.create_engine`)."""
         parsed = connect.parse_url(url)
-        engine = connect.create_engine(parsed)
+        engine = connect.create_engine(parsed, idle_limit=idle_limit)
         try:
             with connect.translated(parsed, "cannot open", StoreUnavailable), engine.connect():
                 pass  # fail here, with a message, rather than in the middle of a cycle
         except StoreError:
             engine.dispose()
             raise
-        return cls(engine, clock)
+        return cls(engine, clock, idle_limit)
 
     def upgrade(self) -> None:
         """Migrate to the newest schema; a no-op at head; safe for replicas starting at once."""
@@ -89,13 +104,15 @@ class Store:
     def side_engine(self) -> sa.Engine:
         """A connection of its own to the same database, for the leases: a renewal never
         waits for a connection the cycles hold (the caller disposes of it)."""
-        return connect.create_engine(self.engine.url, pool_size=1, max_overflow=1)
+        return connect.create_engine(
+            self.engine.url, idle_limit=self._idle_limit, pool_size=1, max_overflow=1
+        )
 
     def fenced(self, fence: leases.Fence, held: Callable[[], bool]) -> Store:
         """This store for one cycle under a lease: every transaction first asks `held`
         (the replica's own clock says the lease has not run out), then checks the lease
         in the database inside the transaction itself (store/leases.py)."""
-        return FencedStore(self.engine, self._clock, fence, held)
+        return FencedStore(self.engine, self._clock, fence, held, self._idle_limit)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -121,8 +138,9 @@ class FencedStore(Store):
         clock: Callable[[], datetime],
         fence: leases.Fence,
         held: Callable[[], bool],
+        idle_limit: float | None = None,
     ) -> None:
-        super().__init__(engine, clock)
+        super().__init__(engine, clock, idle_limit)
         self.fence = fence
         self.held = held
 
@@ -130,9 +148,19 @@ class FencedStore(Store):
     def transaction(self) -> Iterator[Tx]:
         if not self.held():
             raise LeaseLost(f"account {self.fence.account}: this replica's lease ran out")
-        with super().transaction() as tx:
-            tx.fenced(self.fence)
-            yield tx
+        try:
+            with super().transaction() as tx:
+                tx.fenced(self.fence)
+                yield tx
+        except StoreError as error:
+            if isinstance(error, LeaseLost) or self.held():
+                raise
+            # Paused past the lease mid-transaction: the server ended the session (its
+            # idle limit) and the lease is gone by this replica's own clock too.
+            raise LeaseLost(
+                f"account {self.fence.account}: this replica's lease ran out during a "
+                "transaction, which the database ended"
+            ) from error
 
     def close(self) -> None:
         """The engine is the replica's, shared by every cycle: not closed here."""
