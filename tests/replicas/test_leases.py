@@ -132,7 +132,7 @@ def test_a_replica_paused_inside_a_transaction_loses_its_locks_and_its_write(
         with store.engine.connect() as connection:  # added to the URL's own options
             show = connection.exec_driver_sql
             assert show("SHOW idle_in_transaction_session_timeout").scalar() == "1s"
-            assert show("SHOW search_path").scalar() in pg_url
+            assert str(show("SHOW search_path").scalar()) in pg_url
         paused = Leaser(store, ["acct-00"], 2, holder="paused", monotonic=paused_clock)
         paused.claim()
         fence = paused.fence("acct-00")
