@@ -167,6 +167,14 @@ def addresses(values: list[str]) -> tuple[Address, ...]:
 @functools.lru_cache(maxsize=1 << 16)
 def _address_list(value: str) -> tuple[Address, ...]:
     """One address-list field, with a fast path for the common simple shapes."""
+    if "\r" in value or "\n" in value:
+        # A line break left inside a value (a bare CR, which RFC 5322 §2.2 forbids but
+        # broken mailers write; a fold a provider's API did not unfold, §2.2.3) is white
+        # space. The standard library's address parser takes a CR for the end of the
+        # field: inside a quoted name it dropped the address, so the prospect's reply
+        # read as nobody's and their silence as no answer; in a comment it glued the
+        # rest of the comment onto the address.
+        value = " ".join(value.split())
     found: list[Address] = []
     pieces = value.split(",") if '"' not in value and "(" not in value else [value]
     for piece in pieces:
