@@ -74,6 +74,17 @@ BAD: list[tuple[str, Any, str, str]] = [
     ("accounts.0.holiday_country", "XX", "accounts.0.holiday_country", "ISO 3166"),
     ("accounts.0.digest_time", "25:00", "accounts.0.digest_time", "HH:MM"),
     ("accounts.0.digest_time", "breakfast", "accounts.0.digest_time", "HH:MM"),
+    # A number was read as seconds after midnight, with a UTC offset that made the first
+    # poll's comparison with the local clock a TypeError (issue: `start: 8` passed check).
+    ("accounts.0.digest_time", 730, "accounts.0.digest_time", "not a clock time: write HH:MM"),
+    ("accounts.0.digest_time", 7.5, "accounts.0.digest_time", "not a clock time"),
+    ("accounts.0.digest_time", "07:30+02:00", "accounts.0.digest_time", "local time alone"),
+    (
+        "accounts.0.working_hours",
+        {"start": 8, "end": "18:00"},
+        "accounts.0.working_hours.start",
+        "in quotes, e.g. '08:00'",
+    ),
     ("accounts.0.junk_rescue", "sometimes", "accounts.0.junk_rescue", "true or false"),
     ("accounts.0.dry_run", "maybe", "accounts.0.dry_run", "true or false"),
     (

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -106,7 +107,29 @@ def _host_port(value: str) -> str:
     return value
 
 
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a number as seconds after midnight: `start: 8` would be 00:00:08.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            f"{value!r} is a number, not a clock time: write HH:MM in quotes, e.g. '08:00'"
+        )
+    return value
+
+
+def _local(value: time) -> time:
+    # The account's time_zone places every clock time; one with its own offset cannot be
+    # compared with the local clock (and numbers came back from pydantic as UTC).
+    if value.tzinfo is not None:
+        raise ValueError(
+            f"{value:%H:%M%z} carries a UTC offset: write the local time alone, e.g. "
+            "'07:30' (the account's time_zone says where)"
+        )
+    return value
+
+
 Address = Annotated[str, AfterValidator(_address)]
+Clock = Annotated[time, BeforeValidator(_not_a_number), AfterValidator(_local)]
+"""A local time of day written HH:MM (`'07:30'`): never a number, never with an offset."""
 TimeZoneName = Annotated[str, AfterValidator(_zone)]
 Country = Annotated[str, AfterValidator(_country)]
 Endpoint = Annotated[str, AfterValidator(_endpoint)]
@@ -144,8 +167,8 @@ class WorkingHours(_Section):
     """Mail is polled on working days (not holidays) between these local times; digests
     keep their time. Follow-ups still count business days (Monday to Friday)."""
 
-    start: time = Field(default=time(8, 0), description="Local time polls begin (HH:MM).")
-    end: time = Field(default=time(18, 0), description="Local time polls end (HH:MM).")
+    start: Clock = Field(default=time(8, 0), description="Local time polls begin (HH:MM).")
+    end: Clock = Field(default=time(18, 0), description="Local time polls end (HH:MM).")
     days: list[Weekday] = Field(
         default_factory=lambda: list(WEEKDAYS[:5]),
         min_length=1,
@@ -285,7 +308,7 @@ class AccountConfig(_Section):
         "(`ghostwatch templates copy DIR` writes them out to start from).",
     )
     digest: bool = Field(default=True, description="Put a morning digest into the inbox.")
-    digest_time: time = Field(default=time(7, 30), description="Local time of the digest.")
+    digest_time: Clock = Field(default=time(7, 30), description="Local time of the digest.")
     junk_rescue: bool = Field(default=False, description="Move replies found in Junk back.")
     dry_run: bool = Field(default=False, description="Decide and log, write nothing.")
     enabled: bool = Field(default=True, description="false: configured but not watched.")
