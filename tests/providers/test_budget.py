@@ -124,3 +124,38 @@ def test_gmail_paces_a_minute_of_units_over_the_minute() -> None:
     assert _busiest_window(draws, 60.0) <= 15_000 * SHARE
     assert _busiest_window(draws, 10.0) <= 2_500 * SHARE
     assert clock.slept >= 60.0
+
+
+def test_a_budget_shared_with_replicas_aims_at_its_part_and_grows_back_when_alone() -> None:
+    clock = VirtualTime()
+    budget = _budget(clock)
+    budget.share_with(4)  # one replica of four: 100 × 90% / 4 = 22.5 in any 10 s
+    draws = []
+    for _ in range(45):
+        with budget.draw(1):
+            draws.append((clock.now(), 1))
+    assert _busiest_window(draws, 10.0) <= 100 * SHARE / 4
+    assert clock.slept >= 10.0  # two of its windows' worth took more than one window
+    budget.share_with(1)  # the others are gone: the whole limit again
+    clock.sleep(10.0)
+    started = clock.now()
+    for _ in range(90):
+        with budget.draw(1):
+            pass
+    assert clock.now() == started
+
+
+def test_a_refused_share_grows_back_within_one_window_of_its_own_size() -> None:
+    clock = VirtualTime()
+    budget = _budget(clock, limit=1000)
+    budget.share_with(10)  # 90 units in any 10 s
+    budget.refused(0.0)  # 45
+    for _ in range(18):  # 90 units spent without refusal: one full window of the part
+        with budget.draw(5):
+            pass
+    clock.sleep(10.0)
+    started = clock.now()
+    for _ in range(18):  # the whole part again, at once
+        with budget.draw(5):
+            pass
+    assert clock.now() == started

@@ -32,6 +32,9 @@ The choices, and why:
 - **One budget per user, and a parent per app or project** (`parents`): a draw takes from
   the account's budget and from each parent (Gmail's per-project limit, shared by every
   account of the process), and waits for the one with the least room.
+- **A project's limit divided among the replicas** (`share_with`): every replica holds
+  its own copy of the project's budget, so each aims at its part of the limit
+  (see `Budget.resize` for why the part is one over the live replicas).
 
 The clock and the sleep are injectable, so a test can run a long paced sync in virtual
 time against a sandbox that reads the same clock.
@@ -126,7 +129,8 @@ class Budget:
         self.clock = clock
         self.sleep = sleep
         self._logs = [_Log(w) for w in windows]
-        self._scale = 1.0
+        self._scale = 1.0  # AIMD: what refusals left of this process's part
+        self._part = 1.0  # this process's part of the limit (`resize`)
         self._held_until = 0.0
         self._busy = 0
         self._lock = threading.Condition()
@@ -164,15 +168,21 @@ class Budget:
 
     def _wait_for(self, units: int, now: float) -> float:
         held = max(0.0, self._held_until - now)
-        scale = self.share * self._scale
+        scale = self._aim()
         for entry in self._logs:
             entry.prune(now)
         return max([held, *(entry.wait_for(units, scale, now) for entry in self._logs)])
 
+    def _aim(self) -> float:
+        """The part of each window's limit aimed at now (the caller holds the lock)."""
+        return self.share * self._part * self._scale
+
     def _regrow(self, units: int) -> None:
-        """Additive increase: a full window's worth spent without refusal restores it."""
+        """Additive increase: a full window's worth spent without refusal restores it, a
+        window of this process's part (a replica at a tenth of the project regrows in one
+        of its windows, as a whole one does, not in ten)."""
         if self._scale < 1.0 and self._logs:
-            limit = min(entry.window.limit for entry in self._logs)
+            limit = min(entry.window.limit for entry in self._logs) * self._part
             self._scale = min(1.0, self._scale + units / limit)
 
     def _take_slots(self, wanted: int) -> int:
@@ -208,10 +218,38 @@ class Budget:
         """The most units one draw should take: the smallest window at the current
         scale (a batch bigger than that would be refused in part however it waits)."""
         with self._lock:
-            scale = self.share * self._scale
+            scale = self._aim()
             sizes = [int(entry.window.limit * scale) for entry in self._logs]
         mine = max(1, min(sizes, default=1 << 30))
         return min([mine, *(parent.room() for parent in self.parents)])
+
+    # --- sharing the limit among replicas -------------------------------------------------
+
+    def share_with(self, replicas: int) -> None:
+        """Aim at one `replicas`-th of the limit: `replicas` processes each hold a copy
+        of this budget (a Gmail project's, shared by every replica)."""
+        self.resize(1.0 / max(1, replicas))
+
+    def resize(self, part: float) -> None:
+        """Aim at `part` (0 < part ≤ 1) of every window from the next draw on.
+
+        Why one over the live replicas: Google counts a project's units across every
+        process of the project, and each replica holds its own budget. The leases give a
+        replica at most ceil(accounts / live replicas) accounts (store/leases.py), so its
+        demand is about 1/N of the whole, and N budgets of 1/N together aim at the limit.
+        The count errs low: a replica killed is counted until its lease runs out (it then
+        spends nothing), and the others count one that joins at their next round, a
+        lease before they hand it any of theirs (service/leasing.py). A process that
+        knows no count (SQLite, one process, a lease round that failed) keeps what it
+        had, the whole limit at first. Units already in a window stay (the provider still
+        counts them), so a shrunk budget waits for them to age out; refusals halve and
+        regrow within the part (`refused`, `_regrow`)."""
+        if not 0.0 < part <= 1.0:
+            raise ValueError(f"a budget's part must be in (0, 1], not {part}")
+        with self._lock:
+            before, self._part = self._part, part
+        if before != part:
+            log.info("budget_resized", budget=self.name, part=round(part, 4))
 
     @property
     def spent(self) -> Spent:
