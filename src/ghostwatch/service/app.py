@@ -129,7 +129,15 @@ def build_daemon(
         signs.google, signs.microsoft, signs.imap, clock=clock,
         requestBuilder=metrics.request_builder("gmail"),
     )  # fmt: skip
-    return Daemon(settings, store, registry.open, clock=clock, metrics=metrics, progress=progress)
+    return Daemon(
+        settings,
+        store,
+        registry.open,
+        clock=clock,
+        metrics=metrics,
+        progress=progress,
+        shared_budgets=registry.shared,
+    )
 
 
 def run_once(

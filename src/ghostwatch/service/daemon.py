@@ -17,14 +17,16 @@ On a shared PostgreSQL the daemon is one replica among several: every account ke
 jobs, but a job runs a cycle only while this replica holds the account's lease. The
 leases are claimed at start, then renewed every third of `replicas.lease_seconds` in a
 thread of their own (service/leasing.py); an account gained is polled at once, not at
-its next turn; a clean stop hands every lease back for the others to take.
+its next turn; a clean stop hands every lease back for the others to take. After each
+round the process's shared budgets (a Gmail project's) aim at one over the live replicas
+of their limit, so the replicas together aim at the project's (`Budget.resize` says why).
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -37,6 +39,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ghostwatch.clock import utc_now
 from ghostwatch.config import AccountConfig, Settings
 from ghostwatch.errors import WrongMailbox
+from ghostwatch.providers.budget import Budget
 from ghostwatch.service.cycle import CycleReport
 from ghostwatch.service.health import HealthState, database_probe
 from ghostwatch.service.leasing import Change, Leaser
@@ -62,8 +65,10 @@ class Daemon:
         clock: Callable[[], datetime] = utc_now,
         metrics: Metrics | None = None,
         progress: Progress | None = None,
+        shared_budgets: Sequence[Budget] = (),
     ) -> None:
         self.settings = settings
+        self.shared_budgets = tuple(shared_budgets)
         self.clock = clock
         self.metrics = metrics or Metrics()
         accounts = settings.enabled_accounts()
@@ -183,6 +188,7 @@ class Daemon:
     def _leases_changed(self, change: Change, scheduler: BaseScheduler | None) -> None:
         """Metrics, a log line, and a poll at once for every account gained."""
         assert self.leaser is not None  # only called by a replica
+        self._share_budgets(change.replicas)
         self.metrics.leases(len(self.leaser.held()), len(change.lost))
         if change.gained or change.lost or change.released:
             log.info(
@@ -201,6 +207,13 @@ class Daemon:
                 scheduler.modify_job(f"{name}:mail", next_run_time=now)
             except JobLookupError:
                 continue  # stopping: its jobs are gone
+
+    def _share_budgets(self, replicas: int) -> None:
+        """Each shared budget to one `replicas`-th of its limit; a failed round (0)
+        leaves the last part, as its leases are kept until they lapse."""
+        if replicas:
+            for budget in self.shared_budgets:
+                budget.share_with(replicas)
 
     def stop(self) -> None:
         """Safe from a signal handler: only sets an event."""

@@ -52,6 +52,8 @@ class Change:
     """Held before, not held (or held at another generation) now, not by choice."""
     released: frozenset[str]
     """Given up on purpose: a surplus over the fair share."""
+    replicas: int = 0
+    """Live replicas the round counted, this one included (0: the round failed)."""
 
 
 class Leaser:
@@ -156,4 +158,4 @@ def _change(before: dict[str, int], found: leases.Round) -> Change:
     gained = frozenset(name for name, gen in now.items() if before.get(name) != gen)
     gone = frozenset(name for name, gen in before.items() if now.get(name) != gen)
     released = gone & found.released
-    return Change(gained, gone - released, released)
+    return Change(gained, gone - released, released, found.replicas)

@@ -68,6 +68,9 @@ Builder = Callable[[AccountConfig], Mailbox]
 @dataclass
 class ProviderRegistry:
     builders: dict[str, Builder] = field(default_factory=dict)
+    shared: list[Budget] = field(default_factory=list)
+    """The budgets every account of the process draws from (Gmail's project): limits
+    the replicas divide among themselves (`Budget.share_with`, service/daemon.py)."""
 
     def register(self, provider: str, builder: Builder) -> None:
         self.builders[provider] = builder
@@ -112,13 +115,17 @@ def maildir_mailbox(account: AccountConfig) -> Mailbox:
 
 
 def gmail_builder(
-    credentials: GoogleCredentials, clock: Callable[[], datetime] = utc_now, **build: Any
+    credentials: GoogleCredentials,
+    clock: Callable[[], datetime] = utc_now,
+    project: Budget | None = None,
+    **build: Any,
 ) -> Builder:
     """A Gmail builder using `credentials(account)`; `build` goes to the client builder
     (e.g. `requestBuilder` to count API calls). Every account's calls draw from its own
-    per-user budget and from one per-project budget all of them share
-    (`providers/budget.py`)."""
-    project = gmail_project()
+    per-user budget and from one per-project budget all of them share, `project` or a
+    new one (`providers/budget.py`)."""
+    if project is None:
+        project = gmail_project()
     # Kept per account across reconnections: a client opened again after an error must
     # not start with a full budget while the provider still counts the last minute.
     budgets: dict[str, Budget] = {}
@@ -234,9 +241,11 @@ def default_registry(
     **build: Any,
 ) -> ProviderRegistry:
     """Every provider; `clock` is the daemon's (a first sync's look-back starts from it)."""
-    registry = ProviderRegistry()
+    project = gmail_project()
+    # Outlook's budgets are per mailbox, and a mailbox is one replica's: none to divide.
+    registry = ProviderRegistry(shared=[project])
     registry.register("maildir", maildir_mailbox)
-    registry.register("gmail", gmail_builder(google_credentials, clock, **build))
+    registry.register("gmail", gmail_builder(google_credentials, clock, project, **build))
     registry.register("outlook", outlook_builder(microsoft_tokens))
     registry.register("imap", imap_builder(imap_passwords))
     return registry
