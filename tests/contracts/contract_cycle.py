@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import event
 
 from ghostwatch.model.mail import Folder
 from ghostwatch.model.outbox import Draft
@@ -48,6 +49,10 @@ EDITED = "I rewrote this myself: could we meet on Tuesday instead?"
 """What the user makes of a ghostwatch draft before sending it."""
 PATIENT = 30.0
 """The clients' read timeout here: no story times out, even on a loaded machine."""
+
+
+IDLE_COMMITS = 5
+"""Transactions an idle cycle commits whatever the number of steps it finds done."""
 
 
 class Crash(Exception):
@@ -211,6 +216,26 @@ class CycleContract:
         assert rig.cycle(NOW).drafts_created == 0
         assert rig.mutations() == written
         assert rig.steps() == due
+
+    def test_an_idle_cycle_commits_a_few_transactions_not_one_per_step_taken(
+        self, rig: CycleRig, due: Counter[str]
+    ) -> None:
+        rig.cycle(NOW, junk_rescue=True)
+        commits: list[object] = []
+
+        def committed(connection: object) -> None:
+            commits.append(connection)
+
+        event.listen(rig.store.engine, "commit", committed)
+        try:
+            report = rig.cycle(NOW, junk_rescue=True)
+        finally:
+            event.remove(rig.store.engine, "commit", committed)
+        assert (report.errors, report.drafts_created, report.rescued) == ([], 0, 0)
+        # The account and what it chose, the pending intents, which due steps are taken
+        # (one read for them all), the record: the steps learnt done cost nothing each.
+        assert len(due) >= IDLE_COMMITS
+        assert len(commits) <= IDLE_COMMITS, len(commits)
 
     def test_a_crash_after_the_create_is_reconciled_not_duplicated(
         self, rig: CycleRig, due: Counter[str]

@@ -131,11 +131,14 @@ def _act(cycle: Cycle, scan: Scan, drafts: list[Draft], *, junk_rescue: bool, di
         return  # without the mailbox's proof, acting could duplicate: wait for next cycle
     _reconcile(cycle, scan, drafts, listing)
     withdraw_unwanted(cycle, scan.plan, listing)
+    junk = scan.plan.junk_replies if junk_rescue else []
+    settled = _settled(cycle, [*_draft_keys(drafts), *(_rescue_key(j) for j in junk)])
     for draft in drafts:
-        _make_draft(cycle, scan, draft, listing.steps)
-    if junk_rescue:
-        for junk in scan.plan.junk_replies:
-            _rescue(cycle, junk)
+        if _draft_key(draft) not in settled:
+            _make_draft(cycle, scan, draft, listing.steps)
+    for reply in junk:
+        if _rescue_key(reply) not in settled:
+            _rescue(cycle, reply)
     if digest:
         deliver_digest(cycle, scan, drafts)
 
@@ -203,8 +206,36 @@ def _abandon_deleted(cycle: Cycle, drafts: list[Draft], listing: DraftListing) -
 # --- act ---------------------------------------------------------------------------------
 
 
+def _settled(cycle: Cycle, keys: list[str]) -> set[str]:
+    """The keys among `keys` with nothing to do this cycle, read in one transaction: an
+    idle cycle whose due steps were all taken earlier opens no transaction per step to
+    learn it. They are the keys `intend` would refuse and the cycle would not retry: in
+    the ledger and not withdrawn (a withdrawn step may be intended anew), and not among
+    the pending intents reconcile chose to retry. Only this cycle's runner acts for the
+    account (the runner's lock; a replica's lease), so nothing changes a key between
+    this read and the intend it stands for."""
+    if not keys:
+        return set()
+    with cycle.store.transaction() as tx:
+        found = tx.entries(cycle.account_id, keys)
+    reopened = LedgerStatus.WITHDRAWN
+    return {k for k, e in found.items() if e.status != reopened and k not in cycle.retry}
+
+
+def _draft_key(draft: Draft) -> str:
+    return f"{DRAFT}:{draft.step_key}"
+
+
+def _draft_keys(drafts: list[Draft]) -> list[str]:
+    return [_draft_key(draft) for draft in drafts]
+
+
+def _rescue_key(junk: JunkReply) -> str:
+    return f"{RESCUE}:{junk.message_key}"
+
+
 def _make_draft(cycle: Cycle, scan: Scan, draft: Draft, existing: Mapping[str, str]) -> None:
-    key = f"{DRAFT}:{draft.step_key}"
+    key = _draft_key(draft)
     with cycle.store.transaction() as tx:
         fresh = tx.intend(cycle.account_id, key, DRAFT, draft.conversation, draft.step_key)
     if not fresh and key not in cycle.retry:
@@ -237,7 +268,7 @@ def _thread_id(scan: Scan, draft: Draft) -> str | None:
 
 
 def _rescue(cycle: Cycle, junk: JunkReply) -> None:
-    key = f"{RESCUE}:{junk.message_key}"
+    key = _rescue_key(junk)
     with cycle.store.transaction() as tx:
         fresh = tx.intend(cycle.account_id, key, RESCUE, junk.conversation, junk.message_key)
     if not fresh and key not in cycle.retry:

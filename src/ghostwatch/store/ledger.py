@@ -139,6 +139,17 @@ class LedgerTx(Statements):
         )
         return [_entry(row) for row in self._session.exec(query)]
 
+    def entries(self, account: int, keys: Collection[str]) -> dict[str, LedgerEntry]:
+        """The ledger's entries among `keys`, by key, in one query per chunk."""
+        wanted, found = sorted(set(keys)), dict[str, LedgerEntry]()
+        for start in range(0, len(wanted), SNAPSHOT_CHUNK):
+            query = select(LedgerRow).where(
+                LedgerRow.account_id == account,
+                col(LedgerRow.key).in_(wanted[start : start + SNAPSHOT_CHUNK]),
+            )
+            found.update((row.key, _entry(row)) for row in self._session.exec(query))
+        return found
+
     def entry(self, account: int, key: str) -> LedgerEntry | None:
         row = self._session.exec(select(LedgerRow).where(*self._ledger_key(account, key)))
         found = row.one_or_none()
