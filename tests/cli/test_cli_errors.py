@@ -299,6 +299,28 @@ def test_classify_calls_no_file_without_headers_human(tmp_path: Path, content: b
     assert result.stdout == ""
 
 
+def test_classify_goes_on_past_a_file_that_is_no_message(tmp_path: Path) -> None:
+    """One bad file among many gets its own line; every other file is still classified
+    (it stopped the whole command, leaving the files after it without a verdict)."""
+    good = tmp_path / "reply.eml"
+    good.write_bytes(f"From: {KATHY}\nTo: {ME}\nSubject: Re: quote\n\nThanks!\n".encode())
+    bad = tmp_path / "garbage.eml"
+    bad.write_bytes(GARBAGE)
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    result = _invoke(["classify", str(good), str(bad), str(empty), str(good), "--json"])
+    _no_traceback(result)
+    assert result.exit_code == 2
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(row["file"], row["class"]) for row in rows] == [(str(good), "human")] * 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 2, result.stderr
+    assert str(bad) in errors[0]
+    assert "not an email message" in errors[0]
+    assert str(empty) in errors[1]
+    assert "empty" in errors[1]
+
+
 # --- unreadable files -----------------------------------------------------------------
 
 

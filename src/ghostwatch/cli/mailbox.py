@@ -6,6 +6,7 @@ from __future__ import annotations
 from email.parser import BytesParser
 from email.policy import compat32
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,7 +28,8 @@ from ghostwatch.engine.classify.intent import message_intent
 from ghostwatch.engine.classify.verdict import classify
 from ghostwatch.errors import UserError
 from ghostwatch.mail import mime, parse
-from ghostwatch.model.mail import Folder
+from ghostwatch.model.decisions import Classification
+from ghostwatch.model.mail import Folder, Message
 
 
 @click.command()
@@ -128,34 +130,45 @@ def classify_command(files: tuple[Path, ...], as_json: bool, tz_name: str) -> No
     """Say whether each message is human, an out-of-office, an auto-ack or a bounce, and
     whether a person's reply asks to be left alone or contacted later."""
     calendar = BusinessCalendar(tz=parse_zone(tz_name))
+    refused = 0
     for path in files:
         try:
-            with path.open("rb") as file:
-                # Headers and the first parts: what lies beyond the cap only costs time.
-                raw = file.read(mime.MAX_BODY_BYTES)
-        except OSError as error:
-            raise click.UsageError(f"cannot read {path}: {error.strerror}") from error
-        with user_errors():
-            _a_message(path, raw)
-        message = parse.parse_message(raw, path.name, Folder.INBOX)
+            message = _read_message(path)
+        except UserError as error:
+            # One file that is no message, or cannot be read, gets its own line; the
+            # others are still classified (one bad item never stops the rest).
+            terminal.echo(f"Error: {error}", err=True)
+            refused += 1
+            continue
         found = classify(message)
         row = report.classification_json(str(path), found, message_intent(message, found, calendar))
         if as_json:
             emit_json(row)
         else:
-            intent = f" [{row['intent']}" + (f" until {row['until']}" if row["until"] else "")
-            intent = intent + "]" if row["intent"] else ""
-            back = f" (back {row['return_date']})" if row["return_date"] else ""
-            failed = (
-                f" failed: {', '.join(row['failed_recipients'])}" if found.failed_recipients else ""
-            )
-            delayed = (
-                f" delayed: {', '.join(found.delayed_recipients)}"
-                if found.delayed_recipients
-                else ""
-            )
-            signals = "; ".join(found.signals) or "no signals"
-            terminal.echo(f"{path}: {row['class']}{intent}{back}{failed}{delayed} — {signals}")
+            terminal.echo(_classification_line(path, row, found))
+    if refused:
+        raise click.exceptions.Exit(2)
+
+
+def _read_message(path: Path) -> Message:
+    try:
+        with path.open("rb") as file:
+            # Headers and the first parts: what lies beyond the cap only costs time.
+            raw = file.read(mime.MAX_BODY_BYTES)
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from error
+    _a_message(path, raw)
+    return parse.parse_message(raw, path.name, Folder.INBOX)
+
+
+def _classification_line(path: Path, row: dict[str, Any], found: Classification) -> str:
+    intent = f" [{row['intent']}" + (f" until {row['until']}" if row["until"] else "")
+    intent = intent + "]" if row["intent"] else ""
+    back = f" (back {row['return_date']})" if row["return_date"] else ""
+    failed = f" failed: {', '.join(row['failed_recipients'])}" if found.failed_recipients else ""
+    delayed = f" delayed: {', '.join(found.delayed_recipients)}" if found.delayed_recipients else ""
+    signals = "; ".join(found.signals) or "no signals"
+    return f"{path}: {row['class']}{intent}{back}{failed}{delayed} — {signals}"
 
 
 def _a_message(path: Path, raw: bytes) -> None:
