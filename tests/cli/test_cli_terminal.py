@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from email.parser import BytesParser
+from email.policy import default
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -82,3 +84,44 @@ def test_an_error_naming_a_hostile_path_is_shown_without_its_controls(tmp_path: 
     assert code == 2
     assert "is not a Maildir" in err
     assert RAW_CONTROL.search(err) is None, repr(err)
+
+
+def test_a_hostile_subject_leaves_the_table_columns_in_line(tmp_path: Path) -> None:
+    """The widths are those of the text shown: measured with the escape sequences, the
+    hostile row's contact sat columns to the left of every other row's."""
+    box = _mailbox(tmp_path)
+    box.add_bytes("Sent", raw_message(f"Alex <{ME}>", "Sam <sam@fabrikam.example>", "Plain quote",
+                                      "2026-11-10 11:00", "Here is the quote.\n",
+                                      Message_ID="<quote-2@ghostwatch.example>"))  # fmt: skip
+    code, out, err = _run(["scan", *_mailbox_args(box)])
+    assert code == 0, err
+    lines = out.splitlines()
+    head = next(line for line in lines if "CONTACTS" in line)
+    rows = [line for line in lines if "@" in line]
+    assert len(rows) == 2, out
+    starts = [row.index("kathy@" if "kathy@" in row else "sam@") for row in rows]
+    assert starts == [head.index("CONTACTS")] * 2, out
+
+
+def test_the_digest_shows_a_strangers_subject_without_its_controls(tmp_path: Path) -> None:
+    """A reply found in Junk is listed in the digest with its sender's subject: in the
+    text part (a terminal mail client, or `cat` of the .eml) and the HTML it is shown,
+    never obeyed (mail/visible.py)."""
+    box = Mailbox(tmp_path / "mail")
+    box.add_bytes("Sent", raw_message(f"Alex <{ME}>", "Raj <raj@tailspin.example>", "Plan",
+                                      "2026-11-10 10:00", "The plan.\n",
+                                      Message_ID="<plan@ghostwatch.example>"))  # fmt: skip
+    box.add_bytes("Junk", raw_message("\"R\x1b]0;pwned\x07aj\" <raj@tailspin.example>", ME,
+                                      f"Re: Plan {HOSTILE}", "2026-11-11 10:00", "Sounds good.\n",
+                                      In_Reply_To="<plan@ghostwatch.example>"))  # fmt: skip
+    out, eml = tmp_path / "digest.html", tmp_path / "digest.eml"
+    code, _, err = _run(["digest", *_mailbox_args(box), "--out", str(out), "--eml", str(eml)])
+    assert code == 0, err
+    message = BytesParser(policy=default).parsebytes(eml.read_bytes())
+    parts = [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
+    assert len(parts) == 2
+    for text in (*parts, out.read_text(encoding="utf-8")):
+        assert "URGENT" in text  # the reply is listed...
+        assert RAW_CONTROL.search(text.replace("\r", "")) is None, repr(text)  # ...shown
+        assert "pwned" not in text
+        assert "https://evil.example" not in text

@@ -430,6 +430,27 @@ def test_hostile_values_cannot_add_headers() -> None:
     assert "Bcc" not in draft.step_key
 
 
+def test_a_hostile_meeting_title_reaches_no_part_of_the_draft_raw() -> None:
+    """An invitation's title is whoever organised it's text: its escape sequences are
+    removed whole (mail/visible.py) from the subject, the text and the HTML written into
+    the user's Drafts, where a terminal mail client would obey them."""
+    link = "\x1b]8;;https://evil.example\x1b\\here\x1b]8;;\x1b\\"  # OSC 8: a hidden link
+    title = f"Call \x1b[31mURGENT\x1b[0m {link} \u202eend"
+    draft = meeting_draft(_meeting(summary=title), SENDER, when(NOW), UTC)
+    assert draft is not None
+    parsed = reparse(draft_message(draft, SENDER))
+    plain = parsed.get_body(preferencelist=("plain",))
+    html = parsed.get_body(preferencelist=("html",))
+    assert plain is not None
+    assert html is not None
+    for part in (str(parsed["Subject"]), plain.get_content(), html.get_content()):
+        assert "URGENT" in part
+        assert "\x1b" not in part
+        assert "\u202e" not in part
+        assert "[31m" not in part  # the sequence went whole, not its visible tail
+        assert "evil.example" not in part
+
+
 def test_a_long_meeting_title_is_shortened_at_a_word() -> None:
     title = "Quarterly business review: " + "agenda item, " * 20
     draft = meeting_draft(_meeting(summary=title), SENDER, when(NOW), UTC)

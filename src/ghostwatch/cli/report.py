@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from ghostwatch.cli.terminal import shown
 from ghostwatch.model.decisions import (
     Classification,
     ConversationDecision,
@@ -152,6 +153,9 @@ _SUBJECT = 40
 
 
 def _cut(text: str, width: int) -> str:
+    # Cleaned first (cli/terminal.py), so an escape sequence counts for nothing in the
+    # width: measured raw, a hostile subject pushed every column after it out of line.
+    text = shown(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -179,8 +183,8 @@ Row = tuple[str, ...]
 
 
 def _widths(head: Row, rows: Sequence[Row]) -> list[int]:
-    """Each column as wide as its widest cell; the last (the reasons) is left free."""
-    return [max(len(row[i]) for row in (head, *rows)) for i in range(len(head) - 1)]
+    """Each column as wide as its widest cell as shown; the last (the reasons) is free."""
+    return [max(len(shown(row[i])) for row in (head, *rows)) for i in range(len(head) - 1)]
 
 
 def _section(
@@ -192,7 +196,7 @@ def _section(
     lines = [
         "  "
         + "  ".join(
-            [*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]]
+            [*(shown(cell).ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]]
         ).rstrip()
         for row in (head, *body)
     ]

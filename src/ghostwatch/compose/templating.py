@@ -21,8 +21,10 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
+from markupsafe import Markup
 
 from ghostwatch.errors import TemplateProblem
+from ghostwatch.mail.visible import visible
 
 _SIGNED = ("signature", "signature_lines", "sender_name")
 _FOLLOW_UP = (*_SIGNED, "greeting", "since", "reason", "subject", "attempt", "after_absence")
@@ -63,7 +65,17 @@ def environment(override: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_visible,
     )
+
+
+def _visible(value: Any) -> Any:
+    """Every value a template prints, as mail/visible.py shows a stranger's text: a
+    subject or a name in a draft or the digest carries no escape sequence or control
+    character into the text part (a terminal mail client obeys them) or the HTML."""
+    if isinstance(value, Markup):  # our own markup: cleaned, and still not escaped again
+        return Markup(visible(str(value)))
+    return visible(value) if isinstance(value, str) else value
 
 
 def render(env: jinja2.Environment, file: str, context: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from email.headerregistry import Address as HeaderAddress
 
 from ghostwatch.errors import UnsafeItem
+from ghostwatch.mail.visible import without_escapes
 from ghostwatch.model.mail import Address
 
 MAX_TEXT = 900
@@ -52,7 +53,8 @@ def header_text(value: str, limit: int = MAX_TEXT) -> str:
     """`value` as one line of printable characters, runs of space as one, at most `limit`."""
     # str.isprintable is False for every Cc, Cf, Zl, Zp and Zs-but-space character:
     # NUL, ESC, C1, U+2028/2029, bidi overrides and no-break spaces all become spaces.
-    spaced = "".join(c if c.isprintable() else " " for c in value)
+    # An escape sequence goes whole (mail/visible.py): its tail, `[31m`, is no text either.
+    spaced = "".join(c if c.isprintable() else " " for c in without_escapes(value))
     text = " ".join(spaced.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
