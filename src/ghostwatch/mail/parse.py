@@ -175,6 +175,8 @@ def _address_list(value: str) -> tuple[Address, ...]:
         # read as nobody's and their silence as no answer; in a comment it glued the
         # rest of the comment onto the address.
         value = " ".join(value.split())
+    if value.count("(") > _MAX_COMMENTS:
+        value = _without_comments(value)
     found: list[Address] = []
     pieces = value.split(",") if '"' not in value and "(" not in value else [value]
     for piece in pieces:
@@ -186,6 +188,36 @@ def _address_list(value: str) -> tuple[Address, ...]:
         )
         found.extend(a for n, e in pairs if (a := _address(n, e)) is not None)
     return tuple(found)
+
+
+_MAX_COMMENTS = 32
+"""Opening parentheses past which an address field's comments are dropped before parsing."""
+
+
+def _without_comments(value: str) -> str:
+    """`value` with every comment removed (RFC 5322 §3.2.2: they nest, may hold quoted
+    pairs, and carry no address), in one pass. The standard library's parser recurses
+    once per nesting level: a From of a few thousand "(" was a RecursionError, which the
+    IMAP reader did not expect, so one stranger's message failed every cycle."""
+    out: list[str] = []
+    depth = 0
+    quoted = escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif depth == 0 and char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+            continue
+        elif not quoted and depth and char == ")":
+            depth -= 1
+            char = " " if depth == 0 else ""
+        if depth == 0:
+            out.append(char)
+    return "".join(out)
 
 
 def message_ids(values: list[str]) -> tuple[str, ...]:
