@@ -191,6 +191,28 @@ def test_a_bad_environment_value_is_reported_like_a_bad_key(
     assert str(raised.value).startswith("ghostwatch.yaml and the environment it runs in have")
 
 
+def test_an_account_key_set_from_the_environment_is_blamed_on_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GHOSTWATCH_ACCOUNTS__0__DRY_RUN replaces the list of accounts with a mapping: the
+    problem was "accounts: Input should be a valid list", blamed on a file that is fine."""
+    monkeypatch.setenv("GHOSTWATCH_ACCOUNTS__0__DRY_RUN", "true")
+    with pytest.raises(config.ConfigError) as raised:
+        config.build(GOOD, "ghostwatch.yaml")
+    [problem] = raised.value.problems
+    assert problem.startswith("accounts (from GHOSTWATCH_ACCOUNTS__0__DRY_RUN): ")
+    assert "change it in the file, or give the whole list as JSON in GHOSTWATCH_ACCOUNTS" in problem
+    assert str(raised.value).startswith("ghostwatch.yaml and the environment it runs in have")
+
+
+def test_the_whole_list_of_accounts_can_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    accounts = [{"name": "sam", "provider": "gmail", "address": "sam@ghostwatch.example"}]
+    monkeypatch.setenv("GHOSTWATCH_ACCOUNTS", json.dumps(accounts))
+    assert [a.name for a in config.build(GOOD, "ghostwatch.yaml").accounts] == ["sam"]
+
+
 def test_secrets_come_from_mounted_files_and_stay_hidden(tmp_path: Path) -> None:
     url = "postgresql+psycopg://ghostwatch:s3cret@db/ghostwatch"
     (tmp_path / "ghostwatch_database_url").write_text(url)

@@ -303,8 +303,18 @@ def describe(error: ErrorDetails, origin: str | None = None) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         return f"{where}: unknown key; {_unknown_hint(loc)}"
+    if error["type"] == "list_type" and origin is not None and _ITEM.search(origin):
+        variable = f"{sources.PREFIX}{path.upper().replace('.', sources.NESTING)}"
+        return (
+            f"{where}: one item of a list cannot be set from the environment (the variable "
+            f"replaces the whole list): change it in the file, or give the whole list as "
+            f"JSON in {variable}"
+        )
     hint = _HINTS.get(error["type"])
     return f"{where}: {message}" + (f"; {hint}" if hint else "")
+
+
+_ITEM = re.compile(r"__\d+(__|$)")
 
 
 def _unknown_hint(loc: tuple[int | str, ...]) -> str:

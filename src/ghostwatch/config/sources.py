@@ -33,7 +33,8 @@ def environment(environ: Mapping[str, str] | None) -> dict[str, str]:
 def variable_for(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str | None:
     """The environment variable that set the value at `loc`, if one did: the most precise
     of GHOSTWATCH_HEALTH__ADDRESS and GHOSTWATCH_HEALTH (a JSON object) for health.address.
-    A list is set whole (GHOSTWATCH_ACCOUNTS), so the path stops at the first index."""
+    A list is set whole (GHOSTWATCH_ACCOUNTS), so the path stops at the first index; a
+    variable for one item of it is blamed for the list (`item_variable`)."""
     keys: list[str] = []
     for part in loc:
         if isinstance(part, int):
@@ -43,6 +44,17 @@ def variable_for(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str | 
         found = names.get(PREFIX + NESTING.join(keys[:length]))
         if found is not None:
             return found
+    return item_variable(keys, names)
+
+
+def item_variable(keys: list[str], names: Mapping[str, str]) -> str | None:
+    """A variable naming one item of the list at `keys` (GHOSTWATCH_ACCOUNTS__0__DRY_RUN):
+    pydantic-settings makes it a mapping that replaces the whole list, so the list's
+    problem is that variable's."""
+    stem = PREFIX + NESTING.join(keys) + NESTING
+    for upper, name in sorted(names.items()):
+        if keys and upper.startswith(stem) and upper[len(stem) :].split(NESTING)[0].isdigit():
+            return name
     return None
 
 
