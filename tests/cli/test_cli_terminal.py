@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from ghostwatch.cli.main import main
 from tests.support.builder import ME, Mailbox
-from tests.support.hostile import raw_message
+from tests.support.hostile import event, raw_message
 
 # A CSI colour, an OSC window title, an OSC 8 link, a C1 CSI, a line separator, a bidi
 # override and a bell: what a subject can carry to make a terminal act or lie.
@@ -125,3 +125,26 @@ def test_the_digest_shows_a_strangers_subject_without_its_controls(tmp_path: Pat
         assert RAW_CONTROL.search(text.replace("\r", "")) is None, repr(text)  # ...shown
         assert "pwned" not in text
         assert "https://evil.example" not in text
+
+
+def test_a_meeting_title_with_line_feeds_adds_no_row_to_the_table(tmp_path: Path) -> None:
+    """An invitation's SUMMARY may hold line feeds (RFC 5545 TEXT escapes `\\n`): in the
+    table each started a line of its own, where it read as a section or a row nobody
+    wrote. Inside a cell, a stranger's value is one line (cli/terminal.py, `cell`)."""
+    box = Mailbox(tmp_path / "mail")
+    title = "Call\\nDue now (9)\\n  ffffffffffff  Fake row"
+    meeting = event(
+        "evil@stranger.example",
+        title,
+        "20261118T160000Z",
+        [("Eve", "eve@stranger.example", "NEEDS-ACTION"), ("Alex", ME, "ACCEPTED")],
+    )
+    box.calendar(
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{meeting}END:VCALENDAR\r\n"
+    )
+    for command in (["scan"], ["preview"]):
+        code, out, err = _run([*command, *_mailbox_args(box)])
+        assert code == 0, err
+        assert "Call Due now (9) ffffffffffff Fake row" in out.replace("…", ""), out
+        assert not [line for line in out.splitlines() if "Fake row" in line and "Call" not in line]
+        assert "Due now (9)" not in [line.strip() for line in out.splitlines()]

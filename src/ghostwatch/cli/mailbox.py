@@ -168,7 +168,8 @@ def _classification_line(path: Path, row: dict[str, Any], found: Classification)
     failed = f" failed: {', '.join(row['failed_recipients'])}" if found.failed_recipients else ""
     delayed = f" delayed: {', '.join(found.delayed_recipients)}" if found.delayed_recipients else ""
     signals = "; ".join(found.signals) or "no signals"
-    return f"{path}: {row['class']}{intent}{back}{failed}{delayed} — {signals}"
+    # The signals quote the message's own words: one line, whatever they held.
+    return terminal.cell(f"{path}: {row['class']}{intent}{back}{failed}{delayed} — {signals}")
 
 
 def _a_message(path: Path, raw: bytes) -> None:

@@ -226,5 +226,7 @@ def drafts_for(
     with user_errors():
         composed = compose_all(done, args.mailbox, sender, args.zone, templates=templates)
     for item in composed.skipped:
-        terminal.echo(f"left out: the {item.kind} “{item.title}”: {item.reason}", err=True)
+        terminal.echo(
+            f"left out: the {item.kind} “{terminal.cell(item.title)}”: {item.reason}", err=True
+        )
     return done, sender, composed.drafts

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ghostwatch.cli.terminal import shown
+from ghostwatch.cli.terminal import cell
 from ghostwatch.model.decisions import (
     Classification,
     ConversationDecision,
@@ -98,7 +98,7 @@ def drafts_text(drafts: Iterable[Draft]) -> str:
     blocks = []
     for d in drafts:
         to = ", ".join(f"{a.name} <{a.email}>" if a.name else a.email for a in d.to)
-        head = [f"To: {to}", f"Subject: {d.subject}"]
+        head = [f"To: {cell(to)}", f"Subject: {cell(d.subject)}"]
         if d.in_reply_to:
             head.append(f"In-Reply-To: <{d.in_reply_to}>")
         blocks.append("\n".join([f"--- {d.step.value} ({d.conversation})", *head, "", d.text]))
@@ -154,8 +154,9 @@ _SUBJECT = 40
 
 def _cut(text: str, width: int) -> str:
     # Cleaned first (cli/terminal.py), so an escape sequence counts for nothing in the
-    # width: measured raw, a hostile subject pushed every column after it out of line.
-    text = shown(text)
+    # width (measured raw, a hostile subject pushed every column after it out of line)
+    # and a line feed starts no row of its own.
+    text = cell(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -184,7 +185,7 @@ Row = tuple[str, ...]
 
 def _widths(head: Row, rows: Sequence[Row]) -> list[int]:
     """Each column as wide as its widest cell as shown; the last (the reasons) is free."""
-    return [max(len(shown(row[i])) for row in (head, *rows)) for i in range(len(head) - 1)]
+    return [max(len(cell(row[i])) for row in (head, *rows)) for i in range(len(head) - 1)]
 
 
 def _section(
@@ -196,7 +197,10 @@ def _section(
     lines = [
         "  "
         + "  ".join(
-            [*(shown(cell).ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]]
+            [
+                *(cell(text).ljust(w) for text, w in zip(row[:-1], widths, strict=True)),
+                cell(row[-1]),
+            ]
         ).rstrip()
         for row in (head, *body)
     ]

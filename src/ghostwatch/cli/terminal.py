@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ghostwatch.mail.visible import visible
+from ghostwatch.mail.visible import one_line, visible
 
 # Controls escaped inside JSON strings (json.dumps escapes C0 already but leaves C1,
 # U+2028 and the bidi controls raw).
@@ -24,6 +24,11 @@ _JSON_RAW = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 def shown(text: str) -> str:
     """`text` with escape sequences removed and other control characters as `?`."""
     return visible(text)
+
+
+def cell(text: str) -> str:
+    """`shown(text)` on one line: a stranger's value inside a line we lay out."""
+    return one_line(text)
 
 
 def echo(text: str, *, err: bool = False) -> None:

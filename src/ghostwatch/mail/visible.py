@@ -11,7 +11,8 @@ nobody wrote. The same text reaches a terminal again from the digest's plain-tex
 where a control character is a parse error (HTML Standard, "control-character-in-input-
 stream"). So an escape sequence is removed whole (its visible tail, `[31m`, is not the
 sender's text either) and every other control character becomes `?`; the line feeds
-and tabs of text we lay out ourselves are kept.
+and tabs of text we lay out ourselves are kept, and a value shown inside one of our
+lines is made one line (`one_line`).
 """
 
 from __future__ import annotations
@@ -38,3 +39,10 @@ def without_escapes(text: str) -> str:
 def visible(text: str) -> str:
     """`text` with escape sequences removed and other control characters as `?`."""
     return _CONTROLS.sub("?", without_escapes(text))
+
+
+def one_line(text: str) -> str:
+    """`visible(text)` on one line, runs of white space as one space: for a value shown
+    inside a line we lay out (a table cell, a header line). A meeting title's line feeds
+    started lines of their own in `scan`'s table, where they read as rows nobody wrote."""
+    return " ".join(visible(text).split())
