@@ -252,3 +252,14 @@ def test_scan_table_has_headers_whole_addresses_one_date_format_and_the_ids(
             assert datetime.fromisoformat(when).strftime("%Y-%m-%d %H:%M") in row
     stamps = re.findall(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b", table)
     assert stamps == []  # no second format beside the ISO days of the reasons
+
+
+def test_one_conversation_left_out_is_said_in_the_singular(tmp_path: Path) -> None:
+    box = Mailbox(tmp_path / "mail")
+    box.add("Sent", ME, "kathy@contoso.example", "Quote", "2026-11-10 10:00")
+    box.add("INBOX", "news@vendor.example", ME, "Newsletter", "2026-11-12 08:00")
+    result = CliRunner().invoke(main, ["scan", "--maildir", str(box.root), "--me", ME,
+                                       "--now", "2026-11-20T15:00:00+00:00"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    last = result.stdout.splitlines()[-1]
+    assert last == "(1 conversation without an outside contact not shown: --all)"

@@ -238,5 +238,6 @@ def plan_table(plan: Plan, zone: tzinfo, include_untracked: bool = False) -> str
     lines += _section("Meetings", head, meetings)
     untracked = sum(c.state == State.NOT_TRACKED for c in plan.conversations)
     if not include_untracked and untracked:
-        lines.append(f"({untracked} conversations without an outside contact not shown: --all)")
+        many = "conversations" if untracked > 1 else "conversation"
+        lines.append(f"({untracked} {many} without an outside contact not shown: --all)")
     return "\n".join(lines).rstrip("\n")
