@@ -217,6 +217,27 @@ class HostileContract:
             for raw in ("\x1b", "\u2028", "\x00"):
                 assert raw not in digest
 
+    def test_encoded_words_in_a_meeting_add_no_header_and_no_recipient(
+        self, seed: Path, tmp_path: Path, clean_drafts: list[Draft]
+    ) -> None:
+        """An uid, a title and a name that are RFC 2047 encoded words: the library that
+        writes the draft decoded them, so the draft to Otto carried a Bcc of the
+        stranger's choosing and was addressed to <evil@x.example>."""
+        hostile.encoded_word_meeting(seed)
+        with self.opened(seed, tmp_path) as rig:
+            report = rig.cycle(NOW, junk_rescue=True, digest=True)
+            self.everything_else(rig, report, clean_drafts)
+            assert report.skipped == []
+            written = draft_headers(rig)
+            [otto] = [h for h in written.values() if hostile.OTTO in h["To"]]
+            assert [address for _, address in getaddresses([otto["To"]])] == [hostile.OTTO]
+            assert otto["Bcc"] == ""
+            self.written_cleanly(rig)
+            assert len(written) == len(clean_drafts) + 1
+            # The step key reads back as written: the next cycle writes nothing again.
+            again = rig.cycle(NOW, junk_rescue=True)
+            assert (again.errors, again.drafts_created) == ([], 0)
+
     def test_huge_and_deeply_nested_answers(
         self, seed: Path, tmp_path: Path, clean_drafts: list[Draft]
     ) -> None:

@@ -7,9 +7,10 @@ header ghostwatch reads, in bodies and MIME structure, and in calendar fields; t
 * reading never raises: parse.parse_message (headers and body), mime.content_of under
   any body limit, ics.read_calendar (events or a ValueError, nothing else);
 * writing is always one clean line: whatever reaches outgoing.put / put_addresses /
-  put_ids leaves a message whose bytes parse back to the same header fields, each one
-  printable line, no field added (a Bcc smuggled in a name never becomes a header), or
-  is refused as UnsafeItem.
+  put_ids / step_token, RFC 2047 encoded words of hostile text included, leaves a
+  message whose bytes parse back to the same header fields, each one printable line, no
+  field added (a Bcc smuggled in a name never becomes a header), the recipient the one
+  written and the step key as it was, or is refused as UnsafeItem.
 
 Examples per property: GHOSTWATCH_FUZZ_EXAMPLES (default 200, what `make test` runs; the
 counts quoted in the README were run with more).
@@ -17,6 +18,7 @@ counts quoted in the README were run with more).
 
 from __future__ import annotations
 
+import base64
 import os
 from datetime import UTC, datetime
 from email.parser import BytesParser
@@ -35,9 +37,21 @@ HOSTILE = (
     "\x00\x01\x07\x08\t\n\x0b\x0c\r\x1b\x1c\x1d\x1e\x7f\x85\x9b\u2028\u2029\u202e\u2066"
     "\ufeff\u00a0 \"'<>@,;:\\()[]=?.é中🙂Bcc: "
 )
-text = st.text(
+plain = st.text(
     alphabet=st.sampled_from(HOSTILE) | st.characters(exclude_categories=["Cs"]), max_size=80
 )
+# RFC 2047 encoded words of hostile text: the library decodes one in what it is given to
+# write, so each must come out as the text it looks like, never as what it encodes.
+encoded = st.builds(
+    lambda word, form: (
+        f"=?utf-8?b?{base64.b64encode(word.encode()).decode()}?="
+        if form == "b"
+        else "=?utf-8?q?" + "".join(f"={b:02X}" for b in word.encode()) + "?="
+    ),
+    plain,
+    st.sampled_from("bq"),
+)
+text = plain | encoded | st.builds(lambda a, b, c: a + b + c, plain, encoded, plain)
 HEADERS = ("From", "To", "Cc", "Reply-To", "Subject", "Message-ID", "In-Reply-To",
            "References", "Date", "Auto-Submitted", "Content-Type", "Authentication-Results",
            "X-Autoreply", "Precedence")  # fmt: skip
@@ -97,23 +111,30 @@ def test_any_calendar_field_gives_events_or_a_value_error(
 
 
 @FUZZ
-@given(subject=text, name=text, local=text, ids=st.lists(text, max_size=5))
+@given(subject=text, name=text, local=text, ids=st.lists(text, max_size=5), uid=text)
 def test_every_header_written_is_one_clean_line_and_adds_no_field(
-    subject: str, name: str, local: str, ids: list[str]
+    subject: str, name: str, local: str, ids: list[str], uid: str
 ) -> None:
     message = outgoing.new_message()
     outgoing.put(message, "Subject", subject)
+    to = f"{local}@stranger.example"
     try:
-        outgoing.put_addresses(message, "To", [Address(f"{local}@stranger.example", name)])
+        outgoing.put_addresses(message, "To", [Address(to, name)])
     except UnsafeItem:
-        outgoing.put_addresses(message, "To", [Address("eve@stranger.example", name)])
+        to = "eve@stranger.example"
+        outgoing.put_addresses(message, "To", [Address(to, name)])
     outgoing.put_ids(message, "References", ids)
+    step = f"{outgoing.step_token(uid)}/meeting_followup/0"
+    outgoing.put(message, "X-Ghostwatch-Step", step)
     message.set_content("Hello.\n")
     raw = message.as_bytes(policy=outgoing.POLICY)
     read = BytesParser(policy=default).parsebytes(raw)
     names = [n.lower() for n in read]
     assert sorted(set(names)) == sorted(n.lower() for n in message)
     assert "bcc" not in names
+    # The recipient is the one written, and the step key reads back exactly.
+    assert [a.addr_spec for a in read["To"].addresses] == [to]
+    assert str(read["X-Ghostwatch-Step"]) == step
     for field in ("Subject", "To"):
         value = str(read[field])
         assert value.isprintable(), (field, value)

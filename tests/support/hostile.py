@@ -8,6 +8,7 @@ gets still happen? The same seed feeds a Maildir, the Gmail sandbox and the Grap
 
 from __future__ import annotations
 
+import base64
 import shutil
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -117,6 +118,23 @@ def separator_in_a_name(root: Path) -> None:
     add_events(root, event("intro-margies@ghostwatch.example", LENA_MEETING, "20261118T160000Z",
                            [("Alex Morgan", ME, "ACCEPTED"),
                             ("Lena\u2028Bcc: evil@x.example", LENA, "NEEDS-ACTION")]))  # fmt: skip
+
+
+OTTO = "otto.lang@lucerne.example"
+"""The organiser of a meeting I accepted and he missed, whose uid, title and his own name
+are RFC 2047 encoded words (mail/outgoing.py)."""
+SMUGGLED = "=?utf-8?b?" + base64.b64encode(b"x\r\nBcc: evil@x.example").decode() + "?="
+"""An encoded word that decodes to a line break and a Bcc field of its own."""
+ANGLED = "=?utf-8?q?=3Cevil=40x.example=3E?="
+"""An encoded word that decodes to an angle address: `<evil@x.example>`."""
+
+
+def encoded_word_meeting(root: Path) -> None:
+    """A meeting (Wed 18th) that Otto organised and I accepted, which he missed: a
+    follow-up draft is due to him, made of what he wrote."""
+    add_events(root, event(f"{SMUGGLED}@lucerne.example", f"Call {SMUGGLED}", "20261118T150000Z",
+                           [("Alex Morgan", ME, "ACCEPTED"), (ANGLED, OTTO, "NEEDS-ACTION")],
+                           organizer=OTTO))  # fmt: skip
 
 
 def mime_text(message: EmailMessage) -> str:

@@ -10,8 +10,15 @@ line, folded only at whitespace (RFC 5322 §2.2, §2.2.3), so:
 * control characters (NUL, ESC and the C1 range) are not text (RFC 5322 §3.2.5 `VCHAR`),
   and some servers refuse or cut a message holding them.
 
-So every value becomes one line of printable characters with single spaces, and the
-library folds it and writes RFC 2047 encoded words for what is not ASCII. An address
+* an RFC 2047 encoded word (`=?utf-8?b?…?=`) in a value is decoded by the library when
+  it parses what it is given, so text that merely looks like one (a subject, a name, a
+  meeting's title or uid, a stranger's Message-ID, after our own decoding, or never
+  decoded at all) came out as whatever it encodes: a line break and a `Bcc:` field of
+  its own, or an angle address in place of the recipient's.
+
+So every value becomes one line of printable characters with single spaces and no
+encoded word (`=?` is written `= ?`; an id or token holding one is left out or hashed),
+and the library folds it and writes RFC 2047 encoded words for what is not ASCII. An address
 that cannot be written as it is (a control character or a space in it, a non-ASCII
 local part that would need SMTPUTF8) is not repaired: a repaired address is someone
 else's. It raises `UnsafeItem`, and the cycle skips that one item.
@@ -55,14 +62,18 @@ def header_text(value: str, limit: int = MAX_TEXT) -> str:
     # NUL, ESC, C1, U+2028/2029, bidi overrides and no-break spaces all become spaces.
     # An escape sequence goes whole (mail/visible.py): its tail, `[31m`, is no text either.
     spaced = "".join(c if c.isprintable() else " " for c in without_escapes(value))
-    text = " ".join(spaced.split())
+    text = " ".join(spaced.split()).replace(_ENCODED_WORD, "= ?")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_ENCODED_WORD = "=?"
+"""How an RFC 2047 encoded word begins (§2): never written as it is (see above)."""
 
 
 def step_token(value: str) -> str:
     """`value` unchanged if it is a short printable ASCII token, else a hash of it: a
     step key must read back from the mailbox exactly as it was written."""
-    if len(value) <= MAX_TOKEN and _TOKEN.match(value):
+    if len(value) <= MAX_TOKEN and _TOKEN.match(value) and _ENCODED_WORD not in value:
         return value
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     return f"h-{digest}"
@@ -73,13 +84,15 @@ def message_id(value: str | None) -> str | None:
     if not value:
         return None
     bare = value.strip().removeprefix("<").removesuffix(">")
-    return bare if len(bare) <= MAX_TEXT and _MESSAGE_ID.match(bare) else None
+    usable = len(bare) <= MAX_TEXT and _MESSAGE_ID.match(bare) and _ENCODED_WORD not in bare
+    return bare if usable else None
 
 
 def mailbox(address: Address) -> str:
     """`Name <local@domain>` with the name cleaned; raises `UnsafeItem` for an address
     that cannot be written as it is."""
-    if not _ADDR_SPEC.match(address.email) or address.email.count("@") != 1:
+    email = address.email
+    if not _ADDR_SPEC.match(email) or email.count("@") != 1 or _ENCODED_WORD in email:
         raise UnsafeItem("an address holds characters a header cannot carry")
     local, _, domain = address.email.partition("@")
     return str(HeaderAddress(header_text(address.name, 200), local, domain))
