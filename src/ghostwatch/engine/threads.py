@@ -47,12 +47,15 @@ _FOLDER_RANK = {Folder.SENT: 0, Folder.INBOX: 1, Folder.OTHER: 2, Folder.JUNK: 3
 
 
 def deduplicate(messages: Iterable[Message]) -> list[Message]:
-    """One copy per Message-ID; drafts and absurd dates never take part (docs/rules.md).
+    """One copy per Message-ID and sender; drafts and absurd dates never take part
+    (docs/rules.md).
 
     The same message can sit in two folders (Sent and INBOX when I copy myself,
     or an archive); keep the copy whose folder says most about it. Trash takes part
     (a reply the user deleted is still an answer) but any other copy says more. The
-    copy kept carries every copy's marks but those in Trash.
+    copy kept carries every copy's marks but those in Trash. Copies have one sender: a
+    message from someone else that reuses an id (anyone copied on a reply saw it) is no
+    copy, and keeping it instead of the prospect's answer read their answer as silence.
     """
     best: dict[str, Message] = {}
     marks: dict[str, set[Mark]] = {}
@@ -61,7 +64,8 @@ def deduplicate(messages: Iterable[Message]) -> list[Message]:
             continue
         if message.date is not None and not plausible(message.date):
             message = replace(message, date=None)  # see model.PLAUSIBLE_YEARS
-        ident = message.message_id or f"key:{message.key}"
+        sender = message.sender.email if message.sender else ""
+        ident = f"{message.message_id}\n{sender}" if message.message_id else f"key:{message.key}"
         if message.marks and message.folder is not Folder.TRASH:
             # A copy in the folder `ghostwatch/mute` marks the message it copies
             # (docs/rules.md, "The mailbox as the control panel").
