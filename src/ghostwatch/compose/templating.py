@@ -73,8 +73,10 @@ def _visible(value: Any) -> Any:
     """Every value a template prints, as mail/visible.py shows a stranger's text: a
     subject or a name in a draft or the digest carries no escape sequence or control
     character into the text part (a terminal mail client obeys them) or the HTML."""
-    if isinstance(value, Markup):  # our own markup: cleaned, and still not escaped again
-        return Markup(visible(str(value)))
+    if isinstance(value, Markup):  # markup already (a template's |e or |safe): not escaped again
+        # Removing escape sequences and replacing control characters by "?" cannot make
+        # markup of what was none (hence the nosec): the value was Markup before.
+        return Markup(visible(str(value)))  # nosec B704
     return visible(value) if isinstance(value, str) else value
 
 
