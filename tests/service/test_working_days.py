@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ghostwatch import config
-from ghostwatch.config.model import Weekday
+from ghostwatch.config.account import Weekday
 from ghostwatch.service.app import build_daemon
 from ghostwatch.service.runner import AccountRunner
 from ghostwatch.store import Store

@@ -5,6 +5,15 @@ Usage (at an entry point only): `settings = config.load(Path("config/ghostwatch.
 
 from __future__ import annotations
 
+from ghostwatch.config.account import (
+    AccountConfig,
+    CadenceConfig,
+    GmailOptions,
+    ImapOptions,
+    MaildirOptions,
+    OutlookOptions,
+    WorkingHours,
+)
 from ghostwatch.config.load import (
     DEFAULT_PATH,
     Checked,
@@ -15,17 +24,10 @@ from ghostwatch.config.load import (
     read_yaml,
 )
 from ghostwatch.config.model import (
-    AccountConfig,
-    CadenceConfig,
-    GmailOptions,
     HealthConfig,
-    ImapOptions,
-    MaildirOptions,
-    OutlookOptions,
     ReplicasConfig,
     ScheduleConfig,
     Settings,
-    WorkingHours,
     schema,
 )
 
