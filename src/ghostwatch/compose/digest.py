@@ -7,9 +7,9 @@ meetings with no next one booked, and due conversations without a new draft),
 **Waiting** (silent but not yet due, by how long; out-of-office snoozes), **Let go**
 since the last digest, and **Your numbers** over the last four weeks.
 
-The module turns a `Plan` into small display values (`Item`, `Group`, `WeekRow`) and
-hands the same context to `digest.html` and `digest.txt`, so the two parts cannot
-drift apart in content.
+The module turns a `Plan` into small display values (`Item`, `Group`, `WeekRow`: the
+sections in digest_sections.py and digest_numbers.py) and hands the same context to
+`digest.html` and `digest.txt`, so the two parts cannot drift apart in content.
 """
 
 from __future__ import annotations
@@ -22,18 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ghostwatch.compose.digest_notice import left_out, notice, out_of_date
-from ghostwatch.compose.digest_parts import (
-    SMALL_SAMPLE,
-    Dates,
-    fit,
-    is_missed,
-    let_go,
-    needs_you,
-    plural,
-    waiting,
-    weeks,
-    weeks_title,
-)
+from ghostwatch.compose.digest_numbers import SMALL_SAMPLE, weeks, weeks_title
+from ghostwatch.compose.digest_parts import Dates, fit, plural
+from ghostwatch.compose.digest_sections import is_missed, let_go, needs_you, waiting
 from ghostwatch.compose.templating import environment, render
 from ghostwatch.mail import outgoing
 from ghostwatch.model.decisions import Plan, State
