@@ -143,6 +143,38 @@ def test_mute_note_and_unmute_reach_the_next_cycle(setup: Path) -> None:
     )
 
 
+def test_note_says_in_words_what_it_changed(setup: Path) -> None:
+    """Each form of `note` answers with a sentence, never a raw True or False."""
+    assert _run(setup, "run", "--once", "--now", NOW).exit_code == 0
+    with _store(setup) as store, store.transaction() as tx:
+        due = next(s.conversation for s in tx.snapshots(1).values() if s.state == State.DUE)
+    said = {
+        args: _run(setup, "note", due, *args, "--account", "box").output.strip()
+        for args in [
+            ("--high-value",),
+            ("--not-high-value",),
+            ("They asked for the Q1 pricing", "--high-value"),
+            ("They asked for the Q1 pricing", "--not-high-value"),
+            ("They asked for the Q1 pricing",),
+            (),
+        ]
+    }
+    assert said == {
+        ("--high-value",): f"{due} is now marked high value: shown first in the digest, "
+        "with escalation suggested",
+        ("--not-high-value",): f"{due} is no longer marked high value",
+        ("They asked for the Q1 pricing", "--high-value"): f"noted {due}; it is now marked "
+        "high value: shown first in the digest, with escalation suggested",
+        ("They asked for the Q1 pricing", "--not-high-value"): f"noted {due}; it is no longer "
+        "marked high value",
+        ("They asked for the Q1 pricing",): f"noted {due}",
+        (): f"cleared the note on {due}",
+    }
+    with _store(setup) as store, store.transaction() as tx:
+        settings = tx.conversation_settings(1)[due]
+    assert (settings.note, settings.high_value) == (None, False)
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

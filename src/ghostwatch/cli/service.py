@@ -337,9 +337,19 @@ def note(
     _change(
         settings, account_name, conversation, note=None if keep else text, high_value=high_value
     )
-    click.echo(
-        f"noted {conversation}" + ("" if high_value is None else f" (high value: {high_value})")
+    click.echo(_noted(conversation, text, high_value))
+
+
+def _noted(conversation: str, text: str, high_value: bool | None) -> str:
+    """What `note` changed, in a sentence (not Python's True or False)."""
+    if high_value is None:
+        return f"noted {conversation}" if text else f"cleared the note on {conversation}"
+    valued = (
+        "now marked high value: shown first in the digest, with escalation suggested"
+        if high_value
+        else "no longer marked high value"
     )
+    return f"noted {conversation}; it is {valued}" if text else f"{conversation} is {valued}"
 
 
 @click.group()
