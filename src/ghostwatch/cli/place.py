@@ -2,7 +2,9 @@
 `data_dir`, for the commands that need no valid account list to run (`auth …`,
 `db upgrade`): one place for the vault and the database, the one `ghostwatch run` uses.
 `--data-dir` (env GHOSTWATCH_DATA_DIR) overrides the file's; with no file at the default
-path, the service's defaults apply (data_dir `data`)."""
+path, the service's defaults apply (data_dir `data`). A command about one account
+(`auth … --account NAME`) needs only that account valid: another's mistake is a warning
+on stderr, not a stop (config/load.py, `Checked.for_account`)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 import click
 
 from ghostwatch import config
+from ghostwatch.cli import terminal
 from ghostwatch.cli.errors import user_errors
 from ghostwatch.errors import UserError
 from ghostwatch.vault.keys import KEY_FILE_ENV
@@ -37,23 +40,38 @@ class Place:
 
 
 def find_place(
-    config_path: Path | None, data_dir: Path | None = None, *, key: bool = True
+    config_path: Path | None,
+    data_dir: Path | None = None,
+    *,
+    key: bool = True,
+    account: str | None = None,
 ) -> Place:
     """The configuration at `config_path` (or the default path, if a file is there), with
     the environment's overrides and mounted secrets as `run` reads them, and the data
     directory: `data_dir` if given, else its. `key=False`: the vault key's file is not
-    read (the health check needs no secret)."""
+    read (the health check needs no secret). `account`: the one account the command is
+    about; other accounts' problems are only warned of."""
     path = config_path or config.DEFAULT_PATH
     settings = None
     if config_path is not None or path.exists():
         key_file = os.environ.get(KEY_FILE_ENV) if key else None
         secrets = os.environ.get(SECRETS_DIR_ENV)
-        settings = config.load(
+        checked = config.check(
             path,
             Path(secrets) if secrets else None,
             Path(key_file) if key_file else None,
             os.environ,
         )
+        if account is None:
+            settings = checked.settings_or_raise()
+        else:
+            settings, others = checked.for_account(account)
+            for problem in others:
+                terminal.echo(
+                    f"Warning: {path}: {problem} (not needed for account {account}; "
+                    "`ghostwatch run` refuses the file until it is fixed)",
+                    err=True,
+                )
     if data_dir is None:
         fallback = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
         data_dir = settings.data_dir if settings is not None else fallback
@@ -86,7 +104,8 @@ def place_options(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def wrapper(config_path: Path | None, data_dir: Path | None, **rest: Any) -> None:
         with user_errors():
-            place = find_place(config_path, data_dir)
+            # A command about one account (`--account`) needs only that one valid.
+            place = find_place(config_path, data_dir, account=rest.get("account"))
         command(place=place, **rest)
 
     return wrapper

@@ -128,8 +128,11 @@ class Checked:
     """Every problem is a key of the file (none from the environment or elsewhere)."""
     partial: Settings | None = None
     """The settings without the accounts and keys that have problems, for checks that
-    look further (service/preflight.py), so one problem does not hide the next; never
-    settings to run with. None when too little is left."""
+    look further (service/preflight.py), so one problem does not hide the next, and for
+    commands about one account (`for_account`); never settings to run with. None when
+    too little is left."""
+    by_account: dict[str, list[str]] = field(default_factory=dict)
+    """The problems inside one account, by the account's name: `partial` leaves it out."""
     origins: dict[str, str] = field(default_factory=dict)
     """Where each of the settings the preflight checks was set, when not in the file:
     `secret_key` → `from GHOSTWATCH_SECRET_KEY_FILE=/run/secrets/key`, so its problem
@@ -142,6 +145,18 @@ class Checked:
         if problems or self.settings is None:
             raise ConfigError(self.source, problems, in_file=self.in_file and not more)
         return self.settings
+
+    def for_account(self, name: str) -> tuple[Settings, list[str]]:
+        """The settings for a command about account `name` alone (`ghostwatch auth`), and
+        the other accounts' problems, which do not stop it: signing one mailbox in needs
+        that account and the file's own settings valid, not a colleague's time zone.
+        `ConfigError` when a problem is in `name` or outside the accounts."""
+        others = [p for account, found in self.by_account.items() if account != name
+                  for p in found]  # fmt: skip
+        only_others = bool(others) and sorted(others) == sorted(self.problems)
+        if self.settings is None and self.partial is not None and only_others:
+            return self.partial, others
+        return self.settings_or_raise(), []
 
 
 def check(
@@ -169,6 +184,7 @@ def check(
         str(path),
         in_file=checked.in_file and len(problems) == len(checked.problems),
         partial=partial,
+        by_account=checked.by_account,
         origins=_origins(secrets_dir, key_file, environ),
         key_read=key_read,
     )
@@ -201,10 +217,14 @@ def validate(
         names = sources.environment(environ)
         blamed = [(e, sources.blame(e["loc"], names, secrets_dir)) for e in error.errors()]
         problems = [describe(e, origin) for e, origin in blamed]
+        merged = _merge(_merge(data, _read_secrets(secrets_dir)), EnvSettingsSource(Settings)())
+        by_account = _by_account(merged, [e["loc"] for e, _ in blamed], problems)
         problems += _duplicates(data, problems)
         in_file = all(origin is None for _, origin in blamed)
-        partial = _without_problems(data, error, secrets_dir)
-        return Checked(None, problems, source, in_file=in_file, partial=partial)
+        partial = _without_problems(merged, error)
+        return Checked(
+            None, problems, source, in_file=in_file, partial=partial, by_account=by_account
+        )
     return Checked(settings, [], source, partial=settings)
 
 
@@ -228,12 +248,26 @@ def load(
     return check(path, secrets_dir, key_file, environ).settings_or_raise()
 
 
-def _without_problems(
-    data: dict[str, Any], error: ValidationError, secrets_dir: Path | None
-) -> Settings | None:
-    """The settings as the file, the secrets and the environment give them, less each
-    account and top-level section a problem is in; None if even that does not validate."""
-    merged = _merge(_merge(data, _read_secrets(secrets_dir)), EnvSettingsSource(Settings)())
+def _by_account(
+    merged: dict[str, Any], locs: list[tuple[int | str, ...]], problems: list[str]
+) -> dict[str, list[str]]:
+    """Each problem inside one account, under that account's name as written."""
+    accounts = merged.get("accounts")
+    found: dict[str, list[str]] = {}
+    for loc, problem in zip(locs, problems, strict=True):
+        if len(loc) < 2 or loc[0] != "accounts" or not isinstance(loc[1], int):
+            continue
+        entry = accounts[loc[1]] if isinstance(accounts, list) else None
+        name = entry.get("name") if isinstance(entry, dict) else None
+        # No name of its own: a key no account can be called (names are lower-case).
+        found.setdefault(name if isinstance(name, str) else f"#{loc[1]}", []).append(problem)
+    return found
+
+
+def _without_problems(merged: dict[str, Any], error: ValidationError) -> Settings | None:
+    """The settings as the file, the secrets and the environment give them (`merged`),
+    less each account and top-level section a problem is in; None if even that does not
+    validate."""
     locs = [e["loc"] for e in error.errors() if e["loc"]]
     bad_accounts = {loc[1] for loc in locs if loc[0] == "accounts" and len(loc) > 1}
     rest = {k: v for k, v in merged.items() if k not in {loc[0] for loc in locs}}

@@ -93,6 +93,35 @@ def test_an_app_password_takes_a_user_from_the_readme_to_drafts(
     assert "deleted" in forgot.output
 
 
+def test_another_accounts_mistake_is_a_warning_not_a_stop(
+    configured: Path, account: ImapAccount
+) -> None:
+    """Signing `alex` in needs `alex` (and the file's own settings) valid, not `bob`: bob's
+    mistake is said on stderr for `ghostwatch run` to come, and stops only bob's own."""
+    data = yaml.safe_load(configured.read_text())
+    bob = {"name": "bob", "provider": "imap", "address": "bob@ghostwatch.example",
+           "time_zone": "Europe/Berln", "imap": {"host": account.dovecot.host}}  # fmt: skip
+    data["accounts"].append(bob)
+    configured.write_text(yaml.safe_dump(data))
+    bob_mistake = "accounts.1.time_zone: unknown time zone 'Europe/Berln'"
+    signed = _cli("auth", "imap", "--account", "alex", "--config", str(configured),
+                  password=account.dovecot.password)  # fmt: skip
+    assert signed.exit_code == 0, signed.output
+    assert "signed in: account alex" in signed.stdout
+    assert bob_mistake in signed.stderr
+    assert bob_mistake not in signed.stdout
+    assert "not needed for account alex" in signed.stderr
+    for args in (["check"], ["forget", "--local-only"]):
+        done = _cli("auth", *args, "--account", "alex", "--config", str(configured))
+        assert done.exit_code == 0, done.output
+        assert bob_mistake in done.stderr
+    refused = _cli("auth", "imap", "--account", "bob", "--config", str(configured),
+                   password=account.dovecot.password)  # fmt: skip
+    assert refused.exit_code == 2
+    assert bob_mistake in refused.stderr
+    assert "Traceback" not in refused.output
+
+
 def test_a_wrong_password_is_one_line_and_nothing_is_stored(
     configured: Path, tmp_path: Path
 ) -> None:
