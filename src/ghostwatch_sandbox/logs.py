@@ -9,9 +9,9 @@ from typing import Any
 
 
 def json_events(path: Path) -> list[dict[str, Any]]:
-    """Every JSON object in a log file. Threads share stderr (structlog's and
-    APScheduler's), so a line may hold two objects, or one after another library's plain
-    text: each is read whole."""
+    """Every JSON object in a log file. ghostwatch writes one a line, libraries' records
+    included (ghostwatch/logs.py); what else writes to stderr (a crashing interpreter, a
+    log from before that) may put plain text on a line: each object is read whole."""
     decoder = json.JSONDecoder()
     found = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
