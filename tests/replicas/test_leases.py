@@ -176,9 +176,12 @@ def test_a_restarted_replica_takes_the_dead_ones_accounts_and_the_others_keep_th
     expire, and the restart counts at once. The survivors must not hand the restart
     their own accounts meanwhile (they would move twice, unpolled in between): it takes
     the dead one's as they expire."""
-    alive = [Leaser(store, ACCOUNTS, 2, holder=name) for name in ("a", "b", "dies")]
+    # Long enough that a claim round slowed by a busy machine still renews in time (a
+    # lapse would hand a survivor's account to the restart and fail the test for nothing).
+    lease = 5.0
+    alive = [Leaser(store, ACCOUNTS, lease, holder=name) for name in ("a", "b", "dies")]
     a, b, dies = alive
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 3 * lease
     while not all(leaser.ready()[0] and leaser.held() for leaser in alive):  # settle
         assert time.monotonic() < deadline, "the three never settled on their shares"
         for leaser in alive:
@@ -187,8 +190,8 @@ def test_a_restarted_replica_takes_the_dead_ones_accounts_and_the_others_keep_th
     kept = {"a": set(a.held()), "b": set(b.held())}
     orphaned = set(dies.held())
     assert all((orphaned, kept["a"], kept["b"]))
-    restarted = Leaser(store, ACCOUNTS, 2, holder="restarted")  # `dies` renews no more
-    deadline = time.monotonic() + 2.5
+    restarted = Leaser(store, ACCOUNTS, lease, holder="restarted")  # `dies` renews no more
+    deadline = time.monotonic() + lease + 1.0  # past the expiry of what `dies` held
     while time.monotonic() < deadline:
         for leaser in (a, b, restarted):
             assert not leaser.claim().released
