@@ -1,13 +1,16 @@
 """Benchmark reading an Outlook mailbox through the provider, against the Graph sandbox.
 
     .venv/bin/python benchmarks/graph_sync.py [--messages 20000] [--changed 10] [--folders 0]
+        [--look-back-days 90] [--compare]
 
 Seeds the Graph sandbox from a synthetic Maildir (`synth.py`, cached in /tmp, shared
 with gmail_sync.py), then measures, from the sandbox's own meter, what the Outlook
 provider (`OutlookSource`: the folder tree's delta and one delta per mail folder, in
 JSON batches of 20) costs:
 
-- initial: the first read of the mailbox (every folder's full delta round);
+- initial: the first read of the mailbox, as the daemon's first sync makes it: every
+  folder's delta from the look-back's start, then every conversation that holds a
+  message of it read whole (`providers/microsoft/older.py`);
 - idle_poll: a second read with nothing changed;
 - idle_cycle: the whole service cycle with nothing changed (read, reconcile the action
   ledger against Drafts, act, record: `cycles.py`), once the due drafts are written;
@@ -23,7 +26,11 @@ Prints progress to stderr and, last, one JSON line:
      "idle_cycle": {"requests", "calls"}, "poll_with_changes": {"changed", "requests", "calls"}}
 `requests` are HTTP requests (a JSON batch is one), `calls` the Graph calls in them
 (what the per-mailbox limit counts: Graph has no units), `throttled` the 429 answers.
-`--look-back-days N` reads only mail received in the N days before synth's NOW.
+`--look-back-days N` (default 90, the daemon's `look_back_days`) reads the mail received
+in the N days before synth's NOW and the conversations it reaches; 0 reads everything.
+`--compare` also reads the mailbox in full (unmetered) and decides from both reads at
+synth's NOW: `compared` counts the conversations tracked and those decided otherwise
+(the suggestions apart, which name people seen in the mail read).
 `--folders N` adds a Clients folder holding N folders (Client 1 … N, empty), as rules
 and filing make them: each is one more delta per poll.
 The issues' targets: an idle poll and an idle cycle are 1 request (while there are fewer
@@ -39,6 +46,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,10 +57,14 @@ import httpx
 
 from cycles import idle_cycle
 from ghostwatch import logs
+from ghostwatch.engine.people import Identity
+from ghostwatch.engine.rules import Rules
 from ghostwatch.errors import GhostwatchError
+from ghostwatch.model.decisions import State
 from ghostwatch.providers.microsoft.actions import OutlookActions
 from ghostwatch.providers.microsoft.drafts import DraftWatch
 from ghostwatch.providers.microsoft.outlook import OutlookSource
+from ghostwatch.service.pipeline import run_scan
 from ghostwatch_sandbox.microsoft import GraphSandbox
 from ghostwatch_sandbox.playground.sources import outlook_source
 from synth import ME, NOW, cached_maildir
@@ -84,6 +96,29 @@ def metered(graph: GraphSandbox, read: OutlookSource) -> dict[str, Any]:
             "peak_concurrency": graph.slots.peak}  # fmt: skip
 
 
+def same_decisions(graph: GraphSandbox, since: datetime | None) -> dict[str, int]:
+    """How many conversations a first sync from `since` decides otherwise than a full
+    read (fresh sources, so neither carries the other's state), apart from the
+    suggestions (who else at the organization to ask: drawn from the mail read), and
+    how many differ in those."""
+    now = datetime.fromisoformat(NOW)
+    rules = Rules(me=Identity.of([ME]), look_back=now - since if since else timedelta(days=90))
+    plans = []
+    for start in (None, since):
+        source = outlook_source(graph)
+        source.client.http = httpx.Client(timeout=httpx.Timeout(600.0, connect=10.0))
+        read = OutlookSource(source.client, source.calendar, since=start)
+        plans.append({d.id: d for d in run_scan(read, rules, now).plan.conversations
+                      if d.state != State.NOT_TRACKED})  # fmt: skip
+    keys = plans[0].keys() | plans[1].keys()
+    advice = [k for k in keys if plans[0].get(k) != plans[1].get(k)]
+    bare = [{k: replace(d, suggestions=()) for k, d in plan.items()} for plan in plans]
+    different = sorted(k for k in keys if bare[0].get(k) != bare[1].get(k))
+    log(f"decisions: {len(plans[0])} tracked; {len(different)} differ {different[:5]}")
+    return {"tracked": len(plans[0]), "decisions_differ": len(different),
+            "suggestions_differ": len(advice) - len(different)}  # fmt: skip
+
+
 def load() -> str:
     """The machine's load while measuring (seconds mean little without it)."""
     one, five, _ = os.getloadavg()
@@ -107,8 +142,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--changed", type=int, default=10)
     parser.add_argument(
-        "--look-back-days", type=int, default=0, help="read only mail this recent (0: all)"
+        "--look-back-days", type=int, default=90, help="the look-back (0: read everything)"
     )
+    parser.add_argument("--compare", action="store_true", help="decide as a full read too")
     parser.add_argument("--folders", type=int, default=0, help="folders of the user's own")
     parser.add_argument("--no-limits", action="store_true", help="no per-mailbox limits")
     args = parser.parse_args()
@@ -145,6 +181,7 @@ def main() -> None:
         log(f"idle poll: {idle}")
         cycle = idle_cycle(read, actions, graph.meter, ME, datetime.fromisoformat(NOW), "outlook")
         log(f"idle cycle: {cycle}")
+        same = same_decisions(graph, since) if args.compare else None
         arrive(graph, args.changed)
         changes = metered(graph, read)
         log(f"poll after {args.changed} new messages: {changes}")
@@ -160,6 +197,8 @@ def main() -> None:
         | {k: changes[k] for k in ("requests", "calls")},
         "load_average": load(),
     }
+    if same is not None:
+        result["compared"] = same
     print(json.dumps(result))
 
 

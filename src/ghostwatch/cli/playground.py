@@ -312,6 +312,7 @@ def sandbox_source(
     if through == "imap":
         return imap_source(stack, maildir)
     if through == "outlook":
-        return outlook_source(stack.enter_context(GraphSandbox.serve(seed=maildir, user=address)))
+        graph = stack.enter_context(GraphSandbox.serve(seed=maildir, user=address))
+        return outlook_source(graph, since=since)
     sandbox = stack.enter_context(GmailSandbox.serve(seed=maildir, user=address))
     return gmail_source(sandbox, since=since)

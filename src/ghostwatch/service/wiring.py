@@ -160,7 +160,7 @@ def gmail_builder(
     return gmail_mailbox
 
 
-def outlook_builder(tokens: MicrosoftTokens) -> Builder:
+def outlook_builder(tokens: MicrosoftTokens, clock: Callable[[], datetime] = utc_now) -> Builder:
     """An Outlook builder: Graph at the account's endpoint with `tokens(account)`,
     `/users/{address}` when the token is app-only (`app_only`), else `/me`; every
     request draws from the mailbox's budget (`providers/budget.py`)."""
@@ -177,8 +177,11 @@ def outlook_builder(tokens: MicrosoftTokens) -> Builder:
         # The mail poll tells the actions when Drafts changed (an idle cycle is that one
         # poll's request: providers/microsoft/drafts.py).
         drafts = OutlookDrafts()
+        # As for Gmail: a first sync reads what the look-back reaches, each conversation
+        # that holds a message from it read whole (providers/microsoft/older.py).
+        since = clock() - look_back(account)
         source = OutlookSource(client, calendar, body_limit=account.max_body_bytes,
-                               drafts=drafts)  # fmt: skip
+                               since=since, drafts=drafts)  # fmt: skip
         web = options.graph_endpoint == OutlookOptions.model_fields["graph_endpoint"].default
         actions = OutlookActions(client, drafts, web_links=web)  # as for Gmail: no sandbox links
         return Mailbox(source, actions, "outlook", budget, whoami=source.signed_in_address)
@@ -246,7 +249,7 @@ def default_registry(
     registry = ProviderRegistry(shared=[project])
     registry.register("maildir", maildir_mailbox)
     registry.register("gmail", gmail_builder(google_credentials, clock, project, **build))
-    registry.register("outlook", outlook_builder(microsoft_tokens))
+    registry.register("outlook", outlook_builder(microsoft_tokens, clock))
     registry.register("imap", imap_builder(imap_passwords))
     return registry
 

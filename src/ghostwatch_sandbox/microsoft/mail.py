@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, formataddr
 from typing import Any
 
+from ghostwatch_sandbox.microsoft import listing
 from ghostwatch_sandbox.microsoft.delta import immutable_ids, message_delta
 from ghostwatch_sandbox.microsoft.errors import answer, bad_request, json_body
 from ghostwatch_sandbox.microsoft.render import message_json, mime_of, selected
@@ -93,11 +94,25 @@ def get_mime(call: Call) -> Response:
 
 def find(call: Call) -> Response:
     """`GET messages?$filter=internetMessageId eq '<…>'`, or on a single-value extended
-    property (the only filters emulated), in the whole mailbox or, as `GET
+    property, in the whole mailbox or, as `GET
     mailFolders/{id}/messages`, in one folder
-    (https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messages)."""
+    (https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messages); or, in
+    pages (`listing.py`), one conversation's messages, those received in a window, or a
+    folder's, unfiltered. No other filter is emulated."""
     select = selected(call.request.param("$select"), call.request.param("$expand"))
-    found = _filtered(call.box, call.request.param("$filter") or "")
+    text = call.request.param("$filter") or ""
+    if "folder" not in call.args and (match := listing.CONVERSATION.match(text)) is not None:
+        wanted = match["value"].replace("''", "'")
+        found = listing.conversation(call.box, call.request, wanted)
+        return listing.paged(call.box, call.request, found, select, call.immutable)
+    if "folder" not in call.args and (match := listing.WINDOW.match(text)) is not None:
+        found = listing.received(call.box, match["start"], match["end"])
+        return listing.paged(call.box, call.request, found, select, call.immutable)
+    if "folder" in call.args and not text:
+        folder = mail_folder(call.box, call.args["folder"])
+        found = [m for m in call.box.messages.values() if m.folder == folder]
+        return listing.paged(call.box, call.request, found, select, call.immutable)
+    found = _filtered(call.box, text)
     if "folder" in call.args:
         folder = mail_folder(call.box, call.args["folder"])
         found = [m for m in found if m.folder == folder]

@@ -51,10 +51,13 @@ def graph_client(
     )  # fmt: skip
 
 
-def outlook_source(sandbox: GraphSandbox, retry: RetryPolicy | None = None) -> OutlookSource:
-    """The Outlook provider reading this sandbox, meetings and attendance included."""
+def outlook_source(
+    sandbox: GraphSandbox, retry: RetryPolicy | None = None, since: datetime | None = None
+) -> OutlookSource:
+    """The Outlook provider reading this sandbox, meetings and attendance included; its
+    first sync from `since` on (the look-back), as the daemon's, when given."""
     client = graph_client(sandbox, retry=retry)
-    return OutlookSource(client, OutlookCalendar(client, sandbox.user))
+    return OutlookSource(client, OutlookCalendar(client, sandbox.user), since=since)
 
 
 def imap_source(stack: contextlib.ExitStack[bool | None], maildir: Path) -> ImapSource:

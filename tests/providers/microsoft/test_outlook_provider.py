@@ -155,11 +155,14 @@ def test_a_write_graph_may_have_done_is_not_retried(graph: GraphSandbox) -> None
 def test_a_look_back_reads_only_recent_mail_and_keeps_it_in_the_links(
     graph: GraphSandbox,
 ) -> None:
+    """Older mail only in the conversations the look-back reaches (read whole)."""
     since = datetime(2026, 11, 17, tzinfo=UTC)
     source = OutlookSource(graph_client(graph, retry=NO_RETRY), since=since)
-    recent = source.read_headers()
-    assert all(m.date is not None and m.date >= since for m in recent)
+    read = source.read_headers()
+    recent = [m for m in read if m.date is not None and m.date >= since]
     assert {m.folder for m in recent} == {Folder.INBOX, Folder.JUNK, Folder.DRAFTS}
+    older = [(m.folder, m.subject) for m in read if m not in recent]
+    assert older == [(Folder.SENT, "Proposal")]  # its conversation goes on since
     graph.deliver(ARRIVAL)
     assert "New lead" in {m.subject for m in source.read_headers()}
 

@@ -13,14 +13,16 @@ Clients/Contoso) is role OTHER and carries its folder in `Message.place`, so a r
 process files it back where it was. Bodies are the MIME (`/$value`), batched. Meetings
 come from `calendar.py`.
 
-`since` is a look-back: only mail received from then on is read (`$filter=
-receivedDateTime ge …` on the first delta call), which keeps a first sync of a large
-mailbox small. The source keeps the folders' state between polls. With
-`auto_commit=False` a poll is only staged: the caller makes it current with `commit()`
-after recording what it decided, and may store `cursors` (the folders' delta links)
-with `tx.set_cursor`. The cursor the cycle stores (`delta()`) holds the delta links and
-the folder tree; one written before every folder was read (the four links alone) is
-continued, and the other folders are read in full once.
+`since` is a look-back: each folder's delta reads only mail received from then on
+(`$filter=receivedDateTime ge …` on the first delta call), and then every conversation
+that holds a message read is read whole (`older.py`), so decisions are those of a full
+read while a first sync of a large mailbox stays small. The source keeps the folders'
+state between polls. With `auto_commit=False` a poll is only staged: the caller makes
+it current with `commit()` after recording what it decided, and may store `cursors`
+(the folders' delta links) with `tx.set_cursor`. The cursor the cycle stores
+(`delta()`) holds the delta links and the folder tree; one written before every folder
+was read (the four links alone) is continued, and the other folders are read in full
+once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ghostwatch.mail import mime, parse
 from ghostwatch.model.calendar import CalendarEvent
 from ghostwatch.model.mail import Content, Folder, Message, marks_named
 from ghostwatch.model.sync import SyncDelta
+from ghostwatch.providers.microsoft import older
 from ghostwatch.providers.microsoft.calendar import OutlookCalendar
 from ghostwatch.providers.microsoft.drafts import DraftWatch
 from ghostwatch.providers.microsoft.folders import ROLES, Tree, role_of
@@ -78,13 +81,16 @@ def _placed(message: Message, folder: str, thread: object) -> Message:
     return replace(message, place=place, thread_id=thread_id)
 
 
-def _synced(cursor: str | None) -> tuple[dict[str, str], Tree]:
-    """(links, tree) of a stored cursor: `{"links", "tree"}`, or the four folders' links
-    alone, as a cursor was before every folder was read."""
+def _synced(cursor: str | None) -> Synced:
+    """What a stored cursor says: `{"links", "tree"}`, or the four folders' links alone,
+    as a cursor was before every folder was read; with `"older"` while the conversations
+    of a look-back are being read whole (`older.py`). A first sync under way that does
+    not say it has read none of them yet; any other cursor, all."""
     data: dict[str, Any] = json.loads(cursor) if cursor else {}
     if "links" not in data:
-        return {str(k): str(v) for k, v in data.items()}, Tree()
-    return dict(data["links"]), Tree.from_data(data.get("tree"))
+        return Synced(links={str(k): str(v) for k, v in data.items()}, tree=Tree(), older=None)
+    older = data.get("older", "" if data.get(UNDER_WAY) else None)
+    return Synced(links=dict(data["links"]), tree=Tree.from_data(data.get("tree")), older=older)
 
 
 def received_of(item: dict[str, Any]) -> datetime | None:
@@ -179,6 +185,7 @@ class OutlookSource:
             complete=lambda item: bool(item.get("internetMessageHeaders")),
             repair=self._from_mime,
             since=since,
+            whole=older.Conversations(),
         )
         self._staged: Synced | None = None
         self._cut_short = False
@@ -203,14 +210,14 @@ class OutlookSource:
     # --- IncrementalSource -------------------------------------------------------------
 
     def resume(self, cursor: str | None, headers: Iterable[Message]) -> None:
-        links, tree = _synced(cursor)
+        stored = _synced(cursor)
         self._under_way = bool(cursor) and UNDER_WAY in json.loads(str(cursor))
         items: dict[str, dict[str, Message]] = {}
-        for message in headers if links else ():
+        for message in headers if stored.links else ():
             folder = message.place or _ROLE_KEYS.get(message.folder)
             if folder is not None:
                 items.setdefault(folder, {})[message.key] = message
-        self._stored = Synced(items, links, tree)
+        self._stored = replace(stored, items=items, older=stored.older if cursor else "")
         self.sync.commit(self._stored)
 
     @property
@@ -228,7 +235,9 @@ class OutlookSource:
         removed = set(before) - set(after)
         tree = (current.tree or Tree()).data()
         partial = self._cut_short and self._staged is not None
-        data = {"links": dict(sorted(current.links.items())), "tree": tree}
+        data: dict[str, Any] = {"links": dict(sorted(current.links.items())), "tree": tree}
+        if current.older is not None and self.sync.since is not None:
+            data["older"] = current.older
         cursor = json.dumps(data | {UNDER_WAY: True} if partial else data)
         first = partial or not stored.links or self._under_way
         return SyncDelta(cursor, upserts, removed, reset=not stored.links, partial=partial,

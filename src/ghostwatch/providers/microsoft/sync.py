@@ -34,15 +34,16 @@ from the last committed links; replaying a delta is harmless (entries are upsert
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import structlog
 
 from ghostwatch.errors import CursorExpired, GhostwatchError
+from ghostwatch.providers.microsoft import older
 from ghostwatch.providers.microsoft.folders import Tree, TreeRound
 from ghostwatch.providers.microsoft.graph import (
     Answer,
@@ -76,6 +77,9 @@ class Synced:
     touched: frozenset[str] = frozenset()
     """The folders this poll saw anything in (an item, a removal, or a fresh read): an
     empty round is the folder's own word that nothing in it changed."""
+    older: str | None = ""
+    """With a look-back: the conversations read whole (`older.py`) are those up to this
+    conversationId, in sorted order ("": none yet); None: every one held."""
 
 
 class FolderSync:
@@ -94,6 +98,7 @@ class FolderSync:
         repair: Repair | None = None,
         since: datetime | None = None,
         expand: str = "",
+        whole: older.Whole | None = None,
     ) -> None:
         self.client = client
         self.folders = folders
@@ -104,6 +109,9 @@ class FolderSync:
         self.repair = repair
         self.since = since
         self.expand = expand
+        self.whole = whole
+        """Given with `since`: which conversations are read whole after the rounds
+        (`older.py`)."""
         self.committed = Synced()
         self.resyncs = 0
         """How many folders had to be read in full again after their link expired."""
@@ -125,21 +133,23 @@ class FolderSync:
                     break
                 run.read_tree_again()
             run.repair()
+            run.read_older()
         except GhostwatchError:
             self.progress = run.partial()
             raise
         return run.result()
 
-    def part(self, part_id: str, folder: str, link: str | None) -> Part:
-        """The next page of a round, or (no link) a fresh round of the whole folder."""
+    def part(self, part_id: str, folder: str, link: str | None, whole: bool = False) -> Part:
+        """The next page of a round, or (no link) a fresh round of the folder: from
+        `since` on, or (`whole`) all of it."""
         headers = {"Prefer": f"odata.maxpagesize={self.page_size}"}
         if link is not None:
             return Part(part_id, self.client.relative(link), headers=headers)
         box = self.client.mailbox
         url = f"{box}/mailFolders/{folder}/messages/delta?$select={self.select}"
-        if self.since is not None:
+        if self.since is not None and not whole:
             # The one filter message delta takes; it travels in the links from then on.
-            url += "&$filter=" + quote(f"receivedDateTime ge {_stamp(self.since)}")
+            url += "&$filter=" + quote(f"receivedDateTime ge {older.stamp(self.since)}")
         return Part(part_id, url + self._expand(), headers=headers)
 
     def _expand(self) -> str:
@@ -155,10 +165,6 @@ class FolderSync:
         if self.since is None or not received:
             return False
         return datetime.fromisoformat(str(received).replace("Z", "+00:00")) < self.since
-
-
-def _stamp(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Poll:
@@ -181,6 +187,11 @@ class _Poll:
         self.touched: set[str] = {f for f, link in self.pending.items() if link is None}
         self.safe: dict[str, str] = {f: link for f, link in self.pending.items() if link}
         """Folder → the link up to which every item read is held (repaired too)."""
+        self.older = committed.older if self._whole_conversations() else None
+
+    def _whole_conversations(self) -> bool:
+        """Whether conversations are read whole: a look-back over every folder."""
+        return None not in (self.sync.since, self.sync.whole, self.tree)
 
     def _id(self, folder: str) -> str:
         return self.ids.setdefault(folder, f"m{len(self.ids)}")
@@ -190,7 +201,10 @@ class _Poll:
         while self.pending or (self.tree is not None and not self.tree.done):
             tree_parts = self.tree.parts() if self.tree is not None else []
             asked = dict(self.pending)
-            parts = [self.sync.part(self._id(f), f, link) for f, link in asked.items()]
+            # After a look-back's first sync (`older` None), a folder read afresh is read
+            # whole: its older messages may belong to conversations held.
+            whole = self.older is None and self._whole_conversations()
+            parts = [self.sync.part(self._id(f), f, link, whole) for f, link in asked.items()]
             answers = self.sync.client.batch(tree_parts + parts)
             if self.tree is not None and tree_parts:
                 self.tree.take(answers)
@@ -260,6 +274,8 @@ class _Poll:
         except CursorExpired:
             self.sync.resyncs += 1
             self.items[folder] = {}
+            if self.older is not None:  # a first sync's: its older messages went too
+                self.older = ""
             self.touched.add(folder)
             return False, None
         for item in page.get("value", []):
@@ -306,12 +322,40 @@ class _Poll:
         tree = self.tree.tree() if self.tree is not None else Tree()
         parent = str(item.get("parentFolderId") or "")
         folder = tree.key_of(parent)
-        if folder is None or folder not in self.items or self.sync.too_old(item):
+        # A message held may be older than the look-back when conversations are read whole.
+        old = self.sync.too_old(item) and not self._whole_conversations()
+        if folder is None or folder not in self.items or old:
             return not tree.knows(parent)
         self.left.pop(str(item["id"]), None)
         self.touched.add(folder)
         self._item(folder, item)
         return False
+
+    def read_older(self) -> None:
+        """Every conversation of mine held, read whole, and the reports that can bear
+        on it (`older.py`); the progress kept step by step (`older`)."""
+        sync, whole, after = self.sync, self.sync.whole, self.older
+        if after is None or self.tree is None or whole is None:
+            return
+        mine = whole.wanted(self.items, older.mine(sync.client))
+        wanted, done = sorted(c for c in mine if c > after), 0
+        for step in older.steps(wanted, sync.page_size):
+            self._place(older.read(sync.client, sync.select, sync.expand, step))
+            self.older, done = step[-1], done + len(step)
+            log.info("outlook_older_progress", conversations=done, of=len(wanted))
+        start = whole.reports_from(self.items, mine)
+        if start is not None and sync.since is not None and start < sync.since:
+            self._place(older.reports(sync.client, sync.select, start, sync.since))
+        self.older = None
+
+    def _place(self, items: Iterable[Item]) -> None:
+        """Messages older than the look-back, each in the folder it is in (if read)."""
+        tree = self.tree.tree() if self.tree is not None else Tree()
+        for item in items:
+            folder = tree.key_of(str(item.get("parentFolderId") or ""))
+            if folder in self.items and self.sync.too_old(item):
+                self._item(folder, item)
+        self.repair()
 
     def _mark_safe(self, asked: Mapping[str, str | None]) -> None:
         for folder in asked:
@@ -338,7 +382,7 @@ class _Poll:
             if folder in committed.links:
                 items[folder] = dict(committed.items.get(folder, {}))
                 links[folder] = committed.links[folder]
-        return Synced(items, links, tree or committed.tree)
+        return Synced(items, links, tree or committed.tree, older=self.older)
 
     def repair(self) -> None:
         wanted = [(f, item) for f, item in self.missing
@@ -352,4 +396,4 @@ class _Poll:
 
     def result(self) -> Synced:
         tree = self.tree.tree() if self.tree is not None else None
-        return Synced(self.items, self.links, tree, frozenset(self.touched))
+        return Synced(self.items, self.links, tree, frozenset(self.touched), self.older)
