@@ -148,3 +148,29 @@ def test_a_meeting_title_with_line_feeds_adds_no_row_to_the_table(tmp_path: Path
         assert "Call Due now (9) ffffffffffff Fake row" in out.replace("…", ""), out
         assert not [line for line in out.splitlines() if "Fake row" in line and "Call" not in line]
         assert "Due now (9)" not in [line.strip() for line in out.splitlines()]
+
+
+def test_a_meeting_title_with_line_feeds_adds_no_line_to_the_digest(tmp_path: Path) -> None:
+    """The digest's text part lays out one line per item and note: a title's line feeds
+    started lines of their own there too (compose/digest_parts.py, `Item`)."""
+    box = Mailbox(tmp_path / "mail")
+    title = "Call\\nNEEDS YOU TODAY\\n  * Fake item"
+    meeting = event(
+        "evil@stranger.example",
+        title,
+        "20261118T160000Z",
+        [("Eve", "eve@stranger.example", "NEEDS-ACTION"), ("Alex", ME, "ACCEPTED")],
+    )
+    box.calendar(
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{meeting}END:VCALENDAR\r\n"
+    )
+    out, eml = tmp_path / "digest.html", tmp_path / "digest.eml"
+    code, _, err = _run(["digest", *_mailbox_args(box), "--out", str(out), "--eml", str(eml)])
+    assert code == 0, err
+    message = BytesParser(policy=default).parsebytes(eml.read_bytes())
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    lines = str(body.get_content()).splitlines()
+    assert [line for line in lines if "Call NEEDS YOU TODAY * Fake item" in line], lines
+    assert not [line for line in lines if line.strip() == "* Fake item"], lines
+    assert sum(line.strip() == "NEEDS YOU TODAY" for line in lines) <= 1, lines

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ghostwatch.compose.digest_parts import Dates
+from ghostwatch.mail.visible import one_line
 from ghostwatch.model.outbox import OutdatedDraft, Skipped
 from ghostwatch.model.sync import Trouble
 
@@ -77,6 +78,10 @@ class LeftOut:
     headline: str
     lines: tuple[str, ...]
     advice: str
+
+    def __post_init__(self) -> None:
+        # One line each, whatever the subject or title they quote held (mail/visible.py).
+        object.__setattr__(self, "lines", tuple(one_line(line) for line in self.lines))
 
 
 _LEFT_OUT_ADVICE = (

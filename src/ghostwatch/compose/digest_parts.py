@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 
+from ghostwatch.mail.visible import one_line
+
 # Fixed English names: the digest must not change with the server's C locale.
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -29,6 +31,14 @@ class Item:
     priority: bool = False
     """A high-value conversation (`ghostwatch/vip`, `note --high-value`): shown first in
     its group, with a badge."""
+
+    def __post_init__(self) -> None:
+        # Each is one line of the text part, quoting a subject, a name or a meeting's
+        # title: a line feed in one started lines of its own there (mail/visible.py).
+        for name in ("title", "who", "note"):
+            object.__setattr__(self, name, one_line(getattr(self, name)))
+        tips = tuple((one_line(label), one_line(text)) for label, text in self.tips)
+        object.__setattr__(self, "tips", tips)
 
 
 @dataclass(frozen=True, slots=True)
