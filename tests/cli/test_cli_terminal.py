@@ -127,12 +127,9 @@ def test_the_digest_shows_a_strangers_subject_without_its_controls(tmp_path: Pat
         assert "https://evil.example" not in text
 
 
-def test_a_meeting_title_with_line_feeds_adds_no_row_to_the_table(tmp_path: Path) -> None:
-    """An invitation's SUMMARY may hold line feeds (RFC 5545 TEXT escapes `\\n`): in the
-    table each started a line of its own, where it read as a section or a row nobody
-    wrote. Inside a cell, a stranger's value is one line (cli/terminal.py, `cell`)."""
+def _missed_meeting(tmp_path: Path, title: str) -> Mailbox:
+    """A mailbox whose calendar holds a stranger's meeting called `title` that Eve missed."""
     box = Mailbox(tmp_path / "mail")
-    title = "Call\\nDue now (9)\\n  ffffffffffff  Fake row"
     meeting = event(
         "evil@stranger.example",
         title,
@@ -142,6 +139,14 @@ def test_a_meeting_title_with_line_feeds_adds_no_row_to_the_table(tmp_path: Path
     box.calendar(
         f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{meeting}END:VCALENDAR\r\n"
     )
+    return box
+
+
+def test_a_meeting_title_with_line_feeds_adds_no_row_to_the_table(tmp_path: Path) -> None:
+    """An invitation's SUMMARY may hold line feeds (RFC 5545 TEXT escapes `\\n`): in the
+    table each started a line of its own, where it read as a section or a row nobody
+    wrote. Inside a cell, a stranger's value is one line (cli/terminal.py, `cell`)."""
+    box = _missed_meeting(tmp_path, "Call\\nDue now (9)\\n  ffffffffffff  Fake row")
     for command in (["scan"], ["preview"]):
         code, out, err = _run([*command, *_mailbox_args(box)])
         assert code == 0, err
@@ -153,17 +158,7 @@ def test_a_meeting_title_with_line_feeds_adds_no_row_to_the_table(tmp_path: Path
 def test_a_meeting_title_with_line_feeds_adds_no_line_to_the_digest(tmp_path: Path) -> None:
     """The digest's text part lays out one line per item and note: a title's line feeds
     started lines of their own there too (compose/digest_parts.py, `Item`)."""
-    box = Mailbox(tmp_path / "mail")
-    title = "Call\\nNEEDS YOU TODAY\\n  * Fake item"
-    meeting = event(
-        "evil@stranger.example",
-        title,
-        "20261118T160000Z",
-        [("Eve", "eve@stranger.example", "NEEDS-ACTION"), ("Alex", ME, "ACCEPTED")],
-    )
-    box.calendar(
-        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{meeting}END:VCALENDAR\r\n"
-    )
+    box = _missed_meeting(tmp_path, "Call\\nNEEDS YOU TODAY\\n  * Fake item")
     out, eml = tmp_path / "digest.html", tmp_path / "digest.eml"
     code, _, err = _run(["digest", *_mailbox_args(box), "--out", str(out), "--eml", str(eml)])
     assert code == 0, err
